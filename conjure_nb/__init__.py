@@ -1,0 +1,125 @@
+"""conjure_nb: run Agent Skills with Claude (or any Messages-API model) from Jupyter.
+
+Public names are re-exported here and resolved lazily, so `import conjure_nb` stays fast: pandas,
+anthropic, docker and matplotlib are imported only by the code that uses them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (relative to this package)
+_EXPORTS: dict[str, str] = {
+    # errors
+    "ConjureError": "errors",
+    "UsageError": "errors",
+    "SkillError": "errors",
+    "ModelError": "errors",
+    "ExecutorError": "errors",
+    "MaxIterationsError": "errors",
+    "ToolError": "errors",
+    "SkillWarning": "errors",
+    # skills
+    "Skill": "skills.model",
+    "Resources": "skills.model",
+    "load": "skills.loader",
+    "load_skill": "skills.loader",
+    "validate": "skills.validate",
+    "ValidationReport": "skills.validate",
+    "package": "skills.package",
+    "Registry": "skills.registry",
+    # tools and prompt
+    "tool_definitions": "tools",
+    "ToolCall": "tools",
+    "ToolResult": "tools",
+    "CreatedFile": "tools",
+    "ToolCallRecord": "tools",
+    "system_prompt": "prompt",
+    # models
+    "Model": "models.base",
+    "ModelRequest": "models.base",
+    "AnthropicModel": "models.anthropic",
+    "FunctionModel": "models.function",
+    "ScriptedModel": "models.scripted",
+    # executors
+    "Executor": "executors.base",
+    "ExecutorSetup": "executors.base",
+    "LocalExecutor": "executors.local",
+    "DockerExecutor": "executors.docker",
+    "NativeExecutor": "executors.native",
+    "NativeSkill": "executors.native",
+    "Context": "executors.native",
+    "native_skill": "executors.native",
+    # session
+    "Session": "session",
+    "Response": "session",
+    # notebook
+    "show": "notebook.render",
+    "ChatPanel": "notebook.widgets",
+    "SkillBrowser": "notebook.widgets",
+    "FilesPanel": "notebook.widgets",
+    "dashboard": "notebook.widgets",
+    # demo
+    "MonitoringAgent": "demo.agent",
+    "LogFetcher": "demo.fetcher",
+}
+_MODULES = ("telemetry", "events")
+
+__all__ = sorted([*_EXPORTS, *_MODULES, "__version__", "load_ipython_extension"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    if name in _MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name == "load_ipython_extension":
+        from .notebook.magics import load_ipython_extension
+
+        return load_ipython_extension
+    raise AttributeError(f"module 'conjure_nb' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from . import events, telemetry
+    from .demo.agent import MonitoringAgent
+    from .demo.fetcher import LogFetcher
+    from .errors import (
+        ConjureError,
+        ExecutorError,
+        MaxIterationsError,
+        ModelError,
+        SkillError,
+        SkillWarning,
+        ToolError,
+        UsageError,
+    )
+    from .executors.base import Executor, ExecutorSetup
+    from .executors.docker import DockerExecutor
+    from .executors.local import LocalExecutor
+    from .executors.native import Context, NativeExecutor, NativeSkill, native_skill
+    from .models.anthropic import AnthropicModel
+    from .models.base import Model, ModelRequest
+    from .models.function import FunctionModel
+    from .models.scripted import ScriptedModel
+    from .notebook.magics import load_ipython_extension
+    from .notebook.render import show
+    from .notebook.widgets import ChatPanel, FilesPanel, SkillBrowser, dashboard
+    from .prompt import system_prompt
+    from .session import Response, Session
+    from .skills.loader import load, load_skill
+    from .skills.model import Resources, Skill
+    from .skills.package import package
+    from .skills.registry import Registry
+    from .skills.validate import ValidationReport, validate
+    from .tools import CreatedFile, ToolCall, ToolCallRecord, ToolResult, tool_definitions

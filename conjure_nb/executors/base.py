@@ -1,0 +1,196 @@
+"""The executor seam: one required method, `run(call) -> ToolResult`.
+
+A session hands its executor an `ExecutorSetup` (skills, working dir, timeout, env, path policy)
+before the first call, so an executor can be built by the user (`DockerExecutor(image=...)`) and
+passed to any session constructor.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import UsageError
+from ..tools import ToolCall, ToolResult, tool_definitions
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..skills.model import Skill
+
+__all__ = [
+    "DEFAULT_MAX_OUTPUT",
+    "DEFAULT_TIMEOUT",
+    "Executor",
+    "ExecutorSetup",
+    "build_env",
+    "cap_output",
+    "process_result",
+]
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_OUTPUT = 30_000
+
+
+@dataclass
+class ExecutorSetup:
+    """What a session tells its executor before the first tool call."""
+
+    session_id: str
+    working_dir: Path
+    skills: list[Skill] = field(default_factory=list)
+    timeout: float = DEFAULT_TIMEOUT
+    env: dict[str, str] = field(default_factory=dict)
+    allowed_paths: tuple[Path, ...] = ()
+    max_output: int = DEFAULT_MAX_OUTPUT
+
+
+class Executor(ABC):
+    """Runs one tool call at a time (several may run concurrently in threads).
+
+    Subclasses implement `run`; the rest has sensible defaults. `run` never raises for a failing
+    tool: it returns `ToolResult(is_error=True, ...)`. It raises `ExecutorError` only when the
+    backend itself is broken and no result can be produced.
+    """
+
+    backend: ClassVar[str] = "custom"
+    _setup: ExecutorSetup | None = None
+
+    def setup(self, setup: ExecutorSetup) -> None:
+        """Receive the session's settings; called once, before the first `run`."""
+        self._setup = setup
+
+    @property
+    def config(self) -> ExecutorSetup:
+        if self._setup is None:
+            raise UsageError(f"{type(self).__name__} is not attached to a session yet")
+        return self._setup
+
+    @abstractmethod
+    def run(self, call: ToolCall) -> ToolResult:
+        """Run one tool call and return its result (errors as `is_error` results)."""
+
+    def tool_definitions(self) -> list[dict[str, Any]]:
+        """The tools this executor offers the model."""
+        return tool_definitions()
+
+    def skill_location(self, skill: Skill) -> str:
+        """Where the executing side sees a skill's SKILL.md (for the system prompt)."""
+        return str(skill.skill_md)
+
+    def working_dir_display(self) -> str:
+        """The working dir as the executing side sees it."""
+        return str(self.config.working_dir)
+
+    def prompt_extra(self) -> str:
+        """Extra system-prompt text (a native catalog, say); empty by default."""
+        return ""
+
+    def sync_out(self) -> None:
+        """Make files the last calls created visible in the host working dir (remote backends)."""
+
+    def cancel(self) -> None:
+        """Stop every running call (KeyboardInterrupt, task cancellation). Must be thread-safe."""
+
+    def close(self) -> None:
+        """Release every process/container this executor started. Idempotent."""
+
+    @property
+    def container_id(self) -> str | None:
+        return None
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_SECRET_RE = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.I)
+_PASS_THROUGH = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
+
+
+def build_env(
+    extra: Mapping[str, str], *, home: str, tmpdir: str | None = None, python_bin: bool = True
+) -> dict[str, str]:
+    """The environment for a tool process: built, never inherited wholesale.
+
+    PATH starts with the running interpreter's bin dir (so `python3` in a skill script is the
+    notebook's Python), then the system's usual dirs. No variable of the caller that looks like a
+    secret is passed; only the session's own `extra` vars are added, as given.
+    """
+    path = [os.path.dirname(sys.executable)] if python_bin else []
+    system = ["/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin"]
+    for p in [*os.environ.get("PATH", "").split(os.pathsep), *system]:
+        if p and p not in path:
+            path.append(p)
+    env = {"PATH": os.pathsep.join(path), "HOME": home, "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
+    for key in _PASS_THROUGH:
+        val = os.environ.get(key)
+        if val is not None and not _SECRET_RE.search(key):
+            env[key] = val
+    if tmpdir:
+        env["TMPDIR"] = tmpdir
+    env.update(extra)
+    return env
+
+
+def cap_output(text: str, limit: int) -> str:
+    """Keep the head and tail of `text` within `limit` characters, announcing the cut."""
+    if len(text) <= limit:
+        return text
+    head = limit * 2 // 3
+    tail = limit - head
+    cut = len(text) - head - tail
+    return (
+        f"{text[:head]}\n\n[... {cut:,} characters cut: output is capped at {limit:,} characters; "
+        f"head and tail kept ...]\n\n{text[-tail:]}"
+    )
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+def process_result(
+    exit_code: int | None,
+    stdout: str,
+    stderr: str,
+    *,
+    duration_ms: float,
+    max_output: int,
+    timed_out: float | None = None,
+    note: str | None = None,
+) -> ToolResult:
+    """Turn a finished process into a ToolResult the model can read.
+
+    On success the content is stdout (plus stderr under a header when there is any). On failure
+    it always carries the exit code (or the timeout/signal), stdout and stderr, so nothing the
+    command printed is hidden from the model.
+    """
+    out = cap_output(stdout, max_output)
+    err = cap_output(stderr, max_output)
+    failed = timed_out is not None or exit_code != 0
+    if not failed:
+        content = out if not err else f"{out}\n[stderr]\n{err}" if out else f"[stderr]\n{err}"
+        return ToolResult(content, False, exit_code, out, err, duration_ms)
+    if timed_out is not None:
+        status = f"Command timed out after {timed_out:g} s and was killed (with its process group)."
+    elif exit_code is not None and exit_code < 0:
+        status = f"Command was killed by {_signal_name(exit_code)}."
+    else:
+        status = f"Command failed with exit code {exit_code}."
+    parts = [status]
+    if note:
+        parts.append(note)
+    parts.append(f"[stdout]\n{out}" if out else "[stdout]\n(empty)")
+    parts.append(f"[stderr]\n{err}" if err else "[stderr]\n(empty)")
+    return ToolResult("\n".join(parts), True, exit_code, out, err, duration_ms)
