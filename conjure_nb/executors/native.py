@@ -1,0 +1,287 @@
+"""Native skills: Python objects in this process, offered to the model as tools.
+
+A `NativeSkill` overrides any of `execute`, `read`, `write` and `modify`; each overridden method
+becomes a tool named `<name_with_underscores>_<method>` whose inputs are the method's parameters.
+A skill raises `cj.ToolError` to hand the model an `is_error` result; any other exception also
+becomes an `is_error` result (with its type and message), never a crash of the caller.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..errors import ToolError, UsageError
+from ..tools import ToolCall, ToolResult
+from .base import Executor, cap_output
+
+__all__ = ["Context", "NativeExecutor", "NativeSkill", "native_skill"]
+
+METHODS = ("execute", "read", "write", "modify")
+
+_SCHEMAS: dict[str, tuple[dict[str, Any], list[str], str]] = {
+    "execute": (
+        {"command": {"type": "string", "description": "The command for the skill, as its description says."}},
+        ["command"],
+        "Run a command of the native skill '{name}': {description}",
+    ),
+    "read": (
+        {
+            "path": {"type": "string", "description": "What to read."},
+            "offset": {"type": "integer", "description": "Optional start (line or record)."},
+            "limit": {"type": "integer", "description": "Optional maximum number of lines/records."},
+        },
+        ["path"],
+        "Read from the native skill '{name}'.",
+    ),
+    "write": (
+        {
+            "path": {"type": "string", "description": "Where to write."},
+            "content": {"type": "string", "description": "What to write."},
+        },
+        ["path", "content"],
+        "Write through the native skill '{name}'.",
+    ),
+    "modify": (
+        {
+            "path": {"type": "string", "description": "What to modify."},
+            "old_content": {"type": "string", "description": "The exact content to replace."},
+            "new_content": {"type": "string", "description": "The replacement."},
+        },
+        ["path", "old_content", "new_content"],
+        "Modify content through the native skill '{name}'.",
+    ),
+}
+
+
+@dataclass
+class Context:
+    """What a native skill learns about the call it serves."""
+
+    session_id: str
+    working_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    tool_use_id: str | None = None
+    skill: str = ""
+    timeout: float | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    """Per-session scratch space shared by every call of every native skill."""
+
+
+class NativeSkill:
+    """Base class of in-process skills. Set `name` and `description`; override what you offer."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def execute(self, command: str, context: Context) -> Any:
+        raise NotImplementedError
+
+    def read(self, path: str, context: Context, offset: int | None = None, limit: int | None = None) -> Any:
+        raise NotImplementedError
+
+    def write(self, path: str, content: str, context: Context) -> Any:
+        raise NotImplementedError
+
+    def modify(self, path: str, old_content: str, new_content: str, context: Context) -> Any:
+        raise NotImplementedError
+
+    def methods(self) -> list[str]:
+        """The methods this skill overrides, i.e. the tools it offers."""
+        return [m for m in METHODS if getattr(type(self), m) is not getattr(NativeSkill, m)]
+
+    @property
+    def tool_prefix(self) -> str:
+        return self.name.replace("-", "_").replace(" ", "_")
+
+    def __repr__(self) -> str:
+        return f"<NativeSkill {self.name!r} tools={self.methods()}>"
+
+
+def native_skill(
+    fn: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None
+) -> Any:
+    """Turn a function `fn(command, context)` into a NativeSkill instance.
+
+    Usable bare (`@native_skill`) or with arguments (`@native_skill(name="x", description="...")`);
+    without arguments the name comes from the function name and the description from its docstring.
+    """
+
+    def wrap(f: Callable[..., Any]) -> NativeSkill:
+        skill_name = name or f.__name__.replace("_", "-")
+        desc = description or inspect.getdoc(f) or f"Native skill {skill_name}."
+        cls = type(
+            f"NativeSkill_{f.__name__}",
+            (NativeSkill,),
+            {
+                "name": skill_name,
+                "description": desc,
+                "execute": lambda self, command, context: f(command, context),
+                "__doc__": f.__doc__,
+            },
+        )
+        return cls()  # type: ignore[no-any-return]
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def as_native_skill(obj: Any) -> NativeSkill:
+    """Accept an instance, a NativeSkill subclass or a decorated function."""
+    if isinstance(obj, type) and issubclass(obj, NativeSkill):
+        obj = obj()
+    if not isinstance(obj, NativeSkill):
+        raise UsageError(
+            f"{obj!r} is not a native skill; pass a cj.NativeSkill instance or subclass, "
+            "or a function decorated with @cj.native_skill"
+        )
+    if not obj.name or not isinstance(obj.name, str):
+        raise UsageError(f"native skill {type(obj).__name__} has no name; set the class attribute `name`")
+    if not obj.methods():
+        raise UsageError(f"native skill {obj.name!r} overrides none of {list(METHODS)}")
+    return obj
+
+
+def _render(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if hasattr(value, "to_json") and hasattr(value, "columns"):  # a DataFrame
+        return str(value.to_json(orient="records", date_format="iso"))
+    try:
+        return json.dumps(value, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+class _Call(threading.Thread):
+    def __init__(self, fn: Callable[[], Any]):
+        super().__init__(daemon=True, name="conjure-native-call")
+        self.fn = fn
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.value = self.fn()
+        except BaseException as exc:
+            self.error = exc
+
+
+class NativeExecutor(Executor):
+    """Runs native skills' methods, each call with a timeout, results as ToolResults."""
+
+    backend = "native"
+
+    def __init__(self, skills: Iterable[Any] = (), *, timeout: float | None = None):
+        self.skills = [as_native_skill(s) for s in skills]
+        self._timeout = timeout
+        self._state: dict[str, Any] = {}
+        self._tools: dict[str, tuple[NativeSkill, str]] = {}
+        for skill in self.skills:
+            for method in skill.methods():
+                tool = f"{skill.tool_prefix}_{method}"
+                if tool in self._tools:
+                    raise UsageError(f"two native skills both define the tool {tool!r}; rename one")
+                self._tools[tool] = (skill, method)
+
+    def tool_definitions(self) -> list[dict[str, Any]]:
+        defs = []
+        for tool, (skill, method) in self._tools.items():
+            props, required, desc = _SCHEMAS[method]
+            defs.append(
+                {
+                    "name": tool,
+                    "description": desc.format(name=skill.name, description=skill.description),
+                    "input_schema": {"type": "object", "properties": dict(props), "required": list(required)},
+                }
+            )
+        return defs
+
+    def prompt_extra(self) -> str:
+        if not self.skills:
+            return ""
+        from xml.sax.saxutils import escape
+
+        lines = ["<available_native_skills>"]
+        for s in self.skills:
+            tools = " ".join(f"{s.tool_prefix}_{m}" for m in s.methods())
+            lines += [
+                "<skill>",
+                f"<name>{escape(s.name)}</name>",
+                f"<description>{escape(s.description)}</description>",
+                f"<tools>{escape(tools)}</tools>",
+                "</skill>",
+            ]
+        lines.append("</available_native_skills>")
+        lines.append("Native skills run inside the application; call their tools directly.")
+        return "\n".join(lines)
+
+    def _context(self, call: ToolCall, skill: NativeSkill, timeout: float | None) -> Context:
+        cfg = self.config
+        return Context(
+            cfg.session_id, cfg.working_dir, dict(cfg.env), call.id, skill.name, timeout, self._state
+        )
+
+    def run(self, call: ToolCall) -> ToolResult:
+        t0 = time.perf_counter()
+        entry = self._tools.get(call.name)
+        if entry is None:
+            return ToolResult(f"Unknown tool {call.name!r}; available: {sorted(self._tools)}", True, 1)
+        skill, method = entry
+        args, problem = _bind_input(method, call.input)
+        if problem:
+            return _finish(ToolResult(f"Invalid input for {call.name}: {problem}", True, 2), t0)
+        timeout = self._timeout if self._timeout is not None else self.config.timeout
+        ctx = self._context(call, skill, timeout)
+        fn = getattr(skill, method)
+        worker = _Call(lambda: fn(**args, context=ctx))
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            msg = f"{call.name} timed out after {timeout:g} s (the native call was abandoned)"
+            return _finish(ToolResult(msg, True, None, error_code="timeout"), t0)
+        if worker.error is not None:
+            return _finish(_error_result(call.name, worker.error), t0)
+        text = cap_output(_render(worker.value), self.config.max_output)
+        return _finish(ToolResult(text, False, 0, text), t0)
+
+
+def _bind_input(method: str, inp: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    props, required, _ = _SCHEMAS[method]
+    if not isinstance(inp, dict):
+        return {}, "input must be an object"
+    missing = [k for k in required if k not in inp]
+    if missing:
+        return {}, f"missing required input(s) {missing}"
+    unknown = sorted(set(inp) - set(props))
+    if unknown:
+        return {}, f"unknown input(s) {unknown}; expected {sorted(props)}"
+    for key, value in inp.items():
+        want = props[key]["type"]
+        ok = isinstance(value, str) if want == "string" else (value is None or isinstance(value, int))
+        if not ok or isinstance(value, bool):
+            return {}, f"input {key!r} must be a {want}, not {type(value).__name__}"
+    return dict(inp), None
+
+
+def _error_result(tool: str, exc: BaseException) -> ToolResult:
+    if isinstance(exc, ToolError):
+        return ToolResult(str(exc), True, 1, "", str(exc), error_code="tool_error")
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))
+    msg = f"{tool} raised {type(exc).__name__}: {exc}\n{tb}"
+    return ToolResult(msg, True, 1, "", msg, error_code="exception")
+
+
+def _finish(result: ToolResult, t0: float) -> ToolResult:
+    result.duration_ms = (time.perf_counter() - t0) * 1000
+    return result
