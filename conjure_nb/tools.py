@@ -203,3 +203,36 @@ class ToolCallRecord:
     server: bool = False
     error_code: str | None = None
     tool_use_id: str | None = None
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def check_input(definition: dict[str, Any], value: Any) -> str | None:
+    """Check a tool input against its schema's top level; return the problem, or None.
+
+    Only what matters for calling the tool safely is checked: an object, the required keys, and
+    the JSON types of the given properties (a bool is not an integer here).
+    """
+    if not isinstance(value, dict) or "__invalid__" in value:
+        return "input must be a JSON object"
+    schema = definition.get("input_schema", {})
+    props: dict[str, Any] = schema.get("properties", {})
+    missing = [k for k in schema.get("required", []) if k not in value]
+    if missing:
+        return f"missing required input(s): {', '.join(missing)}"
+    for key, val in value.items():
+        want = props.get(key, {}).get("type")
+        types = _JSON_TYPES.get(want or "")
+        if types is None or (val is None and key not in schema.get("required", [])):
+            continue
+        if not isinstance(val, types) or (want in ("integer", "number") and isinstance(val, bool)):
+            return f"input {key!r} must be {want}, not {type(val).__name__}"
+    return None

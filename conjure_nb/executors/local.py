@@ -1,0 +1,192 @@
+"""`LocalExecutor`: tool calls as `bash -c` subprocesses in the session's working directory.
+
+Each command runs in its own process group, so a timeout (or `cancel()`) kills everything it
+started. Output is read incrementally into bounded buffers, so a command printing 100 MB costs
+at most a few times `max_output` in memory, and the model sees the head and the tail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from ..tools import ToolCall, ToolResult
+from .base import Executor, ExecutorSetup, build_env, process_result
+from .files import FileTools, LocalFilesystem, PathPolicy
+
+__all__ = ["LocalExecutor"]
+
+_READ_CHUNK = 65536
+_EOF_GRACE = 0.25  # seconds to wait for pipes to close after the shell exits
+
+
+class _Capped:
+    """Keeps the first and last `limit` bytes of a stream and counts the rest."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.limit - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            if len(self.tail) > self.limit:
+                del self.tail[: len(self.tail) - self.limit]
+
+    def text(self) -> str:
+        head = self.head.decode("utf-8", errors="replace")
+        if not self.tail:
+            return head
+        cut = self.total - len(self.head) - len(self.tail)
+        tail = self.tail.decode("utf-8", errors="replace")
+        middle = f"\n[... {cut:,} bytes not kept ...]\n" if cut > 0 else ""
+        return head + middle + tail
+
+
+class LocalExecutor(Executor):
+    """Runs tools on this machine. Trusted code only: use DockerExecutor to sandbox.
+
+    Args:
+        shell: the shell that runs `bash_tool` commands.
+        home: HOME for tool processes (default: the caller's home).
+    """
+
+    backend = "local"
+
+    def __init__(self, *, shell: str = "bash", home: str | None = None):
+        self.shell = shell
+        self.home = home
+        self._groups: set[int] = set()
+        self._lock = threading.Lock()
+        self._files: FileTools | None = None
+        self._env: dict[str, str] = {}
+
+    def setup(self, setup: ExecutorSetup) -> None:
+        super().setup(setup)
+        fs = LocalFilesystem()
+        wd = str(setup.working_dir)
+        policy = PathPolicy(
+            wd,
+            writable=[wd, *map(str, setup.allowed_paths)],
+            readonly=[str(s.path) for s in setup.skills],
+            fs=fs,
+        )
+        self._files = FileTools(fs, policy, setup.max_output)
+        self._env = build_env(setup.env, home=self.home or str(Path.home()))
+
+    def run(self, call: ToolCall) -> ToolResult:
+        if call.name == "bash_tool":
+            command = call.input.get("command")
+            if not isinstance(command, str) or not command.strip():
+                return ToolResult("bash_tool needs a non-empty string 'command'", True, 2)
+            return self.run_command(command)
+        if self._files is None:
+            self._files = FileTools(LocalFilesystem(), PathPolicy("/", [], [], LocalFilesystem()), 0)
+        if call.name in ("view", "create_file", "str_replace"):
+            return self._files.run(call)
+        return ToolResult(f"Unknown tool {call.name!r} for the local executor", True, 1)
+
+    def run_command(self, command: str, timeout: float | None = None) -> ToolResult:
+        """Run one shell command with the session's timeout, env and output cap."""
+        cfg = self.config
+        timeout = cfg.timeout if timeout is None else timeout
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.Popen(
+                [self.shell, "-c", command],
+                cwd=cfg.working_dir,
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            return ToolResult(f"could not start {self.shell}: {exc}", True, None, error_code="spawn_failed")
+        with self._lock:
+            self._groups.add(proc.pid)
+        try:
+            out, err, timed_out = self._collect(proc, timeout, cfg.max_output)
+        except BaseException:
+            self._kill(proc.pid)
+            proc.wait()
+            raise
+        finally:
+            with self._lock:
+                self._groups.discard(proc.pid)
+        ms = (time.perf_counter() - t0) * 1000
+        return process_result(
+            proc.returncode,
+            out.text(),
+            err.text(),
+            duration_ms=ms,
+            max_output=cfg.max_output,
+            timed_out=timeout if timed_out else None,
+        )
+
+    def _collect(
+        self, proc: subprocess.Popen[bytes], timeout: float, limit: int
+    ) -> tuple[_Capped, _Capped, bool]:
+        assert proc.stdout is not None and proc.stderr is not None
+        out, err = _Capped(limit), _Capped(limit)
+        bufs = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+        deadline = time.monotonic() + timeout
+        exited_at: float | None = None
+        timed_out = False
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            sel.register(proc.stderr, selectors.EVENT_READ)
+            while sel.get_map():
+                now = time.monotonic()
+                if exited_at is None and proc.poll() is not None:
+                    exited_at = now
+                if exited_at is not None and now - exited_at > _EOF_GRACE:
+                    self._kill(proc.pid)  # background children still hold the pipes
+                    break
+                if now >= deadline and not timed_out:
+                    timed_out = True
+                    self._kill(proc.pid)
+                    deadline = now + _EOF_GRACE * 4
+                elif timed_out and now >= deadline:
+                    break
+                for key, _ in sel.select(min(max(deadline - now, 0.0), 0.05)):
+                    data = os.read(key.fd, _READ_CHUNK)
+                    if data:
+                        bufs[key.fd].feed(data)
+                    else:
+                        sel.unregister(key.fileobj)
+        proc.stdout.close()
+        proc.stderr.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._kill(proc.pid)
+            proc.wait()
+        return out, err, timed_out
+
+    @staticmethod
+    def _kill(pgid: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+
+    def cancel(self) -> None:
+        with self._lock:
+            groups = list(self._groups)
+        for pgid in groups:
+            self._kill(pgid)
+
+    def close(self) -> None:
+        self.cancel()

@@ -1,0 +1,246 @@
+"""The tool-use loop, written once as a generator of effects, with a sync and an async driver.
+
+`run_turn` does no I/O: it yields `CallModel` and `RunTools` effects and receives their results.
+`drive_sync` and `drive_async` carry the effects out (httpx's `_auth.py` pattern), so the sync
+entry point needs no event loop at all and works inside a running Jupyter cell.
+
+Invariants the generator keeps, whatever happens: every `tool_use` block in the history gets its
+`tool_result` (on max iterations, interruption and cancellation too), and messages are appended
+to the session's own list as they happen, so nothing is lost when an exception escapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import telemetry
+from .errors import MaxIterationsError
+from .events import Event, ModelRequestStart, ModelRequestStop, TextDelta
+from .models.base import ModelRequest
+from .tools import ToolCall, ToolResult
+
+__all__ = [
+    "CallModel",
+    "RunTools",
+    "ToolsOutcome",
+    "TurnConfig",
+    "TurnOutcome",
+    "drive_async",
+    "drive_sync",
+    "run_turn",
+]
+
+Emit = Callable[[Event], None]
+
+MAX_PAUSE_CONTINUATIONS = 10
+
+
+@dataclass
+class TurnConfig:
+    """Everything about a turn's requests except the messages."""
+
+    system: str | None = None
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    max_tokens: int | None = None
+    container: Any = None
+    betas: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    max_iterations: int = 25
+    max_pause_continuations: int = MAX_PAUSE_CONTINUATIONS
+
+
+@dataclass
+class CallModel:
+    request: ModelRequest
+    iteration: int
+
+
+@dataclass
+class RunTools:
+    calls: list[ToolCall]
+
+
+@dataclass
+class ToolsOutcome:
+    """Results in call order; `interrupt` is re-raised once the results are in the history."""
+
+    results: list[ToolResult]
+    interrupt: BaseException | None = None
+
+
+@dataclass
+class TurnOutcome:
+    stop_reason: str | None
+    text: str
+    added: list[dict[str, Any]]
+    iterations: int
+    usage: dict[str, int]
+    tool_calls: list[ToolCall]
+    container: Any = None
+
+
+def add_usage(total: dict[str, int], usage: dict[str, Any] | None) -> None:
+    for key, value in (usage or {}).items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            total[key] = total.get(key, 0) + value
+
+
+def _tool_calls(content: list[dict[str, Any]]) -> list[ToolCall]:
+    calls = []
+    for block in content:
+        if block.get("type") == "tool_use":
+            inp = block.get("input")
+            calls.append(
+                ToolCall(
+                    str(block.get("id")),
+                    str(block.get("name")),
+                    inp if isinstance(inp, dict) else {"__invalid__": inp},
+                )
+            )
+    return calls
+
+
+def _results_message(results: list[ToolResult]) -> dict[str, Any]:
+    return {"role": "user", "content": [r.to_block() for r in results]}
+
+
+def _placeholder(call: ToolCall, why: str) -> ToolResult:
+    return ToolResult(
+        f"Tool call not completed: {why}.", True, None, tool_use_id=call.id, error_code="not_run"
+    )
+
+
+def run_turn(
+    messages: list[dict[str, Any]], cfg: TurnConfig
+) -> Generator[CallModel | RunTools, Any, TurnOutcome]:
+    """One chat turn over `messages` (which already end with the user's message)."""
+    start = len(messages)
+    usage: dict[str, int] = {}
+    all_calls: list[ToolCall] = []
+    texts: list[str] = []
+    container = cfg.container
+    pauses = 0
+    iteration = 0
+    while True:
+        iteration += 1
+        req = ModelRequest(
+            list(messages), cfg.system, cfg.tools, cfg.max_tokens, container, cfg.betas, cfg.options
+        )
+        reply = yield CallModel(req, iteration)
+        add_usage(usage, reply.get("usage"))
+        content = reply.get("content") or []
+        messages.append({"role": "assistant", "content": content})
+        container = _next_container(container, reply)
+        texts += [b.get("text", "") for b in content if b.get("type") == "text"]
+        stop = reply.get("stop_reason")
+        calls = _tool_calls(content) if stop == "tool_use" else []
+        if stop == "pause_turn" and pauses < cfg.max_pause_continuations and iteration < cfg.max_iterations:
+            pauses += 1
+            continue
+        if not calls:
+            return TurnOutcome(stop, "".join(texts), messages[start:], iteration, usage, all_calls, container)
+        all_calls += calls
+        if iteration >= cfg.max_iterations:
+            why = f"max_iterations ({cfg.max_iterations}) was reached before it could run"
+            messages.append(_results_message([_placeholder(c, why) for c in calls]))
+            raise MaxIterationsError(
+                f"the turn made {iteration} model requests (max_iterations={cfg.max_iterations}) "
+                "without finishing; the transcript is on the error and on the session",
+                messages=list(messages),
+                iterations=iteration,
+            )
+        try:
+            outcome: ToolsOutcome = yield RunTools(calls)
+        except BaseException:
+            messages.append(_results_message([_placeholder(c, "the turn was cancelled") for c in calls]))
+            raise
+        messages.append(_results_message(outcome.results))
+        if outcome.interrupt is not None:
+            raise outcome.interrupt
+        texts = []
+
+
+def _next_container(current: Any, reply: dict[str, Any]) -> Any:
+    """Reuse a hosted container across the turn's requests once the API has named it."""
+    got = reply.get("container")
+    if not isinstance(got, dict) or not got.get("id"):
+        return current
+    if isinstance(current, dict):
+        return {**current, "id": got["id"]}
+    return got["id"]
+
+
+def _before_request(effect: CallModel, emit: Emit | None) -> float:
+    if emit is not None:
+        emit(ModelRequestStart(effect.iteration))
+        effect.request.on_text = lambda text: emit(TextDelta(text))
+    return time.perf_counter()
+
+
+def _after_request(
+    effect: CallModel, reply: dict[str, Any], t0: float, emit: Emit | None, model: Any
+) -> None:
+    ms = (time.perf_counter() - t0) * 1000
+    usage = reply.get("usage") or {}
+    stop = reply.get("stop_reason")
+    telemetry.emit(
+        ("conjure", "model", "request"),
+        {"duration_ms": ms, **{k: v for k, v in usage.items() if isinstance(v, int)}},
+        {"model": repr(model), "stop_reason": stop, "iteration": effect.iteration},
+    )
+    if emit is not None:
+        emit(ModelRequestStop(effect.iteration, stop, dict(usage), ms))
+
+
+def drive_sync(
+    gen: Generator[CallModel | RunTools, Any, TurnOutcome],
+    model: Any,
+    run_tools: Callable[[list[ToolCall]], ToolsOutcome],
+    emit: Emit | None,
+) -> TurnOutcome:
+    """Carry out the effects with blocking calls; no event loop involved."""
+    value: Any = None
+    while True:
+        try:
+            effect = gen.send(value)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        if isinstance(effect, CallModel):
+            t0 = _before_request(effect, emit)
+            value = model.request(effect.request)
+            _after_request(effect, value, t0, emit, model)
+        else:
+            value = run_tools(effect.calls)
+
+
+async def drive_async(
+    gen: Generator[CallModel | RunTools, Any, TurnOutcome],
+    model: Any,
+    run_tools: Callable[[list[ToolCall]], Awaitable[ToolsOutcome]],
+    emit: Emit | None,
+) -> TurnOutcome:
+    """Carry out the effects with awaits; tools run in threads, the loop stays responsive."""
+    value: Any = None
+    throw: BaseException | None = None
+    while True:
+        try:
+            effect = gen.throw(throw) if throw is not None else gen.send(value)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        throw = None
+        if isinstance(effect, CallModel):
+            t0 = _before_request(effect, emit)
+            arequest = getattr(model, "arequest", None)
+            value = await (
+                arequest(effect.request) if arequest else asyncio.to_thread(model.request, effect.request)
+            )
+            _after_request(effect, value, t0, emit, model)
+        else:
+            try:
+                value = await run_tools(effect.calls)
+            except asyncio.CancelledError as exc:
+                throw = exc

@@ -1,0 +1,495 @@
+"""`Session`: one conversation with a model, its tools on one backend, and what it produced.
+
+A session owns an executor (local, docker, native, ...), the message history, the tool log, the
+files tools created and the token usage. All of it is plain data that round-trips to JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from . import telemetry
+from .errors import UsageError
+from .events import Event, FileCreated, ToolCallFinished, ToolCallStarted, TurnFinished
+from .executors.base import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, Executor, ExecutorSetup
+from .loop import ToolsOutcome, TurnConfig, TurnOutcome, add_usage, drive_async, drive_sync, run_turn
+from .models.function import as_model
+from .response import Response
+from .skills.model import Skill
+from .tools import CreatedFile, ToolCall, ToolCallRecord, ToolResult, check_input
+from .workspace import created_since, download, snapshot
+
+__all__ = ["Response", "Session"]
+
+Emit = Callable[[Event], None]
+_SESSION_KEYS = {
+    "working_dir", "timeout", "max_iterations", "env", "allowed_paths", "max_output",
+    "system", "max_tokens", "keep_working_dir", "session_id", "options",
+}  # fmt: skip
+
+
+def _load_skills(skills: Any) -> list[Skill]:
+    if skills is None:
+        return []
+    if isinstance(skills, (str, os.PathLike)):
+        skills = [skills]
+    items = list(skills)
+    if all(isinstance(s, Skill) for s in items):
+        return items
+    from .skills.loader import load
+
+    loaded = [s for s in items if isinstance(s, Skill)]
+    paths = [s for s in items if not isinstance(s, Skill)]
+    return sorted([*loaded, *load(paths)], key=lambda s: s.name)
+
+
+def _cleanup(executor: Executor, tmpdir: str | None, pool: list[ThreadPoolExecutor]) -> None:
+    try:
+        executor.close()
+    finally:
+        for p in pool:
+            p.shutdown(wait=False, cancel_futures=True)
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+class Session:
+    """A chat session with tools on one backend. Use a constructor: `new_local`, `new_docker`,
+    `new_native`, or `new(backend, ...)`; close it (or use `with`) to release its resources.
+    """
+
+    def __init__(
+        self,
+        skills: Any = (),
+        model: Any = None,
+        *,
+        executor: Executor,
+        working_dir: str | os.PathLike[str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_iterations: int = 25,
+        env: dict[str, str] | None = None,
+        allowed_paths: Iterable[str | os.PathLike[str]] = (),
+        max_output: int = DEFAULT_MAX_OUTPUT,
+        system: str | None = None,
+        max_tokens: int | None = None,
+        keep_working_dir: bool = False,
+        session_id: str | None = None,
+        options: dict[str, Any] | None = None,
+    ):
+        if max_iterations < 1:
+            raise UsageError(f"max_iterations must be at least 1, not {max_iterations}")
+        if timeout <= 0:
+            raise UsageError(f"timeout must be positive, not {timeout}")
+        self.id = session_id or uuid.uuid4().hex[:12]
+        self.skills = _load_skills(skills)
+        self.model = as_model(model)
+        self.executor = executor
+        self.max_iterations = max_iterations
+        self.max_tokens = max_tokens
+        self.extra_system = system
+        self.options = dict(options or {})
+        self.messages: list[dict[str, Any]] = []
+        self.created_files: list[CreatedFile] = []
+        self.tool_log: list[ToolCallRecord] = []
+        self.usage: dict[str, int] = {}
+        self._hosted_container: Any = None
+        self._lock = threading.Lock()
+        self._pool: list[ThreadPoolExecutor] = []
+        tmpdir = None
+        if working_dir is None:
+            tmpdir = tempfile.mkdtemp(prefix=f"conjure-{self.id}-")
+            working_dir = tmpdir
+        self.working_dir = Path(working_dir).resolve()
+        self.working_dir.mkdir(parents=True, exist_ok=True)
+        if keep_working_dir:
+            tmpdir = None
+        executor.setup(
+            ExecutorSetup(
+                self.id,
+                self.working_dir,
+                self.skills,
+                timeout,
+                dict(env or {}),
+                tuple(Path(p).resolve() for p in allowed_paths),
+                max_output,
+            )
+        )
+        self._tools = {t["name"]: t for t in executor.tool_definitions()}
+        self._finalizer = weakref.finalize(self, _cleanup, executor, tmpdir, self._pool)
+
+    # -- constructors -------------------------------------------------------------------------
+
+    @classmethod
+    def new_local(
+        cls, skills: Any = (), model: Any = None, *, executor: Executor | None = None, **kw: Any
+    ) -> Session:
+        """Tools run as subprocesses here (or on `executor`, e.g. a DockerExecutor)."""
+        from .executors.local import LocalExecutor
+
+        return cls(skills, model, executor=executor or LocalExecutor(), **kw)
+
+    @classmethod
+    def new_docker(cls, skills: Any = (), model: Any = None, **kw: Any) -> Session:
+        """Tools run in a sandbox container; keywords that are not session settings go to DockerExecutor."""
+        from .executors.docker import DockerExecutor
+
+        docker_kw = {k: v for k, v in kw.items() if k not in _SESSION_KEYS}
+        session_kw = {k: v for k, v in kw.items() if k in _SESSION_KEYS}
+        return cls(skills, model, executor=DockerExecutor(**docker_kw), **session_kw)
+
+    @classmethod
+    def new_native(cls, native_skills: Iterable[Any], model: Any = None, **kw: Any) -> Session:
+        """Tools are methods of in-process `NativeSkill` objects (instances, classes or functions)."""
+        from .executors.native import NativeExecutor
+
+        return cls((), model, executor=NativeExecutor(native_skills), **kw)
+
+    @classmethod
+    def new(cls, backend: str, skills: Any = (), model: Any = None, **kw: Any) -> Session:
+        """Pick the backend by name: "local", "docker" or "native"."""
+        makers: dict[str, Callable[..., Session]] = {
+            "local": cls.new_local,
+            "docker": cls.new_docker,
+            "native": cls.new_native,
+        }
+        if backend not in makers:
+            raise UsageError(f"unknown backend {backend!r}; choose one of {sorted(makers)}")
+        return makers[backend](skills, model, **kw)
+
+    # -- properties ---------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> str:
+        return self.executor.backend
+
+    @property
+    def container_id(self) -> str | None:
+        if self.executor.container_id:
+            return self.executor.container_id
+        hosted = self._hosted_container
+        return hosted.get("id") if isinstance(hosted, dict) else hosted
+
+    @property
+    def tools(self) -> list[str]:
+        """The tool names this session offers the model."""
+        return list(self._tools)
+
+    @property
+    def system(self) -> str:
+        """The system prompt: the skill catalog with paths as the executor sees them."""
+        from .prompt import system_prompt
+
+        extra = [
+            self.executor.prompt_extra(),
+            f"The working directory is {self.executor.working_dir_display()}.",
+        ]
+        if self.extra_system:
+            extra.insert(0, self.extra_system)
+        return system_prompt(
+            self.skills, location=self.executor.skill_location, extra="\n\n".join(e for e in extra if e)
+        )
+
+    # -- chat -----------------------------------------------------------------------------------
+
+    def _begin(self, message: str | list[dict[str, Any]]) -> TurnConfig:
+        if self.model is None:
+            raise UsageError(
+                "this session has no model: pass model=... (or use run_tool to call tools directly)"
+            )
+        if self._finalizer.alive is False:
+            raise UsageError("this session is closed")
+        content = [{"type": "text", "text": message}] if isinstance(message, str) else list(message)
+        if self.messages and self.messages[-1]["role"] == "user":
+            prev = self.messages[-1]["content"]
+            prev_blocks = [{"type": "text", "text": prev}] if isinstance(prev, str) else list(prev)
+            self.messages[-1] = {"role": "user", "content": prev_blocks + content}
+        else:
+            self.messages.append({"role": "user", "content": content})
+        telemetry.emit(("conjure", "chat", "start"), {}, {"session": self.id, "backend": self.backend})
+        return TurnConfig(
+            self.system,
+            list(self._tools.values()),
+            self.max_tokens,
+            self._hosted_container,
+            [],
+            self.options,
+            self.max_iterations,
+        )
+
+    def _finish(
+        self, outcome: TurnOutcome, files_before: int, log_before: int, emit: Emit | None
+    ) -> Response:
+        add_usage(self.usage, outcome.usage)
+        self._hosted_container = outcome.container
+        response = Response(
+            outcome.text,
+            outcome.stop_reason,
+            outcome.usage,
+            self.tool_log[log_before:],
+            self.created_files[files_before:],
+            outcome.added,
+            outcome.iterations,
+        )
+        telemetry.emit(
+            ("conjure", "chat", "stop"),
+            {"iterations": outcome.iterations, **outcome.usage},
+            {"session": self.id, "backend": self.backend, "stop_reason": outcome.stop_reason},
+        )
+        if emit is not None:
+            emit(TurnFinished(response))
+        return response
+
+    def chat(self, message: str | list[dict[str, Any]], *, on_event: Emit | None = None) -> Response:
+        """Send a message and run the tool loop to the end of the turn (blocking).
+
+        Works in a notebook cell: it never touches the running event loop.
+        """
+        cfg = self._begin(message)
+        marks = len(self.created_files), len(self.tool_log)
+        outcome = drive_sync(
+            run_turn(self.messages, cfg), self.model, lambda calls: self._run_tools(calls, on_event), on_event
+        )
+        return self._finish(outcome, *marks, on_event)
+
+    async def achat(self, message: str | list[dict[str, Any]], *, on_event: Emit | None = None) -> Response:
+        """The async twin of `chat`; tools run in threads so the event loop stays free."""
+        cfg = self._begin(message)
+        marks = len(self.created_files), len(self.tool_log)
+
+        async def run_tools(calls: list[ToolCall]) -> ToolsOutcome:
+            try:
+                return await asyncio.to_thread(self._run_tools, calls, on_event)
+            except asyncio.CancelledError:
+                self.executor.cancel()
+                raise
+
+        outcome = await drive_async(run_turn(self.messages, cfg), self.model, run_tools, on_event)
+        return self._finish(outcome, *marks, on_event)
+
+    async def astream(self, message: str | list[dict[str, Any]]) -> AsyncIterator[Event]:
+        """Yield the turn's events as they happen, ending with `TurnFinished`."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Event | BaseException] = asyncio.Queue()
+
+        def emit(event: Event) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, event)
+
+        task = asyncio.ensure_future(self.achat(message, on_event=emit))
+        task.add_done_callback(
+            lambda t: t.cancelled() or t.exception() is None or queue.put_nowait(t.exception())
+        )  # type: ignore[arg-type]
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if isinstance(item, TurnFinished):
+                    break
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    # -- tools ----------------------------------------------------------------------------------
+
+    def run_tool(self, name: str, **input: Any) -> ToolResult:
+        """Run one tool through this session's executor, with no model involved."""
+        if name not in self._tools:
+            raise UsageError(f"this {self.backend} session has no tool {name!r}; its tools are {self.tools}")
+        outcome = self._run_tools([ToolCall(f"run_{uuid.uuid4().hex[:16]}", name, dict(input))], None)
+        if outcome.interrupt is not None:
+            raise outcome.interrupt
+        return outcome.results[0]
+
+    def _run_tools(self, calls: list[ToolCall], emit: Emit | None) -> ToolsOutcome:
+        before = snapshot(self.working_dir)
+        results: list[ToolResult | None] = [None] * len(calls)
+        interrupt: BaseException | None = None
+        futures: list[Future[ToolResult]] = []
+        try:
+            if len(calls) == 1:
+                results[0] = self._run_one(calls[0], emit)
+            else:
+                pool = self._thread_pool()
+                futures = [pool.submit(self._run_one, c, emit) for c in calls]
+                for i, fut in enumerate(futures):
+                    results[i] = fut.result()
+        except KeyboardInterrupt as exc:
+            interrupt = exc
+            self.executor.cancel()
+            for i, fut in enumerate(futures):
+                if results[i] is None:
+                    try:
+                        results[i] = fut.result(timeout=5)
+                    except BaseException:
+                        results[i] = None
+        final = [
+            r
+            if r is not None
+            else ToolResult(
+                "Interrupted by the user before it finished.",
+                True,
+                None,
+                tool_use_id=c.id,
+                error_code="interrupted",
+            )
+            for c, r in zip(calls, results)
+        ]
+        self._collect_files(before, calls, emit)
+        return ToolsOutcome(final, interrupt)
+
+    def _thread_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if not self._pool:
+                self._pool.append(ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"conjure-{self.id}"))
+            return self._pool[0]
+
+    def _run_one(self, call: ToolCall, emit: Emit | None) -> ToolResult:
+        if emit is not None:
+            emit(ToolCallStarted(call.id, call.name, call.input))
+        meta = {"tool": call.name, "backend": self.backend, "session": self.id, "tool_use_id": call.id}
+        with telemetry.span(("conjure", "execute"), meta) as extra:
+            result = self._execute(call)
+            extra.update(is_error=result.is_error, exit_code=result.exit_code)
+        result.tool_use_id = call.id
+        record = ToolCallRecord(
+            call.name, call.input, result.is_error, result.exit_code, result.duration_ms,
+            self.backend, False, result.error_code, call.id,
+        )  # fmt: skip
+        with self._lock:
+            self.tool_log.append(record)
+        telemetry.emit(
+            ("conjure", "backend", self.backend, "tool_call"), {"duration_ms": result.duration_ms}, meta
+        )
+        if emit is not None:
+            emit(ToolCallFinished(call.id, call.name, result, result.is_error, result.duration_ms))
+        return result
+
+    def _execute(self, call: ToolCall) -> ToolResult:
+        definition = self._tools.get(call.name)
+        if definition is None:
+            return ToolResult(
+                f"Unknown tool {call.name!r}. Available tools: {', '.join(self._tools)}.",
+                True,
+                None,
+                error_code="unknown_tool",
+            )
+        problem = check_input(definition, call.input)
+        if problem:
+            return ToolResult(
+                f"Invalid input for {call.name}: {problem}.", True, None, error_code="invalid_input"
+            )
+        try:
+            return self.executor.run(call)
+        except Exception as exc:
+            msg = f"The {self.backend} backend failed to run {call.name}: {type(exc).__name__}: {exc}"
+            return ToolResult(msg, True, None, "", msg, error_code="executor_error")
+
+    def _collect_files(
+        self, before: dict[str, tuple[int, int]], calls: list[ToolCall], emit: Emit | None
+    ) -> None:
+        try:
+            self.executor.sync_out()
+        except Exception as exc:  # a failed copy-out must not lose the tool results
+            telemetry.emit(("conjure", "execute", "exception"), {}, {"session": self.id, "error": repr(exc)})
+        for f in created_since(self.working_dir, before, calls):
+            with self._lock:
+                self.created_files = [c for c in self.created_files if c.path != f.path] + [f]
+            if emit is not None:
+                emit(FileCreated(f))
+
+    # -- files, persistence, lifecycle ---------------------------------------------------------
+
+    def download_files(
+        self, directory: str | os.PathLike[str], files: Iterable[CreatedFile] | None = None
+    ) -> list[Path]:
+        """Copy created files into `directory` (created), by basename, never overwriting."""
+        chosen = list(self.created_files if files is None else files)
+        hosted = [f for f in chosen if f.path is None and f.file_id]
+        if hosted:
+            raise UsageError(f"{len(hosted)} hosted file(s) need the anthropic backend to download")
+        return download(chosen, directory)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "id": self.id,
+            "backend": self.backend,
+            "messages": self.messages,
+            "created_files": [dataclasses.asdict(f) for f in self.created_files],
+            "tool_log": [dataclasses.asdict(r) for r in self.tool_log],
+            "usage": self.usage,
+            "container": self._hosted_container,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the history, tool log, files and usage as JSON."""
+        target = Path(path)
+        target.write_text(
+            json.dumps(self.to_dict(), indent=1, ensure_ascii=False, default=str), encoding="utf-8"
+        )
+        return target
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        skills: Any = (),
+        model: Any = None,
+        *,
+        backend: str | None = None,
+        **kw: Any,
+    ) -> Session:
+        """A new session on `backend` (default: the saved one) continuing a saved history."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot load a session from {path}: {exc}") from exc
+        if not isinstance(data, dict) or data.get("version") != 1:
+            raise UsageError(f"{path} is not a saved conjure_nb session (version 1)")
+        session = cls.new(backend or data.get("backend", "local"), skills, model, **kw)
+        session.messages = list(data.get("messages", []))
+        session.created_files = [CreatedFile(**f) for f in data.get("created_files", [])]
+        session.tool_log = [ToolCallRecord(**r) for r in data.get("tool_log", [])]
+        session.usage = dict(data.get("usage", {}))
+        session._hosted_container = data.get("container")
+        return session
+
+    def reset(self) -> None:
+        """Forget the conversation (messages and usage); the tool log and created files stay."""
+        self.messages = []
+        self.usage = {}
+        self._hosted_container = None
+
+    def close(self) -> None:
+        """Stop every process/container of this session and remove its temp working dir."""
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        model = type(self.model).__name__ if self.model is not None else "no model"
+        return f"<Session {self.id} backend={self.backend} model={model} skills={len(self.skills)} messages={len(self.messages)}>"

@@ -1,0 +1,112 @@
+"""The working directory as the session sees it: snapshots, created files, downloads."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import shutil
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+from .tools import CreatedFile, ToolCall
+
+__all__ = ["Snapshot", "created_since", "download", "snapshot"]
+
+Snapshot = dict[str, tuple[int, int]]
+_SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints"}
+_EXTRA_TYPES = {
+    ".jsonl": "application/x-ndjson",
+    ".md": "text/markdown",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".log": "text/plain",
+    ".yaml": "application/yaml",
+    ".yml": "application/yaml",
+}
+
+
+def snapshot(root: Path) -> Snapshot:
+    """Regular files under `root` (never through symlinks) -> (size, mtime_ns)."""
+    out: Snapshot = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
+        for name in filenames:
+            full = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(full)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                out[os.path.relpath(full, root)] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def media_type(name: str) -> str:
+    ext = os.path.splitext(name)[1].lower()
+    return _EXTRA_TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _owner(rel: str, calls: list[ToolCall]) -> str | None:
+    if len(calls) == 1:
+        return calls[0].id
+    base = os.path.basename(rel)
+    for call in calls:
+        text = " ".join(str(v) for v in call.input.values())
+        if rel in text or base in text:
+            return call.id
+    return calls[0].id if calls else None
+
+
+def created_since(root: Path, before: Snapshot, calls: list[ToolCall]) -> list[CreatedFile]:
+    """Files that are new or changed since `before`, attributed to the call that made them."""
+    after = snapshot(root)
+    out = []
+    for rel, meta in sorted(after.items()):
+        if before.get(rel) == meta:
+            continue
+        path = root / rel
+        try:
+            digest = _sha256(path)
+        except OSError:
+            continue
+        out.append(CreatedFile(str(path), rel, meta[0], digest, media_type(rel), _owner(rel, calls)))
+    return out
+
+
+def _free_name(directory: Path, name: str) -> Path:
+    target = directory / name
+    stem, ext = os.path.splitext(name)
+    n = 1
+    while target.exists() or target.is_symlink():
+        target = directory / f"{stem} ({n}){ext}"
+        n += 1
+    return target
+
+
+def download(files: Iterable[CreatedFile], directory: str | os.PathLike[str]) -> list[Path]:
+    """Copy local created files into `directory` by basename, never overwriting, never via symlinks."""
+    dest = Path(directory)
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for f in files:
+        if f.path is None:
+            continue
+        src = Path(f.path)
+        try:
+            if not stat.S_ISREG(os.lstat(src).st_mode):
+                continue
+        except OSError:
+            continue
+        target = _free_name(dest, os.path.basename(f.filename))
+        shutil.copyfile(src, target, follow_symlinks=False)
+        written.append(target)
+    return written
