@@ -1,0 +1,96 @@
+"""The small part of LogQL the demo server understands, and the time parsing both dialects share.
+
+Enough LogQL to exercise a real client: a stream selector `{service="api", level=~"error|warn"}`
+with `=`, `!=`, `=~`, `!~` matchers (regexes fully anchored, as in Loki), followed by line filters
+`|= "text"`, `!= "text"`, `|~ "regex"`, `!~ "regex"`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+__all__ = ["LokiQuery", "parse_loki_query", "parse_time"]
+
+_MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(,|$)')
+_FILTER = re.compile(r'\s*(\|=|!=|\|~|!~)\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _unquote(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+@dataclass
+class LokiQuery:
+    """A parsed query: label matchers and line filters, each as (operator, operand)."""
+
+    matchers: list[tuple[str, str, str]] = field(default_factory=list)
+    filters: list[tuple[str, str]] = field(default_factory=list)
+
+    def matches(self, labels: dict[str, str], line: str) -> bool:
+        """Whether a log line with these stream labels passes every matcher and filter."""
+        for name, op, value in self.matchers:
+            actual = labels.get(name, "")
+            hit = actual == value if op in ("=", "!=") else re.fullmatch(value, actual) is not None
+            if hit != (op in ("=", "=~")):
+                return False
+        for op, value in self.filters:
+            hit = value in line if op in ("|=", "!=") else re.search(value, line) is not None
+            if hit != (op in ("|=", "|~")):
+                return False
+        return True
+
+
+def parse_loki_query(query: str) -> LokiQuery:
+    """Parse `{selector} | filters`; raise ValueError naming what is wrong."""
+    text = query.strip()
+    if not text.startswith("{") or "}" not in text:
+        raise ValueError(f'query must start with a stream selector such as {{service="api"}}, got {query!r}')
+    close = text.index("}")
+    inner, rest = text[1:close].strip(), text[close + 1 :]
+    parsed = LokiQuery()
+    while inner:
+        m = _MATCHER.match(inner)
+        if m is None:
+            raise ValueError(f"bad label matcher near {inner!r}")
+        parsed.matchers.append((m.group(1), m.group(2), _unquote(m.group(3))))
+        inner = inner[m.end() :]
+    if not parsed.matchers:
+        raise ValueError("the stream selector needs at least one label matcher")
+    rest = rest.strip()
+    while rest:
+        f = _FILTER.match(rest)
+        if f is None:
+            raise ValueError(f"unsupported pipeline stage near {rest!r}: use |= != |~ !~ line filters")
+        parsed.filters.append((f.group(1), _unquote(f.group(2))))
+        rest = rest[f.end() :].strip()
+    for _, op, value in parsed.matchers:
+        if op in ("=~", "!~"):
+            re.compile(value)
+    return parsed
+
+
+def parse_time(value: str) -> int:
+    """Nanoseconds since the epoch from ns/ms/s digits or an RFC 3339 time (no zone means UTC)."""
+    text = value.strip()
+    try:
+        number = float(text)
+    except ValueError:
+        number = None
+    if number is not None:
+        if number > 1e17:
+            return int(text) if text.isdigit() else int(number)
+        if number > 1e11:
+            return int(number * 1_000_000)
+        return int(number * 1_000_000_000)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"cannot read time {value!r}: use RFC 3339 (2026-03-14T09:00:00Z) or epoch seconds/ns"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000

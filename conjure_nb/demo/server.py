@@ -1,0 +1,324 @@
+"""The embedded demo log API: a real HTTP server on 127.0.0.1 serving generated logs.
+
+Two dialects, so one fetcher can be tested against both and then pointed at real systems:
+
+- `GET /api/logs` — this project's own JSON API: `limit`, `level`, `service`, `host`, `since`,
+  `until`, `cursor` pagination (`next_cursor`), `format=json|jsonl`.
+- `GET /loki/api/v1/query_range` — Grafana Loki's response shape: a `{label="v"}` selector with
+  `=`, `!=`, `=~`, `!~`, line filters `|=`, `!=`, `|~`, `!~`, `start`/`end` in ns or RFC 3339,
+  `limit` and `direction`.
+
+`GET /health` answers `{"status": "ok", ...}`. Test hooks make the server misbehave on purpose:
+`fail_first` (the next N requests get a 500), `fail_always`, `delay` (seconds before answering), and
+the query parameters `_status=<code>` and `_delay=<seconds>` for a single request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .generator import DEFAULT_START, generate
+from .loki import LokiQuery, parse_loki_query, parse_time
+
+__all__ = ["DemoLogServer", "RequestError"]
+
+DEFAULT_PAGE = 100
+
+
+class RequestError(Exception):
+    """A request the API refuses; `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _encode_cursor(index: int) -> str:
+    return base64.urlsafe_b64encode(f"c1:{index}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, index = text.partition(":")
+        if prefix != "c1" or not index.isdigit():
+            raise ValueError(text)
+        return int(index)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise RequestError(400, f"invalid cursor {cursor!r}: pass back next_cursor unchanged") from None
+
+
+def _int_param(params: dict[str, str], name: str, default: int, maximum: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise RequestError(400, f"{name} must be a positive integer, got {raw!r}")
+    return min(int(raw), maximum)
+
+
+def _csv(params: dict[str, str], name: str, *, upper: bool = False) -> set[str] | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    items = {p.strip() for p in raw.split(",") if p.strip()}
+    return {i.upper() for i in items} if upper else items
+
+
+class _LogStore:
+    """The records in time order, with the indexes that keep paging cheap."""
+
+    def __init__(self, records: Iterable[dict[str, Any]]):
+        self.records = sorted(records, key=lambda r: str(r["timestamp"]))
+        self.nanos = [parse_time(str(r["timestamp"])) for r in self.records]
+
+    def page(self, params: dict[str, str], page_max: int) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of `/api/logs`: the matching records and the index the next page starts at."""
+        limit = _int_param(params, "limit", DEFAULT_PAGE, page_max)
+        levels = _csv(params, "level", upper=True)
+        services = _csv(params, "service")
+        hosts = _csv(params, "host")
+        lo, hi = self._window(params.get("since"), params.get("until"))
+        if params.get("cursor"):
+            lo = max(lo, _decode_cursor(params["cursor"]))
+        found: list[dict[str, Any]] = []
+        for index in range(lo, hi):
+            record = self.records[index]
+            if levels and str(record["level"]).upper() not in levels:
+                continue
+            if (services and record["service"] not in services) or (hosts and record["host"] not in hosts):
+                continue
+            if len(found) == limit:
+                return found, index
+            found.append(record)
+        return found, None
+
+    def _window(self, since: str | None, until: str | None) -> tuple[int, int]:
+        try:
+            lo = bisect_left(self.nanos, parse_time(since)) if since else 0
+            hi = bisect_left(self.nanos, parse_time(until)) if until else len(self.records)
+        except ValueError as exc:
+            raise RequestError(400, str(exc)) from None
+        return lo, max(lo, hi)
+
+    def loki(self, query: LokiQuery, start: int, end: int, limit: int, forward: bool) -> dict[str, Any]:
+        """A Loki `query_range` answer for the records in [start, end)."""
+        lo, hi = bisect_left(self.nanos, start), bisect_left(self.nanos, end)
+        indexes: Sequence[int] = range(lo, hi) if forward else range(hi - 1, lo - 1, -1)
+        streams: dict[tuple[tuple[str, str], ...], list[list[str]]] = {}
+        taken = 0
+        for index in indexes:
+            record = self.records[index]
+            labels = {
+                "service": str(record["service"]),
+                "host": str(record["host"]),
+                "level": str(record["level"]).lower(),
+            }
+            line = json.dumps(record, separators=(",", ":"))
+            if not query.matches(labels, line):
+                continue
+            streams.setdefault(tuple(sorted(labels.items())), []).append([str(self.nanos[index]), line])
+            taken += 1
+            if taken >= limit:
+                break
+        result = [{"stream": dict(key), "values": values} for key, values in streams.items()]
+        return {
+            "status": "success",
+            "data": {
+                "resultType": "streams",
+                "result": result,
+                "stats": {"summary": {"totalEntriesReturned": taken}},
+            },
+        }
+
+
+class DemoLogServer:
+    """A demo log API on 127.0.0.1, in a background thread; a context manager.
+
+    Args:
+        port: TCP port; 0 picks a free one (read it back from `url`).
+        seed: the generator's seed: the same seed serves the same logs.
+        records: how many records to generate, or an iterable of ready-made records to serve.
+        minutes: the time span the generated records cover.
+        token: when set, every request must carry `Authorization: Bearer <token>`.
+        fail_first: answer the next N requests with HTTP 500 (then behave), to test retries.
+        fail_always: answer every request with HTTP 500.
+        delay: seconds to wait before answering each request, to test timeouts.
+        page_max: the largest page `/api/logs` hands out.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        seed: int = 42,
+        records: int | Iterable[dict[str, Any]] = 2000,
+        minutes: int = 60,
+        start: datetime = DEFAULT_START,
+        token: str | None = None,
+        fail_first: int = 0,
+        fail_always: bool = False,
+        delay: float = 0.0,
+        page_max: int = 1000,
+    ):
+        source = (
+            generate(records, seed=seed, start=start, minutes=minutes)
+            if isinstance(records, int)
+            else records
+        )
+        self.store = _LogStore(source)
+        self.token = token
+        self.fail_first = fail_first
+        self.fail_always = fail_always
+        self.delay = delay
+        self.page_max = page_max
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._host, self._port = host, port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. `http://127.0.0.1:54321` (the server must be started)."""
+        if self._httpd is None:
+            raise RuntimeError("DemoLogServer is not running: call start() or use it as a context manager")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def logs_url(self) -> str:
+        """The URL of the JSON API, `<url>/api/logs`."""
+        return f"{self.url}/api/logs"
+
+    @property
+    def loki_url(self) -> str:
+        """The URL of the Loki-compatible endpoint, `<url>/loki/api/v1/query_range`."""
+        return f"{self.url}/loki/api/v1/query_range"
+
+    def start(self) -> DemoLogServer:
+        """Bind the port and serve in a daemon thread; returns self."""
+        if self._httpd is not None:
+            return self
+        self._httpd = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="demo-log-api", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port; safe to call twice."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> DemoLogServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def should_fail(self) -> bool:
+        """Count the request and say whether a test hook wants it to fail."""
+        with self._lock:
+            self.requests += 1
+            if self.fail_first > 0:
+                self.fail_first -= 1
+                return True
+        return self.fail_always
+
+    def handle(self, path: str, params: dict[str, str]) -> tuple[int, Any, str | None]:
+        """Route one GET request: (status, body, next cursor); a str body is sent as JSON Lines."""
+        if path in ("/health", "/healthz"):
+            return 200, {"status": "ok", "records": len(self.store.records)}, None
+        if path == "/api/logs":
+            found, next_index = self.store.page(params, self.page_max)
+            cursor = _encode_cursor(next_index) if next_index is not None else None
+            if params.get("format", "json") == "jsonl":
+                return 200, "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in found), cursor
+            if params.get("format", "json") != "json":
+                raise RequestError(400, f"format must be json or jsonl, got {params['format']!r}")
+            return 200, {"logs": found, "count": len(found), "next_cursor": cursor}, cursor
+        if path == "/loki/api/v1/query_range":
+            return 200, self._loki(params), None
+        raise RequestError(
+            404, f"no such endpoint {path!r}; try /api/logs, /loki/api/v1/query_range or /health"
+        )
+
+    def _loki(self, params: dict[str, str]) -> dict[str, Any]:
+        try:
+            query = parse_loki_query(params.get("query", ""))
+            start = parse_time(params["start"]) if params.get("start") else 0
+            end = (
+                parse_time(params["end"])
+                if params.get("end")
+                else self.store.nanos[-1] + 1
+                if self.store.nanos
+                else 1
+            )
+        except ValueError as exc:
+            raise RequestError(400, f"parse error : {exc}") from None
+        limit = _int_param(params, "limit", DEFAULT_PAGE, 5000)
+        direction = params.get("direction", "backward").lower()
+        if direction not in ("forward", "backward"):
+            raise RequestError(400, f"direction must be forward or backward, got {direction!r}")
+        return self.store.loki(query, start, end, limit, direction == "forward")
+
+
+def _handler_for(app: DemoLogServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "conjure-nb-demo/1"
+
+        def do_GET(self) -> None:
+            split = urlsplit(self.path)
+            params = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+            delay = app.delay + float(params.get("_delay", "0") or 0)
+            if delay > 0:
+                time.sleep(delay)
+            if app.should_fail() or params.get("_status", "").startswith("5"):
+                self._send(int(params.get("_status") or 500), {"error": "internal server error (test hook)"})
+                return
+            if app.token is not None and self.headers.get("Authorization") != f"Bearer {app.token}":
+                self._send(
+                    401, {"error": "missing or wrong bearer token: send Authorization: Bearer <token>"}
+                )
+                return
+            try:
+                status, body, cursor = app.handle(split.path, params)
+            except RequestError as exc:
+                self._send(exc.status, {"error": str(exc)})
+                return
+            self._send(status, body, next_cursor=cursor)
+
+        def _send(self, status: int, body: Any, next_cursor: str | None = None) -> None:
+            if isinstance(body, str):
+                data, kind = body.encode(), "application/x-ndjson"
+            else:
+                data, kind = json.dumps(body, separators=(",", ":")).encode(), "application/json"
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            if next_cursor:
+                self.send_header("X-Next-Cursor", next_cursor)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Stay quiet: the demo runs inside notebooks and test runs."""
+
+    return Handler
