@@ -123,6 +123,9 @@ class LocalExecutor(Executor):
         except BaseException:
             self._kill(proc.pid)
             proc.wait()
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
             raise
         finally:
             with self._lock:

@@ -164,17 +164,27 @@ def _render(value: Any) -> str:
 
 
 class _Call(threading.Thread):
+    """One native call in its own daemon thread; `done` is set when it ends or is abandoned."""
+
     def __init__(self, fn: Callable[[], Any]):
         super().__init__(daemon=True, name="conjure-native-call")
         self.fn = fn
         self.value: Any = None
         self.error: BaseException | None = None
+        self.done = threading.Event()
+        self.abandoned = False
 
     def run(self) -> None:
         try:
             self.value = self.fn()
         except BaseException as exc:
             self.error = exc
+        finally:
+            self.done.set()
+
+    def abandon(self) -> None:
+        self.abandoned = True
+        self.done.set()
 
 
 class NativeExecutor(Executor):
@@ -187,6 +197,8 @@ class NativeExecutor(Executor):
         self._timeout = timeout
         self._state: dict[str, Any] = {}
         self._tools: dict[str, tuple[NativeSkill, str]] = {}
+        self._running: set[_Call] = set()
+        self._lock = threading.Lock()
         for skill in self.skills:
             for method in skill.methods():
                 tool = f"{skill.tool_prefix}_{method}"
@@ -226,6 +238,13 @@ class NativeExecutor(Executor):
         lines.append("Native skills run inside the application; call their tools directly.")
         return "\n".join(lines)
 
+    def cancel(self) -> None:
+        """Stop waiting for running calls; Python cannot kill their threads, so they are abandoned."""
+        with self._lock:
+            running = list(self._running)
+        for worker in running:
+            worker.abandon()
+
     def _context(self, call: ToolCall, skill: NativeSkill, timeout: float | None) -> Context:
         cfg = self.config
         return Context(
@@ -245,9 +264,17 @@ class NativeExecutor(Executor):
         ctx = self._context(call, skill, timeout)
         fn = getattr(skill, method)
         worker = _Call(lambda: fn(**args, context=ctx))
+        with self._lock:
+            self._running.add(worker)
         worker.start()
-        worker.join(timeout)
-        if worker.is_alive():
+        try:
+            worker.done.wait(timeout)
+        finally:
+            with self._lock:
+                self._running.discard(worker)
+        if worker.abandoned:
+            return _finish(ToolResult(f"{call.name} was cancelled", True, None, error_code="cancelled"), t0)
+        if not worker.done.is_set():
             msg = f"{call.name} timed out after {timeout:g} s (the native call was abandoned)"
             return _finish(ToolResult(msg, True, None, error_code="timeout"), t0)
         if worker.error is not None:

@@ -1,0 +1,215 @@
+"""A loopback HTTP server that speaks the Anthropic Messages wire format.
+
+Point `AnthropicModel(base_url=server.url)` (or the SDK itself) at it to test without a key or a
+network: it records every request (path, headers, JSON body) and answers from a queue of replies,
+as plain JSON or as server-sent events when the request asks to stream.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["FakeAnthropicServer", "RecordedRequest"]
+
+Reply = dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None = None
+    raw: bytes = field(default=b"", repr=False)
+
+
+def _message(reply: dict[str, Any], model: str) -> dict[str, Any]:
+    content = reply.get("content", [])
+    if isinstance(content, str):
+        content = [{"type": "text", "text": content}]
+    stop = reply.get("stop_reason") or (
+        "tool_use" if any(b.get("type") == "tool_use" for b in content) else "end_turn"
+    )
+    msg = {
+        "id": reply.get("id", f"msg_{uuid.uuid4().hex[:24]}"),
+        "type": "message",
+        "role": "assistant",
+        "model": reply.get("model", model),
+        "content": content,
+        "stop_reason": stop,
+        "stop_sequence": reply.get("stop_sequence"),
+        "usage": reply.get("usage", {"input_tokens": 12, "output_tokens": 7}),
+    }
+    if "container" in reply:
+        msg["container"] = reply["container"]
+    return msg
+
+
+def _sse(msg: dict[str, Any]) -> bytes:
+    events: list[tuple[str, dict[str, Any]]] = []
+    start = {**msg, "content": [], "stop_reason": None, "usage": {**msg["usage"], "output_tokens": 0}}
+    events.append(("message_start", {"type": "message_start", "message": start}))
+    for i, block in enumerate(msg["content"]):
+        kind = block.get("type")
+        if kind == "text":
+            events.append(
+                (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": i,
+                        "content_block": {"type": "text", "text": ""},
+                    },
+                )
+            )
+            text = block["text"]
+            for j in range(0, len(text), 5):
+                delta = {"type": "text_delta", "text": text[j : j + 5]}
+                events.append(
+                    ("content_block_delta", {"type": "content_block_delta", "index": i, "delta": delta})
+                )
+        elif kind in ("tool_use", "server_tool_use"):
+            events.append(
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": i, "content_block": {**block, "input": {}}},
+                )
+            )
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block.get("input", {}))}
+            events.append(
+                ("content_block_delta", {"type": "content_block_delta", "index": i, "delta": delta})
+            )
+        else:
+            events.append(
+                ("content_block_start", {"type": "content_block_start", "index": i, "content_block": block})
+            )
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
+    delta = {"stop_reason": msg["stop_reason"], "stop_sequence": msg.get("stop_sequence")}
+    events.append(
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": delta,
+                "usage": {"output_tokens": msg["usage"].get("output_tokens", 0)},
+            },
+        )
+    )
+    events.append(("message_stop", {"type": "message_stop"}))
+    return b"".join(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events)
+
+
+class FakeAnthropicServer:
+    """A Messages API on 127.0.0.1 answering from a queue.
+
+    Queue items: a reply dict (`{"content": [...], "stop_reason": ...}`), a callable taking the
+    request body and returning one, or an error `{"status": 529, "error": {"type": ..., "message": ...}}`.
+    When the queue is empty the server answers 500 with a message saying so.
+    """
+
+    def __init__(self, replies: list[Reply] | None = None, *, model: str = "fake-claude"):
+        self.replies: list[Reply] = list(replies or [])
+        self.requests: list[RecordedRequest] = []
+        self.model = model
+        self.extra_routes: dict[
+            tuple[str, str], Callable[[RecordedRequest], tuple[int, dict[str, str], bytes]]
+        ] = {}
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeAnthropicServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="fake-anthropic")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(5)
+
+    def __enter__(self) -> FakeAnthropicServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _next(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            if not self.replies:
+                return {
+                    "status": 500,
+                    "error": {"type": "api_error", "message": "FakeAnthropicServer has no reply queued"},
+                }
+            item = self.replies.pop(0)
+        return item(body) if callable(item) else item
+
+    def _respond(self, rec: RecordedRequest) -> tuple[int, dict[str, str], bytes]:
+        route = self.extra_routes.get((rec.method, rec.path.split("?")[0]))
+        if route is not None:
+            return route(rec)
+        if rec.path.split("?")[0] != "/v1/messages":
+            return (
+                404,
+                {},
+                json.dumps(
+                    {"type": "error", "error": {"type": "not_found_error", "message": rec.path}}
+                ).encode(),
+            )
+        reply = self._next(rec.body or {})
+        if "status" in reply:
+            err = {"type": "error", "error": reply.get("error", {"type": "api_error", "message": "error"})}
+            return int(reply["status"]), {"request-id": "req_fake"}, json.dumps(err).encode()
+        msg = _message(reply, (rec.body or {}).get("model", self.model))
+        if (rec.body or {}).get("stream"):
+            return 200, {"content-type": "text/event-stream"}, _sse(msg)
+        return 200, {"content-type": "application/json"}, json.dumps(msg).encode()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = None
+                rec = RecordedRequest(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body, raw
+                )
+                with server._lock:
+                    server.requests.append(rec)
+                status, headers, payload = server._respond(rec)
+                self.send_response(status)
+                headers = {"content-type": "application/json", **headers}
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_POST = _handle
+            do_GET = _handle
+            do_DELETE = _handle
+
+        return Handler

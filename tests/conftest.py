@@ -1,0 +1,38 @@
+"""Suite-wide setup: no real model requests, and no temp dirs or processes left behind."""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+from conjure_nb.models import allow_real_requests
+
+allow_real_requests(False)
+
+
+def _session_dirs() -> set[str]:
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "conjure-*")))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_leftover_session_dirs() -> Iterator[None]:
+    before = _session_dirs()
+    yield
+    import gc
+
+    gc.collect()
+    left = _session_dirs() - before
+    assert not left, f"sessions left their working dirs behind: {sorted(left)}"
+
+
+@pytest.fixture(scope="session")
+def docker_session_options() -> dict[str, object]:
+    """Session keywords for docker sessions; skips (or fails under CONJURE_REQUIRE_DOCKER=1)."""
+    reason = "the docker backend is not available here"
+    if os.environ.get("CONJURE_REQUIRE_DOCKER") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)

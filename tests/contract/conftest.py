@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .backends import Native, Shell
+
+BACKENDS = ["local", "native", "docker"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[Any]:
+    name = request.param
+    if name == "docker":
+        # the docker tests own image building and the engine checks; reuse their fixture
+        request.getfixturevalue("docker_session_options")
+    ops = Native() if name == "native" else Shell()
+    ops.backend = name  # type: ignore[attr-defined]
+    extra = request.getfixturevalue("docker_session_options") if name == "docker" else {}
+
+    def make(model: Any, **kw: Any) -> Any:
+        return ops.session(name, model, **{**extra, **kw})
+
+    ops.make = make  # type: ignore[attr-defined]
+    yield ops
+
+
+@pytest.fixture
+def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    secrets = {
+        "ANTHROPIC_API_KEY": "sk-ant-secret-123",
+        "MY_SERVICE_TOKEN": "tok-456",
+        "DB_PASSWORD": "pw-789",
+    }
+    for k, v in secrets.items():
+        monkeypatch.setenv(k, v)
+    assert os.environ["ANTHROPIC_API_KEY"] == "sk-ant-secret-123"
+    return secrets
