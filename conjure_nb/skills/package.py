@@ -27,7 +27,8 @@ def package(skill_dir: str | os.PathLike[str], out: str | os.PathLike[str] | Non
 
     Args:
         skill_dir: the skill folder.
-        out: the file to write, or a folder to write `<name>.skill` into; by default
+        out: the file to write (ending in `.skill`), or a folder to write `<name>.skill` into
+            (an existing folder, or a path without a suffix, which is created); by default
             `<name>.skill` in the current directory.
 
     Returns:
@@ -61,7 +62,7 @@ def _target(out: str | os.PathLike[str] | None, name: str) -> Path:
     if out is None:
         return Path.cwd() / f"{name}.skill"
     path = Path(out)
-    if path.is_dir():
+    if path.is_dir() or not path.suffix:
         return path / f"{name}.skill"
     if path.suffix not in (".skill", ".zip"):
         raise SkillError(f"the package name {str(path)!r} should end in .skill", skill=name)

@@ -186,7 +186,14 @@ def _is_scalar(value: Any) -> bool:
 
 
 def _kind(value: Any) -> str:
-    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a map"}
+    names = {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "a map",
+        str: "a string",
+    }
     if value is None:
         return "empty (null)"
     return names.get(type(value), f"a {type(value).__name__}")
