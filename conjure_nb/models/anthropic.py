@@ -10,7 +10,7 @@ from .base import BaseModel, ModelRequest, ensure_real_requests_allowed
 
 __all__ = ["DEFAULT_MODEL", "AnthropicModel"]
 
-DEFAULT_MODEL = os.environ.get("CONJURE_MODEL", "claude-sonnet-4-5")
+DEFAULT_MODEL = os.environ.get("CONJURE_MODEL", "claude-sonnet-4-6")
 DEFAULT_MAX_TOKENS = 8192
 
 _STATUS_HINTS = {
@@ -59,9 +59,8 @@ class AnthropicModel(BaseModel):
         self.max_tokens = max_tokens
         self.base_url = base_url
         self._anthropic = anthropic
-        opts = {"api_key": key or "no-key", "base_url": base_url, **client_options}
-        self.client = anthropic.Anthropic(**opts)
-        self.async_client = anthropic.AsyncAnthropic(**opts)
+        self._opts = {"api_key": key or "no-key", "base_url": base_url, **client_options}
+        self.client = anthropic.Anthropic(**self._opts)
 
     def __repr__(self) -> str:
         where = f" at {self.base_url}" if self.base_url else ""
@@ -93,16 +92,23 @@ class AnthropicModel(BaseModel):
 
     async def arequest(self, req: ModelRequest) -> dict[str, Any]:
         ensure_real_requests_allowed(self.base_url)
-        api = self._api(self.async_client, req)
-        try:
-            if req.on_text is None:
-                return _dump(await api.create(**self._params(req)))
-            async with api.stream(**self._params(req)) as stream:
-                async for event in stream:
-                    _forward_text(event, req)
-                return _dump(await stream.get_final_message())
-        except self._anthropic.APIError as exc:
-            raise self._error(exc) from exc
+        # An async client's connections belong to one event loop; notebooks and asyncio.run()
+        # come and go, so each request gets its own client, closed when it is done.
+        async with self._anthropic.AsyncAnthropic(**self._opts) as client:
+            api = self._api(client, req)
+            try:
+                if req.on_text is None:
+                    return _dump(await api.create(**self._params(req)))
+                async with api.stream(**self._params(req)) as stream:
+                    async for event in stream:
+                        _forward_text(event, req)
+                    return _dump(await stream.get_final_message())
+            except self._anthropic.APIError as exc:
+                raise self._error(exc) from exc
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self.client.close()
 
     def _error(self, exc: Any) -> ModelError:
         status = getattr(exc, "status_code", None)

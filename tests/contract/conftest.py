@@ -25,6 +25,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Any]:
         return ops.session(name, model, **{**extra, **kw})
 
     ops.make = make  # type: ignore[attr-defined]
+    ops.extra = extra  # type: ignore[attr-defined]
     yield ops
 
 

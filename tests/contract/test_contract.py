@@ -273,13 +273,12 @@ def test_save_and_load_round_trip(backend: Any, tmp_path: Path) -> None:
         s.chat("go")
         path = s.save(tmp_path / "session.json")
         data = s.to_dict()
-    kw = {} if backend.backend != "native" else {}
     if backend.backend == "native":
         from .backends import ContractSkill
 
         restored = cj.Session.load(path, [ContractSkill()], backend="native")
     else:
-        restored = cj.Session.load(path, backend=backend.backend, **kw)
+        restored = cj.Session.load(path, backend=backend.backend, **backend.extra)
     with restored:
         assert restored.messages == data["messages"]
         assert [f.sha256 for f in restored.created_files] == [f["sha256"] for f in data["created_files"]]
