@@ -1,0 +1,13 @@
+"""The docker backend: tool calls in a sandbox container, one per session.
+
+`DockerExecutor` is the public name (`cj.DockerExecutor`); `build_image` builds the sandbox image
+(`conjure-nb sandbox build`), `prune` removes containers a killed process left behind.
+"""
+
+from __future__ import annotations
+
+from .client import LABEL, connect, prune
+from .executor import DockerExecutor
+from .image import DEFAULT_IMAGE, build_image, default_image
+
+__all__ = ["DEFAULT_IMAGE", "LABEL", "DockerExecutor", "build_image", "connect", "default_image", "prune"]
