@@ -1,0 +1,53 @@
+"""The public names of DESIGN.md resolve, and `__all__` stays in sync with them."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import conjure_nb as cj
+
+CORE = [
+    "load", "load_skill", "validate", "system_prompt", "tool_definitions", "Session", "Response",
+    "AnthropicModel", "FunctionModel", "ScriptedModel", "NativeSkill", "Context", "native_skill",
+    "ToolResult", "CreatedFile", "ToolCallRecord", "Registry", "telemetry", "ConjureError", "SkillError",
+    "ModelError", "ExecutorError", "MaxIterationsError", "UsageError", "ToolError", "Skill",
+    "ValidationReport", "package", "LocalExecutor", "NativeExecutor", "SkillWarning",
+]  # fmt: skip
+
+
+def test_core_names_resolve() -> None:
+    for name in CORE:
+        assert name in cj.__all__, name
+        assert getattr(cj, name) is not None
+
+
+def test_every_exported_module_exists_or_is_a_later_layer() -> None:
+    later = {
+        "notebook.render",
+        "notebook.widgets",
+        "notebook.magics",
+        "demo.agent",
+        "executors.docker",
+        "demo.fetcher",
+    }
+    for module in set(cj._EXPORTS.values()):
+        if module in later:
+            continue
+        importlib.import_module(f"conjure_nb.{module}")
+
+
+def test_error_tree() -> None:
+    for err in (cj.SkillError, cj.ModelError, cj.ExecutorError, cj.MaxIterationsError, cj.UsageError):
+        assert issubclass(err, cj.ConjureError)
+    assert not issubclass(cj.ToolError, cj.ConjureError)
+    assert issubclass(cj.SkillWarning, UserWarning)
+
+
+def test_import_is_light() -> None:
+    code = "import sys, conjure_nb; print(','.join(m for m in ('pandas','anthropic','docker','matplotlib','httpx') if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == ""
