@@ -13,7 +13,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -131,27 +131,35 @@ class Registry:
         )
 
     def _watch(self) -> None:
-        from watchfiles import watch
-
         while not self._stop.is_set():
             roots = [str(p) for p in self.paths if p.exists()]
             if not roots:
                 self._stop.wait(0.5)
                 continue
             try:
-                for _changes in watch(
-                    *roots,
-                    stop_event=self._stop,
-                    debounce=self._debounce_ms,
-                    step=50,
-                    rust_timeout=500,
-                    yield_on_timeout=False,
-                    raise_interrupt=False,
-                ):
-                    self._safe_reload()
+                self._watch_roots(roots)
             except Exception:
                 log.exception("skill watcher failed; restarting it")
                 self._stop.wait(0.5)
+
+    def _watch_roots(self, roots: Sequence[str]) -> None:
+        from watchfiles import watch
+
+        caught_up = False
+        for changes in watch(
+            *roots,
+            stop_event=self._stop,
+            debounce=self._debounce_ms,
+            step=50,
+            rust_timeout=200,
+            yield_on_timeout=True,
+            raise_interrupt=False,
+        ):
+            # The first timeout proves the watcher is running: one catch-up reload then covers
+            # whatever changed between the constructor's load and that moment.
+            if changes or not caught_up:
+                self._safe_reload()
+            caught_up = True
 
     def _safe_reload(self) -> None:
         try:
