@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sys
 import threading
 import time
 from bisect import bisect_left
@@ -211,8 +212,7 @@ class DemoLogServer:
         """Bind the port and serve in a daemon thread; returns self."""
         if self._httpd is not None:
             return self
-        self._httpd = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _HTTPServer((self._host, self._port), _handler_for(self))
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="demo-log-api", daemon=True)
         self._thread.start()
         return self
@@ -278,6 +278,15 @@ class DemoLogServer:
         if direction not in ("forward", "backward"):
             raise RequestError(400, f"direction must be forward or backward, got {direction!r}")
         return self.store.loki(query, start, end, limit, direction == "forward")
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a fetcher that timed out) is not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(app: DemoLogServer) -> type[BaseHTTPRequestHandler]:

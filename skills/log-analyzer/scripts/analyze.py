@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+"""Analyse a log file and print the findings as one JSON document on stdout.
+
+Reads every format parse_logs.py reads (streamed, bounded memory) and reports totals, the level
+breakdown, error/warn rates, a health status with the rule that decided it, the top error and
+warning signatures, errors by service and host, a per-minute timeline, error bursts, and
+diagnostics with a severity and a recommended action.
+
+Progress and notes go to stderr; stdout carries only the JSON. Exit codes: 0 ok, 1 input error,
+2 usage error, 3 health is critical and --fail-on-critical was given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import json
+import math
+import os
+import re
+import sys
+import time
+from collections import Counter
+from itertools import compress, repeat
+from operator import itemgetter, methodcaller
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from diagnose import Signatures, Thresholds, bursts, diagnose
+from logformats import ERRORISH, canonical_level
+from parse_logs import FORMATS, LogReader, ParseError
+
+_get: Any = dict.get
+_minute: Any = itemgetter(slice(0, 16))
+_is_utc = methodcaller("endswith", "Z")
+_MINUTE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
+_NOTABLE = ("WARN", "ERROR", "FATAL")
+
+
+class Analysis:
+    """Accumulates counts batch by batch; the report functions turn them into JSON.
+
+    Counters are keyed by the level values as they appear in the input ("warning", 40, "WARN")
+    and mapped to canonical levels once, at the end. Per record the work is a few C-level
+    counter updates; only WARN/ERROR/FATAL records have their message turned into a signature.
+    That is what makes a million records take about a second.
+    """
+
+    def __init__(self, top: int = 10):
+        self.top = top
+        self.minutes: Counter[tuple[Any, Any]] = Counter()  # (minute prefix, raw level) -> records
+        self.services: Counter[Any] = Counter()
+        self.sig_counts: Counter[tuple[str, str]] = Counter()  # (ERROR|WARN, signature) -> records
+        self.sig_where: Counter[tuple[tuple[str, str], Any, Any]] = Counter()  # (key, service, host)
+        self.first_seen: dict[tuple[str, str], str] = {}
+        self.last_seen: dict[tuple[str, str], str] = {}
+        self.examples: dict[tuple[str, str], str] = {}
+        self.first: str | None = None
+        self.last: str | None = None
+        self.signature = Signatures()
+        self._canonical: dict[Any, str] = {}
+        self._kind: dict[Any, str] = {}  # raw level -> ERROR or WARN, for the notable ones
+
+    def canonical(self, raw: Any) -> str:
+        level = self._canonical.get(raw)
+        if level is None:
+            level = self._canonical[raw] = canonical_level(raw)[0]
+            if level in _NOTABLE:
+                self._kind[raw] = "ERROR" if level in ERRORISH else "WARN"
+        return level
+
+    def add_columns(self, batch: list[Any]) -> bool:
+        """The fast path for a batch whose records all carry the usual keys and UTC timestamps.
+
+        Returns False, having counted nothing, when the batch does not have that shape.
+        """
+        try:
+            levels = list(map(_get, batch, repeat("level")))
+            stamps = list(map(_get, batch, repeat("timestamp")))
+            services = list(map(_get, batch, repeat("service")))
+            if not batch or None in levels or None in services or not all(map(_is_utc, stamps)):
+                return False
+            present = set(levels)
+        except (TypeError, AttributeError):  # not dicts, timestamps not strings, unhashable levels
+            return False
+        for raw in present:
+            self.canonical(raw)
+        self.services.update(services)
+        self.minutes.update(zip(map(_minute, stamps), levels))
+        self._span(min(stamps), max(stamps))
+        if not self._kind.keys().isdisjoint(present):
+            self._note(list(compress(batch, map(self._kind.__contains__, levels))))
+        return True
+
+    def add_record(self, rec: dict[str, Any]) -> None:
+        """The general path: one normalised record (its timestamp may be None)."""
+        stamp = rec.get("timestamp")
+        self.canonical(rec["level"])
+        self.services[rec.get("service")] += 1
+        self.minutes[(stamp[:16] if stamp else None, rec["level"])] += 1
+        if stamp:
+            self._span(stamp, stamp)
+        if rec["level"] in self._kind:
+            self._note([rec])
+
+    def _span(self, low: str, high: str) -> None:
+        if self.first is None or low < self.first:
+            self.first = low
+        if self.last is None or high > self.last:
+            self.last = high
+
+    def _note(self, rows: list[dict[str, Any]]) -> None:
+        """Signatures and where they happened, for WARN/ERROR/FATAL records, a batch at a time."""
+        messages = list(map(_get, rows, repeat("message")))
+        if not all(isinstance(m, str) for m in messages):
+            messages = [m if isinstance(m, str) else "" if m is None else json.dumps(m) for m in messages]
+        kinds = map(self._kind.__getitem__, map(_get, rows, repeat("level")))
+        signature: Any = self.signature
+        keys = list(zip(kinds, map(signature, messages)))
+        stamps = list(map(_get, rows, repeat("timestamp")))
+        self.sig_counts.update(keys)
+        self.sig_where.update(zip(keys, map(_get, rows, repeat("service")), map(_get, rows, repeat("host"))))
+        for key, stamp in dict(zip(reversed(keys), reversed(stamps))).items():
+            if stamp and (key not in self.first_seen or stamp < self.first_seen[key]):
+                self.first_seen[key] = stamp
+        for key, stamp in dict(zip(keys, stamps)).items():
+            if stamp and (key not in self.last_seen or stamp > self.last_seen[key]):
+                self.last_seen[key] = stamp
+        for key, message in dict(zip(reversed(keys), reversed(messages))).items():
+            self.examples.setdefault(key, message[:500])
+        if len(self.sig_counts) > 100_000:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Free-text errors can make every signature unique: keep the 50,000 commonest, fold the rest."""
+        keep = {key for key, _ in self.sig_counts.most_common(50_000)}
+        folded: Counter[tuple[str, str]] = Counter()
+        for key, n in self.sig_counts.items():
+            if key not in keep:
+                folded[(key[0], "<other signatures>")] += n
+        self.sig_counts = Counter({k: n for k, n in self.sig_counts.items() if k in keep}) + folded
+        where: Counter[tuple[tuple[str, str], Any, Any]] = Counter()
+        for (key, service, host), n in self.sig_where.items():
+            where[(key if key in keep else (key[0], "<other signatures>"), service, host)] += n
+        self.sig_where = where
+        for table in (self.first_seen, self.last_seen, self.examples):
+            for key in [k for k in table if k not in keep]:
+                del table[key]
+
+    def level_counts(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for (_, raw), n in self.minutes.items():
+            counts[self.canonical(raw)] += n
+        order = ("FATAL", "ERROR", "WARN", "INFO", "DEBUG", "UNKNOWN")
+        return {name: counts[name] for name in order if counts[name]}
+
+    def raw_levels(self) -> Counter[Any]:
+        counts: Counter[Any] = Counter()
+        for (_, raw), n in self.minutes.items():
+            counts[raw] += n
+        return counts
+
+    def timeline(self) -> tuple[dict[str, Any], int]:
+        """Per-minute totals (wider buckets past a day, so at most ~1,440 points) and the count of
+        records whose minute could not be read."""
+        per_minute: dict[str, list[int]] = {}
+        unreadable = 0
+        for (prefix, raw), n in self.minutes.items():
+            minute = prefix.replace(" ", "T") if isinstance(prefix, str) else None
+            if minute is None or not _MINUTE.match(minute):
+                unreadable += n
+                continue
+            row = per_minute.setdefault(minute, [0, 0, 0])
+            level = self.canonical(raw)
+            row[0] += n
+            row[1] += n if level in ERRORISH else 0
+            row[2] += n if level == "WARN" else 0
+        return _bucketed(per_minute), unreadable
+
+    def where(
+        self, kind: str
+    ) -> tuple[Counter[str], Counter[str], dict[tuple[str, str], tuple[Counter[str], Counter[str]]]]:
+        """Records of one kind by service and by host, overall and per signature."""
+        by_service: Counter[str] = Counter()
+        by_host: Counter[str] = Counter()
+        per_key: dict[tuple[str, str], tuple[Counter[str], Counter[str]]] = {}
+        for (key, service, host), n in self.sig_where.items():
+            if key[0] != kind:
+                continue
+            service, host = str(service or "unknown"), str(host or "unknown")
+            by_service[service] += n
+            by_host[host] += n
+            services, hosts = per_key.setdefault(key, (Counter(), Counter()))
+            services[service] += n
+            hosts[host] += n
+        return by_service, by_host, per_key
+
+    def signatures(self, kind: str, total: int, limit: int | None) -> list[dict[str, Any]]:
+        _, _, per_key = self.where(kind)
+        rows = [key for key, _ in self.sig_counts.most_common() if key[0] == kind][:limit]
+        return [
+            {
+                "signature": key[1],
+                "count": self.sig_counts[key],
+                "share": round(self.sig_counts[key] / total, 6) if total else 0.0,
+                "first_seen": self.first_seen.get(key),
+                "last_seen": self.last_seen.get(key),
+                "services": dict(per_key[key][0].most_common(5)),
+                "hosts": dict(per_key[key][1].most_common(5)),
+                "example": self.examples.get(key, ""),
+            }
+            for key in rows
+        ]
+
+
+def _minutes_between(first: str, last: str) -> int:
+    def stamp(m: str) -> float:
+        return calendar.timegm(time.strptime(m, "%Y-%m-%dT%H:%M"))
+
+    return int((stamp(last) - stamp(first)) // 60)
+
+
+def _bucketed(per_minute: dict[str, list[int]]) -> dict[str, Any]:
+    if not per_minute:
+        return {"bucket_minutes": 1, "points": []}
+    keys = sorted(per_minute)
+    span = _minutes_between(keys[0], keys[-1]) + 1
+    width = max(1, math.ceil(span / 1440))
+    start = calendar.timegm(time.strptime(keys[0], "%Y-%m-%dT%H:%M"))
+    points: list[dict[str, Any]] = []
+    for index in range(math.ceil(span / width)):
+        label = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(start + index * width * 60))
+        points.append({"minute": label, "total": 0, "errors": 0, "warnings": 0})
+    for key in keys:
+        row = per_minute[key]
+        point = points[_minutes_between(keys[0], key) // width]
+        point["total"] += row[0]
+        point["errors"] += row[1]
+        point["warnings"] += row[2]
+    return {"bucket_minutes": width, "points": points}
+
+
+def analyze(
+    reader: LogReader,
+    *,
+    top: int = 10,
+    thresholds: Thresholds | None = None,
+    burst_k: float = 5.0,
+    burst_min: int = 5,
+) -> dict[str, Any]:
+    """Stream the reader's input through an Analysis and build the report (a JSON-ready dict)."""
+    started = time.perf_counter()
+    acc = Analysis(top)
+    for batch in reader.raw_batches():
+        if acc.add_columns(batch):
+            continue
+        records = (
+            batch if reader.prenormalized else [r for r in map(reader.normalize, batch) if r is not None]
+        )
+        if not acc.add_columns(records):
+            for rec in records:
+                acc.add_record(rec)
+    return _report(acc, reader, thresholds or Thresholds(), burst_k, burst_min, started)
+
+
+def _report(
+    acc: Analysis, reader: LogReader, thresholds: Thresholds, burst_k: float, burst_min: int, started: float
+) -> dict[str, Any]:
+    levels = acc.level_counts()
+    total = sum(levels.values())
+    errors = levels.get("ERROR", 0) + levels.get("FATAL", 0)
+    warnings = levels.get("WARN", 0)
+    timeline, unreadable = acc.timeline()
+    anomalies = bursts(timeline["points"], burst_k, burst_min)
+    diagnostics = diagnose(
+        [*acc.signatures("ERROR", total, None), *acc.signatures("WARN", total, None)], total
+    )
+    parse = reader.stats.as_dict()
+    for raw, n in acc.raw_levels().items():
+        if acc.canonical(raw) == "UNKNOWN" and raw != "UNKNOWN":
+            parse["unknown_levels"][str(raw)] = n
+    parse["timestamps_unreadable"] = unreadable
+    services = {str(k if k is not None else "unknown"): v for k, v in acc.services.most_common()}
+    error_services, error_hosts, _ = acc.where("ERROR")
+    summary = {
+        "total": total,
+        "levels": levels,
+        "errors": errors,
+        "warnings": warnings,
+        "error_rate": round(errors / total, 6) if total else 0.0,
+        "warn_rate": round(warnings / total, 6) if total else 0.0,
+        "first_timestamp": acc.first,
+        "last_timestamp": acc.last,
+        "services": len(services),
+        "hosts_with_errors": len(error_hosts),
+    }
+    return {
+        "source": reader.source,
+        "format": reader.stats.format,
+        "summary": summary,
+        "health": thresholds.verdict(summary, diagnostics, anomalies),
+        "top_errors": acc.signatures("ERROR", total, acc.top),
+        "top_warnings": acc.signatures("WARN", total, acc.top),
+        "errors_by_service": dict(error_services.most_common()),
+        "errors_by_host": dict(error_hosts.most_common()),
+        "records_by_service": services,
+        "error_rate_by_service": {
+            s: round(error_services.get(s, 0) / n, 6) for s, n in services.items() if n
+        },
+        "timeline": timeline,
+        "anomalies": anomalies,
+        "diagnostics": diagnostics,
+        "parse": parse,
+        "elapsed_seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="analyze.py",
+        description="Analyse a log file (any format parse_logs.py reads); JSON on stdout.",
+        epilog="Exit codes: 0 ok, 1 input error, 2 usage error, 3 critical health with --fail-on-critical.",
+    )
+    parser.add_argument("input", help="log file, or - for stdin")
+    parser.add_argument("-o", "--output", help="write the full JSON here; stdout then gets a short summary")
+    parser.add_argument(
+        "--format", default="auto", choices=FORMATS, help="input format (default: auto-detect)"
+    )
+    parser.add_argument("--regex", help="line regex with named groups, for formats not built in")
+    parser.add_argument("--service", default="unknown", help="service name for records that carry none")
+    parser.add_argument("--host", default="unknown", help="host name for records that carry none")
+    parser.add_argument("--year", type=int, help="year for syslog timestamps without one")
+    parser.add_argument("--top", type=int, default=10, help="how many error/warning signatures to list (10)")
+    parser.add_argument(
+        "--error-critical", type=float, default=0.10, help="error rate that is critical (0.10)"
+    )
+    parser.add_argument(
+        "--error-degraded", type=float, default=0.02, help="error rate that is degraded (0.02)"
+    )
+    parser.add_argument("--warn-degraded", type=float, default=0.10, help="warn rate that is degraded (0.10)")
+    parser.add_argument("--burst-k", type=float, default=5.0, help="burst when errors > median + k*MAD (5)")
+    parser.add_argument(
+        "--burst-min", type=int, default=5, help="fewest errors in a bucket to call a burst (5)"
+    )
+    parser.add_argument("--fail-on-critical", action="store_true", help="exit 3 when the health is critical")
+    parser.add_argument("--indent", type=int, default=None, help="pretty-print the JSON with this indent")
+    parser.add_argument("--quiet", action="store_true", help="nothing on stderr but errors")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    reader = LogReader(
+        args.input,
+        args.format,
+        regex=args.regex,
+        service=args.service,
+        host=args.host,
+        year=args.year,
+        quiet=args.quiet,
+    )
+    thresholds = Thresholds(args.error_critical, args.error_degraded, args.warn_degraded)
+    try:
+        report = analyze(
+            reader, top=args.top, thresholds=thresholds, burst_k=args.burst_k, burst_min=args.burst_min
+        )
+    except (ParseError, re.error) as exc:
+        print(f"analyze.py: error: {exc}", file=sys.stderr)
+        return 1
+    text = json.dumps(report, indent=args.indent, ensure_ascii=False)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+        text = json.dumps(
+            {"output": args.output, "summary": report["summary"], "health": report["health"]},
+            indent=args.indent,
+        )
+    sys.stdout.write(text + "\n")
+    if not args.quiet:
+        s, p = report["summary"], report["parse"]
+        print(
+            f"analyze.py: {s['total']:,} records ({p['format']}), {p['malformed']:,} malformed, health "
+            f"{report['health']['status']} ({report['health']['rule']}), {report['elapsed_seconds']} s",
+            file=sys.stderr,
+        )
+        for note in p["notes"]:
+            print(f"analyze.py: note: {note}", file=sys.stderr)
+    return 3 if args.fail_on_critical and report["health"]["status"] == "critical" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""Message signatures, diagnostic rules, bursts and the health verdict, for analyze.py.
+
+Standard library only. The rules are data: each names a pattern, a severity and the action an
+on-call engineer should take, so adding one is adding a row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+# Each mask starts with a plain character class, so the regex engine can skip ahead quickly; the
+# boundary checks are lookbehinds placed after the first character. `needs` is a cheap substring
+# test that lets most messages skip a mask entirely.
+_MASKS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    (
+        "-",
+        re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
+        "<uuid>",
+    ),
+    (
+        ":",
+        re.compile(
+            r"\d(?<![\w]\d)\d{3}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+        ),
+        "<ts>",
+    ),
+    ("://", re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s,;\"')]+"), "<url>"),
+    (".", re.compile(r"\d(?<![\w.]\d)\d{0,2}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])"), "<ip>"),
+    ("/", re.compile(r"/(?<![\w/.]/)[\w.~%-]+(?:/[\w.~%-]*)+"), "<path>"),
+    (
+        "",
+        re.compile(r"[0-9a-f](?<![0-9A-Za-z][0-9a-f])(?:x[0-9a-fA-F]+|[0-9a-f]{7,})(?![0-9A-Za-z])"),
+        "<hex>",
+    ),
+    ("", re.compile(r"\d(?<![A-Za-z0-9]\d)(?<!HTTP \d)\d*(?:[.,]\d+)?"), "<num>"),
+)
+
+
+def _hex(match: re.Match[str]) -> str:
+    """Hex ids must mix letters and digits: all-letter words stay, all-digit ones are numbers."""
+    token = match.group()
+    return "<hex>" if token.startswith("0x") or (not token.isalpha() and not token.isdigit()) else token
+
+
+class Signatures:
+    """Turns messages into signatures: ids, numbers, IPs, URLs, paths, times and UUIDs masked."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, message: str) -> str:
+        sig = self._cache.get(message)
+        if sig is not None:
+            return sig
+        sig = message.partition("\n")[0][:300]
+        for needs, pattern, placeholder in _MASKS:
+            if needs in sig:
+                sig = pattern.sub(_hex if placeholder == "<hex>" else placeholder, sig)
+        if len(self._cache) > 20_000:
+            self._cache.clear()
+        self._cache[message] = sig
+        return sig
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A diagnostic rule: messages matching `pattern` point at `title`; `action` says what to do."""
+
+    id: str
+    pattern: re.Pattern[str]
+    severity: str
+    title: str
+    action: str
+
+
+def _rule(rule_id: str, pattern: str, severity: str, title: str, action: str) -> Rule:
+    return Rule(rule_id, re.compile(pattern, re.IGNORECASE), severity, title, action)
+
+
+RULES = (
+    _rule(
+        "oom_kill",
+        r"OOMKilled|out of memory|OutOfMemoryError|oom-kill|invoked oom-killer|Killed process",
+        "critical",
+        "Processes killed for running out of memory",
+        "Raise the memory limit or fix the leak: compare heap/RSS growth before the kill, take a heap dump, "
+        "and check recent deploys of the affected service.",
+    ),
+    _rule(
+        "connection_pool_exhausted",
+        r"pool exhausted|Connection is not available|connections? in use.*waiting|too many connections|remaining connection slots",
+        "critical",
+        "Database connection pool exhausted",
+        "Find what holds connections (slow queries, long transactions, leaks) and fix it; raise the pool size "
+        "only with database headroom; alert on pool usage above 80%.",
+    ),
+    _rule(
+        "disk_full",
+        r"No space left on device|disk (?:is )?full|filesystem full",
+        "critical",
+        "Disk full",
+        "Free space (rotate/compress logs, purge temp files) and add disk usage alerts.",
+    ),
+    _rule(
+        "upstream_timeout",
+        r"upstream timed out|Gateway Timeout|\b504\b|deadline exceeded|read timed? ?out|timed out after",
+        "high",
+        "Upstream timeouts",
+        "Check the upstream's latency and saturation first (it is usually the cause, not the gateway); add "
+        "timeouts with retries and a circuit breaker.",
+    ),
+    _rule(
+        "http_5xx",
+        r"\bHTTP(?:/\d\.\d)? 5\d\d\b|\b5\d\d (?:Internal Server Error|Service Unavailable|Bad Gateway)|status[=: ]+5\d\d",
+        "high",
+        "HTTP 5xx server errors",
+        "Correlate the 5xx burst with deploys and dependency errors in the same minutes; roll back a bad "
+        "release or shed load.",
+    ),
+    _rule(
+        "connection_refused",
+        r"connection refused|ECONNREFUSED|connection reset|broken pipe",
+        "high",
+        "Connections refused or reset",
+        "Check that the target service is up and listening, and its health checks and restarts.",
+    ),
+    _rule(
+        "deadlock",
+        r"deadlock",
+        "high",
+        "Database deadlocks",
+        "Find the conflicting transactions in the database's deadlock log and make them lock rows in one order.",
+    ),
+    _rule(
+        "certificate_expiry",
+        r"certificate.*(?:expire|expiring|expired)|x509|not valid after|SSL.*expired",
+        "medium",
+        "TLS certificate expiring",
+        "Renew the certificate now and automate renewal (cert-manager/ACME); alert 30 days before expiry.",
+    ),
+    _rule(
+        "auth_failures",
+        r"authentication failure|invalid (?:password|credentials|token)|unauthori[sz]ed|\b401\b",
+        "medium",
+        "Authentication failures",
+        "Check for credential stuffing (many users, few IPs) or an expired service credential; rate-limit logins.",
+    ),
+    _rule(
+        "rate_limited",
+        r"rate limit|too many requests|\b429\b|throttl",
+        "low",
+        "Rate limiting",
+        "Check which clients hit the limits and whether quotas fit real traffic.",
+    ),
+)
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def diagnose(signatures: Iterable[dict[str, Any]], total: int) -> list[dict[str, Any]]:
+    """Match every signature (with its counts) against the rules; one finding per rule that fired."""
+    found: dict[str, dict[str, Any]] = {}
+    for sig in signatures:
+        text = f"{sig['signature']} {sig['example']}"
+        for rule in RULES:
+            if rule.pattern.search(text) is None:
+                continue
+            entry = found.setdefault(
+                rule.id,
+                {
+                    "id": rule.id,
+                    "severity": rule.severity,
+                    "title": rule.title,
+                    "count": 0,
+                    "services": {},
+                    "first_seen": sig["first_seen"],
+                    "last_seen": sig["last_seen"],
+                    "evidence": [],
+                    "recommendation": rule.action,
+                },
+            )
+            entry["count"] += sig["count"]
+            for service, n in sig["services"].items():
+                entry["services"][service] = entry["services"].get(service, 0) + n
+            entry["first_seen"] = min(filter(None, (entry["first_seen"], sig["first_seen"])), default=None)
+            entry["last_seen"] = max(filter(None, (entry["last_seen"], sig["last_seen"])), default=None)
+            if len(entry["evidence"]) < 3:
+                entry["evidence"].append(
+                    {"signature": sig["signature"], "count": sig["count"], "example": sig["example"]}
+                )
+            break
+    for entry in found.values():
+        entry["share"] = round(entry["count"] / total, 6) if total else 0.0
+        entry["services"] = dict(sorted(entry["services"].items(), key=lambda kv: -kv[1]))
+    return sorted(found.values(), key=lambda e: (SEVERITY_ORDER[e["severity"]], -e["count"]))
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def bursts(points: list[dict[str, Any]], k: float, minimum: int) -> list[dict[str, Any]]:
+    """Runs of buckets whose error count is far above the baseline: > median + k * MAD (MAD >= 1)."""
+    counts = [float(p["errors"]) for p in points]
+    if len(counts) < 3:
+        return []
+    median = _median(counts)
+    mad = max(_median([abs(c - median) for c in counts]), 1.0)
+    threshold = median + k * mad
+    found: list[dict[str, Any]] = []
+    run: list[dict[str, Any]] = []
+    for point in [*points, None]:
+        if point is not None and point["errors"] > threshold and point["errors"] >= minimum:
+            run.append(point)
+            continue
+        if run:
+            peak = max(run, key=lambda p: p["errors"])
+            found.append(
+                {
+                    "kind": "error_burst",
+                    "start": run[0]["minute"],
+                    "end": run[-1]["minute"],
+                    "buckets": len(run),
+                    "errors": sum(p["errors"] for p in run),
+                    "peak_errors": peak["errors"],
+                    "peak_at": peak["minute"],
+                    "baseline_errors": median,
+                    "threshold": round(threshold, 2),
+                    "factor": round(peak["errors"] / max(median, 1.0), 1),
+                    "rule": f"errors per bucket > median {median:g} + {k:g} x MAD {mad:g}",
+                }
+            )
+            run = []
+    return found
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The error/warn rates that make a system degraded or critical."""
+
+    error_critical: float = 0.10
+    error_degraded: float = 0.02
+    warn_degraded: float = 0.10
+
+    def verdict(
+        self, summary: dict[str, Any], diagnostics: list[dict[str, Any]], anomalies: list[Any]
+    ) -> dict[str, Any]:
+        """healthy / degraded / critical (unknown without records), with the rule that decided it."""
+        reasons: list[tuple[str, str]] = []
+        total, err, warn = summary["total"], summary["error_rate"], summary["warn_rate"]
+        if total == 0:
+            return {
+                "status": "unknown",
+                "rule": "no log records to judge",
+                "reasons": [],
+                "thresholds": asdict(self),
+            }
+        if err >= self.error_critical:
+            reasons.append(("critical", f"error rate {err:.1%} >= {self.error_critical:.0%}"))
+        for d in diagnostics:
+            if d["severity"] in ("critical", "high"):
+                level = "critical" if d["severity"] == "critical" else "degraded"
+                reasons.append((level, f"{d['severity']} diagnostic {d['id']} ({d['count']:,} events)"))
+        if err >= self.error_degraded:
+            reasons.append(("degraded", f"error rate {err:.1%} >= {self.error_degraded:.0%}"))
+        if warn >= self.warn_degraded:
+            reasons.append(("degraded", f"warn rate {warn:.1%} >= {self.warn_degraded:.0%}"))
+        if anomalies:
+            reasons.append(
+                ("degraded", f"{len(anomalies)} error burst(s), the first at {anomalies[0]['start']}")
+            )
+        reasons.sort(key=lambda r: r[0] != "critical")
+        if not reasons:
+            rule = f"error rate {err:.1%} < {self.error_degraded:.0%}, warn rate {warn:.1%} < {self.warn_degraded:.0%}, no bursts"
+            return {"status": "healthy", "rule": rule, "reasons": [], "thresholds": asdict(self)}
+        return {
+            "status": reasons[0][0],
+            "rule": reasons[0][1],
+            "reasons": [r for _, r in reasons],
+            "thresholds": asdict(self),
+        }

@@ -1,0 +1,361 @@
+"""Log line formats, timestamps and level names: the pieces parse_logs.py and analyze.py share.
+
+Standard library only (Python >= 3.9), so it runs in a bare python3 and in a sandbox container.
+Every text format is one regex plus a small function that turns its groups into a record.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+Record = dict[str, Any]
+LineParser = Callable[[str], "Record | None"]
+
+LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL", "UNKNOWN")
+ERRORISH = frozenset({"ERROR", "FATAL"})
+
+_LEVEL_NAMES = {
+    **dict.fromkeys(("TRACE", "FINEST", "FINER", "FINE", "VERBOSE", "DEBUG", "DBG", "D", "V"), "DEBUG"),
+    **dict.fromkeys(("INFO", "INFORMATION", "INFORMATIONAL", "NOTICE", "I", "CONFIG", "LOG"), "INFO"),
+    **dict.fromkeys(("WARN", "WARNING", "W"), "WARN"),
+    **dict.fromkeys(("ERROR", "ERR", "E", "SEVERE", "FAIL", "FAILURE"), "ERROR"),
+    **dict.fromkeys(("FATAL", "CRITICAL", "CRIT", "ALERT", "EMERG", "EMERGENCY", "PANIC", "F", "C"), "FATAL"),
+}
+_SYSLOG_SEVERITY = ("FATAL", "FATAL", "FATAL", "ERROR", "WARN", "INFO", "INFO", "DEBUG")
+_BUNYAN = {10: "DEBUG", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
+_INFER = re.compile(
+    r"\b(fatal|panic|emergency|critical)\b|\b(error|errors|fail|failed|failure|exception|refused|denied)\b|\b(warn|warning)\b",
+    re.IGNORECASE,
+)
+
+
+def canonical_level(raw: Any) -> tuple[str, bool]:
+    """Map a level name or number to DEBUG/INFO/WARN/ERROR/FATAL; (level, known?).
+
+    Unknown names become UNKNOWN (the caller keeps the original). Numbers are syslog severities
+    (0-7) or bunyan/pino levels (10-60).
+    """
+    if isinstance(raw, bool) or raw is None:
+        return "UNKNOWN", False
+    if isinstance(raw, (int, float)):
+        number = int(raw)
+        if 0 <= number <= 7:
+            return _SYSLOG_SEVERITY[number], True
+        level = _BUNYAN.get(number)
+        return (level, True) if level else ("UNKNOWN", False)
+    text = str(raw).strip().upper()
+    if ":" in text:  # apache 2.4 writes "core:error"
+        text = text.rsplit(":", 1)[1]
+    if text.startswith("TRACE") and text[5:].isdigit():  # apache trace1..trace8
+        return "DEBUG", True
+    level = _LEVEL_NAMES.get(text)
+    if level is not None:
+        return level, True
+    if text.isdigit():
+        return canonical_level(int(text))
+    return "UNKNOWN", False
+
+
+def infer_level(message: str) -> str:
+    """Guess a level from the words of a message, for formats that carry none (plain syslog)."""
+    m = _INFER.search(message)
+    if m is None:
+        return "INFO"
+    return "FATAL" if m.group(1) else "ERROR" if m.group(2) else "WARN"
+
+
+# --- timestamps -----------------------------------------------------------------------------------
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:[.,](\d{1,9}))?\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_SLASHED = re.compile(r"(\d{2}|\d{4})/(\d{2})/(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?$")
+_APACHE = re.compile(
+    r"[A-Z][a-z]{2} ([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))? (\d{4})$"
+)
+_ACCESS = re.compile(r"(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-]\d{4})$")
+_SYSLOG = re.compile(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$")
+
+
+class Clock:
+    """Turns timestamps in many formats into ISO 8601 UTC (`2026-03-14T09:00:01.639Z`).
+
+    Remembers what it had to assume: `assumed_utc` counts timestamps without a zone (read as UTC)
+    and `assumed_year` those without a year (syslog; read as `year`).
+    """
+
+    def __init__(self, year: int | None = None):
+        self.year = year if year is not None else datetime.now(timezone.utc).year
+        self.assumed_utc = 0
+        self.assumed_year = 0
+        self._cache: dict[tuple[str, str], str] = {}
+
+    def iso(self, value: Any) -> str | None:
+        """ISO 8601 UTC with milliseconds, or None when the value is not a timestamp we can read."""
+        if isinstance(value, bool) or value is None:
+            return None
+        if isinstance(value, (int, float)):
+            return _from_epoch(float(value))
+        text = str(value).strip()
+        m = _ISO.match(text)
+        if m is not None:
+            return self._iso_match(m)
+        if text.replace(".", "", 1).isdigit():
+            return _from_epoch(float(text))
+        return self._other(text)
+
+    def _iso_match(self, m: re.Match[str]) -> str:
+        y, mo, d, h, mi, s, frac, tz = m.groups()
+        if tz is None:
+            self.assumed_utc += 1
+            tz = "Z"
+        key = (f"{y}-{mo}-{d}T{h}:{mi}:{s or '00'}", tz)
+        base = self._cache.get(key)
+        if base is None:
+            base = self._shift(key[0], tz)
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[key] = base
+        return f"{base}.{(frac or '') + '000'}"[: len(base) + 4] + "Z"
+
+    @staticmethod
+    def _shift(base: str, tz: str) -> str:
+        if tz in ("Z", "z", "UTC", "GMT") or tz.replace(":", "") in ("+00", "-00", "+0000", "-0000"):
+            return base
+        digits = tz.replace(":", "")
+        minutes = int(digits[1:3]) * 60 + (int(digits[3:5]) if len(digits) >= 5 else 0)
+        delta = timedelta(minutes=minutes if digits[0] == "+" else -minutes)
+        return (datetime.fromisoformat(base) - delta).strftime("%Y-%m-%dT%H:%M:%S")
+
+    def _other(self, text: str) -> str | None:
+        m = _SLASHED.match(text)
+        if m is not None:
+            y, mo, d, h, mi, s, frac = m.groups()
+            year = f"20{y}" if len(y) == 2 else y
+            return self.iso(f"{year}-{mo}-{d}T{h}:{mi}:{s}" + (f".{frac}" if frac else ""))
+        m = _APACHE.match(text)
+        if m is not None:
+            mon, d, h, mi, s, frac, y = m.groups()
+            return self.iso(
+                f"{y}-{_MONTHS.get(mon, 1):02d}-{int(d):02d}T{h}:{mi}:{s}" + (f".{frac}" if frac else "")
+            )
+        m = _ACCESS.match(text)
+        if m is not None:
+            d, mon, y, h, mi, s, tz = m.groups()
+            return self.iso(f"{y}-{_MONTHS.get(mon, 1):02d}-{d}T{h}:{mi}:{s}{tz[:3]}:{tz[3:]}")
+        m = _SYSLOG.match(text)
+        if m is not None:
+            mon, d, h, mi, s, frac = m.groups()
+            self.assumed_year += 1
+            return self.iso(
+                f"{self.year}-{_MONTHS.get(mon, 1):02d}-{int(d):02d}T{h}:{mi}:{s}"
+                + (f".{frac}" if frac else "")
+            )
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            self.assumed_utc += 1
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _from_epoch(number: float) -> str | None:
+    """Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude."""
+    scale = 1e9 if number > 1e17 else 1e6 if number > 1e14 else 1e3 if number > 1e11 else 1.0
+    seconds = number / scale
+    try:
+        moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+# --- text formats ---------------------------------------------------------------------------------
+
+_LEVEL_WORD = r"TRACE|DEBUG|INFO|NOTICE|WARN(?:ING)?|ERROR|SEVERE|FATAL|CRITICAL"
+TEXT_PATTERNS: dict[str, re.Pattern[str]] = {
+    "log4j": re.compile(
+        r"(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?)\s+(?:-\s+)?"
+        r"(?:\[([^\]]*)\]\s+)?(" + _LEVEL_WORD + r")\s+(?:\[(.*?)\]\s+)?(?:-\s+)?"
+        r"(?:([\w.$]+(?:@\d+)?)(?::\s|\s+-\s))?(.*)$"
+    ),
+    "log4j-short": re.compile(
+        r"(\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})\s+(" + _LEVEL_WORD + r")\s+(?:([\w.$-]+):\s)?(.*)$"
+    ),
+    "apache-error": re.compile(
+        r"\[([A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \d{4})\] \[(?:[\w-]+:)?(\w+)\]"
+        r"(?: \[pid (\d+)[^\]]*\])?(?: \[client ([^\]]+)\])? ?(.*)$"
+    ),
+    "nginx-error": re.compile(r"(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(\w+)\] (\d+)#\d+: (?:\*\d+ )?(.*)$"),
+    "access": re.compile(r'(\S+) \S+ (\S+) \[([^\]]+)\] "([^"]*)" (\d{3}) (\d+|-)(?: "([^"]*)" "([^"]*)")?'),
+    "syslog5424": re.compile(
+        r"<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (.*))?$"
+    ),
+    "syslog": re.compile(
+        r"(?:<(\d{1,3})>)?([A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}T\S+) (\S+) "
+        r"([^:\[\s][^:\[]*?)(?:\[(\d+)\])?: ?(.*)$"
+    ),
+}
+
+
+class TextFormats:
+    """Line parsers for the text formats; one instance per input (it owns the Clock)."""
+
+    def __init__(self, clock: Clock, service: str, host: str):
+        self.clock = clock
+        self.service = service
+        self.host = host
+        self.unknown_levels: dict[str, int] = {}
+        self._fast: dict[str, str] = {}
+
+    def parser(self, name: str) -> LineParser:
+        """The function that turns one line of format `name` into a record (None: no match)."""
+        pattern = TEXT_PATTERNS[name]
+        build = getattr(self, "_" + name.replace("-", "_"))
+
+        def parse(line: str) -> Record | None:
+            m = pattern.match(line)
+            return None if m is None else build(m)
+
+        return parse
+
+    def record(self, ts: str | None, raw_level: Any, message: str, **extra: Any) -> Record:
+        """A normalised record; the original level name is kept when it was not canonical."""
+        level, known = canonical_level(raw_level)
+        rec: Record = {
+            "timestamp": ts,
+            "level": level,
+            "service": self.service,
+            "host": self.host,
+            "message": message,
+        }
+        if not known:
+            name = str(raw_level)
+            self.unknown_levels[name] = self.unknown_levels.get(name, 0) + 1
+            rec["level_original"] = name
+        elif str(raw_level).upper() != level:
+            rec["level_original"] = str(raw_level)
+        for key, value in extra.items():
+            if value is not None:
+                rec[key] = value
+        return rec
+
+    def _ts_log4j(self, ts: str) -> str | None:
+        """log4j times repeat their first 19 characters for a whole second: cache on them."""
+        if len(ts) in (19, 23) and (len(ts) == 19 or ts[19] in ",."):
+            base = self._fast.get(ts[:19])
+            if base is None:
+                base = (self.clock.iso(ts[:19]) or "")[:19]
+                if len(self._fast) > 50_000:
+                    self._fast.clear()
+                self._fast[ts[:19]] = base
+            else:
+                self.clock.assumed_utc += 1
+            return f"{base}.{ts[20:23] or '000'}Z" if base else None
+        return self.clock.iso(ts)
+
+    def _log4j(self, m: re.Match[str]) -> Record:
+        ts, thread1, level, thread, logger, message = m.groups()
+        return self.record(self._ts_log4j(ts), level, message, thread=thread or thread1, logger=logger)
+
+    def _log4j_short(self, m: re.Match[str]) -> Record:
+        ts, level, logger, message = m.groups()
+        return self.record(self.clock.iso(ts), level, message, logger=logger)
+
+    def _apache_error(self, m: re.Match[str]) -> Record:
+        ts, level, pid, client, message = m.groups()
+        return self.record(self.clock.iso(ts), level, message, pid=pid, client=client)
+
+    def _nginx_error(self, m: re.Match[str]) -> Record:
+        ts, level, pid, message = m.groups()
+        return self.record(self.clock.iso(ts), level, message, pid=pid)
+
+    def _access(self, m: re.Match[str]) -> Record:
+        client, user, ts, request, status, size, _referer, agent = m.groups()
+        code = int(status)
+        level = "ERROR" if code >= 500 else "WARN" if code >= 400 else "INFO"
+        parts = request.split()
+        method, path = (parts[0], parts[1]) if len(parts) >= 2 else (None, None)
+        return self.record(
+            self.clock.iso(ts),
+            level,
+            f"{request} {status}",
+            status=code,
+            method=method,
+            path=path,
+            client_ip=client,
+            user=None if user == "-" else user,
+            bytes=None if size == "-" else int(size),
+            user_agent=agent,
+        )
+
+    def _syslog_record(
+        self, pri: str | None, ts: str | None, host: str, app: str, message: str, **extra: Any
+    ) -> Record:
+        if pri is not None:
+            rec = self.record(ts, _SYSLOG_SEVERITY[int(pri) % 8], message, facility=int(pri) // 8, **extra)
+            rec.pop("level_original", None)
+        else:
+            rec = self.record(ts, infer_level(message), message, level_inferred=True, **extra)
+        rec["host"], rec["service"] = host, app
+        return rec
+
+    def _syslog(self, m: re.Match[str]) -> Record:
+        pri, ts, host, tag, pid, message = m.groups()
+        return self._syslog_record(pri, self.clock.iso(ts), host, tag, message, pid=pid)
+
+    def _syslog5424(self, m: re.Match[str]) -> Record:
+        pri, ts, host, app, procid, msgid, sd, message = m.groups()
+        text = (message or "").lstrip("\ufeff")
+        nil = {"-": None}
+        return self._syslog_record(
+            pri,
+            None if ts == "-" else self.clock.iso(ts),
+            host,
+            app,
+            text,
+            pid=nil.get(procid, procid),
+            msgid=nil.get(msgid, msgid),
+            structured_data=nil.get(sd, sd),
+        )
+
+
+def regex_parser(pattern: str, formats: TextFormats) -> LineParser:
+    """A parser for a user regex with named groups: timestamp/ts/time, level/severity, message/msg,
+    service/app, host; any other named group is kept as a field."""
+    compiled = re.compile(pattern)
+    aliases = {
+        "ts": "timestamp",
+        "time": "timestamp",
+        "severity": "level",
+        "msg": "message",
+        "app": "service",
+    }
+
+    def parse(line: str) -> Record | None:
+        m = compiled.search(line)
+        if m is None:
+            return None
+        fields = {aliases.get(k, k): v for k, v in m.groupdict().items() if v is not None}
+        message = fields.pop("message", line)
+        raw_level = fields.pop("level", None)
+        level = raw_level if raw_level is not None else infer_level(message)
+        ts = formats.clock.iso(fields.pop("timestamp")) if "timestamp" in fields else None
+        rec = formats.record(ts, level, message, **fields)
+        if raw_level is None:
+            rec["level_inferred"] = True
+        return rec
+
+    return parse
