@@ -385,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         for note in p["notes"]:
             print(f"analyze.py: note: {note}", file=sys.stderr)
+    if report["summary"]["total"] == 0 and report["parse"]["malformed"]:
+        print(f"analyze.py: error: no line could be read as {report['format']}", file=sys.stderr)
+        return 1
     return 3 if args.fail_on_critical and report["health"]["status"] == "critical" else 0
 
 
