@@ -116,15 +116,24 @@ OTEL_EVENTS: tuple[Event, ...] = (
 )
 
 
-def enable_opentelemetry(handler_id: str = "conjure-otel") -> None:
-    """Bridge conjure events to OpenTelemetry spans (needs the `otel` extra)."""
+def enable_opentelemetry(handler_id: str = "conjure-otel", *, tracer_provider: Any = None) -> None:
+    """Bridge conjure events to OpenTelemetry spans (needs the `otel` extra).
+
+    Each `OTEL_EVENTS` event becomes one span named like `conjure.execute.stop`, ending now and
+    starting `duration_ms` earlier, with scalar measurements and metadata as `conjure.*`
+    attributes; `*.exception` spans get an error status.
+
+    Args:
+        handler_id: the telemetry handler id, for `detach()`.
+        tracer_provider: where spans go; the global OpenTelemetry provider by default.
+    """
     try:
         from opentelemetry import trace
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "OpenTelemetry support needs opentelemetry-api: pip install 'conjure-nb[otel]'"
         ) from exc
-    tracer = trace.get_tracer("conjure_nb")
+    tracer = trace.get_tracer("conjure_nb", tracer_provider=tracer_provider)
 
     def bridge(event: Event, measurements: dict[str, Any], metadata: dict[str, Any]) -> None:
         end = time.time_ns()
