@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Turn analyze.py's JSON into an incident report: an xlsx workbook and/or a pdf.
+
+    python3 make_report.py analysis.json --out-dir reports --format xlsx,pdf --title "Checkout incident"
+
+Prints one JSON object on stdout listing the files written (path, format, bytes, sheets/pages);
+errors go to stderr. Exit codes: 0 ok, 1 bad input or a missing library, 2 usage error.
+Needs openpyxl (xlsx), reportlab and matplotlib (pdf).
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report_content import Report, build
+
+FORMATS = ("xlsx", "pdf")
+
+
+def _prepare_matplotlib() -> None:
+    """Headless backend, and a writable config dir when HOME is read-only (sandbox containers)."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    if "MPLCONFIGDIR" in os.environ:
+        return
+    home = os.path.expanduser("~")
+    if os.access(home, os.W_OK):
+        return
+    scratch = tempfile.mkdtemp(prefix="mplconfig-")
+    atexit.register(shutil.rmtree, scratch, True)
+    os.environ["MPLCONFIGDIR"] = scratch
+
+
+def _load(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{path} is not JSON ({exc}); pass the output of analyze.py") from None
+
+
+def _write(report: Report, fmt: str, path: Path) -> dict[str, Any]:
+    try:
+        if fmt == "xlsx":
+            from xlsx_report import write_xlsx
+
+            facts = write_xlsx(report, path)
+        else:
+            _prepare_matplotlib()
+            from pdf_report import write_pdf
+
+            facts = write_pdf(report, path)
+    except ImportError as exc:
+        need = "openpyxl" if fmt == "xlsx" else "reportlab and matplotlib"
+        raise ValueError(
+            f"writing {fmt} needs {need}: {exc}; install with pip install {need.replace(' and ', ' ')}"
+        ) from None
+    return {"path": str(path), "format": fmt, "bytes": path.stat().st_size, **facts}
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="make_report.py",
+        description="Write an incident report (xlsx and/or pdf) from analyze.py's JSON.",
+        epilog="Exit codes: 0 ok, 1 bad input or missing library, 2 usage error.",
+    )
+    parser.add_argument("analysis", help="analyze.py's JSON output file, or - for stdin")
+    parser.add_argument("--out-dir", default=".", help="directory for the report files (created if missing)")
+    parser.add_argument("--format", default="xlsx,pdf", help="comma-separated: xlsx, pdf (default both)")
+    parser.add_argument("--title", default="Incident report", help="report title")
+    parser.add_argument(
+        "--name", default="incident-report", help="file name without extension (incident-report)"
+    )
+    args = parser.parse_args(argv)
+    args.formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    unknown = sorted(set(args.formats) - set(FORMATS))
+    if unknown or not args.formats:
+        parser.error(f"--format takes xlsx and/or pdf, got {args.format!r}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    try:
+        report = build(_load(args.analysis), args.title)
+        out_dir = Path(args.out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        files = [_write(report, fmt, out_dir / f"{args.name}.{fmt}") for fmt in dict.fromkeys(args.formats)]
+    except ValueError as exc:
+        print(f"make_report.py: error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({"title": report.title, "health": report.status, "files": files}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
