@@ -1,0 +1,89 @@
+"""`conjure-nb demo ...`: the demo log API (and, later in this file, the monitoring-agent job).
+
+conjure-nb demo serve [--port 8080] [--seed 42] [--records 2000]   # runs until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+from ..demo.server import DemoLogServer
+
+__all__ = ["register", "start_server"]
+
+
+def start_server(
+    port: int = 8080,
+    *,
+    host: str = "127.0.0.1",
+    seed: int = 42,
+    records: int = 2000,
+    minutes: int = 60,
+    token: str | None = None,
+) -> DemoLogServer:
+    """Start the demo log API in a background thread and return it (call `stop()` when done)."""
+    return DemoLogServer(port, host=host, seed=seed, records=records, minutes=minutes, token=token).start()
+
+
+def _serve(ns: argparse.Namespace) -> int:
+    token = os.environ.get(ns.token_env) if ns.token_env else None
+    if ns.token_env and not token:
+        print(f"error: --token-env {ns.token_env}: the variable is not set", file=sys.stderr)
+        return 1
+    try:
+        server = start_server(
+            ns.port, host=ns.host, seed=ns.seed, records=ns.records, minutes=ns.minutes, token=token
+        )
+    except OSError as exc:
+        print(
+            f"error: cannot listen on {ns.host}:{ns.port} ({exc.strerror or exc}); try --port 0",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"demo log API on {server.url}", flush=True)
+    print(f"  logs:   {server.logs_url}?limit=100&level=ERROR", flush=True)
+    print(f'  loki:   {server.loki_url}?query={{service="payment-service"}}', flush=True)
+    print(f"  health: {server.url}/health", flush=True)
+    print(f"{len(server.store.records):,} records, seed {ns.seed}; Ctrl-C to stop", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def _register_serve(sub: Any) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="run the demo log API until Ctrl-C",
+        description="Serve generated logs with injected incidents over HTTP on 127.0.0.1.",
+    )
+    serve.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--seed", type=int, default=42, help="generator seed: same seed, same logs (42)")
+    serve.add_argument("--records", type=int, default=2000, help="records to generate (2000)")
+    serve.add_argument("--minutes", type=int, default=60, help="time span the records cover (60)")
+    serve.add_argument("--token-env", help="require a bearer token, read from this environment variable")
+    serve.set_defaults(func=_serve)
+
+
+def register(subparsers: Any) -> None:
+    """Add `demo` and its subcommands to the top-level CLI."""
+    demo = subparsers.add_parser("demo", help="the demo log API and the monitoring agent")
+    sub = demo.add_subparsers(dest="demo_command", metavar="DEMO_COMMAND")
+
+    def usage(_: argparse.Namespace) -> int:
+        demo.print_help(sys.stderr)
+        return 2
+
+    demo.set_defaults(func=usage)
+    _register_serve(sub)
+    # `demo run` (the monitoring-agent main job) is registered here, after serve, by the lead.
