@@ -29,17 +29,25 @@ _EXTRA_TYPES = {
 def snapshot(root: Path) -> Snapshot:
     """Regular files under `root` (never through symlinks) -> (size, mtime_ns)."""
     out: Snapshot = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
-        for name in filenames:
-            full = os.path.join(dirpath, name)
-            try:
-                st = os.lstat(full)
-            except OSError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                out[os.path.relpath(full, root)] = (st.st_size, st.st_mtime_ns)
+    _scan(str(root), "", out)
     return out
+
+
+def _scan(directory: str, prefix: str, out: Snapshot) -> None:
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in _SKIP_DIRS:
+                    _scan(entry.path, f"{prefix}{entry.name}/", out)
+            elif entry.is_file(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                out[prefix + entry.name] = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            continue
 
 
 def media_type(name: str) -> str:

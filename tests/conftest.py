@@ -1,9 +1,14 @@
-"""Suite-wide setup: no real model requests, and no temp dirs or processes left behind."""
+"""Suite-wide setup: no real model requests, and no temp dirs or processes left behind.
+
+The suite runs with its own TMPDIR, so the check for leftovers sees only what this run created
+(other runs on the same machine cannot disturb it), and the whole dir goes at the end.
+"""
 
 from __future__ import annotations
 
 import glob
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 
@@ -13,19 +18,23 @@ from conjure_nb.models import allow_real_requests
 
 allow_real_requests(False)
 
+_BASE = tempfile.mkdtemp(prefix="conjure-suite-")
+os.environ["TMPDIR"] = _BASE
+tempfile.tempdir = _BASE
+
 
 def _session_dirs() -> set[str]:
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "conjure-*")))
+    return set(glob.glob(os.path.join(_BASE, "conjure-*")))
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_leftover_session_dirs() -> Iterator[None]:
-    before = _session_dirs()
     yield
     import gc
 
     gc.collect()
-    left = _session_dirs() - before
+    left = _session_dirs()
+    shutil.rmtree(_BASE, ignore_errors=True)
     assert not left, f"sessions left their working dirs behind: {sorted(left)}"
 
 

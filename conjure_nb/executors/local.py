@@ -56,6 +56,13 @@ class _Capped:
         return head + middle + tail
 
 
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux >= 5.3: fall back to polling
+        return None
+
+
 class LocalExecutor(Executor):
     """Runs tools on this machine. Trusted code only: use DockerExecutor to sandbox.
 
@@ -140,43 +147,55 @@ class LocalExecutor(Executor):
             timed_out=timeout if timed_out else None,
         )
 
-    def _collect(
-        self, proc: subprocess.Popen[bytes], timeout: float, limit: int
-    ) -> tuple[_Capped, _Capped, bool]:
+    def _collect(self, proc: subprocess.Popen[bytes], timeout: float, limit: int) -> tuple[_Capped, _Capped, bool]:
+        """Read both pipes until EOF and exit, or until the timeout kills the process group.
+
+        The process's exit is watched through a pidfd in the same selector as the pipes, so
+        nothing polls; a shell that exits while a background child still holds the pipes gets a
+        short grace period, then the child's group is killed.
+        """
         assert proc.stdout is not None and proc.stderr is not None
         out, err = _Capped(limit), _Capped(limit)
         bufs = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+        pidfd = _pidfd(proc.pid)
         deadline = time.monotonic() + timeout
-        exited_at: float | None = None
-        timed_out = False
+        exited = timed_out = False
         with selectors.DefaultSelector() as sel:
             sel.register(proc.stdout, selectors.EVENT_READ)
             sel.register(proc.stderr, selectors.EVENT_READ)
-            while sel.get_map():
-                now = time.monotonic()
-                if exited_at is None and proc.poll() is not None:
-                    exited_at = now
-                if exited_at is not None and now - exited_at > _EOF_GRACE:
-                    self._kill(proc.pid)  # background children still hold the pipes
-                    break
-                if now >= deadline and not timed_out:
-                    timed_out = True
-                    self._kill(proc.pid)
-                    deadline = now + _EOF_GRACE * 4
-                elif timed_out and now >= deadline:
-                    break
-                for key, _ in sel.select(min(max(deadline - now, 0.0), 0.05)):
-                    data = os.read(key.fd, _READ_CHUNK)
-                    if data:
-                        bufs[key.fd].feed(data)
-                    else:
-                        sel.unregister(key.fileobj)
+            if pidfd is not None:
+                sel.register(pidfd, selectors.EVENT_READ)
+            try:
+                while len(sel.get_map()) > (0 if exited or pidfd is None else 1):
+                    now = time.monotonic()
+                    if pidfd is None and not exited and proc.poll() is not None:
+                        exited, deadline = True, now + _EOF_GRACE
+                    if now >= deadline:
+                        if exited or timed_out:
+                            self._kill(proc.pid)  # background children still hold the pipes
+                            break
+                        timed_out = True
+                        self._kill(proc.pid)
+                        deadline = now + _EOF_GRACE * 4
+                    wait = deadline - now if pidfd is not None else min(deadline - now, 0.05)
+                    for key, _ in sel.select(max(wait, 0.0)):
+                        if key.fd == pidfd:
+                            sel.unregister(pidfd)
+                            exited, deadline = True, min(deadline, time.monotonic() + _EOF_GRACE)
+                            continue
+                        data = os.read(key.fd, _READ_CHUNK)
+                        if data:
+                            bufs[key.fd].feed(data)
+                        else:
+                            sel.unregister(key.fileobj)
+            finally:
+                if pidfd is not None:
+                    os.close(pidfd)
         proc.stdout.close()
         proc.stderr.close()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._kill(proc.pid)
+        if proc.poll() is None:
+            if not exited:
+                self._kill(proc.pid)
             proc.wait()
         return out, err, timed_out
 

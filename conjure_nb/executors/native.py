@@ -8,8 +8,10 @@ becomes an `is_error` result (with its type and message), never a crash of the c
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
+import queue
 import threading
 import time
 import traceback
@@ -163,16 +165,21 @@ def _render(value: Any) -> str:
         return str(value)
 
 
-class _Call(threading.Thread):
-    """One native call in its own daemon thread; `done` is set when it ends or is abandoned."""
+class _Call:
+    """One native call. `wait` returns when it ends or when the caller abandons it.
+
+    A bare lock (released by whichever side finishes first) is the cheapest completion signal
+    Python has; the loop's per-call overhead is dominated by this handoff.
+    """
 
     def __init__(self, fn: Callable[[], Any]):
-        super().__init__(daemon=True, name="conjure-native-call")
         self.fn = fn
         self.value: Any = None
         self.error: BaseException | None = None
-        self.done = threading.Event()
+        self.finished = False
         self.abandoned = False
+        self._done = threading.Lock()
+        self._done.acquire()
 
     def run(self) -> None:
         try:
@@ -180,11 +187,54 @@ class _Call(threading.Thread):
         except BaseException as exc:
             self.error = exc
         finally:
-            self.done.set()
+            self.finished = True
+            self._release()
+
+    def wait(self, timeout: float | None) -> None:
+        self._done.acquire(timeout=-1 if timeout is None else max(timeout, 0.0))
 
     def abandon(self) -> None:
         self.abandoned = True
-        self.done.set()
+        self._release()
+
+    def _release(self) -> None:
+        with contextlib.suppress(RuntimeError):  # already released by the other side
+            self._done.release()
+
+
+class _Workers:
+    """Daemon worker threads, reused between calls and added when all are busy.
+
+    A call that times out keeps its worker until it returns (Python cannot kill a thread); the
+    next call simply gets another worker, so a stuck skill never blocks the session.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._threads = 0
+
+    def submit(self, call: _Call) -> None:
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+            else:
+                self._threads += 1
+                threading.Thread(target=self._loop, daemon=True, name="conjure-native").start()
+        self._queue.put(call)
+
+    def _loop(self) -> None:
+        while (call := self._queue.get()) is not None:
+            call.run()
+            with self._lock:
+                self._idle += 1
+
+    def close(self) -> None:
+        with self._lock:
+            n, self._threads, self._idle = self._threads, 0, 0
+        for _ in range(n):
+            self._queue.put(None)
 
 
 class NativeExecutor(Executor):
@@ -199,6 +249,7 @@ class NativeExecutor(Executor):
         self._tools: dict[str, tuple[NativeSkill, str]] = {}
         self._running: set[_Call] = set()
         self._lock = threading.Lock()
+        self._workers = _Workers()
         for skill in self.skills:
             for method in skill.methods():
                 tool = f"{skill.tool_prefix}_{method}"
@@ -245,6 +296,10 @@ class NativeExecutor(Executor):
         for worker in running:
             worker.abandon()
 
+    def close(self) -> None:
+        self.cancel()
+        self._workers.close()
+
     def _context(self, call: ToolCall, skill: NativeSkill, timeout: float | None) -> Context:
         cfg = self.config
         return Context(
@@ -266,15 +321,15 @@ class NativeExecutor(Executor):
         worker = _Call(lambda: fn(**args, context=ctx))
         with self._lock:
             self._running.add(worker)
-        worker.start()
+        self._workers.submit(worker)
         try:
-            worker.done.wait(timeout)
+            worker.wait(timeout)
         finally:
             with self._lock:
                 self._running.discard(worker)
         if worker.abandoned:
             return _finish(ToolResult(f"{call.name} was cancelled", True, None, error_code="cancelled"), t0)
-        if not worker.done.is_set():
+        if not worker.finished:
             msg = f"{call.name} timed out after {timeout:g} s (the native call was abandoned)"
             return _finish(ToolResult(msg, True, None, error_code="timeout"), t0)
         if worker.error is not None:

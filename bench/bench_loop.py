@@ -1,0 +1,90 @@
+"""Loop overhead: 1,000 native tool calls driven by a ScriptedModel, and bash_tool "true"
+through LocalExecutor next to a raw subprocess.run in the same run. Prints JSON lines."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import time
+
+import conjure_nb as cj
+
+S = cj.ScriptedModel
+N = 1_000
+
+
+@cj.native_skill(name="noop", description="Does nothing, quickly.")
+def noop(command: str, context: cj.Context) -> str:
+    return "ok"
+
+
+def emit(**fields: object) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def native_loop(per_reply: int) -> float:
+    replies: list[object] = []
+    for i in range(0, N, per_reply):
+        replies.append(S.reply(*[S.tool_use("noop_execute", f"t{i + j}", command="x") for j in range(per_reply)]))
+    replies.append("done")
+    with cj.Session.new_native([noop], S(replies), max_iterations=N + 1) as s:
+        t0 = time.perf_counter()
+        r = s.chat("go")
+        elapsed = time.perf_counter() - t0
+    assert len(r.tool_calls) == N
+    return elapsed
+
+
+def direct_native_calls() -> float:
+    """Baseline: the same native calls made by hand, no model, no loop."""
+    ctx = cj.Context("bench", __import__("pathlib").Path("."))
+    t0 = time.perf_counter()
+    for _ in range(N):
+        noop.execute("x", ctx)
+    return time.perf_counter() - t0
+
+
+def median_ms(fn: object, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    base = direct_native_calls()
+    for per_reply in (1, 10):
+        total = native_loop(per_reply)
+        emit(
+            bench="loop_native_tool_calls",
+            calls=N,
+            calls_per_reply=per_reply,
+            total_s=round(total, 4),
+            ms_per_call=round(total / N * 1000, 4),
+            baseline="direct method calls",
+            baseline_ms_per_call=round(base / N * 1000, 5),
+            target_ms_per_call=0.2,
+        )
+    runs = 200
+    with cj.Session.new_local() as s:
+        s.run_tool("bash_tool", command="true", description="warm-up")
+        ours = median_ms(lambda: s.run_tool("bash_tool", command="true", description="bench"), runs)
+        executor = s.executor
+        bare = median_ms(lambda: executor.run_command("true"), runs)  # type: ignore[attr-defined]
+    raw = median_ms(lambda: subprocess.run(["bash", "-c", "true"], check=True), runs)
+    emit(
+        bench="local_bash_true",
+        runs=runs,
+        session_run_tool_ms=round(ours, 3),
+        executor_only_ms=round(bare, 3),
+        raw_subprocess_run_ms=round(raw, 3),
+        ratio=round(ours / raw, 3),
+        target_ratio=1.3,
+    )
+
+
+if __name__ == "__main__":
+    main()
