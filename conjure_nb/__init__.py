@@ -56,19 +56,13 @@ _EXPORTS: dict[str, str] = {
     # session
     "Session": "session",
     "Response": "session",
-    # notebook
-    "show": "notebook.render",
-    "ChatPanel": "notebook.widgets",
-    "SkillBrowser": "notebook.widgets",
-    "FilesPanel": "notebook.widgets",
-    "dashboard": "notebook.widgets",
     # demo
     "MonitoringAgent": "demo.agent",
     "LogFetcher": "demo.fetcher",
 }
 _MODULES = ("telemetry", "events")
 
-__all__ = sorted([*_EXPORTS, *_MODULES, "__version__", "load_ipython_extension"])
+__all__ = sorted([*_EXPORTS, *_MODULES, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
@@ -79,10 +73,6 @@ def __getattr__(name: str) -> Any:
         return value
     if name in _MODULES:
         return importlib.import_module(f".{name}", __name__)
-    if name == "load_ipython_extension":
-        from .notebook.magics import load_ipython_extension
-
-        return load_ipython_extension
     raise AttributeError(f"module 'conjure_nb' has no attribute {name!r}")
 
 
@@ -112,9 +102,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .models.base import Model, ModelRequest
     from .models.function import FunctionModel
     from .models.scripted import ScriptedModel
-    from .notebook.magics import load_ipython_extension
-    from .notebook.render import show
-    from .notebook.widgets import ChatPanel, FilesPanel, SkillBrowser, dashboard
     from .prompt import system_prompt
     from .session import Response, Session
     from .skills.loader import load, load_skill

@@ -287,10 +287,13 @@ class Session:
         def emit(event: Event) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, event)
 
+        def failed(task: asyncio.Future[Response]) -> None:
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                queue.put_nowait(error)
+
         task = asyncio.ensure_future(self.achat(message, on_event=emit))
-        task.add_done_callback(
-            lambda t: t.cancelled() or t.exception() is None or queue.put_nowait(t.exception())
-        )  # type: ignore[arg-type]
+        task.add_done_callback(failed)
         try:
             while True:
                 item = await queue.get()

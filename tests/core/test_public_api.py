@@ -51,3 +51,9 @@ def test_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == ""
+
+
+def test_star_import_exports_everything() -> None:
+    namespace: dict[str, object] = {}
+    exec("from conjure_nb import *", namespace)
+    assert set(cj.__all__) <= set(namespace)

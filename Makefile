@@ -1,0 +1,45 @@
+# The common tasks. Every target creates the virtualenv (.venv) and installs the dependencies
+# first when needed, so `make test` and `make demo` work on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install lint format typecheck test check bench demo sandbox-image clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv
+	$(BIN)/python -m uv pip install -q --python $(BIN)/python -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check conjure_nb tests bench
+	$(BIN)/ruff format --check conjure_nb tests bench
+
+format: install
+	$(BIN)/ruff format conjure_nb tests bench
+	$(BIN)/ruff check --fix conjure_nb tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: lint typecheck test
+
+bench: install
+	@for b in bench/bench_*.py; do echo "# $$b" >&2; $(BIN)/python $$b || exit 1; done
+
+demo: install
+	$(BIN)/conjure-nb demo run --out out
+
+sandbox-image: install
+	$(BIN)/conjure-nb sandbox build --offline
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
