@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Any
 
 from ..errors import ModelError, UsageError
@@ -61,6 +62,8 @@ class AnthropicModel(BaseModel):
         self._anthropic = anthropic
         self._opts = {"api_key": key or "no-key", "base_url": base_url, **client_options}
         self.client = anthropic.Anthropic(**self._opts)
+        # close pooled connections when the model is dropped, not when the socket is collected
+        weakref.finalize(self, self.client.close)
 
     def __repr__(self) -> str:
         where = f" at {self.base_url}" if self.base_url else ""
