@@ -86,4 +86,44 @@ def register(subparsers: Any) -> None:
 
     demo.set_defaults(func=usage)
     _register_serve(sub)
-    # `demo run` (the monitoring-agent main job) is registered here, after serve, by the lead.
+    _register_run(sub)
+
+
+def _run(ns: argparse.Namespace) -> int:
+    from ..demo.main import run_main_job
+    from ..errors import ConjureError
+
+    try:
+        run_main_job(
+            ns.out,
+            backend=ns.backend,
+            mode=ns.mode,
+            limit=ns.limit,
+            records=ns.records,
+            seed=ns.seed,
+            url=ns.url,
+        )
+    except ConjureError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _register_run(sub: Any) -> None:
+    run = sub.add_parser(
+        "run",
+        help="the monitoring agent end to end on the demo log API (the main job)",
+        description="Start the demo log API, fetch and analyse its logs, write analysis.json and an xlsx/pdf report.",
+    )
+    run.add_argument("--out", default="out", help="output folder (default out/)")
+    run.add_argument(
+        "--backend", choices=["auto", "local", "docker"], default="auto", help="where skills run (auto)"
+    )
+    run.add_argument(
+        "--mode", choices=["auto", "agent", "pipeline"], default="auto", help="agent needs a model (auto)"
+    )
+    run.add_argument("--limit", type=int, default=5000, help="records to fetch (5000)")
+    run.add_argument("--records", type=int, default=5000, help="records the demo API generates (5000)")
+    run.add_argument("--seed", type=int, default=42, help="demo data seed (42)")
+    run.add_argument("--url", help="analyse this log API instead of starting the demo one")
+    run.set_defaults(func=_run)

@@ -1,0 +1,368 @@
+"""`MonitoringAgent`: fetch logs from a REST API, analyse them, write an incident report.
+
+The same three steps run in one of two modes, chosen explicitly and reported:
+
+- **agent mode**: a model drives each step through chat sessions (Claude with ANTHROPIC_API_KEY,
+  or any `model=`): a native session for fetching, a skills session (local or docker) for the
+  analysis and the report.
+- **pipeline mode**: no model; the same skills run through the same session executors with
+  `Session.run_tool`. It is the default when no model is configured.
+
+Every step shares one working directory, so the file the fetcher writes is the file the
+analysis reads, whichever backend runs it. The report step is a seam (`ReportWriter`) so that
+another writer (Anthropic's hosted xlsx/pdf skills, say) can replace the local skill.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from .. import telemetry
+from ..errors import ConjureError, UsageError
+from ..session import Session
+from ..skills.model import Skill
+from ..skills.registry import Registry
+from ..tools import ToolResult
+from .fetcher import LogFetcher
+
+__all__ = [
+    "AgentError",
+    "LocalReportWriter",
+    "MonitoringAgent",
+    "MonitoringResult",
+    "ReportWriter",
+    "default_skills_dir",
+]
+
+Progress = Callable[[str], None]
+LOGS_FILE = "logs.jsonl"
+ANALYSIS_FILE = "analysis.json"
+REPORT_DIR = "reports"
+
+
+class AgentError(ConjureError):
+    """A step of the monitoring agent did not produce what the next step needs."""
+
+
+def default_skills_dir() -> Path:
+    """The bundled skills: `skills/` of a source checkout, or `$CONJURE_SKILLS_DIR`."""
+    env = os.environ.get("CONJURE_SKILLS_DIR")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "skills" / "log-analyzer" / "SKILL.md").is_file():
+            return parent / "skills"
+    raise UsageError("cannot find the bundled skills; pass skills=... or set CONJURE_SKILLS_DIR")
+
+
+@dataclass
+class MonitoringResult:
+    """What one run produced: the numbers, the files, and how long each step took."""
+
+    mode: str
+    backend: str
+    url: str
+    logs_fetched: int
+    analysis: dict[str, Any]
+    health_status: str
+    health_rule: str
+    report_files: list[Path] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    working_dir: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "backend": self.backend,
+            "url": self.url,
+            "logs_fetched": self.logs_fetched,
+            "health_status": self.health_status,
+            "health_rule": self.health_rule,
+            "report_files": [str(p) for p in self.report_files],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings.items()},
+        }
+
+    def _repr_markdown_(self) -> str:
+        files = ", ".join(f"`{p.name}`" for p in self.report_files) or "none"
+        steps = ", ".join(f"{k} {v / 1000:.2f} s" for k, v in self.timings.items())
+        return (
+            f"**Health: {self.health_status}** — {self.health_rule}\n\n"
+            f"{self.logs_fetched:,} log records from `{self.url}` · mode **{self.mode}** on **{self.backend}**"
+            f"\n\nReports: {files}\n\nTimings: {steps}"
+        )
+
+
+class ReportWriter(Protocol):
+    """Writes the incident report from `analysis.json` in the session's working dir."""
+
+    def write(self, agent: MonitoringAgent, session: Session) -> list[Path]: ...
+
+
+class LocalReportWriter:
+    """The bundled `incident-report` skill, run by the analysis session's executor."""
+
+    def __init__(self, formats: str = "xlsx,pdf", title: str = "Incident report"):
+        self.formats = formats
+        self.title = title
+
+    def write(self, agent: MonitoringAgent, session: Session) -> list[Path]:
+        script = agent.script(session, "incident-report", "make_report.py")
+        cmd = (
+            f"python3 {shlex.quote(script)} {ANALYSIS_FILE} --out-dir {REPORT_DIR} "
+            f"--format {shlex.quote(self.formats)} --title {shlex.quote(self.title)}"
+        )
+        agent.check(
+            session.run_tool("bash_tool", command=cmd, description="write the incident report"), "report"
+        )
+        return sorted(session.working_dir.glob(f"{REPORT_DIR}/*.*"))
+
+
+class MonitoringAgent:
+    """The tutorial's monitoring agent, importable and configurable.
+
+    Args:
+        skills: skill folders (default: the bundled `skills/`); loaded through a `Registry`.
+        model: a model for agent mode; None means pipeline mode unless `mode="agent"` and
+            ANTHROPIC_API_KEY is set.
+        backend: where the skills' scripts run: "local", "docker" or "auto" (docker when an
+            engine and the sandbox image are there, else local).
+        mode: "auto" (agent when a model is configured), "agent" or "pipeline".
+        out_dir: where analysis.json and the reports are copied, replacing earlier runs' files;
+            the step's working dir is then removed. None keeps the working dir (a fresh temp
+            dir per run) and returns the files in it.
+        progress: called with one line per step (default: silent).
+        report_writer: the report step (default: the local `incident-report` skill).
+        session_options: passed to every session (timeout, env, image for docker, ...).
+    """
+
+    def __init__(
+        self,
+        skills: Any = None,
+        model: Any = None,
+        *,
+        backend: str = "local",
+        mode: str = "auto",
+        out_dir: str | os.PathLike[str] | None = None,
+        progress: Progress | None = None,
+        report_writer: ReportWriter | None = None,
+        fetcher: LogFetcher | None = None,
+        **session_options: Any,
+    ):
+        if mode not in ("auto", "agent", "pipeline"):
+            raise UsageError(f"mode must be 'auto', 'agent' or 'pipeline', not {mode!r}")
+        if backend not in ("auto", "local", "docker"):
+            raise UsageError(f"backend must be 'auto', 'local' or 'docker', not {backend!r}")
+        paths = skills if skills is not None else [default_skills_dir()]
+        self.registry = Registry(paths if isinstance(paths, (list, tuple)) else [paths])
+        self.model = model
+        self.mode = self._choose_mode(mode)
+        self.backend = backend
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.progress = progress or (lambda line: None)
+        self.report_writer: ReportWriter = report_writer or LocalReportWriter()
+        self.fetcher = fetcher or LogFetcher()
+        self.session_options = session_options
+        self.metrics: dict[str, float] = {"tool_calls": 0, "tool_errors": 0, "tool_ms": 0.0}
+
+    # -- configuration --------------------------------------------------------------------------
+
+    def _choose_mode(self, mode: str) -> str:
+        if mode == "agent" and self.model is None:
+            if not os.environ.get("ANTHROPIC_API_KEY"):
+                raise UsageError("agent mode needs a model: pass model=... or set ANTHROPIC_API_KEY")
+            from ..models.anthropic import AnthropicModel
+
+            self.model = AnthropicModel()
+        if mode == "auto":
+            return "agent" if self.model is not None else "pipeline"
+        return mode
+
+    @property
+    def skills(self) -> list[Skill]:
+        return self.registry.list()
+
+    def skill(self, name: str) -> Skill:
+        found = self.registry.get(name)
+        if found is None:
+            raise UsageError(f"skill {name!r} is not among {[s.name for s in self.skills]}")
+        return found
+
+    def resolve_backend(self) -> str:
+        """The backend the skills will run on; "auto" becomes docker only when it can work."""
+        if self.backend != "auto":
+            return self.backend
+        try:
+            from ..executors.docker import connect, default_image
+
+            client = connect(None, timeout=3)
+            try:
+                client.images.get(self.session_options.get("image") or default_image())
+            finally:
+                client.close()
+        except Exception:
+            return "local"
+        return "docker"
+
+    def start_session(self, backend: str, skills: list[Skill] | None = None, **options: Any) -> Session:
+        """A session on `backend` ("native" gets the log fetcher) with this agent's model."""
+        model = self.model if self.mode == "agent" else None
+        opts = {**self.session_options, **options}
+        if backend == "native":
+            opts.pop("image", None)
+            return Session.new_native([self.fetcher], model, **opts)
+        return Session.new(backend, self.skills if skills is None else skills, model, **opts)
+
+    def script(self, session: Session, skill: str, name: str) -> str:
+        """A skill script's path as the session's executor sees it."""
+        location = session.executor.skill_location(self.skill(skill))
+        return f"{location.rsplit('/', 1)[0]}/scripts/{name}"
+
+    @staticmethod
+    def check(result: ToolResult, step: str) -> ToolResult:
+        if result.is_error:
+            raise AgentError(f"the {step} step failed:\n{result.content}")
+        return result
+
+    # -- the run --------------------------------------------------------------------------------
+
+    def analyze(self, url: str, limit: int = 1000, generate_report: bool = True) -> MonitoringResult:
+        """Fetch up to `limit` records from `url`, analyse them, and optionally write the report."""
+        if limit < 1:
+            raise UsageError(f"limit must be at least 1, not {limit}")
+        backend = self.resolve_backend()
+        workdir = Path(tempfile.mkdtemp(prefix="conjure-agent-"))
+        timings: dict[str, float] = {}
+        handler_id = f"monitoring-agent-{id(self)}-{time.monotonic_ns()}"
+        telemetry.attach(handler_id, [("conjure", "execute", "stop")], self._count)
+        try:
+            opts: dict[str, Any] = {"working_dir": workdir}
+            steps = 3 if generate_report else 2
+            self.progress(f"mode: {self.mode} · backend: {backend} · working dir {workdir}")
+            with self.start_session("native", **opts) as fetch_session:
+                self.progress(f"[1/{steps}] fetching up to {limit:,} records from {url} (native log-fetcher)")
+                count = self._timed(timings, "fetch", lambda: self._fetch(fetch_session, url, limit))
+            with self.start_session(backend, **opts) as session:
+                self.progress(f"[2/{steps}] analysing {count:,} records with log-analyzer ({backend})")
+                analysis = self._timed(timings, "analyze", lambda: self._analyze(session))
+                files: list[Path] = []
+                if generate_report:
+                    self.progress(f"[3/{steps}] writing the incident report with incident-report ({backend})")
+                    files = self._timed(timings, "report", lambda: self._report(session))
+                result = self._result(url, backend, count, analysis, files, timings, workdir)
+        finally:
+            telemetry.detach(handler_id)
+            if self.out_dir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+        return result
+
+    def diagnose_and_report(self, url: str, limit: int = 1000) -> dict[str, Any]:
+        """The tutorial's complete example: logs fetched, health status and report files."""
+        result = self.analyze(url, limit=limit, generate_report=True)
+        return {
+            "logs_fetched": result.logs_fetched,
+            "health_status": result.health_status,
+            "report_files": [str(p) for p in result.report_files],
+        }
+
+    def _timed(self, timings: dict[str, float], step: str, fn: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            timings[step] = (time.perf_counter() - t0) * 1000
+
+    def _count(self, event: tuple[str, ...], measurements: dict[str, Any], metadata: dict[str, Any]) -> None:
+        self.metrics["tool_calls"] += 1
+        self.metrics["tool_errors"] += 1 if metadata.get("is_error") else 0
+        self.metrics["tool_ms"] += float(measurements.get("duration_ms", 0.0))
+
+    def _fetch(self, session: Session, url: str, limit: int) -> int:
+        command = f"fetch {shlex.quote(url)} --limit {limit} --out {LOGS_FILE}"
+        if self.mode == "agent":
+            session.chat(
+                f"Fetch up to {limit} log records from {url} with the log fetcher and save them to "
+                f"{LOGS_FILE} (use --out {LOGS_FILE}). Then say how many records you fetched."
+            )
+        else:
+            self.check(session.run_tool("log_fetcher_execute", command=command), "fetch")
+        path = session.working_dir / LOGS_FILE
+        if not path.is_file():
+            raise AgentError(f"the fetch step did not write {LOGS_FILE}")
+        with path.open("rb") as f:
+            return sum(1 for line in f if line.strip())
+
+    def _analyze(self, session: Session) -> dict[str, Any]:
+        if self.mode == "agent":
+            session.chat(
+                f"Analyse {LOGS_FILE} in the working directory with the log-analyzer skill. Save the "
+                f"full analysis JSON to {ANALYSIS_FILE} (analyze.py -o {ANALYSIS_FILE}) and tell me "
+                "the health status, the rule that decided it and the top diagnostics."
+            )
+        else:
+            script = self.script(session, "log-analyzer", "analyze.py")
+            cmd = f"python3 {shlex.quote(script)} {LOGS_FILE} -o {ANALYSIS_FILE}"
+            self.check(session.run_tool("bash_tool", command=cmd, description="analyse the logs"), "analysis")
+        path = session.working_dir / ANALYSIS_FILE
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise AgentError(f"the analysis step did not leave a readable {ANALYSIS_FILE}: {exc}") from exc
+        return data
+
+    def _report(self, session: Session) -> list[Path]:
+        if self.mode == "agent":
+            session.chat(
+                f"Write the incident report from {ANALYSIS_FILE} with the incident-report skill, as "
+                f"xlsx and pdf, into the folder {REPORT_DIR}/. Then list the files you wrote."
+            )
+            return sorted(
+                p for p in session.working_dir.glob(f"{REPORT_DIR}/*") if p.suffix in (".xlsx", ".pdf")
+            )
+        return self.report_writer.write(self, session)
+
+    def _result(
+        self,
+        url: str,
+        backend: str,
+        count: int,
+        analysis: dict[str, Any],
+        files: list[Path],
+        timings: dict[str, float],
+        workdir: Path,
+    ) -> MonitoringResult:
+        health = analysis.get("health") or {}
+        if self.out_dir is not None:
+            files = self._keep([workdir / ANALYSIS_FILE, *files])[1:]
+        return MonitoringResult(
+            self.mode,
+            backend,
+            url,
+            count,
+            analysis,
+            str(health.get("status", "unknown")),
+            str(health.get("rule", "")),
+            files,
+            timings,
+            self.out_dir or workdir,
+        )
+
+    def _keep(self, paths: list[Path]) -> list[Path]:
+        """Copy the run's outputs to `out_dir`; a rerun replaces the agent's own files."""
+        assert self.out_dir is not None
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        kept = []
+        for src in paths:
+            dest = self.out_dir / src.name
+            shutil.copyfile(src, dest)
+            kept.append(dest)
+        return kept

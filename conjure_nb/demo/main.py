@@ -1,0 +1,82 @@
+"""The main job: the monitoring agent end to end on the embedded demo log API.
+
+`conjure-nb demo run` (and `make demo`) starts the demo API on a free loopback port, runs the
+`MonitoringAgent` over it, and leaves `analysis.json`, `incident-report.xlsx` and
+`incident-report.pdf` in the output folder. With no API key and no `--model` it runs in pipeline
+mode (no model involved) and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from .agent import MonitoringAgent, MonitoringResult
+from .server import DemoLogServer
+
+__all__ = ["run_main_job"]
+
+
+def run_main_job(
+    out: str | os.PathLike[str] = "out",
+    *,
+    backend: str = "auto",
+    mode: str = "auto",
+    limit: int = 5000,
+    records: int = 5000,
+    seed: int = 42,
+    url: str | None = None,
+    stream: TextIO | None = None,
+) -> MonitoringResult:
+    """Run the whole job; prints progress and a summary to `stream` (default stderr/stdout)."""
+    say = _printer(stream or sys.stderr)
+    t0 = time.perf_counter()
+    if mode == "auto" and os.environ.get("ANTHROPIC_API_KEY"):
+        mode = "agent"
+    agent = MonitoringAgent(backend=backend, mode=mode, out_dir=out, progress=say)
+    if agent.mode == "pipeline":
+        say(
+            "no model configured (ANTHROPIC_API_KEY is not set): pipeline mode, the skills run without a model"
+        )
+    else:
+        say(f"agent mode: {agent.model!r} drives each step")
+    if url is None:
+        with DemoLogServer(records=records, seed=seed) as server:
+            say(f"demo log API on {server.url} ({records:,} records, seed {seed})")
+            result = agent.analyze(server.logs_url, limit=limit)
+    else:
+        result = agent.analyze(url, limit=limit)
+    _summary(result, time.perf_counter() - t0, stream or sys.stdout)
+    return result
+
+
+def _printer(stream: TextIO) -> Any:
+    def say(line: str) -> None:
+        print(f"· {line}", file=stream, flush=True)
+
+    return say
+
+
+def _summary(result: MonitoringResult, seconds: float, stream: TextIO) -> None:
+    summary = result.analysis.get("summary", {})
+    lines = [
+        "",
+        f"Health: {result.health_status.upper()} ({result.health_rule})",
+        f"Records: {result.logs_fetched:,} fetched, {summary.get('errors', 0):,} errors "
+        f"({summary.get('error_rate', 0):.1%}), {summary.get('warnings', 0):,} warnings",
+    ]
+    for diag in (result.analysis.get("diagnostics") or [])[:3]:
+        lines.append(
+            f"  - [{diag.get('severity')}] {diag.get('title') or diag.get('id')}: {diag.get('recommendation', '')}"
+        )
+    lines.append(f"Mode: {result.mode} · backend: {result.backend}")
+    steps = ", ".join(f"{k} {v / 1000:.2f} s" for k, v in result.timings.items())
+    lines.append(f"Timings: {steps}; total {seconds:.2f} s")
+    out = result.working_dir or Path(".")
+    lines.append("Files:")
+    for path in [out / "analysis.json", *result.report_files]:
+        lines.append(f"  {path}")
+    print("\n".join(lines), file=stream, flush=True)
