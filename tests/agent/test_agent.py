@@ -1,0 +1,170 @@
+"""The monitoring agent end to end on the embedded demo log API, in both modes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import conjure_nb as cj
+from conjure_nb.demo.agent import AgentError, default_skills_dir
+from conjure_nb.demo.server import DemoLogServer
+
+S = cj.ScriptedModel
+SKILLS = default_skills_dir()
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[DemoLogServer]:
+    with DemoLogServer(records=1500, seed=7) as server:
+        yield server
+
+
+def check_reports(files: list[Path]) -> None:
+    import openpyxl
+    import pypdfium2
+
+    by_suffix = {p.suffix: p for p in files}
+    assert set(by_suffix) == {".xlsx", ".pdf"}
+    book = openpyxl.load_workbook(by_suffix[".xlsx"])
+    assert {"Executive Summary", "Error Details", "Recommendations", "Timeline"} <= set(book.sheetnames)
+    pdf = pypdfium2.PdfDocument(str(by_suffix[".pdf"]))
+    try:
+        assert len(pdf) >= 2
+    finally:
+        pdf.close()
+
+
+def test_pipeline_mode_writes_analysis_and_reports(api: DemoLogServer, tmp_path: Path) -> None:
+    lines: list[str] = []
+    agent = cj.MonitoringAgent(out_dir=tmp_path / "out", progress=lines.append)
+    assert agent.mode == "pipeline"
+    result = agent.analyze(api.logs_url, limit=1200)
+    assert result.mode == "pipeline" and result.backend == "local"
+    assert result.logs_fetched == 1200
+    analysis = json.loads((tmp_path / "out" / "analysis.json").read_text())
+    assert analysis["summary"]["total"] == 1200
+    assert result.health_status == analysis["health"]["status"] != "unknown"
+    assert result.health_rule
+    check_reports(result.report_files)
+    assert all(p.parent == tmp_path / "out" for p in result.report_files)
+    assert any("[1/3]" in line for line in lines) and any("pipeline" in line for line in lines)
+    assert set(result.timings) == {"fetch", "analyze", "report"}
+    assert agent.metrics["tool_calls"] == 3 and agent.metrics["tool_errors"] == 0
+
+
+def test_agent_mode_with_a_scripted_model(api: DemoLogServer, tmp_path: Path) -> None:
+    analyzer = SKILLS / "log-analyzer"
+    reporter = SKILLS / "incident-report"
+    model = S(
+        [
+            S.reply(
+                S.tool_use(
+                    "log_fetcher_execute", command=f"fetch {api.logs_url} --limit 300 --out logs.jsonl"
+                )
+            ),
+            "I fetched 300 records into logs.jsonl.",
+            S.reply("Reading the skill first.", S.tool_use("view", path=str(analyzer / "SKILL.md"))),
+            S.reply(
+                S.tool_use(
+                    "bash_tool",
+                    command=f"python3 {analyzer}/scripts/analyze.py logs.jsonl -o analysis.json",
+                    description="analyse",
+                )
+            ),
+            "Health is in analysis.json.",
+            S.reply(
+                S.tool_use(
+                    "bash_tool",
+                    command=f"python3 {reporter}/scripts/make_report.py analysis.json --out-dir reports --format xlsx,pdf",
+                    description="report",
+                )
+            ),
+            "Wrote reports/incident-report.xlsx and reports/incident-report.pdf.",
+        ]
+    )
+    agent = cj.MonitoringAgent(model=model, out_dir=tmp_path / "out")
+    assert agent.mode == "agent"
+    result = agent.diagnose_and_report(api.logs_url, limit=300)
+    assert result["logs_fetched"] == 300
+    assert result["health_status"] in ("healthy", "degraded", "critical")
+    check_reports([Path(p) for p in result["report_files"]])
+    assert model.remaining == 0
+    # the analysis session's prompt lists the skills where the executor sees them
+    assert str(analyzer / "SKILL.md") in (model.requests[2].system or "")
+    assert "<available_native_skills>" in (model.requests[0].system or "")
+
+
+def test_analysis_only(api: DemoLogServer) -> None:
+    agent = cj.MonitoringAgent()
+    result = agent.analyze(api.logs_url, limit=200, generate_report=False)
+    try:
+        assert result.report_files == [] and set(result.timings) == {"fetch", "analyze"}
+        assert result.working_dir is not None and (result.working_dir / "analysis.json").is_file()
+    finally:
+        import shutil
+
+        assert result.working_dir is not None
+        shutil.rmtree(result.working_dir)
+
+
+def test_unreachable_api_is_a_clear_agent_error(tmp_path: Path) -> None:
+    agent = cj.MonitoringAgent(out_dir=tmp_path)
+    with pytest.raises(AgentError, match="fetch step failed") as info:
+        agent.analyze("http://127.0.0.1:9/api/logs", limit=10)
+    assert "127.0.0.1:9" in str(info.value)
+
+
+def test_agent_mode_when_the_model_skips_a_step(api: DemoLogServer, tmp_path: Path) -> None:
+    model = S(["I would rather not fetch anything."])
+    with pytest.raises(AgentError, match=r"did not write logs\.jsonl"):
+        cj.MonitoringAgent(model=model, out_dir=tmp_path).analyze(api.logs_url, limit=5)
+
+
+def test_mode_and_backend_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with pytest.raises(cj.UsageError, match="ANTHROPIC_API_KEY"):
+        cj.MonitoringAgent(mode="agent")
+    with pytest.raises(cj.UsageError, match="backend"):
+        cj.MonitoringAgent(backend="cloud")
+    assert cj.MonitoringAgent(model=S([])).mode == "agent"
+    assert cj.MonitoringAgent(model=S([]), mode="pipeline").mode == "pipeline"
+
+
+def test_main_job_cli(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env: dict[str, Any] = {k: v for k, v in __import__("os").environ.items() if k != "ANTHROPIC_API_KEY"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "conjure_nb",
+            "demo",
+            "run",
+            "--out",
+            str(out),
+            "--backend",
+            "local",
+            "--records",
+            "900",
+            "--limit",
+            "900",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Health:" in proc.stdout and "Mode: pipeline" in proc.stdout
+    assert "pipeline mode" in proc.stderr and "[3/3]" in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "analysis.json",
+        "incident-report.pdf",
+        "incident-report.xlsx",
+    ]
