@@ -4,10 +4,12 @@ Loading a thousand skills must cost a thousand small reads, so `read_head` reads
 SKILL.md as it takes to find the closing `---` line, and reports the body's *byte* offset so that
 `Skill.body` can read the rest later.
 
-Most frontmatter is a handful of `key: plain text` lines. `parse_yaml` handles those without
-PyYAML when every line is provably a plain string scalar (the same answer `yaml.safe_load` would
-give; the property tests hold it to that) and hands anything else to PyYAML's C loader when it is
-built, the pure-Python one otherwise.
+Most frontmatter is a handful of `key: plain text` lines, perhaps with one level of nested
+`metadata:`. `parse_yaml` reads those itself when every value is certainly a plain string in
+YAML 1.1 (a conservative test: anything that might be a number, boolean, date or null, or that
+uses quoting, flow or block styles, does not qualify). Anything else goes to PyYAML's C loader
+when it is built, the pure-Python one otherwise. The property tests hold the fast path to the
+same answers as PyYAML. PyYAML itself is imported only when first needed.
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ import re
 import stat
 from typing import Any
 
-import yaml
-
 from ..errors import SkillError
 
 __all__ = ["MAX_FRONTMATTER_BYTES", "parse", "parse_yaml", "read_head", "split"]
@@ -27,17 +27,16 @@ MAX_FRONTMATTER_BYTES = 1024 * 1024
 """How far into a SKILL.md the closing `---` may be; past it the file is rejected, not read whole."""
 
 _FIRST_READ = 8192
-_BOM = b"\xef\xbb\xbf"
 _OPEN = re.compile(rb"\A(?:\xef\xbb\xbf)?---[ \t]*\r?\n")
 _CLOSE = re.compile(rb"^---[ \t]*(?:\r?\n|\Z)", re.MULTILINE)
 _CLOSE_LINE = re.compile(rb"^---[ \t]*\r?\n", re.MULTILINE)
-_SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):[ ]+(\S(?:.*\S)?)[ ]*")
-# A plain scalar may not start with an indicator; quoting, flow and block styles go to PyYAML.
-_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
-_STR_TAG = "tag:yaml.org,2002:str"
-
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_resolver = yaml.resolver.Resolver()
+_PAIR = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):[ ]+(\S(?:.*\S)?)[ ]*")
+_PARENT = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):[ ]*")
+# Plain scalars starting with these are indicators (quoting, flow, block styles...) or might
+# resolve to a number, a float such as .inf, a null (~), a merge (<<) or a value (=).
+_NOT_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@`+.0123456789~<=")
+# Booleans and nulls of YAML 1.1, compared in lower case (so a few strings fall back needlessly).
+_NOT_PLAIN_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null", "y", "n"})
 
 
 def read_head(path: str | os.PathLike[str]) -> bytes:
@@ -127,15 +126,7 @@ def parse_yaml(text: str) -> dict[str, Any]:
     simple = _parse_simple(text)
     if simple is not None:
         return simple
-    try:
-        value = yaml.load(text, Loader=_Loader)  # a safe loader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = exc.problem or exc.context or "malformed YAML"
-        raise SkillError(f"SKILL.md frontmatter is not valid YAML: {problem}{where}") from None
-    except Exception as exc:  # PyYAML also raises ValueError (bad dates), RecursionError, ...
-        raise SkillError(f"SKILL.md frontmatter is not valid YAML: {exc}") from None
+    value = _load_yaml(text)
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -146,36 +137,70 @@ def parse_yaml(text: str) -> dict[str, Any]:
     return value
 
 
+def _load_yaml(text: str) -> Any:
+    import yaml
+
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # a safe loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise SkillError(f"SKILL.md frontmatter is not valid YAML: {problem}{where}") from None
+    except Exception as exc:  # PyYAML also raises ValueError (bad dates), RecursionError, ...
+        raise SkillError(f"SKILL.md frontmatter is not valid YAML: {exc}") from None
+
+
 def _parse_simple(text: str) -> dict[str, Any] | None:
-    """`key: plain text` lines without PyYAML, or None when any line needs a real YAML parser."""
+    """Plain `key: text` lines (and one level of nested maps) without PyYAML, else None."""
     if "\r" in text or "\t" in text:
         return None
     result: dict[str, Any] = {}
+    parent: dict[str, str] | None = None
+    indent = ""
     for line in text.split("\n"):
         if not line:
             continue
-        match = _SIMPLE_LINE.fullmatch(line)
-        if match is None:
+        if line[0] == " ":  # a child of the last `key:` line, indented like its siblings
+            indent = indent or line[: len(line) - len(line.lstrip(" "))]
+            child = line[len(indent) :] if line.startswith(indent) else ""
+            pair = _pair(child) if parent is not None and child[:1] not in ("", " ") else None
+            if parent is None or pair is None:
+                return None
+            parent[pair[0]] = pair[1]
+            continue
+        if parent is not None and not parent:
+            return None  # `key:` without children is a null
+        parent, indent = None, ""
+        opener = _PARENT.fullmatch(line)
+        if opener is not None:
+            if not _plain(opener.group(1)):
+                return None
+            parent = result[opener.group(1)] = {}
+            continue
+        pair = _pair(line)
+        if pair is None:
             return None
-        key, value = match.groups()
-        if (
-            value[0] in _INDICATORS
-            or ": " in value
-            or " #" in value
-            or value.endswith(":")
-            or not value.isprintable()
-            or not _is_plain_str(value)
-            or not _is_plain_str(key)
-        ):
-            return None
-        result[key] = value
-    return result
+        result[pair[0]] = pair[1]
+    return None if parent is not None and not parent else result
 
 
-def _is_plain_str(scalar: str) -> bool:
-    """Whether YAML reads this unquoted scalar as a string (not a bool, number, date or null)."""
-    tag: str = _resolver.resolve(yaml.ScalarNode, scalar, (True, False))  # type: ignore[no-untyped-call]
-    return tag == _STR_TAG
+def _pair(line: str) -> tuple[str, str] | None:
+    match = _PAIR.fullmatch(line)
+    if match is None:
+        return None
+    key, value = match.groups()
+    if not (_plain(key) and _plain(value)) or ": " in value or " #" in value or value.endswith(":"):
+        return None
+    return key, value
+
+
+def _plain(scalar: str) -> bool:
+    """True only when YAML 1.1 certainly reads this unquoted scalar as a string."""
+    return (
+        scalar[0] not in _NOT_PLAIN_START and scalar.lower() not in _NOT_PLAIN_WORDS and scalar.isprintable()
+    )
 
 
 def _kind(value: Any) -> str:

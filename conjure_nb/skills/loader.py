@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import SkillError, SkillWarning
-from .archive import extract, remove_tree
 from .frontmatter import parse, read_head
 from .limits import limits
 from .model import Skill
@@ -206,6 +205,8 @@ def _load_dir(folder: Path) -> Skill:
 
 def _load_archive(archive: Path) -> Skill:
     """Unpack a `.skill` zip into a private folder that lives as long as the returned Skill."""
+    from .archive import extract, remove_tree  # zipfile and friends only when there are zips
+
     tmp = tempfile.mkdtemp(prefix="conjure-skill-")
     try:
         skill = _load_dir(extract(archive, tmp))

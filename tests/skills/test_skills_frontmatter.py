@@ -60,10 +60,35 @@ def test_body_offset_is_in_bytes(tmp_path: Path) -> None:
         "on: x",  # the key is a boolean
         "name: [a, b]",
         "name: >-\n  folded\n  text",
+        "metadata:\n  version: one\n  owner: me\nname: x",
+        "metadata:\n  version: one\n    deeper: x",
+        "metadata:\n    a: b\n  c: d",
+        "metadata:\nname: x",
+        "metadata:\n\n  a: b\n\n  c: d",
+        "metadata:\n  a: 1.0",
+        "name: x\n  a: b",
+        "metadata:\n  a: b\nmetadata:\n  c: d",
     ],
 )
 def test_simple_looking_lines_agree_with_pyyaml(text: str) -> None:
-    assert parse_yaml(text) == yaml.load(text, Loader=LOADER)
+    assert_agrees_with_pyyaml(text)
+
+
+def assert_agrees_with_pyyaml(text: str) -> None:
+    """parse_yaml gives PyYAML's mapping, {} for an empty document, or a SkillError otherwise."""
+    try:
+        expected = yaml.load(text, Loader=LOADER)
+    except Exception:
+        with pytest.raises(cj.SkillError):
+            parse_yaml(text)
+        return
+    if isinstance(expected, dict):
+        assert parse_yaml(text) == expected
+    elif expected is None:
+        assert parse_yaml(text) == {}
+    else:
+        with pytest.raises(cj.SkillError, match="must be a mapping"):
+            parse_yaml(text)
 
 
 def test_invalid_dates_are_a_skill_error() -> None:
@@ -77,8 +102,12 @@ def test_invalid_dates_are_a_skill_error() -> None:
 KEY = st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=1, max_size=12)
 VALUE_CHARS = st.sampled_from([*string.printable, "é", "—", "✓", "\u00a0", "\u2028", "\x85", "\ufeff"])
 VALUE = st.text(alphabet=VALUE_CHARS, max_size=40)
-LINE = st.builds(lambda k, sep, v: f"{k}{sep}{v}", KEY, st.sampled_from([": ", ":", ":  ", " : "]), VALUE)
-YAMLISH = st.lists(st.one_of(LINE, VALUE), max_size=8).map("\n".join)
+INDENT = st.sampled_from(["", "", "", " ", "  ", "    "])
+LINE = st.builds(
+    lambda i, k, sep, v: f"{i}{k}{sep}{v}", INDENT, KEY, st.sampled_from([": ", ":", ":  ", " : "]), VALUE
+)
+PARENT = st.builds(lambda k: f"{k}:", KEY)
+YAMLISH = st.lists(st.one_of(LINE, LINE, PARENT, VALUE), max_size=10).map("\n".join)
 
 
 @given(st.binary(max_size=300))
@@ -104,19 +133,7 @@ def test_parse_yaml_never_raises_anything_but_skill_error(text: str) -> None:
 @given(YAMLISH)
 @settings(max_examples=300)
 def test_fast_path_agrees_with_pyyaml(text: str) -> None:
-    try:
-        expected = yaml.load(text, Loader=LOADER)
-    except Exception:
-        with pytest.raises(cj.SkillError):
-            parse_yaml(text)
-        return
-    if isinstance(expected, dict):
-        assert parse_yaml(text) == expected
-    elif expected is None:
-        assert parse_yaml(text) == {}
-    else:
-        with pytest.raises(cj.SkillError, match="must be a mapping"):
-            parse_yaml(text)
+    assert_agrees_with_pyyaml(text)
 
 
 SCALAR = st.one_of(st.text(max_size=30), st.integers(), st.booleans(), st.none())

@@ -305,3 +305,21 @@ def test_load_skill_of_a_folder_without_skill_md(tmp_path: Path) -> None:
         cj.load_skill(tmp_path)
     with pytest.raises(cj.SkillError, match="does not exist"):
         cj.load_skill(tmp_path / "nope")
+
+
+def test_plain_frontmatter_loads_without_importing_yaml(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    write_skill(tmp_path, "plain", extra="license: MIT\nmetadata:\n  version: v1\n  owner: me\n")
+    code = (
+        "import sys, conjure_nb as cj\n"
+        f"s = cj.load_skill({str(tmp_path / 'plain')!r})\n"
+        "assert s.metadata == {'version': 'v1', 'owner': 'me'}, s.metadata\n"
+        "print(sorted(m for m in ('yaml', 'zipfile') if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
