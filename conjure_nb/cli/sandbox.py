@@ -46,8 +46,11 @@ def cmd_build(ns: argparse.Namespace) -> int:
     from ..executors.docker import build_image, connect, default_image
 
     client = connect(ns.base_url)
-    tag = ns.tag or default_image()
-    build_image(tag, offline=ns.offline, force=ns.force, client=client)
+    try:
+        tag = ns.tag or default_image()
+        build_image(tag, offline=ns.offline, force=ns.force, client=client)
+    finally:
+        client.close()
     print(tag)
     return 0
 
@@ -56,7 +59,11 @@ def cmd_prune(ns: argparse.Namespace) -> int:
     """Remove leftover sandbox containers (and remote-mode volumes); print what went."""
     from ..executors.docker import connect, prune
 
-    removed = prune(connect(ns.base_url), ns.session)
+    client = connect(ns.base_url)
+    try:
+        removed = prune(client, ns.session)
+    finally:
+        client.close()
     for cid in removed:
         print(f"removed {cid}")
     print(f"{len(removed)} container(s) removed")

@@ -5,9 +5,10 @@ SKILL.md as it takes to find the closing `---` line, and reports the body's *byt
 `Skill.body` can read the rest later.
 
 Most frontmatter is a handful of `key: plain text` lines, perhaps with one level of nested
-`metadata:`. `parse_yaml` reads those itself when every value is certainly a plain string in
-YAML 1.1 (a conservative test: anything that might be a number, boolean, date or null, or that
-uses quoting, flow or block styles, does not qualify). Anything else goes to PyYAML's C loader
+`metadata:`. `parse_yaml` reads those itself when every value is certainly a string in YAML 1.1:
+plain text that cannot be a number, boolean, date or null, or a one-line quoted string without
+escapes (the test is conservative: anything doubtful, and any flow or block style, does not
+qualify). Anything else goes to PyYAML's C loader
 when it is built, the pure-Python one otherwise. The property tests hold the fast path to the
 same answers as PyYAML. PyYAML itself is imported only when first needed.
 """
@@ -191,9 +192,24 @@ def _pair(line: str) -> tuple[str, str] | None:
     if match is None:
         return None
     key, value = match.groups()
-    if not (_plain(key) and _plain(value)) or ": " in value or " #" in value or value.endswith(":"):
+    text = _quoted(value) if value[0] in "'\"" else value if _plain_value(value) else None
+    if text is None or not _plain(key):
         return None
-    return key, value
+    return key, text
+
+
+def _quoted(value: str) -> str | None:
+    """A one-line quoted scalar without escapes, or None when it needs the real parser."""
+    quote, inner = value[0], value[1:-1]
+    if len(value) < 2 or value[-1] != quote or not inner.isprintable():
+        return None
+    if quote == "'":
+        return inner.replace("''", "'") if "'" not in inner.replace("''", "") else None
+    return inner if '"' not in inner and "\\" not in inner else None
+
+
+def _plain_value(value: str) -> bool:
+    return _plain(value) and ": " not in value and " #" not in value and not value.endswith(":")
 
 
 def _plain(scalar: str) -> bool:

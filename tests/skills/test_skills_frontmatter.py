@@ -68,6 +68,11 @@ def test_body_offset_is_in_bytes(tmp_path: Path) -> None:
         "metadata:\n  a: 1.0",
         "name: x\n  a: b",
         "metadata:\n  a: b\nmetadata:\n  c: d",
+        "version: '1.0'\nq: 'it''s'\nd: \"say: #no\"",
+        "e: ''''\nf: \"\"",
+        "f: '''",
+        'g: "a\\tb"',
+        "h: 'a' # c",
     ],
 )
 def test_simple_looking_lines_agree_with_pyyaml(text: str) -> None:
@@ -101,7 +106,9 @@ def test_invalid_dates_are_a_skill_error() -> None:
 
 KEY = st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=1, max_size=12)
 VALUE_CHARS = st.sampled_from([*string.printable, "é", "—", "✓", "\u00a0", "\u2028", "\x85", "\ufeff"])
-VALUE = st.text(alphabet=VALUE_CHARS, max_size=40)
+PLAIN = st.text(alphabet=VALUE_CHARS, max_size=40)
+QUOTED = st.builds(lambda q, v: f"{q}{v}{q}", st.sampled_from(["'", '"']), PLAIN)
+VALUE = st.one_of(PLAIN, PLAIN, QUOTED)
 INDENT = st.sampled_from(["", "", "", " ", "  ", "    "])
 LINE = st.builds(
     lambda i, k, sep, v: f"{i}{k}{sep}{v}", INDENT, KEY, st.sampled_from([": ", ":", ":  ", " : "]), VALUE

@@ -30,6 +30,7 @@ def connect(base_url: str | None, *, timeout: float = 60) -> Any:
         ExecutorError: the daemon is not reachable; the message says how to start or point to one.
     """
     docker = _import_docker()
+    client = None
     try:
         if base_url:
             client = docker.DockerClient(base_url=base_url, timeout=timeout)
@@ -37,6 +38,8 @@ def connect(base_url: str | None, *, timeout: float = 60) -> Any:
             client = docker.from_env(timeout=timeout)
         client.ping()
     except Exception as exc:
+        if client is not None:
+            client.close()
         where = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         raise ExecutorError(
             f"the Docker engine at {where} is not reachable ({type(exc).__name__}: {exc}). Start it "

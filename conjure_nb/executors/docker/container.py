@@ -95,16 +95,16 @@ def _remote_binds(ex: DockerExecutor, uid: int, gid: int) -> dict[str, dict[str,
         _own_volumes(ex, names[1:], [inside for inside, _ in targets], uid, gid)
         ex._state["fresh_skills"] = True
     names = ex._state["volumes"]
-    binds = {names[0]: {"bind": _SKILLS, "mode": "rw"}}
+    binds = {names[0]: {"bind": _SKILLS, "mode": "rw,nocopy"}}
     for name, (inside, _host) in zip(names[1:], targets):
-        binds[name] = {"bind": inside, "mode": "rw"}
+        binds[name] = {"bind": inside, "mode": "rw,nocopy"}
     return binds
 
 
 def _own_volumes(ex: DockerExecutor, names: list[str], paths: list[str], uid: int, gid: int) -> None:
     """A new volume's root belongs to root; a one-shot helper hands it to the sandbox user."""
     client = ex._client
-    binds = {name: {"bind": path, "mode": "rw"} for name, path in zip(names, paths)}
+    binds = {name: {"bind": path, "mode": "rw,nocopy"} for name, path in zip(names, paths)}
     host_config = client.api.create_host_config(
         binds=binds, network_mode="none", cap_drop=["ALL"], cap_add=["CHOWN"]
     )
@@ -188,24 +188,31 @@ def start_container(ex: DockerExecutor) -> None:
             _start_fallback(ex, host_config)
             return
         raise ExecutorError(f"the sandbox container did not start: {exc}") from exc
-    _greet(ex, channel, cid)
+    hello = _greet(ex, channel, cid)
+    if hello is None:
+        _start_fallback(ex, host_config)
+        return
+    ex._attach_runner(channel, hello)
+    for mirror in ex._mirrors:
+        mirror.push(client, cid, _scanner(ex))
 
 
-def _greet(ex: DockerExecutor, channel: Channel, cid: str) -> None:
+def _greet(ex: DockerExecutor, channel: Channel, cid: str) -> dict[str, Any] | None:
+    """The runner's greeting; None when the image has no `ex.python` (exit code 127)."""
     try:
-        hello = channel.hello(ex.start_timeout)
+        return channel.hello(ex.start_timeout)
     except (RunnerGone, TimeoutError) as exc:
-        from .executor import describe_exit
-
         logs = "".join(channel.stderr)[-2000:]
         channel.close()
+        with contextlib.suppress(Exception):
+            if ex._client.api.wait(cid, timeout=5).get("StatusCode") == 127:
+                return None  # the init could not exec the interpreter
+        from .executor import describe_exit
+
         detail = describe_exit(ex._client, cid)
         raise ExecutorError(
             f"the sandbox runner did not come up ({exc}{detail}){': ' + logs if logs else ''}"
         ) from exc
-    ex._attach_runner(channel, hello)
-    for mirror in ex._mirrors:
-        mirror.push(ex._client, cid, _scanner(ex))
 
 
 def _scanner(ex: DockerExecutor) -> Any:

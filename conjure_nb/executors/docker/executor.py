@@ -41,6 +41,9 @@ _NOBODY = "65534:65534"
 
 def _cleanup(client: Any, state: dict[str, Any]) -> None:
     """Remove the container and volumes in `state`; restore chowned dirs. Never raises."""
+    channel = state.pop("channel", None)
+    if channel is not None:
+        channel.close()
     for cid in [state.pop("cid", None), *state.pop("stale", [])]:
         if cid:
             with contextlib.suppress(Exception):
@@ -50,7 +53,9 @@ def _cleanup(client: Any, state: dict[str, Any]) -> None:
             client.api.remove_volume(name, force=True)
     for path, uid, gid in state.pop("chowned", []):
         with contextlib.suppress(OSError):
-            os.chown(path, uid, gid)
+            os.lchown(path, uid, gid)
+    with contextlib.suppress(Exception):
+        client.close()
 
 
 class DockerExecutor(Executor):
@@ -292,6 +297,7 @@ class DockerExecutor(Executor):
     def _attach_runner(self, channel: Channel, hello: dict[str, Any]) -> None:
         """Called by `start_container` once the runner greeted us."""
         self._channel = channel
+        self._state["channel"] = channel
         fs = RunnerFilesystem(self._request)
         cfg = self.config
         policy = PathPolicy(

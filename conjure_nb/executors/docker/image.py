@@ -37,6 +37,7 @@ __all__ = [
     "build_image",
     "cache_dir",
     "default_image",
+    "import_minbase",
     "recipe_hash",
 ]
 
@@ -110,14 +111,47 @@ def build_image(
     say = log or (lambda line: print(line, file=sys.stderr, flush=True))
     from .client import connect
 
+    own = client is None
     client = client or connect(None)
     t0 = time.perf_counter()
-    if offline:
-        _offline(client, tag, force, say)
-    else:
-        _dockerfile(client, tag, say)
+    try:
+        if offline:
+            _offline(client, tag, force, say)
+        else:
+            _dockerfile(client, tag, say)
+    finally:
+        if own:
+            client.close()
     say(f"image {tag} ready in {time.perf_counter() - t0:.1f} s")
     return tag
+
+
+def import_minbase(client: Any, tag: str, log: Log | None = None) -> str:
+    """The plain Debian minbase rootfs (bash, coreutils, no Python) as an image; for tests.
+
+    It reuses the tarball the offline build caches (debootstrapping it first if needed).
+    """
+    import docker.errors
+
+    try:
+        client.api.inspect_image(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    say = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    base = cache_dir() / f"debian-{SUITE}-minbase-{platform.machine()}.tar"
+    if not base.exists():
+        _require_root_tools()
+        with tempfile.TemporaryDirectory(prefix="conjure-rootfs-", dir=_mkcache()) as tmp:
+            _minbase(Path(tmp) / "rootfs", base.parent, say)
+    repo, _, version = tag.rpartition(":")
+    client.api.import_image_from_file(str(base), repository=repo, tag=version, changes=list(_CHANGES))
+    return tag
+
+
+def _mkcache() -> Path:
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    return cache_dir()
 
 
 def _existing_recipe(client: Any, tag: str) -> str | None:
@@ -153,15 +187,7 @@ def _offline(client: Any, tag: str, force: bool, say: Log) -> None:
 
 
 def _build_rootfs_tarball(tarball: Path, say: Log) -> None:
-    if os.geteuid() != 0:
-        raise ExecutorError(
-            "the offline sandbox build needs root (debootstrap and chroot); run "
-            "`sudo conjure-nb sandbox build --offline`, or `conjure-nb sandbox build` on a machine "
-            "that reaches a container registry"
-        )
-    for tool in ("debootstrap", "chroot", "tar"):
-        if shutil.which(tool) is None:
-            raise ExecutorError(f"`{tool}` is not installed; on Debian/Ubuntu: apt-get install debootstrap")
+    _require_root_tools()
     tarball.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="conjure-rootfs-", dir=tarball.parent) as tmp:
         root = Path(tmp) / "rootfs"
@@ -172,6 +198,18 @@ def _build_rootfs_tarball(tarball: Path, say: Log) -> None:
         partial = tarball.with_suffix(".partial")
         _step(say, f"tar {tarball.name}", _run, ["tar", "-C", str(root), "-cf", str(partial), "."])
         partial.replace(tarball)
+
+
+def _require_root_tools() -> None:
+    if os.geteuid() != 0:
+        raise ExecutorError(
+            "the offline sandbox build needs root (debootstrap and chroot); run "
+            "`sudo conjure-nb sandbox build --offline`, or `conjure-nb sandbox build` on a machine "
+            "that reaches a container registry"
+        )
+    for tool in ("debootstrap", "chroot", "tar"):
+        if shutil.which(tool) is None:
+            raise ExecutorError(f"`{tool}` is not installed; on Debian/Ubuntu: apt-get install debootstrap")
 
 
 def _minbase(root: Path, cache: Path, say: Log) -> None:

@@ -157,20 +157,20 @@ class Mirror:
 
     def _fetch(self, client: Any, cid: str, rel: str, target: Path) -> bool:
         stream, _stat = client.api.get_archive(cid, posixpath.join(self.container_dir, rel))
-        with tarfile.open(fileobj=_StreamReader(stream), mode="r|") as tar:
-            for member in tar:
-                if not member.isreg():
-                    return False
-                src = tar.extractfile(member)
+        reader = _StreamReader(stream)
+        try:
+            with tarfile.open(fileobj=reader, mode="r|") as tar:
+                member = tar.next()
+                src = tar.extractfile(member) if member is not None and member.isreg() else None
                 if src is None:
                     return False
                 flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-                fd = os.open(target, flags, 0o644)
-                with os.fdopen(fd, "wb") as out:
+                with os.fdopen(os.open(target, flags, 0o644), "wb") as out:
                     while chunk := src.read(_CHUNK):
                         out.write(chunk)
                 return True
-        return False
+        finally:
+            reader.drain()  # a fully read response goes back to the connection pool
 
 
 class _StreamReader(io.RawIOBase):
@@ -182,6 +182,11 @@ class _StreamReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def drain(self) -> None:
+        for _ in self._chunks:
+            pass
+        self._buf = b""
 
     def readinto(self, b: Any) -> int:
         while not self._buf:

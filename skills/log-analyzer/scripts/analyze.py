@@ -22,7 +22,7 @@ import sys
 import time
 from collections import Counter
 from itertools import compress, repeat
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -32,7 +32,6 @@ from parse_logs import FORMATS, LogReader, ParseError
 
 _get: Any = dict.get
 _minute: Any = itemgetter(slice(0, 16))
-_is_utc = methodcaller("endswith", "Z")
 _MINUTE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
 _NOTABLE = ("WARN", "ERROR", "FATAL")
 
@@ -48,7 +47,9 @@ class Analysis:
 
     def __init__(self, top: int = 10):
         self.top = top
-        self.minutes: Counter[tuple[Any, Any]] = Counter()  # (minute prefix, raw level) -> records
+        self.levels: Counter[Any] = Counter()  # raw level -> records
+        self.minutes: Counter[Any] = Counter()  # minute prefix ("2026-03-14T09:00") -> records
+        self.minute_kinds: Counter[tuple[Any, str]] = Counter()  # (minute prefix, ERROR|WARN) -> records
         self.services: Counter[Any] = Counter()
         self.sig_counts: Counter[tuple[str, str]] = Counter()  # (ERROR|WARN, signature) -> records
         self.sig_where: Counter[tuple[tuple[str, str], Any, Any]] = Counter()  # (key, service, host)
@@ -78,15 +79,18 @@ class Analysis:
             levels = list(map(_get, batch, repeat("level")))
             stamps = list(map(_get, batch, repeat("timestamp")))
             services = list(map(_get, batch, repeat("service")))
-            if not batch or None in levels or None in services or not all(map(_is_utc, stamps)):
+            if not batch or None in levels or None in services:
+                return False
+            if "".join(stamps).count("Z") != len(stamps):  # each one UTC, "...Z" (TypeError if not str)
                 return False
             present = set(levels)
         except (TypeError, AttributeError):  # not dicts, timestamps not strings, unhashable levels
             return False
         for raw in present:
             self.canonical(raw)
+        self.levels.update(levels)
         self.services.update(services)
-        self.minutes.update(zip(map(_minute, stamps), levels))
+        self.minutes.update(map(_minute, stamps))
         self._span(min(stamps), max(stamps))
         if not self._kind.keys().isdisjoint(present):
             self._note(list(compress(batch, map(self._kind.__contains__, levels))))
@@ -97,7 +101,8 @@ class Analysis:
         stamp = rec.get("timestamp")
         self.canonical(rec["level"])
         self.services[rec.get("service")] += 1
-        self.minutes[(stamp[:16] if stamp else None, rec["level"])] += 1
+        self.levels[rec["level"]] += 1
+        self.minutes[stamp[:16] if isinstance(stamp, str) else None] += 1
         if stamp:
             self._span(stamp, stamp)
         if rec["level"] in self._kind:
@@ -114,10 +119,11 @@ class Analysis:
         messages = list(map(_get, rows, repeat("message")))
         if not all(isinstance(m, str) for m in messages):
             messages = [m if isinstance(m, str) else "" if m is None else json.dumps(m) for m in messages]
-        kinds = map(self._kind.__getitem__, map(_get, rows, repeat("level")))
+        kinds = list(map(self._kind.__getitem__, map(_get, rows, repeat("level"))))
         signature: Any = self.signature
         keys = list(zip(kinds, map(signature, messages)))
         stamps = list(map(_get, rows, repeat("timestamp")))
+        self.minute_kinds.update(zip((s[:16] if isinstance(s, str) else None for s in stamps), kinds))
         self.sig_counts.update(keys)
         self.sig_where.update(zip(keys, map(_get, rows, repeat("service")), map(_get, rows, repeat("host"))))
         for key, stamp in dict(zip(reversed(keys), reversed(stamps))).items():
@@ -149,32 +155,26 @@ class Analysis:
 
     def level_counts(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
-        for (_, raw), n in self.minutes.items():
+        for raw, n in self.levels.items():
             counts[self.canonical(raw)] += n
         order = ("FATAL", "ERROR", "WARN", "INFO", "DEBUG", "UNKNOWN")
         return {name: counts[name] for name in order if counts[name]}
-
-    def raw_levels(self) -> Counter[Any]:
-        counts: Counter[Any] = Counter()
-        for (_, raw), n in self.minutes.items():
-            counts[raw] += n
-        return counts
 
     def timeline(self) -> tuple[dict[str, Any], int]:
         """Per-minute totals (wider buckets past a day, so at most ~1,440 points) and the count of
         records whose minute could not be read."""
         per_minute: dict[str, list[int]] = {}
         unreadable = 0
-        for (prefix, raw), n in self.minutes.items():
-            minute = prefix.replace(" ", "T") if isinstance(prefix, str) else None
-            if minute is None or not _MINUTE.match(minute):
+        for prefix, n in self.minutes.items():
+            minute = _minute_key(prefix)
+            if minute is None:
                 unreadable += n
-                continue
-            row = per_minute.setdefault(minute, [0, 0, 0])
-            level = self.canonical(raw)
-            row[0] += n
-            row[1] += n if level in ERRORISH else 0
-            row[2] += n if level == "WARN" else 0
+            else:
+                per_minute.setdefault(minute, [0, 0, 0])[0] += n
+        for (prefix, kind), n in self.minute_kinds.items():
+            minute = _minute_key(prefix)
+            if minute is not None:
+                per_minute[minute][1 if kind == "ERROR" else 2] += n
         return _bucketed(per_minute), unreadable
 
     def where(
@@ -211,6 +211,12 @@ class Analysis:
             }
             for key in rows
         ]
+
+
+def _minute_key(prefix: Any) -> str | None:
+    """`2026-03-14T09:00` from a timestamp's first 16 characters, or None when they are not that."""
+    minute = prefix.replace(" ", "T") if isinstance(prefix, str) else None
+    return minute if minute is not None and _MINUTE.match(minute) else None
 
 
 def _minutes_between(first: str, last: str) -> int:
@@ -276,7 +282,7 @@ def _report(
         [*acc.signatures("ERROR", total, None), *acc.signatures("WARN", total, None)], total
     )
     parse = reader.stats.as_dict()
-    for raw, n in acc.raw_levels().items():
+    for raw, n in acc.levels.items():
         if acc.canonical(raw) == "UNKNOWN" and raw != "UNKNOWN":
             parse["unknown_levels"][str(raw)] = n
     parse["timestamps_unreadable"] = unreadable

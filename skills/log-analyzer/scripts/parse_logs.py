@@ -49,7 +49,7 @@ except ImportError:  # a bare python3: the standard json module is slower but en
 
 
 FORMATS = ("auto", "jsonl", "json", *TEXT_PATTERNS, "regex")
-CHUNK = 4 << 20
+CHUNK = 1 << 20
 BATCH = 8192
 MAX_DOCUMENT = 512 << 20
 _TS_KEYS = ("timestamp", "@timestamp", "time", "ts", "datetime", "date", "eventTime", "t")
@@ -308,8 +308,12 @@ class LogReader:
         envelope = _ENVELOPE.match(head)
         if stripped.startswith(b"[") or envelope is not None:
             start = head.index(b"[") if envelope is None else envelope.end() - 1
-            text = io.TextIOWrapper(handle, encoding="utf-8", errors="replace")
-            yield from _stream_array(text, start, self.stats)
+            text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace")
+            chars = len(head[:start].decode("utf-8-sig", "replace"))
+            try:
+                yield from _stream_array(text, chars, self.stats)
+            finally:
+                text.detach()  # the caller closes the file; the wrapper must not do it again
             return
         if size is not None and size > MAX_DOCUMENT:
             raise ParseError(
