@@ -26,7 +26,9 @@ def emit(**fields: object) -> None:
 def native_loop(per_reply: int) -> float:
     replies: list[object] = []
     for i in range(0, N, per_reply):
-        replies.append(S.reply(*[S.tool_use("noop_execute", f"t{i + j}", command="x") for j in range(per_reply)]))
+        replies.append(
+            S.reply(*[S.tool_use("noop_execute", f"t{i + j}", command="x") for j in range(per_reply)])
+        )
     replies.append("done")
     with cj.Session.new_native([noop], S(replies), max_iterations=N + 1) as s:
         t0 = time.perf_counter()
@@ -45,13 +47,10 @@ def direct_native_calls() -> float:
     return time.perf_counter() - t0
 
 
-def median_ms(fn: object, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+def timed(fn: object) -> float:
+    t0 = time.perf_counter()
+    fn()  # type: ignore[operator]
+    return (time.perf_counter() - t0) * 1000
 
 
 def main() -> None:
@@ -68,20 +67,23 @@ def main() -> None:
             baseline_ms_per_call=round(base / N * 1000, 5),
             target_ms_per_call=0.2,
         )
-    runs = 200
+    runs = 400
     with cj.Session.new_local() as s:
         s.run_tool("bash_tool", command="true", description="warm-up")
-        ours = median_ms(lambda: s.run_tool("bash_tool", command="true", description="bench"), runs)
         executor = s.executor
-        bare = median_ms(lambda: executor.run_command("true"), runs)  # type: ignore[attr-defined]
-    raw = median_ms(lambda: subprocess.run(["bash", "-c", "true"], check=True), runs)
+        # interleaved, so both sides see the same machine load
+        ours, bare, raw = [], [], []
+        for _ in range(runs):
+            ours.append(timed(lambda: s.run_tool("bash_tool", command="true", description="bench")))
+            raw.append(timed(lambda: subprocess.run(["bash", "-c", "true"], check=True)))
+            bare.append(timed(lambda: executor.run_command("true")))  # type: ignore[attr-defined]
     emit(
         bench="local_bash_true",
         runs=runs,
-        session_run_tool_ms=round(ours, 3),
-        executor_only_ms=round(bare, 3),
-        raw_subprocess_run_ms=round(raw, 3),
-        ratio=round(ours / raw, 3),
+        session_run_tool_ms=round(statistics.median(ours), 3),
+        executor_only_ms=round(statistics.median(bare), 3),
+        raw_subprocess_run_ms=round(statistics.median(raw), 3),
+        ratio=round(statistics.median(ours) / statistics.median(raw), 3),
         target_ratio=1.3,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import threading
@@ -56,6 +57,19 @@ class _Capped:
         return head + middle + tail
 
 
+# poll(2) needs no kernel object per call, unlike epoll; fine for the three fds watched here
+_Selector = getattr(selectors, "PollSelector", selectors.DefaultSelector)
+_DEVNULL_FD: int | None = None
+
+
+def _devnull() -> int:
+    """One /dev/null descriptor for every tool's stdin (opening it per call costs a syscall pair)."""
+    global _DEVNULL_FD
+    if _DEVNULL_FD is None:
+        _DEVNULL_FD = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    return _DEVNULL_FD
+
+
 def _pidfd(pid: int) -> int | None:
     try:
         return os.pidfd_open(pid)
@@ -80,6 +94,7 @@ class LocalExecutor(Executor):
         self._lock = threading.Lock()
         self._files: FileTools | None = None
         self._env: dict[str, str] = {}
+        self._shell_path = shell
 
     def setup(self, setup: ExecutorSetup) -> None:
         super().setup(setup)
@@ -93,6 +108,8 @@ class LocalExecutor(Executor):
         )
         self._files = FileTools(fs, policy, setup.max_output)
         self._env = build_env(setup.env, home=self.home or str(Path.home()))
+        # resolved once: Popen would search PATH on every call
+        self._shell_path = shutil.which(self.shell, path=self._env["PATH"]) or self.shell
 
     def run(self, call: ToolCall) -> ToolResult:
         if call.name == "bash_tool":
@@ -113,10 +130,10 @@ class LocalExecutor(Executor):
         t0 = time.perf_counter()
         try:
             proc = subprocess.Popen(
-                [self.shell, "-c", command],
+                [self._shell_path, "-c", command],
                 cwd=cfg.working_dir,
                 env=self._env,
-                stdin=subprocess.DEVNULL,
+                stdin=_devnull(),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
@@ -160,7 +177,7 @@ class LocalExecutor(Executor):
         pidfd = _pidfd(proc.pid)
         deadline = time.monotonic() + timeout
         exited = timed_out = False
-        with selectors.DefaultSelector() as sel:
+        with _Selector() as sel:
             sel.register(proc.stdout, selectors.EVENT_READ)
             sel.register(proc.stderr, selectors.EVENT_READ)
             if pidfd is not None:
