@@ -37,11 +37,3 @@ def _no_leftover_session_dirs() -> Iterator[None]:
     shutil.rmtree(_BASE, ignore_errors=True)
     assert not left, f"sessions left their working dirs behind: {sorted(left)}"
 
-
-@pytest.fixture(scope="session")
-def docker_session_options() -> dict[str, object]:
-    """Session keywords for docker sessions; skips (or fails under CONJURE_REQUIRE_DOCKER=1)."""
-    reason = "the docker backend is not available here"
-    if os.environ.get("CONJURE_REQUIRE_DOCKER") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)

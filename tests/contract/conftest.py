@@ -8,18 +8,17 @@ import pytest
 
 from .backends import Native, Shell
 
-BACKENDS = ["local", "native", "docker"]
+# docker runs these same scenarios from tests/docker/test_docker_contract.py (local and remote
+# engine), where the engine and image fixtures live
+BACKENDS = ["local", "native"]
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Iterator[Any]:
     name = request.param
-    if name == "docker":
-        # the docker tests own image building and the engine checks; reuse their fixture
-        request.getfixturevalue("docker_session_options")
     ops = Native() if name == "native" else Shell()
     ops.backend = name  # type: ignore[attr-defined]
-    extra = request.getfixturevalue("docker_session_options") if name == "docker" else {}
+    extra: dict[str, Any] = {}
 
     def make(model: Any, **kw: Any) -> Any:
         return ops.session(name, model, **{**extra, **kw})
