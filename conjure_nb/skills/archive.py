@@ -16,11 +16,12 @@ import stat
 import time
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import SkillError
 from .limits import limits
 
-__all__ = ["EXCLUDED_DIRS", "EXCLUDED_FILES", "extract", "remove_tree", "skill_files"]
+__all__ = ["EXCLUDED_DIRS", "EXCLUDED_FILES", "SkillFile", "extract", "remove_tree", "skill_files"]
 
 EXCLUDED_DIRS = frozenset({"__pycache__", "node_modules", ".git"})
 """Folders that never belong in a package (nor count towards a skill's size)."""
@@ -30,40 +31,50 @@ _DRIVE = re.compile(r"[A-Za-z]:")
 _CHUNK = 1024 * 1024
 
 
-def skill_files(root: str | os.PathLike[str]) -> list[tuple[Path, str]]:
-    """Every file of a skill folder that a package would hold, as (path, posix path in the skill).
+class SkillFile(NamedTuple):
+    """One file of a skill folder: where it is, its posix path inside the skill, its size."""
 
-    Symlinks are followed when they stay inside the folder.
+    path: str
+    rel: str
+    size: int
+
+
+def skill_files(root: str | os.PathLike[str]) -> list[SkillFile]:
+    """Every file of a skill folder that a package would hold, sorted by path inside the skill.
+
+    Symlinks are followed when they stay inside the folder; a folder reached twice (through a
+    symlink) is walked once.
 
     Raises:
         SkillError: a symlink points outside the folder.
     """
-    base = Path(root)
+    base = os.fspath(root)
     real_base = os.path.realpath(base)
-    found: list[tuple[Path, str]] = []
-    _walk(base, "", real_base, {real_base}, found)
-    return sorted(found, key=lambda item: item[1])
+    st = os.stat(base)
+    found: list[SkillFile] = []
+    _walk(base, "", real_base, {(st.st_dev, st.st_ino)}, found)
+    return sorted(found, key=lambda item: item.rel)
 
 
-def _walk(folder: Path, rel: str, real_base: str, seen: set[str], out: list[tuple[Path, str]]) -> None:
+def _walk(folder: str, rel: str, real_base: str, seen: set[tuple[int, int]], out: list[SkillFile]) -> None:
     with os.scandir(folder) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
+        for entry in entries:
             child_rel = f"{rel}{entry.name}"
-            if entry.is_symlink():
-                real = os.path.realpath(entry.path)
-                if not _inside(real, real_base):
-                    raise SkillError(
-                        f"{child_rel!r} is a symlink to {os.readlink(entry.path)!r}, outside the skill"
-                        " folder; copy the file in instead"
-                    )
-                if os.path.isdir(real) and real in seen:
-                    continue
-            if entry.is_dir():
-                if entry.name not in EXCLUDED_DIRS:
-                    seen.add(os.path.realpath(entry.path))
-                    _walk(Path(entry.path), f"{child_rel}/", real_base, seen, out)
-            elif entry.is_file() and not _excluded_file(entry.name):
-                out.append((Path(entry.path), child_rel))
+            if entry.is_symlink() and not _inside(os.path.realpath(entry.path), real_base):
+                raise SkillError(
+                    f"{child_rel!r} is a symlink to {os.readlink(entry.path)!r}, outside the skill"
+                    " folder; copy the file in instead"
+                )
+            try:
+                st = entry.stat()
+            except OSError:
+                continue  # a dangling symlink inside the folder: nothing to package
+            if stat.S_ISDIR(st.st_mode):
+                if entry.name not in EXCLUDED_DIRS and (st.st_dev, st.st_ino) not in seen:
+                    seen.add((st.st_dev, st.st_ino))
+                    _walk(entry.path, f"{child_rel}/", real_base, seen, out)
+            elif stat.S_ISREG(st.st_mode) and not _excluded_file(entry.name):
+                out.append(SkillFile(entry.path, child_rel, st.st_size))
 
 
 def _excluded_file(name: str) -> bool:

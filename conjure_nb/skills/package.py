@@ -49,8 +49,8 @@ def package(skill_dir: str | os.PathLike[str], out: str | os.PathLike[str] | Non
     os.close(fd)
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for path, rel in files:
-                _add(zf, path, f"{name}/{rel}")
+            for file in files:
+                _add(zf, file.path, f"{name}/{file.rel}")
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -69,7 +69,7 @@ def _target(out: str | os.PathLike[str] | None, name: str) -> Path:
     return path
 
 
-def _add(zf: zipfile.ZipFile, path: Path, arcname: str) -> None:
+def _add(zf: zipfile.ZipFile, path: str, arcname: str) -> None:
     info = zipfile.ZipInfo(arcname, date_time=_EPOCH)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.create_system = 3

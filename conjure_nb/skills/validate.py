@@ -168,12 +168,7 @@ def _check_size(folder: Path, limit: int, found: Findings) -> None:
     except SkillError as exc:
         found.rule(str(exc))
         return
-    total = 0
-    for path, _ in files:
-        try:
-            total += path.stat().st_size
-        except OSError:
-            continue
+    total = sum(f.size for f in files)
     if total > limit:
         found.rule(
             f"the skill folder holds {total:,} bytes; the limit is {limit:,}"
