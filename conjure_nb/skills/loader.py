@@ -42,10 +42,12 @@ class ScanResult:
     skills: dict[str, Skill] = field(default_factory=dict)
     problems: list[SkillError] = field(default_factory=list)
     overrides: list[str] = field(default_factory=list)
+    attempts: int = 0
+    """How many skills were met (loaded or not): a root that adds none gets a 'no skills' problem."""
 
     def add(self, skill: Skill) -> None:
         previous = self.skills.get(skill.name)
-        if previous is not None:
+        if previous is not None and previous.path != skill.path:
             self.overrides.append(
                 f"skill {skill.name!r} at {str(skill.path)!r} overrides the one at {str(previous.path)!r}"
             )
@@ -120,9 +122,9 @@ def scan(paths: PathArg | Iterable[PathArg], *, max_depth: int | None = None) ->
     depth = limits.max_depth if max_depth is None else max_depth
     result = ScanResult()
     for root in _as_list(paths):
-        before = len(result.skills) + len(result.overrides) + len(result.problems)
+        before = (result.attempts, len(result.problems))
         _scan_root(Path(os.path.abspath(root)), depth, result)
-        if len(result.skills) + len(result.overrides) + len(result.problems) == before:
+        if (result.attempts, len(result.problems)) == before:
             result.problems.append(SkillError(f"no skills found under {str(root)!r}", skill=str(root)))
     return result
 
@@ -176,13 +178,21 @@ def _visit(folder: Path, depth: int, max_depth: int, result: ScanResult) -> None
             is_archive = not is_dir and entry.name.endswith(_ARCHIVE_SUFFIXES) and entry.is_file()
         except OSError:
             continue
-        if is_dir:
+        if is_dir and not (entry.is_symlink() and _loops(entry.path, folder)):
             _visit(Path(entry.path), depth + 1, max_depth, result)
         elif is_archive and entry.name.endswith(".skill"):
             _attempt(result, _load_archive, Path(entry.path))
 
 
+def _loops(link: str, folder: Path) -> bool:
+    """Whether a symlinked folder leads back to `folder` or one of its parents."""
+    target = os.path.realpath(link)
+    here = os.path.realpath(folder)
+    return here == target or here.startswith(target.rstrip(os.sep) + os.sep)
+
+
 def _attempt(result: ScanResult, loader: Callable[[Path], Skill], path: Path) -> None:
+    result.attempts += 1
     try:
         skill = loader(path)
     except SkillError as exc:

@@ -323,3 +323,22 @@ def test_plain_frontmatter_loads_without_importing_yaml(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_a_symlink_loop_is_not_followed(tmp_path: Path) -> None:
+    root = tmp_path / "skills"
+    write_skill(root / "group", "looped")
+    os.symlink("..", root / "group" / "back")  # group/back -> skills/
+    assert names(cj.load(root)) == ["looped"]  # no override warnings: each skill found once
+
+
+def test_a_symlinked_skill_folder_is_followed(tmp_path: Path) -> None:
+    real = write_skill(tmp_path / "elsewhere", "linked")
+    (tmp_path / "skills").mkdir()
+    os.symlink(real, tmp_path / "skills" / "linked")
+    assert names(cj.load(tmp_path / "skills")) == ["linked"]
+
+
+def test_the_same_root_twice_is_not_an_override(tmp_path: Path) -> None:
+    write_skill(tmp_path, "once")
+    assert names(cj.load([tmp_path, tmp_path])) == ["once"]
