@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from conjure_nb.demo.generator import write_jsonl
@@ -36,15 +34,22 @@ print(json.dumps(levels))
 """
 
 
-def run(argv: list[str]) -> tuple[float, int, str]:
-    """Run a child process; (wall seconds, its peak RSS in MB, stdout)."""
-    started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, check=True)
-    elapsed = time.perf_counter() - started
-    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far; children run one at a time and
-    # each measurement below starts a fresh python, so it is that child's peak when it is the max.
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-    return elapsed, peak_mb, done.stdout
+PROBE = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, check=True)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+sys.stderr.write(json.dumps({"wall": time.perf_counter() - started, "cpu": usage.ru_utime + usage.ru_stime,
+                             "rss_mb": usage.ru_maxrss / 1024}) + "\\n")
+sys.stdout.buffer.write(done.stdout)
+"""
+
+
+def run(argv: list[str]) -> tuple[dict[str, float], str]:
+    """Run argv under a small probe process whose only child it is, so RUSAGE_CHILDREN is that
+    child's own peak RSS; returns ({wall, cpu, rss_mb}, stdout)."""
+    done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, check=True)
+    return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
 
 
 def emit(**fields: object) -> None:
@@ -70,20 +75,22 @@ def bench_jsonl(tmp: Path, records: int, repeat: int) -> None:
     baseline = tmp / "baseline.py"
     baseline.write_text(BASELINE)
     for attempt in range(repeat):
-        base_s, _, _ = run([sys.executable, str(baseline), str(data)])
-        ana_s, peak_mb, out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(data), "--quiet"])
+        base, _ = run([sys.executable, str(baseline), str(data)])
+        ana, out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(data), "--quiet"])
         report = json.loads(out)
         emit(
             bench="analyze_jsonl",
             attempt=attempt,
             records=records,
             mb=round(size / 1e6, 1),
-            baseline_s=round(base_s, 3),
-            analyze_s=round(ana_s, 3),
-            faster=ana_s < base_s,
-            speedup=round(base_s / ana_s, 2),
-            analyze_peak_rss_mb=peak_mb,
-            rss_ok=peak_mb < 200,
+            baseline_s=round(base["wall"], 3),
+            analyze_s=round(ana["wall"], 3),
+            faster=ana["wall"] < base["wall"],
+            speedup=round(base["wall"] / ana["wall"], 2),
+            baseline_cpu_s=round(base["cpu"], 3),
+            analyze_cpu_s=round(ana["cpu"], 3),
+            analyze_peak_rss_mb=round(ana["rss_mb"], 1),
+            rss_ok=ana["rss_mb"] < 200,
             health=report["health"]["status"],
             total=report["summary"]["total"],
         )
@@ -92,15 +99,16 @@ def bench_jsonl(tmp: Path, records: int, repeat: int) -> None:
 def bench_log4j(tmp: Path, lines: int) -> None:
     data = tmp / "app.log"
     size = write_log4j(data, lines)
-    seconds, peak_mb, out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(data), "--quiet"])
+    ana, out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(data), "--quiet"])
     report = json.loads(out)
     emit(
         bench="analyze_log4j",
         lines=lines,
         mb=round(size / 1e6, 1),
-        analyze_s=round(seconds, 3),
-        under_4s=seconds < 4.0,
-        peak_rss_mb=peak_mb,
+        analyze_s=round(ana["wall"], 3),
+        cpu_s=round(ana["cpu"], 3),
+        under_4s=ana["wall"] < 4.0,
+        peak_rss_mb=round(ana["rss_mb"], 1),
         format=report["format"],
         total=report["summary"]["total"],
     )
@@ -109,7 +117,7 @@ def bench_log4j(tmp: Path, lines: int) -> None:
 def bench_fetch(tmp: Path, records: int) -> None:
     out = tmp / "fetched.jsonl"
     with DemoLogServer(records=records, page_max=1000) as server:
-        seconds, _, _ = run(
+        fetch, _ = run(
             [
                 sys.executable,
                 str(SCRIPTS / "fetch_logs.py"),
@@ -124,6 +132,7 @@ def bench_fetch(tmp: Path, records: int) -> None:
             ]
         )
         pages = server.requests
+    seconds = fetch["wall"]
     with open(out, "rb") as f:
         fetched = sum(1 for _ in f)
     emit(

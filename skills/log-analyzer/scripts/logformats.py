@@ -10,9 +10,13 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from operator import itemgetter
 from typing import Any
 
 Record = dict[str, Any]
+Groups = tuple[Any, ...]
+Builder = Callable[[Groups], Record]
+BlockBuilder = Callable[[list[Groups]], list[Record]]
 LineParser = Callable[[str], "Record | None"]
 
 LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL", "UNKNOWN")
@@ -187,12 +191,13 @@ def _from_epoch(number: float) -> str | None:
 _LEVEL_WORD = r"TRACE|DEBUG|INFO|NOTICE|WARN(?:ING)?|ERROR|SEVERE|FATAL|CRITICAL"
 TEXT_PATTERNS: dict[str, re.Pattern[str]] = {
     "log4j": re.compile(
-        r"(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?)\s+(?:-\s+)?"
-        r"(?:\[([^\]]*)\]\s+)?(" + _LEVEL_WORD + r")\s+(?:\[(.*?)\]\s+)?(?:-\s+)?"
-        r"(?:([\w.$]+(?:@\d+)?)(?::\s|\s+-\s))?(.*)$"
+        r"(\d{4}-\d\d-\d\d[T ][\d:.,]{8,}(?:Z|[+-]\d\d:?\d\d)?) +(?:- +)?(?:\[([^\]]*)\] +)?("
+        + _LEVEL_WORD
+        + r") +"
+        r"(?:\[([^\[\]]*(?:\[[^\]]*\][^\[\]]*)*)\] +)?(?:- +)?(?:([\w.$]+(?:@\d+)?)(?:: | +- ))?(.*)$"
     ),
     "log4j-short": re.compile(
-        r"(\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})\s+(" + _LEVEL_WORD + r")\s+(?:([\w.$-]+):\s)?(.*)$"
+        r"(\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) +(" + _LEVEL_WORD + r") +(?:([\w.$-]+): )?(.*)$"
     ),
     "apache-error": re.compile(
         r"\[([A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \d{4})\] \[(?:[\w-]+:)?(\w+)\]"
@@ -210,6 +215,18 @@ TEXT_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 
+# The layout of the issue's example (Zookeeper's log4j pattern), matched by a cheaper regex first.
+_ZOOKEEPER = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[,.]\d{3}) - ([A-Z]+) +\[(.*?)\] - (.*)", re.MULTILINE
+)
+_SECOND = itemgetter(1)
+_CANONICAL = frozenset(("DEBUG", "INFO", "WARN", "ERROR", "FATAL"))
+
+
+def _each(build: Builder) -> BlockBuilder:
+    return lambda rows: list(map(build, rows))
+
+
 class TextFormats:
     """Line parsers for the text formats; one instance per input (it owns the Clock)."""
 
@@ -219,21 +236,47 @@ class TextFormats:
         self.host = host
         self.unknown_levels: dict[str, int] = {}
         self._fast: dict[str, str] = {}
+        self._levels: dict[Any, tuple[str, str | None, bool]] = {}
 
     def parser(self, name: str) -> LineParser:
         """The function that turns one line of format `name` into a record (None: no match)."""
-        pattern = TEXT_PATTERNS[name]
-        build = getattr(self, "_" + name.replace("-", "_"))
+        layouts = self.layouts(name)
 
         def parse(line: str) -> Record | None:
-            m = pattern.match(line)
-            return None if m is None else build(m)
+            for pattern, build, _ in layouts:
+                m = pattern.match(line)
+                if m is not None:
+                    return build(m.groups())
+            return None
 
         return parse
 
+    def layouts(self, name: str) -> list[tuple[re.Pattern[str], Builder, BlockBuilder]]:
+        """The format's line patterns, fastest first, each anchored per line with re.MULTILINE so
+        it also works with `findall` over a block of lines; with a record builder for one row of
+        groups and one for a whole block of rows."""
+        build: Builder = getattr(self, "_" + name.replace("-", "_"))
+        found = [(re.compile("^(?:" + TEXT_PATTERNS[name].pattern + ")", re.MULTILINE), build, _each(build))]
+        if name == "log4j":
+            found.insert(0, (_ZOOKEEPER, self._zookeeper, self._zookeeper_block))
+        return found
+
+    def level(self, raw: Any) -> tuple[str, str | None]:
+        """(canonical level, the original name when it differs); counts unknown names."""
+        try:
+            level, original, known = self._levels[raw]
+        except (KeyError, TypeError):
+            level, known = canonical_level(raw)
+            original = None if known and str(raw).upper() == level else str(raw)
+            if isinstance(raw, (str, int)) and len(self._levels) < 1000:
+                self._levels[raw] = (level, original, known)
+        if not known:
+            self.unknown_levels[str(raw)] = self.unknown_levels.get(str(raw), 0) + 1
+        return level, original
+
     def record(self, ts: str | None, raw_level: Any, message: str, **extra: Any) -> Record:
         """A normalised record; the original level name is kept when it was not canonical."""
-        level, known = canonical_level(raw_level)
+        level, original = self.level(raw_level)
         rec: Record = {
             "timestamp": ts,
             "level": level,
@@ -241,14 +284,10 @@ class TextFormats:
             "host": self.host,
             "message": message,
         }
-        if not known:
-            name = str(raw_level)
-            self.unknown_levels[name] = self.unknown_levels.get(name, 0) + 1
-            rec["level_original"] = name
-        elif str(raw_level).upper() != level:
-            rec["level_original"] = str(raw_level)
+        if original is not None:
+            rec["level_original"] = original
         for key, value in extra.items():
-            if value is not None:
+            if value is not None and value != "":
                 rec[key] = value
         return rec
 
@@ -266,24 +305,75 @@ class TextFormats:
             return f"{base}.{ts[20:23] or '000'}Z" if base else None
         return self.clock.iso(ts)
 
-    def _log4j(self, m: re.Match[str]) -> Record:
-        ts, thread1, level, thread, logger, message = m.groups()
-        return self.record(self._ts_log4j(ts), level, message, thread=thread or thread1, logger=logger)
+    def _log4j(self, g: Groups) -> Record:
+        """Built by hand rather than through `record`: this runs once per line of big files."""
+        ts, thread1, raw_level, thread, logger, message = g
+        level, original = self.level(raw_level)
+        rec: Record = {
+            "timestamp": self._ts_log4j(ts),
+            "level": level,
+            "service": self.service,
+            "host": self.host,
+            "message": message,
+        }
+        if original is not None:
+            rec["level_original"] = original
+        if thread or thread1:
+            rec["thread"] = thread or thread1
+        if logger:
+            rec["logger"] = logger
+        return rec
 
-    def _log4j_short(self, m: re.Match[str]) -> Record:
-        ts, level, logger, message = m.groups()
+    def _zookeeper(self, g: Groups) -> Record:
+        """The common `date time,ms - LEVEL [thread] - message` layout."""
+        ts, raw_level, thread, message = g
+        level, original = self.level(raw_level)
+        self.clock.assumed_utc += 1
+        rec: Record = {
+            "timestamp": f"{ts[:10]}T{ts[11:19]}.{ts[20:23]}Z",
+            "level": level,
+            "service": self.service,
+            "host": self.host,
+            "message": message,
+            "thread": thread,
+        }
+        if original is not None:
+            rec["level_original"] = original
+        return rec
+
+    def _zookeeper_block(self, rows: list[Groups]) -> list[Record]:
+        """A block of Zookeeper-layout rows with canonical level names: no per-row calls at all.
+        The regex guarantees `yyyy-mm-dd hh:mm:ss,SSS`, so the time is rewritten by slicing."""
+        if not set(map(_SECOND, rows)) <= _CANONICAL:
+            return list(map(self._zookeeper, rows))
+        service, host = self.service, self.host
+        self.clock.assumed_utc += len(rows)
+        return [
+            {
+                "timestamp": f"{ts[:10]}T{ts[11:19]}.{ts[20:23]}Z",
+                "level": level,
+                "service": service,
+                "host": host,
+                "message": message,
+                "thread": thread,
+            }
+            for ts, level, thread, message in rows
+        ]
+
+    def _log4j_short(self, g: Groups) -> Record:
+        ts, level, logger, message = g
         return self.record(self.clock.iso(ts), level, message, logger=logger)
 
-    def _apache_error(self, m: re.Match[str]) -> Record:
-        ts, level, pid, client, message = m.groups()
+    def _apache_error(self, g: Groups) -> Record:
+        ts, level, pid, client, message = g
         return self.record(self.clock.iso(ts), level, message, pid=pid, client=client)
 
-    def _nginx_error(self, m: re.Match[str]) -> Record:
-        ts, level, pid, message = m.groups()
+    def _nginx_error(self, g: Groups) -> Record:
+        ts, level, pid, message = g
         return self.record(self.clock.iso(ts), level, message, pid=pid)
 
-    def _access(self, m: re.Match[str]) -> Record:
-        client, user, ts, request, status, size, _referer, agent = m.groups()
+    def _access(self, g: Groups) -> Record:
+        client, user, ts, request, status, size, _referer, agent = g
         code = int(status)
         level = "ERROR" if code >= 500 else "WARN" if code >= 400 else "INFO"
         parts = request.split()
@@ -304,7 +394,7 @@ class TextFormats:
     def _syslog_record(
         self, pri: str | None, ts: str | None, host: str, app: str, message: str, **extra: Any
     ) -> Record:
-        if pri is not None:
+        if pri:  # "" when findall left the optional group out
             rec = self.record(ts, _SYSLOG_SEVERITY[int(pri) % 8], message, facility=int(pri) // 8, **extra)
             rec.pop("level_original", None)
         else:
@@ -312,12 +402,12 @@ class TextFormats:
         rec["host"], rec["service"] = host, app
         return rec
 
-    def _syslog(self, m: re.Match[str]) -> Record:
-        pri, ts, host, tag, pid, message = m.groups()
+    def _syslog(self, g: Groups) -> Record:
+        pri, ts, host, tag, pid, message = g
         return self._syslog_record(pri, self.clock.iso(ts), host, tag, message, pid=pid)
 
-    def _syslog5424(self, m: re.Match[str]) -> Record:
-        pri, ts, host, app, procid, msgid, sd, message = m.groups()
+    def _syslog5424(self, g: Groups) -> Record:
+        pri, ts, host, app, procid, msgid, sd, message = g
         text = (message or "").lstrip("\ufeff")
         nil = {"-": None}
         return self._syslog_record(

@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from logformats import (
     TEXT_PATTERNS,
     Clock,
+    LineParser,
     Record,
     TextFormats,
     infer_level,
@@ -179,6 +180,7 @@ class LogReader:
         self.text = TextFormats(self.stats.clock, service, host)
         self.text.unknown_levels = self.stats.unknown_levels
         self.quiet = quiet
+        self._last: Record | None = None
 
     def _open(self) -> tuple[BinaryIO, int | None]:
         if self.source == "-":
@@ -257,24 +259,8 @@ class LogReader:
         return rec
 
     def _jsonl(self, handle: BinaryIO, progress: Progress) -> Iterator[list[Any]]:
-        tail, lineno, done = b"", 0, 0
-        while True:
-            chunk = handle.read(CHUNK)
-            if not chunk:
-                break
-            done += len(chunk)
-            chunk = tail + chunk
-            cut = chunk.rfind(b"\n")
-            if cut < 0:
-                tail = chunk if len(chunk) < MAX_DOCUMENT else b""
-                continue
-            tail = chunk[cut + 1 :]
-            body = chunk[:cut]
+        for body, lineno in _blocks(handle, progress, self.stats):
             yield self._jsonl_body(body, lineno)
-            lineno += body.count(b"\n") + 1
-            progress.update(done, self.stats.records)
-        if tail.strip():
-            yield self._jsonl_body(tail, lineno)
 
     def _jsonl_body(self, body: bytes, lineno: int) -> list[Any]:
         """Parse many lines with one call; only a chunk with a bad line is parsed line by line."""
@@ -330,33 +316,84 @@ class LogReader:
         yield from values
 
     def _text(self, handle: BinaryIO, fmt: str, progress: Progress) -> Iterator[list[Any]]:
-        parse = regex_parser(self.regex or "", self.text) if fmt == "regex" else self.text.parser(fmt)
-        batch: list[Any] = []
-        stats, done, lineno = self.stats, 0, 0
-        for lineno, raw in enumerate(handle, 1):
-            done += len(raw)
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        """Text lines to records, a block of lines at a time.
+
+        The last record of each block is held back until the next block, so that stack-trace
+        lines at the start of a block still reach the message they belong to.
+        """
+        if fmt == "regex":
+            parse, layouts = regex_parser(self.regex or "", self.text), []
+        else:
+            parse, layouts = self.text.parser(fmt), self.text.layouts(fmt)
+        held: Record | None = None
+        for body, lineno in _blocks(handle, progress, self.stats):
+            records = self._text_block(body, lineno, fmt, parse, layouts)
+            if not records:
+                continue
+            if held is not None:
+                records = [held, *records]
+            held = records.pop()
+            self.stats.records += len(records)
+            if records:
+                yield records
+        if held is not None:
+            self.stats.records += 1
+            yield [held]
+
+    def _text_block(
+        self, body: bytes, lineno: int, fmt: str, parse: LineParser, layouts: list[Any]
+    ) -> list[Record]:
+        """One `findall` per layout over the whole block when every line matches (the common case);
+        otherwise line by line, with continuation lines, blanks and malformed lines told apart."""
+        text = body.decode("utf-8", "replace")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        count = text.count("\n") + 1
+        self.stats.lines += count
+        if "\ufffd" not in text:
+            for pattern, _, build_block in layouts:
+                rows = pattern.findall(text)
+                if len(rows) == count:
+                    records: list[Record] = build_block(rows)
+                    self._last = records[-1]
+                    return records
+        records = []
+        for offset, line in enumerate(text.split("\n"), lineno + 1):
             if "\ufffd" in line:
-                stats.decode_errors += 1
-            rec = parse(line) if line.strip() else None
+                self.stats.decode_errors += 1
+            rec = parse(line)
             if rec is not None:
-                batch.append(rec)
-                if len(batch) > BATCH:
-                    stats.records += len(batch) - 1
-                    yield batch[:-1]
-                    batch = batch[-1:]
-                    progress.update(done, stats.records)
+                records.append(rec)
+                self._last = rec
             elif not line.strip():
-                stats.blank += 1
-            elif batch and _CONTINUATION.match(line):
-                stats.continuation_lines += 1
-                batch[-1]["message"] += "\n" + line
+                self.stats.blank += 1
+            elif self._last is not None and _CONTINUATION.match(line):
+                self.stats.continuation_lines += 1
+                self._last["message"] += "\n" + line
             else:
-                stats.bad_line(lineno, line, f"does not match the {fmt} format")
-        stats.lines += lineno
-        stats.records += len(batch)
-        if batch:
-            yield batch
+                self.stats.bad_line(offset, line, f"does not match the {fmt} format")
+        return records
+
+
+def _blocks(handle: BinaryIO, progress: Progress, stats: ParseStats) -> Iterator[tuple[bytes, int]]:
+    """Whole lines, about CHUNK bytes at a time, with the number of lines before each block."""
+    tail, lineno, done = b"", 0, 0
+    while True:
+        chunk = handle.read(CHUNK)
+        if not chunk:
+            break
+        done += len(chunk)
+        chunk = tail + chunk
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            tail = chunk if len(chunk) < MAX_DOCUMENT else b""
+            continue
+        tail, body = chunk[cut + 1 :], chunk[:cut]
+        yield body, lineno
+        lineno += body.count(b"\n") + 1
+        progress.update(done, stats.records)
+    if tail.strip():
+        yield tail, lineno
 
 
 def _batched(values: Iterator[Any]) -> Iterator[list[Any]]:

@@ -1,0 +1,56 @@
+"""Fixtures for the demo layer and the bundled skills: script runners, samples, a live demo API."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conjure_nb.demo.server import DemoLogServer
+
+ROOT = Path(__file__).resolve().parents[2]
+SKILLS = ROOT / "skills"
+ANALYZER = SKILLS / "log-analyzer" / "scripts"
+REPORTER = SKILLS / "incident-report" / "scripts"
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+def run_script(script: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None,
+               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run a skill script as a real process with this interpreter; never raises on a bad exit."""
+    return subprocess.run([sys.executable, str(script), *args], input=stdin, capture_output=True, text=True,
+                          env=env, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[DemoLogServer]:
+    """A demo log API with 1,500 records (seed 42) on a free port, shared by a test module."""
+    with DemoLogServer(records=1500, seed=42) as live:
+        yield live
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port nothing listens on: bound once to get a free number, then released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def load_script(name: str, folder: Path = ANALYZER) -> object:
+    """Import a skill script as a module (it puts its own folder on sys.path for its siblings)."""
+    import importlib.util
+
+    module_name = f"_skill_{folder.parent.name.replace('-', '_')}_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, folder / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module

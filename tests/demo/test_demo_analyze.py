@@ -1,0 +1,190 @@
+"""analyze.py: the analysis of demo logs and of every input shape, exit codes, bounded memory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conjure_nb.demo.generator import generate, write_jsonl
+
+from .conftest import ANALYZER, SAMPLES, load_script, run_script
+
+ANALYZE = ANALYZER / "analyze.py"
+
+
+def analyze(path: Path, *args: str, code: int = 0) -> dict[str, Any]:
+    done = run_script(ANALYZE, str(path), *args)
+    assert done.returncode == code, done.stderr
+    return json.loads(done.stdout)  # stdout is the JSON document and nothing else
+
+
+def write_records(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    path = tmp_path_factory.mktemp("demo") / "logs.jsonl"
+    write_jsonl(path, 3000, seed=42)
+    return analyze(path)
+
+
+def test_demo_logs_are_critical_with_the_injected_incidents(demo_report: dict[str, Any]) -> None:
+    report = demo_report
+    summary = report["summary"]
+    assert summary["total"] == 3000 == sum(summary["levels"].values())
+    assert summary["errors"] == summary["levels"]["ERROR"] and 0.03 < summary["error_rate"] < 0.10
+    assert report["health"]["status"] == "critical"
+    assert report["health"]["rule"].startswith("critical diagnostic")
+    found = {d["id"]: d for d in report["diagnostics"]}
+    assert {"connection_pool_exhausted", "upstream_timeout", "http_5xx", "oom_kill", "certificate_expiry"} <= found.keys()
+    assert found["connection_pool_exhausted"]["severity"] == "critical"
+    assert "payment-service" in found["connection_pool_exhausted"]["services"]
+    assert found["oom_kill"]["recommendation"]
+    assert [d["severity"] for d in report["diagnostics"]] == sorted(
+        (d["severity"] for d in report["diagnostics"]), key=["critical", "high", "medium", "low"].index
+    )
+
+
+def test_signatures_are_masked_and_counted(demo_report: dict[str, Any]) -> None:
+    signatures = [e["signature"] for e in demo_report["top_errors"]]
+    assert "Connection pool exhausted: <num>/<num> connections in use, <num> requests waiting" in signatures
+    assert any("<uuid>" in s for s in signatures) and any("<url>" in s for s in signatures)
+    assert any(s.startswith("HTTP 504 Gateway Timeout for POST <path>") for s in signatures)
+    counts = [e["count"] for e in demo_report["top_errors"]]
+    assert counts == sorted(counts, reverse=True)
+    top = demo_report["top_errors"][0]
+    assert top["first_seen"] <= top["last_seen"] and top["example"] and top["services"] and top["hosts"]
+    assert sum(demo_report["errors_by_service"].values()) == demo_report["summary"]["errors"]
+    assert sum(demo_report["errors_by_host"].values()) == demo_report["summary"]["errors"]
+
+
+def test_timeline_and_bursts(demo_report: dict[str, Any]) -> None:
+    timeline = demo_report["timeline"]
+    assert timeline["bucket_minutes"] == 1 and len(timeline["points"]) == 60
+    assert timeline["points"][0]["minute"] == "2026-03-14T09:00Z"
+    assert sum(p["total"] for p in timeline["points"]) == 3000
+    assert sum(p["errors"] for p in timeline["points"]) == demo_report["summary"]["errors"]
+    starts = [b["start"] for b in demo_report["anomalies"]]
+    assert starts and all(b["kind"] == "error_burst" and b["peak_errors"] > b["threshold"] for b in demo_report["anomalies"])
+    assert any("2026-03-14T09:24Z" <= s <= "2026-03-14T09:29Z" for s in starts)  # pool exhaustion + timeouts
+    assert any("2026-03-14T09:41Z" <= s <= "2026-03-14T09:43Z" for s in starts)  # the 5xx burst
+
+
+def test_healthy_and_degraded_verdicts(tmp_path: Path) -> None:
+    quiet = [{"timestamp": f"2026-03-14T09:{i // 10:02d}:{i % 10:02d}Z", "level": "INFO", "service": "a", "host": "h",
+              "message": f"request {i} ok"} for i in range(200)]
+    quiet[50]["level"], quiet[50]["message"] = "ERROR", "Validation failed for order 12"
+    healthy = analyze(write_records(tmp_path / "healthy.jsonl", quiet))
+    assert healthy["health"]["status"] == "healthy" and "error rate 0.5%" in healthy["health"]["rule"]
+    for i in range(0, 200, 20):
+        quiet[i]["level"] = "ERROR"
+    degraded = analyze(write_records(tmp_path / "degraded.jsonl", quiet))
+    assert degraded["health"]["status"] == "degraded"
+    assert degraded["health"]["rule"] == "error rate 5.5% >= 2%"
+    critical = analyze(tmp_path / "degraded.jsonl", "--error-critical", "0.05")
+    assert critical["health"]["status"] == "critical" and critical["health"]["rule"] == "error rate 5.5% >= 5%"
+
+
+def test_fast_and_general_paths_agree(tmp_path: Path) -> None:
+    """The same logs with odd keys, zones and level names must give the same numbers."""
+    records = list(generate(1200, seed=5))
+    plain = analyze(write_records(tmp_path / "plain.jsonl", records))
+    odd = [{"ts": r["timestamp"].replace("Z", "+00:00"), "severity": r["level"].lower().replace("warn", "warning"),
+            "msg": r["message"], "app": r["service"], "hostname": r["host"]} for r in records]
+    other = analyze(write_records(tmp_path / "odd.jsonl", odd))
+    for key in ("summary", "errors_by_service", "errors_by_host", "timeline", "anomalies"):
+        assert other[key] == plain[key], key
+    assert [(e["signature"], e["count"]) for e in other["top_errors"]] == [(e["signature"], e["count"]) for e in plain["top_errors"]]
+    assert [d["id"] for d in other["diagnostics"]] == [d["id"] for d in plain["diagnostics"]]
+
+
+def test_text_logs_are_analysed(tmp_path: Path) -> None:
+    log4j = analyze(SAMPLES / "log4j.log")
+    assert log4j["format"] == "log4j" and log4j["summary"]["total"] == 5 and log4j["summary"]["errors"] == 2
+    assert any(d["id"] == "connection_refused" for d in log4j["diagnostics"])  # "Broken pipe"
+    syslog = analyze(SAMPLES / "syslog3164.log", "--year", "2025")
+    assert syslog["summary"]["levels"]["FATAL"] == 1
+    access = analyze(SAMPLES / "access.log")
+    assert access["summary"]["errors"] == 1 and access["summary"]["warnings"] == 1
+
+
+def test_bad_input_is_counted_not_fatal(tmp_path: Path) -> None:
+    data = tmp_path / "mixed.jsonl"
+    good = [json.dumps(r).encode() for r in generate(100, seed=1)]
+    data.write_bytes(b"\n".join(good[:50]) + b"\n{broken\n\xff\xfe garbage\n" + b"\n".join(good[50:]) + b"\n")
+    report = analyze(data)
+    assert report["summary"]["total"] == 100
+    assert report["parse"]["malformed"] == 2 and report["parse"]["malformed_examples"][0]["line"] == 51
+
+
+def test_empty_unknown_levels_and_timestamps(tmp_path: Path) -> None:
+    empty = analyze(write_records(tmp_path / "empty.jsonl", []))
+    assert empty["summary"]["total"] == 0 and empty["health"]["status"] == "unknown"
+    assert empty["timeline"]["points"] == [] and empty["top_errors"] == []
+    odd = [
+        {"timestamp": "2026-03-14 09:00:01", "level": "banana", "message": "a"},
+        {"timestamp": "1773478802", "level": "notice", "message": "b"},
+        {"timestamp": "not a time", "level": "ERROR", "message": "c"},
+        {"level": "fatal", "message": "d"},
+    ]
+    report = analyze(write_records(tmp_path / "odd.jsonl", odd))
+    assert report["summary"]["levels"] == {"FATAL": 1, "ERROR": 1, "INFO": 1, "UNKNOWN": 1}
+    assert report["parse"]["unknown_levels"] == {"banana": 1}
+    assert report["parse"]["timestamps_assumed_utc"] == 1
+    assert report["parse"]["missing_timestamps"] == 2 and report["parse"]["timestamps_unreadable"] == 2
+    assert [p["total"] for p in report["timeline"]["points"]] == [2]
+
+
+def test_exit_codes_and_output_file(tmp_path: Path, demo_report: dict[str, Any]) -> None:
+    data = tmp_path / "logs.jsonl"
+    write_jsonl(data, 3000, seed=42)
+    assert run_script(ANALYZE, str(data), "--fail-on-critical", "--quiet").returncode == 3
+    out = tmp_path / "analysis.json"
+    done = run_script(ANALYZE, str(data), "-o", str(out))
+    assert done.returncode == 0 and "health critical" in done.stderr
+    short = json.loads(done.stdout)
+    assert short["output"] == str(out) and short["health"]["status"] == "critical" and "timeline" not in short
+    full = json.loads(out.read_text())
+    assert full["summary"] == demo_report["summary"]
+    assert run_script(ANALYZE, str(tmp_path / "missing.jsonl")).returncode == 1
+    garbage = tmp_path / "garbage.log"
+    garbage.write_text("not a log line\nnor this\n")
+    assert run_script(ANALYZE, str(garbage), "--format", "syslog").returncode == 1
+    assert run_script(ANALYZE).returncode == 2
+
+
+def test_analyze_as_a_module() -> None:
+    analyze_mod: Any = load_script("analyze")
+    parse_logs: Any = load_script("parse_logs")
+    report = analyze_mod.analyze(parse_logs.LogReader(str(SAMPLES / "envelope.json"), quiet=True), top=1)
+    assert report["summary"]["errors"] == 1 and len(report["top_errors"]) == 1
+    assert report["diagnostics"][0]["id"] == "http_5xx"
+
+
+def _peak_rss_mb(path: Path) -> float:
+    """Peak RSS of analyze.py on `path`, measured from a fresh parent whose only child it is."""
+    probe = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run([sys.executable, sys.argv[1], sys.argv[2], '--quiet'], stdout=subprocess.DEVNULL, check=True)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(ANALYZE), str(path)], capture_output=True, text=True, check=True)
+    return float(done.stdout)
+
+
+@pytest.mark.slow
+def test_memory_stays_bounded_as_the_file_grows(tmp_path: Path) -> None:
+    small, big = tmp_path / "small.jsonl", tmp_path / "big.jsonl"
+    write_jsonl(small, 20_000)
+    size = write_jsonl(big, 400_000)  # ~76 MB
+    small_rss, big_rss = _peak_rss_mb(small), _peak_rss_mb(big)
+    assert size > 70e6
+    assert big_rss < small_rss + 40, (small_rss, big_rss)  # 20x the data, about the same memory
+    assert big_rss < size / 1e6, (big_rss, size)
