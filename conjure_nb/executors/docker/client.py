@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 from ...errors import ExecutorError
@@ -23,6 +24,26 @@ def _import_docker() -> Any:
     return docker
 
 
+def _unreachable(where: str, exc: BaseException) -> ExecutorError:
+    return ExecutorError(
+        f"the Docker engine at {where} is not reachable ({type(exc).__name__}: {exc}). Start it "
+        "(`sudo systemctl start docker`, or `sudo dockerd &`), or point DOCKER_HOST / "
+        "base_url= at a running engine"
+    )
+
+
+def _probe_unix(where: str) -> None:
+    """Fail fast (and without leaking docker-py's half-made socket) on a dead unix socket."""
+    if not where.startswith("unix://"):
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        try:
+            sock.connect(where[len("unix://") :])
+        except OSError as exc:
+            raise _unreachable(where, exc) from None
+
+
 def connect(base_url: str | None, *, timeout: float = 60) -> Any:
     """A `docker.DockerClient` for `base_url`, or the engine `docker.from_env()` finds.
 
@@ -30,6 +51,8 @@ def connect(base_url: str | None, *, timeout: float = 60) -> Any:
         ExecutorError: the daemon is not reachable; the message says how to start or point to one.
     """
     docker = _import_docker()
+    where = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    _probe_unix(where)
     client = None
     try:
         if base_url:
@@ -40,12 +63,7 @@ def connect(base_url: str | None, *, timeout: float = 60) -> Any:
     except Exception as exc:
         if client is not None:
             client.close()
-        where = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-        raise ExecutorError(
-            f"the Docker engine at {where} is not reachable ({type(exc).__name__}: {exc}). Start it "
-            "(`sudo systemctl start docker`, or `sudo dockerd &`), or point DOCKER_HOST / "
-            "base_url= at a running engine"
-        ) from exc
+        raise _unreachable(where, exc) from exc
     return client
 
 

@@ -38,7 +38,8 @@ class ExecFallback:
         self.cid = cid
         self.user = user
         self.workdir = workdir
-        self._uid, _, self._gid = (int(x) for x in user.partition(":"))
+        uid, _, gid = user.partition(":")
+        self._uid, self._gid = int(uid), int(gid or uid)
         self._running: set[str] = set()
         self._lock = threading.Lock()
 
