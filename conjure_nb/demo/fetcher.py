@@ -136,6 +136,7 @@ class LogFetcher(NativeSkill):
         if command.strip() in ("help", "--help", "-h"):
             return USAGE
         args = self._arguments(command)
+        target = _target(args.out, context) if args.out else None
         token = self.token or context.env.get(self.token_env) or os.environ.get(self.token_env)
         headers = {"Accept": "application/json", "User-Agent": "conjure-nb-log-fetcher/1"}
         if token:
@@ -145,8 +146,8 @@ class LogFetcher(NativeSkill):
         with httpx.Client(timeout=self.timeout, headers=headers, transport=self.transport) as client:
             pages = self._loki(client, args, run) if loki else self._json_api(client, args, run)
             records = [record for page in pages for record in page]
-        if args.out:
-            return json.dumps(self._save(records, args, context, run, loki))
+        if target is not None:
+            return json.dumps(self._save(records, args, target, run, loki))
         return json.dumps(records, ensure_ascii=False)
 
     def _arguments(self, command: str) -> argparse.Namespace:
@@ -265,12 +266,8 @@ class LogFetcher(NativeSkill):
             seen = {(ns, line) for ns, line, _ in entries if ns == start}
 
     def _save(
-        self, records: list[Any], args: argparse.Namespace, context: Context, run: _Run, loki: bool
+        self, records: list[Any], args: argparse.Namespace, target: Path, run: _Run, loki: bool
     ) -> dict[str, Any]:
-        root = context.working_dir.resolve()
-        target = (root / args.out).resolve()
-        if Path(args.out).is_absolute() or not target.is_relative_to(root):
-            raise ToolError(f"--out {args.out!r} must be a relative path inside the working directory")
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "w", encoding="utf-8") as out:
             for record in records:
@@ -297,6 +294,15 @@ class LogFetcher(NativeSkill):
             "first_timestamp": min(stamps, default=None),
             "last_timestamp": max(stamps, default=None),
         }
+
+
+def _target(out: str, context: Context) -> Path:
+    """Where --out writes: a relative path that stays inside the working directory."""
+    root = context.working_dir.resolve()
+    target = (root / out).resolve()
+    if Path(out).is_absolute() or not target.is_relative_to(root):
+        raise ToolError(f"--out {out!r} must be a relative path inside the working directory")
+    return target
 
 
 def _page(body: Any) -> tuple[list[Any], str | None]:

@@ -65,9 +65,14 @@ def parse_loki_query(query: str) -> LokiQuery:
             raise ValueError(f"unsupported pipeline stage near {rest!r}: use |= != |~ !~ line filters")
         parsed.filters.append((f.group(1), _unquote(f.group(2))))
         rest = rest[f.end() :].strip()
-    for _, op, value in parsed.matchers:
-        if op in ("=~", "!~"):
-            re.compile(value)
+    patterns = [v for _, op, v in parsed.matchers if op in ("=~", "!~")] + [
+        v for op, v in parsed.filters if op in ("|~", "!~")
+    ]
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"bad regex {pattern!r}: {exc}") from None
     return parsed
 
 

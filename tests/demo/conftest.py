@@ -19,11 +19,23 @@ REPORTER = SKILLS / "incident-report" / "scripts"
 SAMPLES = Path(__file__).resolve().parent / "samples"
 
 
-def run_script(script: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_script(
+    script: Path,
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Run a skill script as a real process with this interpreter; never raises on a bad exit."""
-    return subprocess.run([sys.executable, str(script), *args], input=stdin, capture_output=True, text=True,
-                          env=env, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")

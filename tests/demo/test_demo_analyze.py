@@ -43,7 +43,13 @@ def test_demo_logs_are_critical_with_the_injected_incidents(demo_report: dict[st
     assert report["health"]["status"] == "critical"
     assert report["health"]["rule"].startswith("critical diagnostic")
     found = {d["id"]: d for d in report["diagnostics"]}
-    assert {"connection_pool_exhausted", "upstream_timeout", "http_5xx", "oom_kill", "certificate_expiry"} <= found.keys()
+    assert {
+        "connection_pool_exhausted",
+        "upstream_timeout",
+        "http_5xx",
+        "oom_kill",
+        "certificate_expiry",
+    } <= found.keys()
     assert found["connection_pool_exhausted"]["severity"] == "critical"
     assert "payment-service" in found["connection_pool_exhausted"]["services"]
     assert found["oom_kill"]["recommendation"]
@@ -72,14 +78,24 @@ def test_timeline_and_bursts(demo_report: dict[str, Any]) -> None:
     assert sum(p["total"] for p in timeline["points"]) == 3000
     assert sum(p["errors"] for p in timeline["points"]) == demo_report["summary"]["errors"]
     starts = [b["start"] for b in demo_report["anomalies"]]
-    assert starts and all(b["kind"] == "error_burst" and b["peak_errors"] > b["threshold"] for b in demo_report["anomalies"])
+    assert starts and all(
+        b["kind"] == "error_burst" and b["peak_errors"] > b["threshold"] for b in demo_report["anomalies"]
+    )
     assert any("2026-03-14T09:24Z" <= s <= "2026-03-14T09:29Z" for s in starts)  # pool exhaustion + timeouts
     assert any("2026-03-14T09:41Z" <= s <= "2026-03-14T09:43Z" for s in starts)  # the 5xx burst
 
 
 def test_healthy_and_degraded_verdicts(tmp_path: Path) -> None:
-    quiet = [{"timestamp": f"2026-03-14T09:{i // 10:02d}:{i % 10:02d}Z", "level": "INFO", "service": "a", "host": "h",
-              "message": f"request {i} ok"} for i in range(200)]
+    quiet = [
+        {
+            "timestamp": f"2026-03-14T09:{i // 10:02d}:{i % 10:02d}Z",
+            "level": "INFO",
+            "service": "a",
+            "host": "h",
+            "message": f"request {i} ok",
+        }
+        for i in range(200)
+    ]
     quiet[50]["level"], quiet[50]["message"] = "ERROR", "Validation failed for order 12"
     healthy = analyze(write_records(tmp_path / "healthy.jsonl", quiet))
     assert healthy["health"]["status"] == "healthy" and "error rate 0.5%" in healthy["health"]["rule"]
@@ -89,19 +105,31 @@ def test_healthy_and_degraded_verdicts(tmp_path: Path) -> None:
     assert degraded["health"]["status"] == "degraded"
     assert degraded["health"]["rule"] == "error rate 5.5% >= 2%"
     critical = analyze(tmp_path / "degraded.jsonl", "--error-critical", "0.05")
-    assert critical["health"]["status"] == "critical" and critical["health"]["rule"] == "error rate 5.5% >= 5%"
+    assert (
+        critical["health"]["status"] == "critical" and critical["health"]["rule"] == "error rate 5.5% >= 5%"
+    )
 
 
 def test_fast_and_general_paths_agree(tmp_path: Path) -> None:
     """The same logs with odd keys, zones and level names must give the same numbers."""
     records = list(generate(1200, seed=5))
     plain = analyze(write_records(tmp_path / "plain.jsonl", records))
-    odd = [{"ts": r["timestamp"].replace("Z", "+00:00"), "severity": r["level"].lower().replace("warn", "warning"),
-            "msg": r["message"], "app": r["service"], "hostname": r["host"]} for r in records]
+    odd = [
+        {
+            "ts": r["timestamp"].replace("Z", "+00:00"),
+            "severity": r["level"].lower().replace("warn", "warning"),
+            "msg": r["message"],
+            "app": r["service"],
+            "hostname": r["host"],
+        }
+        for r in records
+    ]
     other = analyze(write_records(tmp_path / "odd.jsonl", odd))
     for key in ("summary", "errors_by_service", "errors_by_host", "timeline", "anomalies"):
         assert other[key] == plain[key], key
-    assert [(e["signature"], e["count"]) for e in other["top_errors"]] == [(e["signature"], e["count"]) for e in plain["top_errors"]]
+    assert [(e["signature"], e["count"]) for e in other["top_errors"]] == [
+        (e["signature"], e["count"]) for e in plain["top_errors"]
+    ]
     assert [d["id"] for d in other["diagnostics"]] == [d["id"] for d in plain["diagnostics"]]
 
 
@@ -175,7 +203,9 @@ def _peak_rss_mb(path: Path) -> float:
         "subprocess.run([sys.executable, sys.argv[1], sys.argv[2], '--quiet'], stdout=subprocess.DEVNULL, check=True)\n"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe, str(ANALYZE), str(path)], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(ANALYZE), str(path)], capture_output=True, text=True, check=True
+    )
     return float(done.stdout)
 
 

@@ -56,7 +56,11 @@ def test_log4j_details_and_stack_traces() -> None:
     assert error["level"] == "ERROR" and "java.net.SocketException: Broken pipe" in error["message"]
     assert summary["continuation_lines"] == 3
     assert hadoop["logger"] == "org.apache.hadoop.mapreduce.v2.app.MRAppMaster"
-    assert (logback["thread"], logback["logger"], logback["level"]) == ("http-nio-8080-exec-1", "c.e.d.OrderController", "ERROR")
+    assert (logback["thread"], logback["logger"], logback["level"]) == (
+        "http-nio-8080-exec-1",
+        "c.e.d.OrderController",
+        "ERROR",
+    )
     assert summary["timestamps_assumed_utc"] == 5
     assert any("read as UTC" in note for note in summary["notes"])
 
@@ -79,7 +83,12 @@ def test_text_formats_fields() -> None:
 def test_syslog_levels_hosts_and_missing_year() -> None:
     records, summary = parse(SAMPLES / "syslog3164.log", "--year", "2025")
     sshd, su, restart, kernel = records
-    assert (sshd["service"], sshd["host"], sshd["level"], sshd["level_inferred"]) == ("sshd(pam_unix)", "combo", "ERROR", True)
+    assert (sshd["service"], sshd["host"], sshd["level"], sshd["level_inferred"]) == (
+        "sshd(pam_unix)",
+        "combo",
+        "ERROR",
+        True,
+    )
     assert sshd["timestamp"] == "2025-06-14T15:16:01.000Z"
     assert su["level"] == "FATAL" and "level_inferred" not in su  # <34> = auth.crit
     assert restart["service"] == "syslogd 1.4.1" and restart["level"] == "INFO"
@@ -93,10 +102,23 @@ def test_syslog_levels_hosts_and_missing_year() -> None:
 def test_json_aliases_levels_and_time_formats() -> None:
     records, summary = parse(SAMPLES / "array.json")
     ecs, critical, bunyan = records
-    assert (ecs["timestamp"], ecs["level"], ecs["service"], ecs["host"]) == ("2026-03-14T08:00:00.000Z", "WARN", "billing", "b-01")
+    assert (ecs["timestamp"], ecs["level"], ecs["service"], ecs["host"]) == (
+        "2026-03-14T08:00:00.000Z",
+        "WARN",
+        "billing",
+        "b-01",
+    )
     assert ecs["level_original"] == "warning"
-    assert (critical["timestamp"], critical["level"], critical["level_original"]) == ("2026-03-14T09:00:00.123Z", "FATAL", "CRITICAL")
-    assert (critical["message"], critical["service"], critical["host"]) == ("payment provider down", "billing", "b-02")
+    assert (critical["timestamp"], critical["level"], critical["level_original"]) == (
+        "2026-03-14T09:00:00.123Z",
+        "FATAL",
+        "CRITICAL",
+    )
+    assert (critical["message"], critical["service"], critical["host"]) == (
+        "payment provider down",
+        "billing",
+        "b-02",
+    )
     assert (bunyan["timestamp"], bunyan["level"]) == ("2026-03-14T08:01:00.000Z", "ERROR")
     assert summary["timestamps_assumed_utc"] == 1
 
@@ -128,7 +150,11 @@ def test_malformed_lines_unknown_levels_and_bad_bytes_are_counted(tmp_path: Path
     records, summary = parse(data)
     assert len(records) == 3
     assert summary["malformed"] == 2 and summary["blank"] == 1 and summary["decode_errors"] == 1
-    assert summary["malformed_examples"][0] == {"line": 2, "reason": "not valid JSON", "text": "{this is not json"}
+    assert summary["malformed_examples"][0] == {
+        "line": 2,
+        "reason": "not valid JSON",
+        "text": "{this is not json",
+    }
     assert summary["unknown_levels"] == {"banana": 1}
     assert records[1]["level"] == "UNKNOWN" and records[1]["level_original"] == "banana"
     assert "\ufffd" in records[1]["message"]
@@ -140,7 +166,9 @@ def test_empty_input_and_stdin(tmp_path: Path) -> None:
     empty.write_text("")
     records, summary = parse(empty)
     assert records == [] and summary["records"] == 0
-    done = run_script(PARSE, "-", stdin='[{"timestamp": "2026-03-14T09:00:00Z", "level": "error", "message": "x"}]')
+    done = run_script(
+        PARSE, "-", stdin='[{"timestamp": "2026-03-14T09:00:00Z", "level": "error", "message": "x"}]'
+    )
     assert done.returncode == 0
     assert json.loads(done.stdout)["level"] == "ERROR"
 
@@ -164,4 +192,7 @@ def test_reader_module_streams_batches() -> None:
     records = list(reader.records())
     assert [r["message"] for r in records] == ["started", "HTTP 500 Internal Server Error on GET /x", "ok"]
     assert reader.stats.as_dict()["format"] == "json"
-    assert parse_logs.detect_format(b"<34>Oct 11 22:14:15 host app: hi\n<34>Oct 11 22:14:16 host app: ho\n") == "syslog"
+    assert (
+        parse_logs.detect_format(b"<34>Oct 11 22:14:15 host app: hi\n<34>Oct 11 22:14:16 host app: ho\n")
+        == "syslog"
+    )

@@ -1,0 +1,212 @@
+"""fetch_logs.py and the LogFetcher native skill against the demo API over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import conjure_nb as cj
+from conjure_nb.demo.server import DemoLogServer
+
+from .conftest import ANALYZER, run_script
+
+FETCH = ANALYZER / "fetch_logs.py"
+FAST = ("--backoff", "0.01")
+
+
+def fetch(*args: str, env: dict[str, str] | None = None, code: int = 0) -> tuple[list[dict[str, Any]], str]:
+    done = run_script(FETCH, *args, env=env)
+    assert done.returncode == code, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()], done.stderr
+
+
+def expected(server: DemoLogServer, **where: set[str]) -> list[dict[str, Any]]:
+    return [r for r in server.store.records if all(r[k] in v for k, v in where.items())]
+
+
+# --- fetch_logs.py -----------------------------------------------------------------------------
+
+
+def test_script_pages_through_the_json_api(server: DemoLogServer) -> None:
+    before = server.requests
+    records, stderr = fetch(server.logs_url, "--limit", "1000", "--page-size", "300")
+    assert records == server.store.records[:1000]
+    assert server.requests - before == 4
+    summary = json.loads(stderr.strip().splitlines()[-1].split(": ", 1)[1])
+    assert summary == {**summary, "records": 1000, "pages": 4, "retries": 0, "api": "json"}
+
+
+def test_script_filters_and_writes_a_file(server: DemoLogServer, tmp_path: Path) -> None:
+    out = tmp_path / "errors.jsonl"
+    records, _ = fetch(
+        server.logs_url,
+        "--level",
+        "ERROR",
+        "--service",
+        "payment-service,api-gateway",
+        "--limit",
+        "5000",
+        "-o",
+        str(out),
+        "--quiet",
+    )
+    assert records == []
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert written == expected(server, level={"ERROR"}, service={"payment-service", "api-gateway"})
+    window, _ = fetch(
+        server.logs_url, "--since", "2026-03-14T09:40:00Z", "--until", "1773481500", "--limit", "5000"
+    )
+    assert window and all("2026-03-14T09:40:00" <= r["timestamp"] < "2026-03-14T09:45:00" for r in window)
+
+
+def test_script_speaks_loki(server: DemoLogServer) -> None:
+    records, stderr = fetch(
+        server.url,
+        "--api",
+        "loki",
+        "--service",
+        "order-service",
+        "--level",
+        "error",
+        "--limit",
+        "5000",
+        "--page-size",
+        "50",
+    )
+    wanted = expected(server, service={"order-service"}, level={"ERROR"})
+    assert [r["trace_id"] for r in records] == [r["trace_id"] for r in wanted]
+    assert records[0]["timestamp"] == wanted[0]["timestamp"] and records[0]["level"] == "ERROR"
+    assert '"api": "loki"' in stderr
+    raw, _ = fetch(f"{server.loki_url}", "--query", '{host="inv-01"} |= "OOMKilled"', "--limit", "100")
+    assert raw and all("OOMKilled" in r["message"] and r["host"] == "inv-01" for r in raw)
+
+
+def test_script_retries_500s_then_succeeds(tmp_path: Path) -> None:
+    with DemoLogServer(records=30, fail_first=2) as live:
+        records, stderr = fetch(live.logs_url, *FAST)
+        assert len(records) == 30 and live.requests == 3
+        assert stderr.count("HTTP 500; retry") == 2
+
+
+def test_script_gives_up_on_a_server_that_keeps_failing() -> None:
+    with DemoLogServer(records=30, fail_always=True) as live:
+        _, stderr = fetch(live.logs_url, *FAST, "--retries", "2", code=1)
+        assert live.requests == 3
+        assert "HTTP 500 (after 3 attempts)" in stderr
+
+
+def test_script_times_out_on_a_slow_api() -> None:
+    with DemoLogServer(records=30, delay=2.0) as live:
+        _, stderr = fetch(live.logs_url, *FAST, "--retries", "1", "--timeout", "0.3", code=1)
+        assert "timed out after 0.3 s (after 2 attempts)" in stderr
+
+
+def test_script_reports_an_unreachable_api(closed_port: int) -> None:
+    _, stderr = fetch(f"http://127.0.0.1:{closed_port}/api/logs", *FAST, "--retries", "1", code=1)
+    assert "cannot connect" in stderr and "after 2 attempts" in stderr
+
+
+def test_script_reads_the_token_from_the_environment() -> None:
+    with DemoLogServer(records=10, token="t0ken") as live:
+        _, stderr = fetch(live.logs_url, code=1)
+        assert "HTTP 401" in stderr and "LOG_API_TOKEN" in stderr
+        env = {**os.environ, "MY_TOKEN": "t0ken"}
+        records, _ = fetch(live.logs_url, "--token-env", "MY_TOKEN", env=env)
+        assert len(records) == 10
+
+
+def test_script_empty_result_and_usage_errors(server: DemoLogServer) -> None:
+    records, _ = fetch(server.logs_url, "--service", "no-such-service")
+    assert records == []
+    assert run_script(FETCH).returncode == 2
+    assert run_script(FETCH, server.logs_url, "--limit", "0").returncode == 2
+    _, stderr = fetch(server.logs_url, "--since", "last tuesday", code=1)
+    assert "cannot read time" in stderr
+    _, stderr = fetch(f"{server.url}/health", code=1)
+    assert "no list of logs" in stderr
+
+
+# --- LogFetcher (native skill) ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def context(tmp_path: Path) -> cj.Context:
+    return cj.Context(session_id="test", working_dir=tmp_path)
+
+
+def test_fetcher_returns_records(server: DemoLogServer, context: cj.Context) -> None:
+    fetcher = cj.LogFetcher()
+    records = json.loads(fetcher.execute(f"fetch {server.logs_url} --limit 250 --level WARN", context))
+    assert records == expected(server, level={"WARN"})[:250]
+    assert fetcher.name == "log-fetcher" and "fetch <url>" in fetcher.description
+
+
+def test_fetcher_writes_jsonl_in_the_working_dir(server: DemoLogServer, context: cj.Context) -> None:
+    summary = json.loads(
+        cj.LogFetcher().execute(f"fetch {server.url} --api loki --limit 400 --out logs/app.jsonl", context)
+    )
+    path = context.working_dir / "logs" / "app.jsonl"
+    assert summary["file"] == "logs/app.jsonl" and summary["path"] == str(path.resolve())
+    assert summary["records"] == 400 == len(path.read_text().splitlines())
+    assert sum(summary["levels"].values()) == 400 and summary["api"] == "loki"
+    assert summary["first_timestamp"] == server.store.records[0]["timestamp"]
+
+
+@pytest.mark.parametrize(
+    ("command", "fragment"),
+    [
+        ("", "empty command"),
+        ("list logs", "unknown command 'list'"),
+        ("fetch", "required: url"),
+        ("fetch ftp://x", "must start with http"),
+        ("fetch http://x --limit ten", "invalid int value"),
+        ("fetch http://x --bogus", "unrecognized arguments"),
+        ("fetch 'http://x", "No closing quotation"),
+        ("fetch http://x --out /etc/passwd", "inside the working directory"),
+    ],
+)
+def test_fetcher_usage_errors(command: str, fragment: str, context: cj.Context) -> None:
+    with pytest.raises(cj.ToolError, match=r"usage: fetch|inside the working") as caught:
+        cj.LogFetcher().execute(command, context)
+    assert fragment in str(caught.value)
+
+
+def test_fetcher_retries_timeouts_and_failures(context: cj.Context, closed_port: int) -> None:
+    fetcher = cj.LogFetcher(backoff=0.01, retries=2, timeout=0.3)
+    with DemoLogServer(records=5, fail_first=2) as live:
+        assert len(json.loads(fetcher.execute(f"fetch {live.logs_url}", context))) == 5
+        live.fail_always = True
+        with pytest.raises(cj.ToolError, match=r"HTTP 500 \(after 3 attempts\)"):
+            fetcher.execute(f"fetch {live.logs_url}", context)
+        live.fail_always, live.delay = False, 1.0
+        with pytest.raises(cj.ToolError, match=r"timed out after 0\.3 s"):
+            fetcher.execute(f"fetch {live.logs_url}", context)
+    with pytest.raises(cj.ToolError, match="cannot connect"):
+        fetcher.execute(f"fetch http://127.0.0.1:{closed_port}/api/logs", context)
+
+
+def test_fetcher_token_from_the_session_env(tmp_path: Path) -> None:
+    with DemoLogServer(records=5, token="abc") as live:
+        with pytest.raises(cj.ToolError, match="HTTP 401"):
+            cj.LogFetcher().execute(
+                f"fetch {live.logs_url}", cj.Context(session_id="s", working_dir=tmp_path)
+            )
+        ctx = cj.Context(session_id="s", working_dir=tmp_path, env={"LOG_API_TOKEN": "abc"})
+        assert len(json.loads(cj.LogFetcher().execute(f"fetch {live.logs_url}", ctx))) == 5
+
+
+def test_fetcher_in_a_native_session(server: DemoLogServer) -> None:
+    with cj.Session.new_native([cj.LogFetcher()]) as session:
+        good = session.run_tool("log_fetcher_execute", command=f"fetch {server.logs_url} --limit 3")
+        assert not good.is_error and len(json.loads(good.content)) == 3
+        assert good.dataframe is not None and list(good.dataframe["service"])[:3] == [
+            r["service"] for r in server.store.records[:3]
+        ]
+        bad = session.run_tool("log_fetcher_execute", command="fetch")
+        assert bad.is_error and "usage: fetch" in bad.content
+        help_text = session.run_tool("log_fetcher_execute", command="help")
+        assert not help_text.is_error and help_text.content.startswith("usage: fetch")
