@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ..errors import SkillError, SkillWarning
+from ..errors import SkillError, SkillWarning, UsageError
 from .frontmatter import parse, read_head
 from .limits import limits
 from .model import Skill
@@ -73,10 +73,10 @@ def load(
         max_depth: how deep to look below each folder; `limits.max_depth` (4) by default.
 
     A skill whose name was already loaded from an earlier path replaces it, with a warning.
+    Spec problems that do not stop a skill from loading (a long description, unknown keys, a
+    name that does not match its folder) are not warned about here: `cj.validate` reports them.
     """
     if errors not in ("warn", "raise", "ignore"):
-        from ..errors import UsageError
-
         raise UsageError(f"errors must be 'warn', 'raise' or 'ignore', not {errors!r}")
     result = scan(paths, max_depth=max_depth)
     if errors == "raise" and result.problems:
