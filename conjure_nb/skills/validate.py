@@ -68,6 +68,12 @@ class ValidationReport:
                 problems=list(self.errors),
             )
 
+    def _repr_markdown_(self) -> str:
+        profile = "strict" if self.strict else "lenient"
+        head = f"**{self.skill or self.path.name}**: {'valid' if self.ok else 'invalid'} ({profile})"
+        items = [f"- error: {e}" for e in self.errors] + [f"- warning: {w}" for w in self.warnings]
+        return "\n".join([head, "", *items]) if items else head
+
     def __str__(self) -> str:
         status = "ok" if self.ok else f"{len(self.errors)} error(s)"
         lines = [f"{self.skill or self.path.name}: {status} ({self.path})"]
