@@ -289,24 +289,24 @@ class _HTTPServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-def _handler_for(app: DemoLogServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "conjure-nb-demo/1"
+class _Handler(BaseHTTPRequestHandler):
+    """One request; `app` is the DemoLogServer, set on a per-server subclass."""
 
-        def do_GET(self) -> None:
-            split = urlsplit(self.path)
-            params = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-            delay = app.delay + float(params.get("_delay", "0") or 0)
-            if delay > 0:
-                time.sleep(delay)
-            if app.should_fail() or params.get("_status", "").startswith("5"):
-                self._send(int(params.get("_status") or 500), {"error": "internal server error (test hook)"})
-                return
-            if app.token is not None and self.headers.get("Authorization") != f"Bearer {app.token}":
-                self._send(
-                    401, {"error": "missing or wrong bearer token: send Authorization: Bearer <token>"}
-                )
-                return
+    server_version = "conjure-nb-demo/1"
+    app: DemoLogServer
+
+    def do_GET(self) -> None:
+        app = self.app
+        split = urlsplit(self.path)
+        params = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        delay = app.delay + float(params.get("_delay", "0") or 0)
+        if delay > 0:
+            time.sleep(delay)
+        if app.should_fail() or params.get("_status", "").startswith("5"):
+            self._send(int(params.get("_status") or 500), {"error": "internal server error (test hook)"})
+        elif app.token is not None and self.headers.get("Authorization") != f"Bearer {app.token}":
+            self._send(401, {"error": "missing or wrong bearer token: send Authorization: Bearer <token>"})
+        else:
             try:
                 status, body, cursor = app.handle(split.path, params)
             except RequestError as exc:
@@ -314,20 +314,22 @@ def _handler_for(app: DemoLogServer) -> type[BaseHTTPRequestHandler]:
                 return
             self._send(status, body, next_cursor=cursor)
 
-        def _send(self, status: int, body: Any, next_cursor: str | None = None) -> None:
-            if isinstance(body, str):
-                data, kind = body.encode(), "application/x-ndjson"
-            else:
-                data, kind = json.dumps(body, separators=(",", ":")).encode(), "application/json"
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            if next_cursor:
-                self.send_header("X-Next-Cursor", next_cursor)
-            self.end_headers()
-            self.wfile.write(data)
+    def _send(self, status: int, body: Any, next_cursor: str | None = None) -> None:
+        if isinstance(body, str):
+            data, kind = body.encode(), "application/x-ndjson"
+        else:
+            data, kind = json.dumps(body, separators=(",", ":")).encode(), "application/json"
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        if next_cursor:
+            self.send_header("X-Next-Cursor", next_cursor)
+        self.end_headers()
+        self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Stay quiet: the demo runs inside notebooks and test runs."""
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: the demo runs inside notebooks and test runs."""
 
-    return Handler
+
+def _handler_for(app: DemoLogServer) -> type[BaseHTTPRequestHandler]:
+    return type("DemoLogHandler", (_Handler,), {"app": app})

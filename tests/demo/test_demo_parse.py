@@ -196,3 +196,24 @@ def test_reader_module_streams_batches() -> None:
         parse_logs.detect_format(b"<34>Oct 11 22:14:15 host app: hi\n<34>Oct 11 22:14:16 host app: ho\n")
         == "syslog"
     )
+
+
+@pytest.mark.parametrize("shape", ["array", "envelope"])
+def test_large_json_documents_are_streamed(tmp_path: Path, shape: str) -> None:
+    """A pretty-printed array (and an envelope whose "logs" come first) of 30,000 records."""
+    records = [
+        {"timestamp": f"2026-03-14T09:{i // 1000:02d}:00Z", "level": "INFO", "message": f"m{i}"}
+        for i in range(30_000)
+    ]
+    body = json.dumps(records, indent=2)
+    path = tmp_path / "big.json"
+    path.write_text(body if shape == "array" else '{"logs": ' + body + ', "next_cursor": null}')
+    parsed, summary = parse(path)
+    assert len(parsed) == 30_000 and parsed[-1]["message"] == "m29999" and summary["format"] == "json"
+
+
+def test_truncated_json_array_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "cut.json"
+    path.write_text('[{"level": "INFO", "message": "a"}, {"level": "ERR')
+    done = run_script(PARSE, str(path))
+    assert done.returncode == 1 and "malformed JSON array after 1 records" in done.stderr

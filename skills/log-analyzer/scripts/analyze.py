@@ -27,8 +27,9 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from diagnose import Signatures, Thresholds, bursts, diagnose
+from jsondoc import ParseError
 from logformats import ERRORISH, canonical_level
-from parse_logs import FORMATS, LogReader, ParseError
+from parse_logs import FORMATS, LogReader
 
 _get: Any = dict.get
 _minute: Any = itemgetter(slice(0, 16))
@@ -269,26 +270,12 @@ def analyze(
     return _report(acc, reader, thresholds or Thresholds(), burst_k, burst_min, started)
 
 
-def _report(
-    acc: Analysis, reader: LogReader, thresholds: Thresholds, burst_k: float, burst_min: int, started: float
-) -> dict[str, Any]:
+def _summary(acc: Analysis, services: dict[str, int], hosts_with_errors: int) -> dict[str, Any]:
     levels = acc.level_counts()
     total = sum(levels.values())
     errors = levels.get("ERROR", 0) + levels.get("FATAL", 0)
     warnings = levels.get("WARN", 0)
-    timeline, unreadable = acc.timeline()
-    anomalies = bursts(timeline["points"], burst_k, burst_min)
-    diagnostics = diagnose(
-        [*acc.signatures("ERROR", total, None), *acc.signatures("WARN", total, None)], total
-    )
-    parse = reader.stats.as_dict()
-    for raw, n in acc.levels.items():
-        if acc.canonical(raw) == "UNKNOWN" and raw != "UNKNOWN":
-            parse["unknown_levels"][str(raw)] = n
-    parse["timestamps_unreadable"] = unreadable
-    services = {str(k if k is not None else "unknown"): v for k, v in acc.services.most_common()}
-    error_services, error_hosts, _ = acc.where("ERROR")
-    summary = {
+    return {
         "total": total,
         "levels": levels,
         "errors": errors,
@@ -298,8 +285,31 @@ def _report(
         "first_timestamp": acc.first,
         "last_timestamp": acc.last,
         "services": len(services),
-        "hosts_with_errors": len(error_hosts),
+        "hosts_with_errors": hosts_with_errors,
     }
+
+
+def _parse_notes(acc: Analysis, reader: LogReader, unreadable: int) -> dict[str, Any]:
+    parse = reader.stats.as_dict()
+    for raw, n in acc.levels.items():
+        if acc.canonical(raw) == "UNKNOWN" and raw != "UNKNOWN":
+            parse["unknown_levels"][str(raw)] = n
+    parse["timestamps_unreadable"] = unreadable
+    return parse
+
+
+def _report(
+    acc: Analysis, reader: LogReader, thresholds: Thresholds, burst_k: float, burst_min: int, started: float
+) -> dict[str, Any]:
+    services = {str(k if k is not None else "unknown"): v for k, v in acc.services.most_common()}
+    error_services, error_hosts, _ = acc.where("ERROR")
+    summary = _summary(acc, services, len(error_hosts))
+    total = summary["total"]
+    timeline, unreadable = acc.timeline()
+    anomalies = bursts(timeline["points"], burst_k, burst_min)
+    diagnostics = diagnose(
+        [*acc.signatures("ERROR", total, None), *acc.signatures("WARN", total, None)], total
+    )
     return {
         "source": reader.source,
         "format": reader.stats.format,
@@ -316,7 +326,7 @@ def _report(
         "timeline": timeline,
         "anomalies": anomalies,
         "diagnostics": diagnostics,
-        "parse": parse,
+        "parse": _parse_notes(acc, reader, unreadable),
         "elapsed_seconds": round(time.perf_counter() - started, 3),
     }
 
@@ -354,6 +364,26 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _emit(report: dict[str, Any], args: argparse.Namespace) -> None:
+    """The JSON on stdout (or in -o FILE, with a short summary on stdout); the one-line verdict on stderr."""
+    text = json.dumps(report, indent=args.indent, ensure_ascii=False)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+        short = {"output": args.output, "summary": report["summary"], "health": report["health"]}
+        text = json.dumps(short, indent=args.indent)
+    sys.stdout.write(text + "\n")
+    if not args.quiet:
+        s, p, h = report["summary"], report["parse"], report["health"]
+        print(
+            f"analyze.py: {s['total']:,} records ({p['format']}), {p['malformed']:,} malformed, health "
+            f"{h['status']} ({h['rule']}), {report['elapsed_seconds']} s",
+            file=sys.stderr,
+        )
+        for note in p["notes"]:
+            print(f"analyze.py: note: {note}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     reader = LogReader(
@@ -373,24 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ParseError, re.error) as exc:
         print(f"analyze.py: error: {exc}", file=sys.stderr)
         return 1
-    text = json.dumps(report, indent=args.indent, ensure_ascii=False)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as out:
-            out.write(text + "\n")
-        text = json.dumps(
-            {"output": args.output, "summary": report["summary"], "health": report["health"]},
-            indent=args.indent,
-        )
-    sys.stdout.write(text + "\n")
-    if not args.quiet:
-        s, p = report["summary"], report["parse"]
-        print(
-            f"analyze.py: {s['total']:,} records ({p['format']}), {p['malformed']:,} malformed, health "
-            f"{report['health']['status']} ({report['health']['rule']}), {report['elapsed_seconds']} s",
-            file=sys.stderr,
-        )
-        for note in p["notes"]:
-            print(f"analyze.py: note: {note}", file=sys.stderr)
+    _emit(report, args)
     if report["summary"]["total"] == 0 and report["parse"]["malformed"]:
         print(f"analyze.py: error: no line could be read as {report['format']}", file=sys.stderr)
         return 1

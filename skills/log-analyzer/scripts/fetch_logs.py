@@ -90,44 +90,47 @@ class Client:
         split = urllib.parse.urlsplit(url)
         query = urllib.parse.parse_qsl(split.query, keep_blank_values=True)
         query += [(k, str(v)) for k, v in params.items() if v is not None]
-        full = urllib.parse.urlunsplit(split._replace(query=urllib.parse.urlencode(query)))
-        headers = {"Accept": "application/json", "User-Agent": "log-analyzer-fetch/1"}
+        request = urllib.request.Request(
+            urllib.parse.urlunsplit(split._replace(query=urllib.parse.urlencode(query))),
+            headers={"Accept": "application/json", "User-Agent": "log-analyzer-fetch/1"},
+        )
         if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+            request.add_header("Authorization", f"Bearer {self.token}")
         for attempt in range(self.retries + 1):
             self.requests += 1
-            try:
-                with urllib.request.urlopen(
-                    urllib.request.Request(full, headers=headers), timeout=self.timeout
-                ) as r:
-                    body = r.read()
-                break
-            except urllib.error.HTTPError as exc:
-                problem = self._http_problem(exc, url)
-            except (
-                OSError,
-                http.client.HTTPException,
-            ) as exc:  # URLError, timeouts (socket.timeout on 3.9), resets
-                reason = getattr(exc, "reason", exc)
-                timeout = isinstance(reason, TimeoutError) or "timed out" in str(reason)
-                problem = f"timed out after {self.timeout:g} s" if timeout else f"cannot connect ({reason})"
+            body, problem = self._attempt(request, url)
+            if body is not None:
+                try:
+                    return json.loads(body)
+                except ValueError:
+                    raise FetchError(f"{url}: the response is not JSON (starts {body[:80]!r})") from None
             if attempt == self.retries:
-                raise FetchError(
-                    f"{split.scheme}://{split.netloc}{split.path}: {problem} (after {attempt + 1} attempts)"
-                )
+                where = f"{split.scheme}://{split.netloc}{split.path}"
+                raise FetchError(f"{where}: {problem} (after {attempt + 1} attempts)")
             self.retried += 1
             delay = self.backoff * 2**attempt
             if not self.quiet:
                 print(
                     f"fetch_logs: {problem}; retry {attempt + 1}/{self.retries} in {delay:g} s",
                     file=sys.stderr,
-                    flush=True,
                 )
             time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _attempt(self, request: urllib.request.Request, url: str) -> tuple[bytes | None, str]:
+        """One request: (body, "") or (None, what went wrong, when it is worth a retry)."""
         try:
-            return json.loads(body)
-        except ValueError:
-            raise FetchError(f"{url}: the response is not JSON (starts {body[:80]!r})") from None
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.read(), ""
+        except urllib.error.HTTPError as exc:
+            return None, self._http_problem(exc, url)
+        except (
+            OSError,
+            http.client.HTTPException,
+        ) as exc:  # URLError, timeouts (socket.timeout on 3.9), resets
+            reason = getattr(exc, "reason", exc)
+            timeout = isinstance(reason, TimeoutError) or "timed out" in str(reason)
+            return None, f"timed out after {self.timeout:g} s" if timeout else f"cannot connect ({reason})"
 
     def _http_problem(self, exc: urllib.error.HTTPError, url: str) -> str:
         """A retryable problem's description; non-retryable statuses raise FetchError at once."""

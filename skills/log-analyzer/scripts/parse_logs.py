@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jsondoc import ENVELOPE, MAX_DOCUMENT, ParseError, extract_records, stream_array
 from logformats import (
     TEXT_PATTERNS,
     Clock,
@@ -52,20 +53,12 @@ except ImportError:  # a bare python3: the standard json module is slower but en
 FORMATS = ("auto", "jsonl", "json", *TEXT_PATTERNS, "regex")
 CHUNK = 1 << 20
 BATCH = 8192
-MAX_DOCUMENT = 512 << 20
 _TS_KEYS = ("timestamp", "@timestamp", "time", "ts", "datetime", "date", "eventTime", "t")
 _LEVEL_KEYS = ("level", "severity", "log.level", "levelname", "lvl", "loglevel", "log_level", "@level")
 _MSG_KEYS = ("message", "msg", "@message", "log", "text", "event")
 _SERVICE_KEYS = ("service", "service.name", "service_name", "app", "application", "component")
 _HOST_KEYS = ("host", "host.name", "hostname", "host_name", "node", "instance", "pod")
-_ENVELOPE = re.compile(
-    rb'\s*\{\s*(?:"[^"\\]*"\s*:\s*(?:"[^"\\]*"|-?[\d.eE+]+|true|false|null)\s*,\s*)*"(logs|records|entries|items|events|data)"\s*:\s*\['
-)
 _CONTINUATION = re.compile(r"\s|Caused by|\.\.\. \d+ more|[\w.$]+(?:Exception|Error)\b")
-
-
-class ParseError(Exception):
-    """The input cannot be read at all (as opposed to a malformed line, which is only counted)."""
 
 
 class ParseStats:
@@ -291,13 +284,16 @@ class LogReader:
     def _document(self, handle: BinaryIO, head: bytes, size: int | None) -> Iterator[Any]:
         """A JSON array or envelope: streamed element by element when the shape allows."""
         stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-        envelope = _ENVELOPE.match(head)
+        envelope = ENVELOPE.match(head)
         if stripped.startswith(b"[") or envelope is not None:
             start = head.index(b"[") if envelope is None else envelope.end() - 1
             text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace")
             chars = len(head[:start].decode("utf-8-sig", "replace"))
             try:
-                yield from _stream_array(text, chars, self.stats)
+                for value in stream_array(text, chars):
+                    self.stats.lines += 1
+                    self.stats.records += 1
+                    yield value
             finally:
                 text.detach()  # the caller closes the file; the wrapper must not do it again
             return
@@ -310,7 +306,7 @@ class LogReader:
             document = json.loads(handle.read().decode("utf-8", "replace"))
         except ValueError as exc:
             raise ParseError(f"{self.source}: not valid JSON ({exc})") from None
-        values = _extract_records(document)
+        values = extract_records(document)
         self.stats.lines += len(values)
         self.stats.records += len(values)
         yield from values
@@ -405,65 +401,6 @@ def _batched(values: Iterator[Any]) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield batch
-
-
-def _stream_array(text: io.TextIOWrapper, start: int, stats: ParseStats) -> Iterator[Any]:
-    """Decode the elements of a JSON array one by one, holding at most one element plus a chunk."""
-    decoder = json.JSONDecoder()
-    buf, pos, eof = text.read(start + 1)[start + 1 :], 0, False
-    skip = re.compile(r"[\s,]*")
-    while True:
-        pos = skip.match(buf, pos).end()  # type: ignore[union-attr]
-        if pos >= len(buf) - 1 and not eof:
-            more = text.read(1 << 20)
-            buf, pos, eof = buf[pos:] + more, 0, not more
-            continue
-        if pos >= len(buf) or buf[pos] == "]":
-            return
-        try:
-            value, end = decoder.raw_decode(buf, pos)
-        except ValueError as exc:
-            if eof or len(buf) - pos > MAX_DOCUMENT:
-                raise ParseError(f"malformed JSON array after {stats.records} records: {exc}") from None
-            more = text.read(1 << 20)
-            buf, pos, eof = buf[pos:] + more, 0, not more
-            continue
-        stats.lines += 1
-        stats.records += 1
-        yield value
-        pos = end
-
-
-def _extract_records(document: Any) -> list[Any]:
-    """The records inside a JSON document: a list, an envelope, or a Loki query_range answer."""
-    if isinstance(document, list):
-        return document
-    if not isinstance(document, dict):
-        raise ParseError("a JSON document must be an array of records or an object holding one")
-    data = document.get("data")
-    if isinstance(data, dict) and isinstance(data.get("result"), list):
-        return list(loki_records(data["result"]))
-    for key in ("logs", "records", "entries", "items", "events", "data", "hits"):
-        value = document.get(key)
-        if isinstance(value, dict) and isinstance(value.get("hits"), list):  # Elasticsearch
-            return [h.get("_source", h) if isinstance(h, dict) else h for h in value["hits"]]
-        if isinstance(value, list):
-            return value
-    return [document]
-
-
-def loki_records(streams: list[Any]) -> Iterator[dict[str, Any]]:
-    """Loki `streams` as flat records: the stream labels, then the line's own JSON fields if any."""
-    for stream in streams:
-        labels = stream.get("stream", {}) if isinstance(stream, dict) else {}
-        for ns, line, *_ in stream.get("values", []) if isinstance(stream, dict) else []:
-            try:
-                parsed = json.loads(line)
-            except ValueError:
-                parsed = None
-            record = {**labels, "timestamp": int(ns)}
-            record.update(parsed if isinstance(parsed, dict) else {"message": line})
-            yield record
 
 
 def detect_format(head: bytes) -> str:
