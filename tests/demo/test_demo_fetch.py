@@ -210,3 +210,16 @@ def test_fetcher_in_a_native_session(server: DemoLogServer) -> None:
         assert bad.is_error and "usage: fetch" in bad.content
         help_text = session.run_tool("log_fetcher_execute", command="help")
         assert not help_text.is_error and help_text.content.startswith("usage: fetch")
+
+
+def test_an_empty_log_set_is_not_an_error(tmp_path: Path) -> None:
+    with DemoLogServer(records=0) as empty:
+        records, stderr = fetch(empty.logs_url)
+        assert records == [] and '"records": 0' in stderr
+        loki, _ = fetch(empty.url, "--api", "loki")
+        assert loki == []
+        context = cj.Context(session_id="s", working_dir=tmp_path)
+        assert json.loads(cj.LogFetcher().execute(f"fetch {empty.logs_url}", context)) == []
+        summary = json.loads(cj.LogFetcher().execute(f"fetch {empty.url} --api loki --out none.jsonl", context))
+        assert summary["records"] == 0 and summary["first_timestamp"] is None
+        assert (tmp_path / "none.jsonl").read_text() == ""

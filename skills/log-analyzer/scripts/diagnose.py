@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # Each mask starts with a plain character class, so the regex engine can skip ahead quickly; the
 # boundary checks are lookbehinds placed after the first character. `needs` is a cheap substring
@@ -65,8 +64,7 @@ class Signatures:
         return sig
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """A diagnostic rule: messages matching `pattern` point at `title`; `action` says what to do."""
 
     id: str
@@ -238,8 +236,7 @@ def bursts(points: list[dict[str, Any]], k: float, minimum: int) -> list[dict[st
     return found
 
 
-@dataclass(frozen=True)
-class Thresholds:
+class Thresholds(NamedTuple):
     """The error/warn rates that make a system degraded or critical."""
 
     error_critical: float = 0.10
@@ -257,7 +254,7 @@ class Thresholds:
                 "status": "unknown",
                 "rule": "no log records to judge",
                 "reasons": [],
-                "thresholds": asdict(self),
+                "thresholds": self._asdict(),
             }
         if err >= self.error_critical:
             reasons.append(("critical", f"error rate {err:.1%} >= {self.error_critical:.0%}"))
@@ -276,10 +273,10 @@ class Thresholds:
         reasons.sort(key=lambda r: r[0] != "critical")
         if not reasons:
             rule = f"error rate {err:.1%} < {self.error_degraded:.0%}, warn rate {warn:.1%} < {self.warn_degraded:.0%}, no bursts"
-            return {"status": "healthy", "rule": rule, "reasons": [], "thresholds": asdict(self)}
+            return {"status": "healthy", "rule": rule, "reasons": [], "thresholds": self._asdict()}
         return {
             "status": reasons[0][0],
             "rule": reasons[0][1],
             "reasons": [r for _, r in reasons],
-            "thresholds": asdict(self),
+            "thresholds": self._asdict(),
         }

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from operator import itemgetter
 from typing import Any
 
@@ -166,6 +165,8 @@ class Clock:
                 + (f".{frac}" if frac else "")
             )
         try:
+            from email.utils import parsedate_to_datetime  # slow to import, rarely needed
+
             moment = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             return None
