@@ -218,3 +218,39 @@ def test_memory_stays_bounded_as_the_file_grows(tmp_path: Path) -> None:
     assert size > 70e6
     assert big_rss < small_rss + 40, (small_rss, big_rss)  # 20x the data, about the same memory
     assert big_rss < size / 1e6, (big_rss, size)
+
+
+def test_text_fast_path_matches_the_record_path(tmp_path: Path) -> None:
+    """Big log4j files go through Columns (no dict per line); the numbers must not change."""
+    lines = [
+        f"2026-03-14 09:{i // 60 % 60:02d}:{i % 60:02d},{i % 1000:03d} - {lvl} [worker-{i % 3}] - {msg} {i}"
+        for i, (lvl, msg) in enumerate(
+            [("INFO", "ok"), ("ERROR", "HTTP 503 Service Unavailable"), ("WARN", "slow")] * 14000
+        )
+    ]
+    lines.insert(500, "java.lang.IllegalStateException: boom")  # a continuation line in the first block
+    lines.insert(501, "\tat com.example.Thing.run(Thing.java:42)")
+    path = tmp_path / "app.log"
+    path.write_text("\n".join(lines) + "\n")
+    analyze_mod: Any = load_script("analyze")
+    parse_logs: Any = load_script("parse_logs")
+
+    def run(columns: bool) -> dict[str, Any]:
+        reader = parse_logs.LogReader(str(path), quiet=True)
+        reader.columns = columns
+        acc = analyze_mod.Analysis()
+        for batch in reader.raw_batches():
+            if not isinstance(batch, list):
+                blocks.append(len(batch))
+                acc.add_block(batch)
+            elif not acc.add_columns(batch):
+                raise AssertionError("text records always take the column path")
+        return analyze_mod._report(acc, reader, analyze_mod.Thresholds(), 5.0, 5, 0.0)
+
+    blocks: list[int] = []
+    fast, slow = run(True), run(False)
+    assert len(blocks) >= 2, "the blocks after the first are all clean: they come as Columns"
+    for key in ("summary", "top_errors", "top_warnings", "errors_by_service", "timeline", "diagnostics"):
+        assert fast[key] == slow[key], key
+    assert fast["summary"]["total"] == 42_000 and fast["parse"]["continuation_lines"] == 2
+    assert fast["parse"]["timestamps_assumed_utc"] == slow["parse"]["timestamps_assumed_utc"] == 42_000

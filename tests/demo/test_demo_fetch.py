@@ -220,6 +220,8 @@ def test_an_empty_log_set_is_not_an_error(tmp_path: Path) -> None:
         assert loki == []
         context = cj.Context(session_id="s", working_dir=tmp_path)
         assert json.loads(cj.LogFetcher().execute(f"fetch {empty.logs_url}", context)) == []
-        summary = json.loads(cj.LogFetcher().execute(f"fetch {empty.url} --api loki --out none.jsonl", context))
+        summary = json.loads(
+            cj.LogFetcher().execute(f"fetch {empty.url} --api loki --out none.jsonl", context)
+        )
         assert summary["records"] == 0 and summary["first_timestamp"] is None
         assert (tmp_path / "none.jsonl").read_text() == ""

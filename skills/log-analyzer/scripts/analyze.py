@@ -28,7 +28,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from diagnose import Signatures, Thresholds, bursts, diagnose
 from jsondoc import ParseError
-from logformats import ERRORISH, canonical_level
+from logformats import ERRORISH, Columns, canonical_level
 from parse_logs import FORMATS, LogReader
 
 _get: Any = dict.get
@@ -97,6 +97,20 @@ class Analysis:
             self._note(list(compress(batch, map(self._kind.__contains__, levels))))
         return True
 
+    def add_block(self, block: Columns) -> None:
+        """Text rows kept as columns: the same counts as add_columns, records only for WARN and worse."""
+        levels = block.levels
+        present = set(levels)
+        for raw in present:
+            self.canonical(raw)
+        self.levels.update(levels)
+        self.services[block.service] += len(levels)
+        self.minutes.update(map(_minute, block.stamps))
+        if block.first and block.last:
+            self._span(block.first, block.last)
+        if not self._kind.keys().isdisjoint(present):
+            self._note(block.records(map(self._kind.__contains__, levels)))
+
     def add_record(self, rec: dict[str, Any]) -> None:
         """The general path: one normalised record (its timestamp may be None)."""
         stamp = rec.get("timestamp")
@@ -127,12 +141,13 @@ class Analysis:
         self.minute_kinds.update(zip((s[:16] if isinstance(s, str) else None for s in stamps), kinds))
         self.sig_counts.update(keys)
         self.sig_where.update(zip(keys, map(_get, rows, repeat("service")), map(_get, rows, repeat("host"))))
-        for key, stamp in dict(zip(reversed(keys), reversed(stamps))).items():
-            if stamp and (key not in self.first_seen or stamp < self.first_seen[key]):
-                self.first_seen[key] = stamp
-        for key, stamp in dict(zip(keys, stamps)).items():
-            if stamp and (key not in self.last_seen or stamp > self.last_seen[key]):
-                self.last_seen[key] = stamp
+        first, last = self.first_seen, self.last_seen
+        for key, stamp in zip(keys, stamps):
+            if stamp:
+                if key not in first or stamp < first[key]:
+                    first[key] = stamp
+                if key not in last or stamp > last[key]:
+                    last[key] = stamp
         for key, message in dict(zip(reversed(keys), reversed(messages))).items():
             self.examples.setdefault(key, message[:500])
         if len(self.sig_counts) > 100_000:
@@ -258,7 +273,11 @@ def analyze(
     """Stream the reader's input through an Analysis and build the report (a JSON-ready dict)."""
     started = time.perf_counter()
     acc = Analysis(top)
+    reader.columns = True
     for batch in reader.raw_batches():
+        if isinstance(batch, Columns):
+            acc.add_block(batch)
+            continue
         if acc.add_columns(batch):
             continue
         records = (

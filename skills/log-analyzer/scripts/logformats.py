@@ -7,8 +7,9 @@ Every text format is one regex plus a small function that turns its groups into 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
+from itertools import compress
 from operator import itemgetter
 from typing import Any
 
@@ -16,6 +17,7 @@ Record = dict[str, Any]
 Groups = tuple[Any, ...]
 Builder = Callable[[Groups], Record]
 BlockBuilder = Callable[[list[Groups]], list[Record]]
+Layout = tuple["re.Pattern[str]", Builder, BlockBuilder, "Callable[[list[Groups]], Columns] | None"]
 LineParser = Callable[[str], "Record | None"]
 
 LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL", "UNKNOWN")
@@ -218,14 +220,50 @@ TEXT_PATTERNS: dict[str, re.Pattern[str]] = {
 
 # The layout of the issue's example (Zookeeper's log4j pattern), matched by a cheaper regex first.
 _ZOOKEEPER = re.compile(
-    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[,.]\d{3}) - ([A-Z]+) +\[(.*?)\] - (.*)", re.MULTILINE
+    # the thread may hold one level of [brackets]: "[QuorumPeer[myid=1]/0.0.0.0:2181:Election@774]"
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[,.]\d{3}) - ([A-Z]+) +\[([^\[\]\n]*(?:\[[^\]\n]*\][^\[\]\n]*)*)\] - (.*)",
+    re.MULTILINE,
 )
+_FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
 _CANONICAL = frozenset(("DEBUG", "INFO", "WARN", "ERROR", "FATAL"))
 
 
 def _each(build: Builder) -> BlockBuilder:
     return lambda rows: list(map(build, rows))
+
+
+class Columns:
+    """A block of text rows kept as columns for analyze.py, so that no line needs a dict.
+
+    Only the rows the analysis asks for (WARN and worse) become records, through `records`.
+    `stamps` are the raw times: callers use them only to sort and to cut minutes.
+    """
+
+    def __init__(
+        self,
+        rows: list[Groups],
+        build: Builder,
+        stamps: list[str],
+        levels: list[Any],
+        service: str,
+        first: str | None,
+        last: str | None,
+    ):
+        self.rows, self.build, self.stamps, self.levels = rows, build, stamps, levels
+        self.service, self.first, self.last = service, first, last
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def records(self, picks: Iterable[Any]) -> list[Record]:
+        return list(map(self.build, compress(self.rows, picks)))
+
+    def pop(self) -> Record:
+        """Take the last row off, as a record (the reader holds it back for continuation lines)."""
+        self.stamps.pop()
+        self.levels.pop()
+        return self.build(self.rows.pop())
 
 
 class TextFormats:
@@ -244,7 +282,7 @@ class TextFormats:
         layouts = self.layouts(name)
 
         def parse(line: str) -> Record | None:
-            for pattern, build, _ in layouts:
+            for pattern, build, *_ in layouts:
                 m = pattern.match(line)
                 if m is not None:
                     return build(m.groups())
@@ -252,14 +290,15 @@ class TextFormats:
 
         return parse
 
-    def layouts(self, name: str) -> list[tuple[re.Pattern[str], Builder, BlockBuilder]]:
+    def layouts(self, name: str) -> list[Layout]:
         """The format's line patterns, fastest first, each anchored per line with re.MULTILINE so
         it also works with `findall` over a block of lines; with a record builder for one row of
-        groups and one for a whole block of rows."""
+        groups, one for a whole block of rows, and (for the hottest layout) one for Columns."""
         build: Builder = getattr(self, "_" + name.replace("-", "_"))
-        found = [(re.compile("^(?:" + TEXT_PATTERNS[name].pattern + ")", re.MULTILINE), build, _each(build))]
+        pattern = re.compile("^(?:" + TEXT_PATTERNS[name].pattern + ")", re.MULTILINE)
+        found: list[Layout] = [(pattern, build, _each(build), None)]
         if name == "log4j":
-            found.insert(0, (_ZOOKEEPER, self._zookeeper, self._zookeeper_block))
+            found.insert(0, (_ZOOKEEPER, self._zookeeper, self._zookeeper_block, self._zookeeper_columns))
         return found
 
     def level(self, raw: Any) -> tuple[str, str | None]:
@@ -327,9 +366,12 @@ class TextFormats:
 
     def _zookeeper(self, g: Groups) -> Record:
         """The common `date time,ms - LEVEL [thread] - message` layout."""
+        self.clock.assumed_utc += 1
+        return self._zk_record(g)
+
+    def _zk_record(self, g: Groups) -> Record:
         ts, raw_level, thread, message = g
         level, original = self.level(raw_level)
-        self.clock.assumed_utc += 1
         rec: Record = {
             "timestamp": f"{ts[:10]}T{ts[11:19]}.{ts[20:23]}Z",
             "level": level,
@@ -341,6 +383,13 @@ class TextFormats:
         if original is not None:
             rec["level_original"] = original
         return rec
+
+    def _zookeeper_columns(self, rows: list[Groups]) -> Columns:
+        """Zookeeper-layout rows as columns: the raw times sort and cut into minutes like ISO ones."""
+        stamps = list(map(_FIRST, rows))
+        self.clock.assumed_utc += len(rows)
+        first, last = self._zk_record(min(rows))["timestamp"], self._zk_record(max(rows))["timestamp"]
+        return Columns(rows, self._zk_record, stamps, list(map(_SECOND, rows)), self.service, first, last)
 
     def _zookeeper_block(self, rows: list[Groups]) -> list[Record]:
         """A block of Zookeeper-layout rows with canonical level names: no per-row calls at all.

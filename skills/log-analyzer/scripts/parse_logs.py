@@ -31,6 +31,7 @@ from jsondoc import ENVELOPE, MAX_DOCUMENT, ParseError, extract_records, stream_
 from logformats import (
     TEXT_PATTERNS,
     Clock,
+    Columns,
     LineParser,
     Record,
     TextFormats,
@@ -151,6 +152,8 @@ class LogReader:
         service, host: values for records whose input names none.
         year: the year of syslog timestamps that carry none (default: this year).
         quiet: no progress lines on stderr.
+        columns: hand text blocks of the commonest log4j layout over as `Columns` rather than
+            records (analyze.py's fast path; `records()` and `batches()` never see them).
     """
 
     def __init__(
@@ -163,6 +166,7 @@ class LogReader:
         host: str = "unknown",
         year: int | None = None,
         quiet: bool = False,
+        columns: bool = False,
     ):
         if fmt not in FORMATS:
             raise ParseError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -174,6 +178,7 @@ class LogReader:
         self.text.unknown_levels = self.stats.unknown_levels
         self.quiet = quiet
         self._last: Record | None = None
+        self.columns = columns
 
     def _open(self) -> tuple[BinaryIO, int | None]:
         if self.source == "-":
@@ -324,6 +329,15 @@ class LogReader:
         held: Record | None = None
         for body, lineno in _blocks(handle, progress, self.stats):
             records = self._text_block(body, lineno, fmt, parse, layouts)
+            if isinstance(records, Columns):
+                if held is not None:
+                    self.stats.records += 1
+                    yield [held]
+                held = self._last = records.pop()
+                self.stats.records += len(records)
+                if len(records):
+                    yield records  # type: ignore[misc]
+                continue
             if not records:
                 continue
             if held is not None:
@@ -338,17 +352,20 @@ class LogReader:
 
     def _text_block(
         self, body: bytes, lineno: int, fmt: str, parse: LineParser, layouts: list[Any]
-    ) -> list[Record]:
+    ) -> list[Record] | Columns:
         """One `findall` per layout over the whole block when every line matches (the common case);
-        otherwise line by line, with continuation lines, blanks and malformed lines told apart."""
+        otherwise line by line, with continuation lines, blanks and malformed lines told apart.
+        With `columns` on, the hottest layout comes back as Columns instead of records."""
         text = body.decode("utf-8", "replace")
         if "\r" in text:
             text = text.replace("\r\n", "\n")
         count = text.count("\n") + 1
         self.stats.lines += count
         if "\ufffd" not in text:
-            for pattern, _, build_block in layouts:
+            for pattern, _, build_block, build_columns in layouts:
                 rows = pattern.findall(text)
+                if len(rows) == count and self.columns and build_columns is not None:
+                    return build_columns(rows)  # type: ignore[no-any-return]
                 if len(rows) == count:
                     records: list[Record] = build_block(rows)
                     self._last = records[-1]
