@@ -36,4 +36,3 @@ def _no_leftover_session_dirs() -> Iterator[None]:
     left = _session_dirs()
     shutil.rmtree(_BASE, ignore_errors=True)
     assert not left, f"sessions left their working dirs behind: {sorted(left)}"
-

@@ -164,7 +164,9 @@ class LocalExecutor(Executor):
             timed_out=timeout if timed_out else None,
         )
 
-    def _collect(self, proc: subprocess.Popen[bytes], timeout: float, limit: int) -> tuple[_Capped, _Capped, bool]:
+    def _collect(
+        self, proc: subprocess.Popen[bytes], timeout: float, limit: int
+    ) -> tuple[_Capped, _Capped, bool]:
         """Read both pipes until EOF and exit, or until the timeout kills the process group.
 
         The process's exit is watched through a pidfd in the same selector as the pipes, so
@@ -197,7 +199,7 @@ class LocalExecutor(Executor):
                     wait = deadline - now if pidfd is not None else min(deadline - now, 0.05)
                     for key, _ in sel.select(max(wait, 0.0)):
                         if key.fd == pidfd:
-                            sel.unregister(pidfd)
+                            sel.unregister(key.fileobj)
                             exited, deadline = True, min(deadline, time.monotonic() + _EOF_GRACE)
                             continue
                         data = os.read(key.fd, _READ_CHUNK)

@@ -44,7 +44,10 @@ def test_response_renders_answer_first_with_the_trace_folded() -> None:
 
 def test_sync_events_arrive_in_order() -> None:
     seen: list[str] = []
-    model = S([S.reply("thinking", S.tool_use("bash_tool", command="echo a > a.txt", description="d")), "ok"], chunk_size=5)
+    model = S(
+        [S.reply("thinking", S.tool_use("bash_tool", command="echo a > a.txt", description="d")), "ok"],
+        chunk_size=5,
+    )
     with cj.Session.new_local(model=model) as s:
         s.chat("go", on_event=lambda e: seen.append(e.type))
     assert seen == [
