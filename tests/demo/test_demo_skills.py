@@ -12,9 +12,7 @@ import conjure_nb as cj
 from .conftest import SKILLS, run_script
 
 BUNDLED = ("echo", "incident-report", "log-analyzer")
-SCRIPTS = sorted(
-    p for name in BUNDLED for p in (SKILLS / name / "scripts").glob("*.py") if p.read_text().startswith("#!")
-)
+SCRIPTS = sorted(p for name in BUNDLED for p in (SKILLS / name / "scripts").glob("*.py"))
 
 
 @pytest.mark.parametrize("name", BUNDLED)

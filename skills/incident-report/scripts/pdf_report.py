@@ -184,3 +184,12 @@ def write_pdf(report: Report, path: Path) -> dict[str, Any]:
     )
     doc.build(_story(report), canvasmaker=NumberedCanvas)
     return {"pages": doc.page}
+
+
+if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
+    import sys
+
+    print(
+        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by make_report.py, not a command; run those with --help"
+    )
+    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

@@ -195,3 +195,12 @@ def build(analysis: Any, title: str | None = None) -> Report:
         ],
         notes=[str(n) for n in (a.get("parse") or {}).get("notes") or []],
     )
+
+
+if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
+    import sys
+
+    print(
+        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by make_report.py, not a command; run those with --help"
+    )
+    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

@@ -117,3 +117,12 @@ def write_xlsx(report: Report, path: Path) -> dict[str, Any]:
         fill(wb.create_sheet(name), report)
     wb.save(path)
     return {"sheets": list(SHEETS), "charts": 1}
+
+
+if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
+    import sys
+
+    print(
+        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by make_report.py, not a command; run those with --help"
+    )
+    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

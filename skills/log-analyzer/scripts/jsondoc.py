@@ -79,3 +79,12 @@ def loki_records(streams: list[Any]) -> Iterator[dict[str, Any]]:
             record = {**labels, "timestamp": int(ns)}
             record.update(parsed if isinstance(parsed, dict) else {"message": line})
             yield record
+
+
+if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
+    import sys
+
+    print(
+        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by parse_logs.py, not a command; run those with --help"
+    )
+    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)
