@@ -108,6 +108,7 @@ class LogFetcher(NativeSkill):
         token: a bearer token; without it the fetcher looks for `token_env` in the session's
             env, then in this process's environment.
         token_env: the variable name to look the token up by.
+        headers: extra request headers (e.g. `{"X-Scope-OrgID": "tenant-1"}` for a multi-tenant Loki).
         transport: an httpx transport, for tests and proxies.
     """
 
@@ -126,10 +127,12 @@ class LogFetcher(NativeSkill):
         backoff: float = 0.5,
         token: str | None = None,
         token_env: str = "LOG_API_TOKEN",
+        headers: dict[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
     ):
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.token, self.token_env, self.transport = token, token_env, transport
+        self.headers = dict(headers or {})
 
     def execute(self, command: str, context: Context) -> str:
         """Run `fetch <url> [options]`; see the module docstring for the options."""
@@ -138,7 +141,7 @@ class LogFetcher(NativeSkill):
         args = self._arguments(command)
         target = _target(args.out, context) if args.out else None
         token = self.token or context.env.get(self.token_env) or os.environ.get(self.token_env)
-        headers = {"Accept": "application/json", "User-Agent": "conjure-nb-log-fetcher/1"}
+        headers = {"Accept": "application/json", "User-Agent": "conjure-nb-log-fetcher/1", **self.headers}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         run = _Run()

@@ -185,6 +185,7 @@ class DemoLogServer:
         self.delay = delay
         self.page_max = page_max
         self.requests = 0
+        self.last_headers: dict[str, str] = {}
         self._lock = threading.Lock()
         self._host, self._port = host, port
         self._httpd: ThreadingHTTPServer | None = None
@@ -297,6 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         app = self.app
+        app.last_headers = {k.lower(): v for k, v in self.headers.items()}
         split = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         delay = app.delay + float(params.get("_delay", "0") or 0)

@@ -225,3 +225,12 @@ def test_an_empty_log_set_is_not_an_error(tmp_path: Path) -> None:
         )
         assert summary["records"] == 0 and summary["first_timestamp"] is None
         assert (tmp_path / "none.jsonl").read_text() == ""
+
+
+def test_extra_headers_reach_the_api(server: DemoLogServer, tmp_path: Path) -> None:
+    fetch(server.url, "--api", "loki", "--limit", "1", "--header", "X-Scope-OrgID: tenant-1")
+    assert server.last_headers["x-scope-orgid"] == "tenant-1"
+    assert run_script(FETCH, server.logs_url, "--header", "no-colon").returncode == 2
+    fetcher = cj.LogFetcher(headers={"X-Scope-OrgID": "tenant-2"})
+    fetcher.execute(f"fetch {server.logs_url} --limit 1", cj.Context(session_id="s", working_dir=tmp_path))
+    assert server.last_headers["x-scope-orgid"] == "tenant-2"

@@ -75,14 +75,9 @@ def nanos(moment: datetime) -> int:
 class Client:
     """GET JSON with a timeout, retries and backoff; counts what it did for the summary."""
 
-    def __init__(self, token: str | None, timeout: float, retries: int, backoff: float, quiet: bool):
-        self.token, self.timeout, self.retries, self.backoff, self.quiet = (
-            token,
-            timeout,
-            retries,
-            backoff,
-            quiet,
-        )
+    def __init__(self, token: str | None, args: argparse.Namespace):
+        self.token, self.timeout, self.retries, self.backoff = token, args.timeout, args.retries, args.backoff
+        self.quiet, self.headers = args.quiet, dict(h.split(":", 1) for h in args.header or [])
         self.requests = 0
         self.retried = 0
 
@@ -94,6 +89,8 @@ class Client:
             urllib.parse.urlunsplit(split._replace(query=urllib.parse.urlencode(query))),
             headers={"Accept": "application/json", "User-Agent": "log-analyzer-fetch/1"},
         )
+        for name, value in self.headers.items():
+            request.add_header(name.strip(), value.strip())
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         for attempt in range(self.retries + 1):
@@ -274,6 +271,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--until", help="records before this time")
     parser.add_argument("--query", help="Loki: the LogQL query to send instead of one built from the filters")
     parser.add_argument(
+        "--header",
+        action="append",
+        metavar="NAME:VALUE",
+        help="extra request header, repeatable (e.g. X-Scope-OrgID:tenant-1 for a multi-tenant Loki)",
+    )
+    parser.add_argument(
         "--token-env", default="LOG_API_TOKEN", help="env var holding a bearer token (LOG_API_TOKEN)"
     )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request (10)")
@@ -285,6 +288,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr (errors still go there)")
     args = parser.parse_args(argv)
+    if any(":" not in h for h in args.header or []):
+        parser.error("--header takes NAME:VALUE")
     if args.limit < 1 or args.page_size < 1 or args.retries < 0 or args.timeout <= 0:
         parser.error("--limit and --page-size must be >= 1, --retries >= 0, --timeout > 0")
     return args
@@ -297,9 +302,7 @@ def _write(out: IO[str], records: list[Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    client = Client(
-        os.environ.get(args.token_env) or None, args.timeout, args.retries, args.backoff, args.quiet
-    )
+    client = Client(os.environ.get(args.token_env) or None, args)
     loki = args.api == "loki" or (args.api == "auto" and "/loki/" in args.url)
     started, written, pages = time.perf_counter(), 0, 0
     with contextlib.ExitStack() as stack:
