@@ -10,7 +10,8 @@ Two dialects, so one fetcher can be tested against both and then pointed at real
 
 `GET /health` answers `{"status": "ok", ...}`. Test hooks make the server misbehave on purpose:
 `fail_first` (the next N requests get a 500), `fail_always`, `delay` (seconds before answering), and
-the query parameters `_status=<code>` and `_delay=<seconds>` for a single request.
+the query parameters `_status=<code>` and `_delay=<seconds>` for a single request. `requests`
+counts the requests served and `last_headers` holds the last request's headers (lower-cased names).
 """
 
 from __future__ import annotations
