@@ -124,13 +124,24 @@ def test_fast_and_general_paths_agree(tmp_path: Path) -> None:
         }
         for r in records
     ]
-    other = analyze(write_records(tmp_path / "odd.jsonl", odd))
-    for key in ("summary", "errors_by_service", "errors_by_host", "timeline", "anomalies"):
-        assert other[key] == plain[key], key
-    assert [(e["signature"], e["count"]) for e in other["top_errors"]] == [
-        (e["signature"], e["count"]) for e in plain["top_errors"]
+    aliased = [  # the usual keys for counting, but the message and host under other names
+        {
+            "timestamp": r["timestamp"],
+            "level": r["level"],
+            "service": r["service"],
+            "hostname": r["host"],
+            "msg": r["message"],
+        }
+        for r in records
     ]
-    assert [d["id"] for d in other["diagnostics"]] == [d["id"] for d in plain["diagnostics"]]
+    for name, variant in (("odd", odd), ("aliased", aliased)):
+        other = analyze(write_records(tmp_path / f"{name}.jsonl", variant))
+        for key in ("summary", "errors_by_service", "errors_by_host", "timeline", "anomalies"):
+            assert other[key] == plain[key], (name, key)
+        assert [(e["signature"], e["count"], e["first_seen"]) for e in other["top_errors"]] == [
+            (e["signature"], e["count"], e["first_seen"]) for e in plain["top_errors"]
+        ]
+        assert [d["id"] for d in other["diagnostics"]] == [d["id"] for d in plain["diagnostics"]]
 
 
 def test_text_logs_are_analysed(tmp_path: Path) -> None:

@@ -89,12 +89,17 @@ class Analysis:
             return False
         for raw in present:
             self.canonical(raw)
+        notable = []
+        if not self._kind.keys().isdisjoint(present):
+            notable = list(compress(batch, map(self._kind.__contains__, levels)))
+            if None in map(_get, notable, repeat("message")) or None in map(_get, notable, repeat("host")):
+                return False  # "msg", "hostname"...: the general path knows the aliases
         self.levels.update(levels)
         self.services.update(services)
         self.minutes.update(map(_minute, stamps))
         self._span(min(stamps), max(stamps))
-        if not self._kind.keys().isdisjoint(present):
-            self._note(list(compress(batch, map(self._kind.__contains__, levels))))
+        if notable:
+            self._note(notable)
         return True
 
     def add_block(self, block: Columns) -> None:
