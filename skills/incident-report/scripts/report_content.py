@@ -146,6 +146,10 @@ def _recommendations(a: dict[str, Any]) -> list[list[Any]]:
                 burst.get("rule", ""),
             ]
         )
+    rank = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    rows.sort(key=lambda row: rank.get(str(row[1]), 4))  # stable: diagnostics keep their order
+    for priority, row in enumerate(rows, 1):
+        row[0] = priority
     if not rows:
         rows.append(
             [
