@@ -116,7 +116,8 @@ class LogFetcher(NativeSkill):
     description = (
         "Fetch logs from the monitoring API. Command: fetch <url> [--limit N] [--level L] [--service S] "
         "[--since T] [--until T] [--out FILE]. Returns the records as JSON, or with --out writes JSON "
-        "Lines in the working directory and returns a summary (count, levels, services, time range, file)."
+        "Lines in the working directory and returns a summary (count, levels, services, time range, file); "
+        "use --out for more than a few hundred records. `help` prints the options."
     )
 
     def __init__(

@@ -20,7 +20,8 @@ ANALYZE = ANALYZER / "analyze.py"
 def analyze(path: Path, *args: str, code: int = 0) -> dict[str, Any]:
     done = run_script(ANALYZE, str(path), *args)
     assert done.returncode == code, done.stderr
-    return json.loads(done.stdout)  # stdout is the JSON document and nothing else
+    report: dict[str, Any] = json.loads(done.stdout)  # stdout is the JSON document and nothing else
+    return report
 
 
 def write_records(path: Path, records: list[dict[str, Any]]) -> Path:
@@ -256,7 +257,8 @@ def test_text_fast_path_matches_the_record_path(tmp_path: Path) -> None:
                 acc.add_block(batch)
             elif not acc.add_columns(batch):
                 raise AssertionError("text records always take the column path")
-        return analyze_mod._report(acc, reader, analyze_mod.Thresholds(), 5.0, 5, 0.0)
+        report: dict[str, Any] = analyze_mod._report(acc, reader, analyze_mod.Thresholds(), 5.0, 5, 0.0)
+        return report
 
     blocks: list[int] = []
     fast, slow = run(True), run(False)
