@@ -177,7 +177,7 @@ INCIDENTS: tuple[Incident, ...] = (
         ("inv-01",),
         0.85,
         0.87,
-        0.15,
+        0.05,
         "ERROR",
         (
             lambda r: (

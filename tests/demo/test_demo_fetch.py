@@ -81,8 +81,8 @@ def test_script_speaks_loki(server: DemoLogServer) -> None:
     assert [r["trace_id"] for r in records] == [r["trace_id"] for r in wanted]
     assert records[0]["timestamp"] == wanted[0]["timestamp"] and records[0]["level"] == "ERROR"
     assert '"api": "loki"' in stderr
-    raw, _ = fetch(f"{server.loki_url}", "--query", '{host="inv-01"} |= "OOMKilled"', "--limit", "100")
-    assert raw and all("OOMKilled" in r["message"] and r["host"] == "inv-01" for r in raw)
+    raw, _ = fetch(f"{server.loki_url}", "--query", '{host="pay-02"} |= "Connection pool"', "--limit", "100")
+    assert raw and all("Connection pool" in r["message"] and r["host"] == "pay-02" for r in raw)
 
 
 def test_script_retries_500s_then_succeeds(tmp_path: Path) -> None:
