@@ -217,3 +217,11 @@ def test_truncated_json_array_is_an_input_error(tmp_path: Path) -> None:
     path.write_text('[{"level": "INFO", "message": "a"}, {"level": "ERR')
     done = run_script(PARSE, str(path))
     assert done.returncode == 1 and "malformed JSON array after 1 records" in done.stderr
+
+
+def test_json_lines_longer_than_the_detection_sample(tmp_path: Path) -> None:
+    long_line = {"timestamp": "2026-03-14T09:00:00Z", "level": "ERROR", "message": "x" * 70_000}
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps(long_line) + "\n" + json.dumps({**long_line, "message": "short"}) + "\n")
+    records, summary = parse(path)
+    assert summary["format"] == "jsonl" and [len(r["message"]) for r in records] == [70_000, 5]

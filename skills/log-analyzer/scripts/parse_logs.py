@@ -428,9 +428,11 @@ def detect_format(head: bytes) -> str:
     if text.startswith("[") and not TEXT_PATTERNS["apache-error"].match(text.split("\n", 1)[0].rstrip("\r")):
         return "json"
     if text.startswith("{"):
-        first = text.split("\n", 1)[0].strip()
+        first, newline, _ = text.partition("\n")
+        if not newline and len(head) >= 1 << 16 and ENVELOPE.match(head) is None:
+            return "jsonl"  # a first line longer than the sample, and no envelope in sight
         try:
-            return "jsonl" if isinstance(json.loads(first), dict) else "json"
+            return "jsonl" if isinstance(json.loads(first.strip()), dict) else "json"
         except ValueError:
             return "json"
     lines = [ln for ln in text.split("\n")[:60] if ln.strip() and not _CONTINUATION.match(ln)][:-1] or [text]
