@@ -96,6 +96,8 @@ class _Run:
     retries: int = 0
     pages: int = 0
     problems: list[str] = field(default_factory=list)
+    deadline: float = float("inf")
+    """monotonic time by which the fetch must be over: the tool call's own timeout, less a margin."""
 
 
 class LogFetcher(NativeSkill):
@@ -145,7 +147,7 @@ class LogFetcher(NativeSkill):
         headers = {"Accept": "application/json", "User-Agent": "conjure-nb-log-fetcher/1", **self.headers}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        run = _Run()
+        run = _Run(deadline=time.monotonic() + context.timeout * 0.9 if context.timeout else float("inf"))
         loki = args.api == "loki" or (args.api == "auto" and "/loki/" in args.url)
         with httpx.Client(timeout=self.timeout, headers=headers, transport=self.transport) as client:
             pages = self._loki(client, args, run) if loki else self._json_api(client, args, run)
@@ -188,11 +190,17 @@ class LogFetcher(NativeSkill):
                 if response.status_code < 400:
                     return self._json(response, url)
                 problem = self._status_problem(response, url)
+            delay = self.backoff * 2**attempt
             if attempt == self.retries:
                 raise ToolError(f"{url}: {problem} (after {attempt + 1} attempts)")
+            if time.monotonic() + delay + self.timeout > run.deadline:
+                raise ToolError(
+                    f"{url}: {problem} (after {attempt + 1} attempts; no time left for another "
+                    "before the tool call's timeout)"
+                )
             run.retries += 1
             run.problems.append(problem)
-            time.sleep(self.backoff * 2**attempt)
+            time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _status_problem(self, response: httpx.Response, url: str) -> str:

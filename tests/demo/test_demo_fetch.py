@@ -234,3 +234,13 @@ def test_extra_headers_reach_the_api(server: DemoLogServer, tmp_path: Path) -> N
     fetcher = cj.LogFetcher(headers={"X-Scope-OrgID": "tenant-2"})
     fetcher.execute(f"fetch {server.logs_url} --limit 1", cj.Context(session_id="s", working_dir=tmp_path))
     assert server.last_headers["x-scope-orgid"] == "tenant-2"
+
+
+def test_fetcher_gives_up_before_the_tool_call_times_out(tmp_path: Path) -> None:
+    """With a 2 s tool timeout, a 1 s request timeout and 1 s backoff leave no room for a retry."""
+    fetcher = cj.LogFetcher(backoff=1.0, retries=5, timeout=1.0)
+    context = cj.Context(session_id="s", working_dir=tmp_path, timeout=2.0)
+    with DemoLogServer(records=5, fail_always=True) as live:
+        with pytest.raises(cj.ToolError, match="no time left for another"):
+            fetcher.execute(f"fetch {live.logs_url}", context)
+        assert live.requests == 1
