@@ -22,7 +22,6 @@ import json
 import os
 import re
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -30,7 +29,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jsondoc import ENVELOPE, MAX_DOCUMENT, ParseError, extract_records, stream_array
 from logformats import (
     TEXT_PATTERNS,
-    Clock,
     Columns,
     LineParser,
     Record,
@@ -38,6 +36,7 @@ from logformats import (
     infer_level,
     regex_parser,
 )
+from readstats import ParseStats, Progress
 
 try:
     import orjson
@@ -60,72 +59,6 @@ _MSG_KEYS = ("message", "msg", "@message", "log", "text", "event")
 _SERVICE_KEYS = ("service", "service.name", "service_name", "app", "application", "component")
 _HOST_KEYS = ("host", "host.name", "hostname", "host_name", "node", "instance", "pod")
 _CONTINUATION = re.compile(r"\s|Caused by|\.\.\. \d+ more|[\w.$]+(?:Exception|Error)\b")
-
-
-class ParseStats:
-    """What reading the input met: counts, the first malformed lines, and what was assumed."""
-
-    def __init__(self, year: int | None = None):
-        self.format = "auto"
-        self.lines = 0
-        self.records = 0
-        self.blank = 0
-        self.malformed = 0
-        self.continuation_lines = 0
-        self.decode_errors = 0
-        self.missing_timestamps = 0
-        self.malformed_examples: list[dict[str, Any]] = []
-        self.unknown_levels: dict[str, int] = {}
-        self.clock = Clock(year)
-
-    def bad_line(self, lineno: int | None, line: bytes | str, reason: str) -> None:
-        self.malformed += 1
-        if len(self.malformed_examples) < 5:
-            text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
-            self.malformed_examples.append({"line": lineno, "reason": reason, "text": text[:200]})
-
-    def as_dict(self) -> dict[str, Any]:
-        notes = []
-        if self.clock.assumed_utc:
-            notes.append(f"{self.clock.assumed_utc} timestamps had no time zone and were read as UTC")
-        if self.clock.assumed_year:
-            notes.append(
-                f"{self.clock.assumed_year} timestamps had no year and were read as {self.clock.year}"
-            )
-        if self.decode_errors:
-            notes.append(f"{self.decode_errors} lines were not valid UTF-8; bad bytes became U+FFFD")
-        return {
-            "format": self.format,
-            "lines": self.lines,
-            "records": self.records,
-            "malformed": self.malformed,
-            "blank": self.blank,
-            "continuation_lines": self.continuation_lines,
-            "decode_errors": self.decode_errors,
-            "missing_timestamps": self.missing_timestamps,
-            "timestamps_assumed_utc": self.clock.assumed_utc,
-            "timestamps_assumed_year": self.clock.assumed_year,
-            "unknown_levels": dict(self.unknown_levels),
-            "malformed_examples": self.malformed_examples,
-            "notes": notes,
-        }
-
-
-class Progress:
-    """A line on stderr every few seconds while a big input is read; never on stdout."""
-
-    def __init__(self, name: str, total: int | None, quiet: bool = False):
-        self.name, self.total, self.quiet = name, total, quiet
-        self.next_at = time.monotonic() + 2.0
-
-    def update(self, done: int, records: int) -> None:
-        if self.quiet or time.monotonic() < self.next_at:
-            return
-        self.next_at = time.monotonic() + 2.0
-        share = f" ({100 * done / self.total:.0f}%)" if self.total else ""
-        print(
-            f"{self.name}: {done / 1e6:,.0f} MB read{share}, {records:,} records", file=sys.stderr, flush=True
-        )
 
 
 def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
