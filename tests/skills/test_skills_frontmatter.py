@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import string
 from pathlib import Path
 from typing import Any
@@ -160,9 +161,15 @@ def test_round_trip_through_safe_dump(meta: dict[str, Any], body: str) -> None:
 
 @given(
     st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1, max_size=20),
-    st.text(min_size=1, max_size=200).filter(lambda s: s.strip()),
+    # NEL and the Unicode line/paragraph separators are line breaks to YAML: PyYAML itself folds
+    # them when dumping with allow_unicode, so they cannot round-trip whatever the loader does
+    st.text(
+        alphabet=st.characters(blacklist_characters="\x85\u2028\u2029", blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=200,
+    ).filter(lambda s: s.strip()),
 )
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=int(os.environ.get("CONJURE_HYPOTHESIS_EXAMPLES", "50")), deadline=None)
 def test_round_trip_through_the_loader(name: str, description: str) -> None:
     import tempfile
 
