@@ -62,7 +62,51 @@ _EXPORTS: dict[str, str] = {
 }
 _MODULES = ("telemetry", "events")
 
-__all__ = sorted([*_EXPORTS, *_MODULES, "__version__"])
+# literal, so type checkers see the re-exports; a test keeps it equal to _EXPORTS + _MODULES
+__all__ = [
+    "AnthropicModel",
+    "ConjureError",
+    "Context",
+    "CreatedFile",
+    "DockerExecutor",
+    "Executor",
+    "ExecutorError",
+    "ExecutorSetup",
+    "FunctionModel",
+    "LocalExecutor",
+    "LogFetcher",
+    "MaxIterationsError",
+    "Model",
+    "ModelError",
+    "ModelRequest",
+    "MonitoringAgent",
+    "NativeExecutor",
+    "NativeSkill",
+    "Registry",
+    "Resources",
+    "Response",
+    "ScriptedModel",
+    "Session",
+    "Skill",
+    "SkillError",
+    "SkillWarning",
+    "ToolCall",
+    "ToolCallRecord",
+    "ToolError",
+    "ToolResult",
+    "UsageError",
+    "ValidationReport",
+    "__version__",
+    "events",
+    "load",
+    "load_skill",
+    "native_skill",
+    "package",
+    "system_prompt",
+    "telemetry",
+    "tool_definitions",
+    "validate",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 from ..errors import ToolError, UsageError
 from ..tools import ToolCall, ToolResult
@@ -107,9 +107,21 @@ class NativeSkill:
         return f"<NativeSkill {self.name!r} tools={self.methods()}>"
 
 
+@overload
+def native_skill(
+    fn: Callable[..., Any], *, name: str | None = None, description: str | None = None
+) -> NativeSkill: ...
+
+
+@overload
+def native_skill(
+    fn: None = None, *, name: str | None = None, description: str | None = None
+) -> Callable[[Callable[..., Any]], NativeSkill]: ...
+
+
 def native_skill(
     fn: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None
-) -> Any:
+) -> NativeSkill | Callable[[Callable[..., Any]], NativeSkill]:
     """Turn a function `fn(command, context)` into a NativeSkill instance.
 
     Usable bare (`@native_skill`) or with arguments (`@native_skill(name="x", description="...")`);

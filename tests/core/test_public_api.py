@@ -57,3 +57,7 @@ def test_star_import_exports_everything() -> None:
     namespace: dict[str, object] = {}
     exec("from conjure_nb import *", namespace)
     assert set(cj.__all__) <= set(namespace)
+
+
+def test_all_matches_the_export_table() -> None:
+    assert cj.__all__ == sorted([*cj._EXPORTS, *cj._MODULES, "__version__"])
