@@ -86,13 +86,16 @@ def _remote_binds(ex: DockerExecutor, uid: int, gid: int) -> dict[str, dict[str,
     api = ex._client.api
     labels = {LABEL: cfg.session_id}
     targets = [(_WORKSPACE, cfg.working_dir), *((str(p), p) for p in cfg.allowed_paths)]
-    if not ex._state.get("volumes"):
+    if not ex._mirrors:  # first start, or an earlier start failed half-way
+        for stale in ex._state.pop("volumes", []):
+            with contextlib.suppress(Exception):
+                api.remove_volume(stale, force=True)
         names = [f"conjure-nb-{cfg.session_id}-{i}-{uuid.uuid4().hex[:6]}" for i in range(len(targets) + 1)]
+        ex._state["volumes"] = names  # recorded first: cleanup removes whatever was made
         for name in names:
             api.create_volume(name, labels=labels)
-        ex._state["volumes"] = names
-        ex._mirrors = [Mirror(Path(host), inside, uid, gid) for inside, host in targets]
         _own_volumes(ex, names[1:], [inside for inside, _ in targets], uid, gid)
+        ex._mirrors = [Mirror(Path(host), inside, uid, gid) for inside, host in targets]
         ex._state["fresh_skills"] = True
     names = ex._state["volumes"]
     binds = {names[0]: {"bind": _SKILLS, "mode": "rw,nocopy"}}

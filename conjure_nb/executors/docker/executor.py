@@ -17,6 +17,7 @@ import time
 import warnings
 import weakref
 from collections.abc import Mapping
+from concurrent.futures import Future
 from typing import Any
 
 from ...errors import ExecutorError
@@ -127,6 +128,8 @@ class DockerExecutor(Executor):
         self._mirrors: list[Mirror] = []
         self._env: dict[str, str] = {}
         self._closed = False
+        self._starting: Future[None] | None = None
+        self._cancels = 0  # bumped by cancel(): calls that had not reached the runner give up
 
     # -- the seam ---------------------------------------------------------------------------
 
@@ -169,11 +172,14 @@ class DockerExecutor(Executor):
         cfg = self.config
         timeout = cfg.timeout if timeout is None else timeout
         t0 = time.perf_counter()
+        epoch = self._cancels
         channel = self._ensure_started()
         if channel is None:
             assert self._fallback is not None
             return self._fallback.exec(command, self._env, timeout, cfg.max_output)
         self._push()
+        if self._cancels != epoch:
+            return _cancelled(t0)
         fields = {"cmd": command, "env": self._env, "cwd": WORKSPACE, "timeout": timeout}
         try:
             reply = channel.request("exec", timeout + _GRACE, limit=cfg.max_output, **fields)
@@ -200,10 +206,13 @@ class DockerExecutor(Executor):
 
     def _run_file_tool(self, call: ToolCall) -> ToolResult:
         t0 = time.perf_counter()
+        epoch = self._cancels
         channel = self._ensure_started()
         self._push()
         files = self._files
         assert files is not None
+        if self._cancels != epoch:
+            return _cancelled(t0)
         try:
             return files.run(call)
         except (RunnerGone, TimeoutError) as exc:
@@ -214,7 +223,7 @@ class DockerExecutor(Executor):
     def sync_out(self) -> None:
         """Remote mode: copy new/changed regular files of /workspace into the host working dir."""
         channel = self._channel
-        if not self._mirrors or channel is None or not channel.alive:
+        if not self._mirrors or channel is None or not channel.alive or self._closed:
             return
         fs = RunnerFilesystem(self._request)
         try:
@@ -224,6 +233,7 @@ class DockerExecutor(Executor):
             return  # the next call reports the dead container
 
     def cancel(self) -> None:
+        self._cancels += 1
         channel = self._channel
         if channel is not None and channel.alive:
             with contextlib.suppress(RunnerGone):
@@ -249,7 +259,11 @@ class DockerExecutor(Executor):
         return channel.request(op, self.config.timeout + _GRACE, **fields)
 
     def _ensure_started(self) -> Channel | None:
-        """The live channel (None in exec_run fallback mode); starts the container if needed."""
+        """The live channel (None in exec_run fallback mode); starts the container if needed.
+
+        The start runs in a worker thread that holds the lock: a KeyboardInterrupt in the caller
+        only abandons the wait, never a half-made container, volume or HTTP request.
+        """
         channel = self._channel
         if channel is not None and channel.alive:
             return channel
@@ -260,22 +274,42 @@ class DockerExecutor(Executor):
                 return self._channel
             if self._fallback is not None:
                 return None
-            if self._client is None:
-                self._client = connect(self.base_url)
-                self._finalizer = weakref.finalize(self, _cleanup, self._client, self._state)
-            from .container import start_container
+            starting = self._starting
+            if starting is None or starting.done():
+                starting = self._starting = Future()
+                threading.Thread(target=self._start, args=(starting,), name="conjure-docker-start").start()
+        starting.result()
+        return self._channel
 
-            start_container(self)
-            return self._channel
+    def _start(self, done: Future[None]) -> None:
+        try:
+            with self._lock:
+                if self._closed:
+                    raise ExecutorError("this DockerExecutor was closed while its sandbox was starting")
+                if self._client is None:
+                    self._client = connect(self.base_url)
+                    self._finalizer = weakref.finalize(self, _cleanup, self._client, self._state)
+                from .container import start_container
+
+                start_container(self)
+        except BaseException as exc:
+            done.set_exception(exc)
+        else:
+            done.set_result(None)
 
     def _push(self) -> None:
-        if self._mirrors and self._channel is not None:
+        if self._mirrors and self._channel is not None and not self._closed:
             fs = RunnerFilesystem(self._request)
             for mirror in self._mirrors:
                 mirror.push(self._client, self._state["cid"], fs)
 
     def _died(self, exc: BaseException, t0: float) -> ToolResult:
         """The runner or container went away mid-call: an is_error result; next call restarts."""
+        if self._closed:
+            msg = "The session was closed while this call ran; it was stopped."
+            return ToolResult(
+                msg, True, None, "", msg, (time.perf_counter() - t0) * 1000, error_code="closed"
+            )
         with self._lock:
             cid = self._state.get("cid")
             detail = describe_exit(self._client, cid) if cid else ""
@@ -317,6 +351,11 @@ class DockerExecutor(Executor):
         )
         self._fallback = fallback
         self._files = fallback.file_tools(self.config)
+
+
+def _cancelled(t0: float) -> ToolResult:
+    msg = "Cancelled before it started."
+    return ToolResult(msg, True, None, "", msg, (time.perf_counter() - t0) * 1000, error_code="cancelled")
 
 
 def describe_exit(client: Any, cid: str) -> str:

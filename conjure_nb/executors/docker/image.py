@@ -15,6 +15,7 @@ tarball under `~/.cache/conjure-nb` so a removed image is re-imported in seconds
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -58,6 +59,7 @@ WHEELS = (
     "pyyaml>=6.0",
 )
 PYTHON_VERSION = "3.11"  # bookworm's python3
+RECIPE_VERSION = "2"  # bump when the build steps change in a way the lists above do not show
 SITE_DIR = "usr/local/lib/python3.11/dist-packages"
 _PRUNE = ("var/cache/apt", "var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/info")
 _CHANGES = (
@@ -84,7 +86,7 @@ def cache_dir() -> Path:
 
 def recipe_hash() -> str:
     """A short hash of everything that decides the offline image's content."""
-    recipe = "\n".join([SUITE, MIRROR, *DEBIAN_PACKAGES, *WHEELS, PYTHON_VERSION, *_CHANGES])
+    recipe = "\n".join([RECIPE_VERSION, SUITE, MIRROR, *DEBIAN_PACKAGES, *WHEELS, PYTHON_VERSION, *_CHANGES])
     return hashlib.sha256(f"{recipe}\n{platform.machine()}".encode()).hexdigest()[:16]
 
 
@@ -154,6 +156,13 @@ def _mkcache() -> Path:
     return cache_dir()
 
 
+def _image_id(client: Any, tag: str) -> str | None:
+    try:
+        return str(client.api.inspect_image(tag)["Id"])
+    except Exception:
+        return None
+
+
 def _existing_recipe(client: Any, tag: str) -> str | None:
     import docker.errors
 
@@ -173,15 +182,22 @@ def _offline(client: Any, tag: str, force: bool, say: Log) -> None:
     tarball = cache_dir() / f"sandbox-rootfs-{digest}.tar"
     if force or not tarball.exists():
         _build_rootfs_tarball(tarball, say)
+        for stale in tarball.parent.glob("sandbox-rootfs-*.tar"):
+            if stale != tarball:
+                stale.unlink(missing_ok=True)  # an older recipe's rootfs: hundreds of MB
     else:
         say(f"reusing cached root filesystem {tarball}")
     say(f"importing {tarball.name} as {tag}")
     repo, _, version = tag.rpartition(":") if ":" in tag.split("/")[-1] else (tag, "", "latest")
     changes = [*_CHANGES, f"LABEL conjure-nb.recipe={digest}"]
+    old_id = _image_id(client, tag)
     try:
         client.api.import_image_from_file(str(tarball), repository=repo, tag=version, changes=changes)
     except Exception as exc:
         raise ExecutorError(f"docker import of {tarball} failed: {exc}") from exc
+    if old_id and old_id != _image_id(client, tag):
+        with contextlib.suppress(Exception):  # still used by a container: leave it
+            client.api.remove_image(old_id)
     if _existing_recipe(client, tag) != digest:
         raise ExecutorError(f"docker import finished but image {tag} is missing or unlabelled")
 
@@ -257,6 +273,9 @@ def _install_wheels(root: Path) -> None:
     for plat in platforms:
         cmd += ["--platform", plat]
     _run([*cmd, *WHEELS])
+    # The root filesystem is read-only at run time, so Python could never cache bytecode there:
+    # compile it now with the image's own interpreter, or every `import pandas` recompiles.
+    _run(["chroot", str(root), "python3", "-m", "compileall", "-q", "-j", "0", f"/{SITE_DIR}"])
 
 
 def _prune(root: Path) -> None:
