@@ -6,6 +6,7 @@ The suite runs with its own TMPDIR, so the check for leftovers sees only what th
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shutil
@@ -19,6 +20,7 @@ from conjure_nb.models import allow_real_requests
 allow_real_requests(False)
 
 _BASE = tempfile.mkdtemp(prefix="conjure-suite-")
+atexit.register(shutil.rmtree, _BASE, True)  # also when no test ran (collection only, -k with no match)
 os.environ["TMPDIR"] = _BASE
 tempfile.tempdir = _BASE
 
