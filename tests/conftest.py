@@ -38,3 +38,16 @@ def _no_leftover_session_dirs() -> Iterator[None]:
     left = _session_dirs()
     shutil.rmtree(_BASE, ignore_errors=True)
     assert not left, f"sessions left their working dirs behind: {sorted(left)}"
+
+
+@pytest.fixture
+def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Secrets in the caller's environment, which no tool of any backend may see."""
+    secrets = {
+        "ANTHROPIC_API_KEY": "sk-ant-secret-123",
+        "MY_SERVICE_TOKEN": "tok-456",
+        "DB_PASSWORD": "pw-789",
+    }
+    for key, value in secrets.items():
+        monkeypatch.setenv(key, value)
+    return secrets

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,16 +25,3 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Any]:
     ops.make = make  # type: ignore[attr-defined]
     ops.extra = extra  # type: ignore[attr-defined]
     yield ops
-
-
-@pytest.fixture
-def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    secrets = {
-        "ANTHROPIC_API_KEY": "sk-ant-secret-123",
-        "MY_SERVICE_TOKEN": "tok-456",
-        "DB_PASSWORD": "pw-789",
-    }
-    for k, v in secrets.items():
-        monkeypatch.setenv(k, v)
-    assert os.environ["ANTHROPIC_API_KEY"] == "sk-ant-secret-123"
-    return secrets

@@ -7,7 +7,6 @@ local engine (bind mounts), and one on the same engine reached over loopback TCP
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,16 +27,3 @@ def backend(request: pytest.FixtureRequest, docker_session_options: dict[str, ob
     ops.extra = extra  # type: ignore[attr-defined]
     ops.make = lambda model, **kw: ops.session("docker", model, **{**extra, **kw})  # type: ignore[attr-defined]
     yield ops
-
-
-@pytest.fixture
-def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    secrets = {
-        "ANTHROPIC_API_KEY": "sk-ant-secret-123",
-        "MY_SERVICE_TOKEN": "tok-456",
-        "DB_PASSWORD": "pw-789",
-    }
-    for key, value in secrets.items():
-        monkeypatch.setenv(key, value)
-    assert os.environ["ANTHROPIC_API_KEY"] == "sk-ant-secret-123"
-    return secrets
