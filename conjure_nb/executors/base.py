@@ -26,8 +26,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DEFAULT_MAX_OUTPUT",
     "DEFAULT_TIMEOUT",
+    "FILE_TOOLS",
     "Executor",
     "ExecutorSetup",
+    "ShellExecutor",
     "build_env",
     "cap_output",
     "process_result",
@@ -109,6 +111,35 @@ class Executor(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+FILE_TOOLS = ("view", "create_file", "str_replace")
+
+
+class ShellExecutor(Executor):
+    """An executor offering the four standard tools: `bash_tool` and the three file tools.
+
+    Subclasses say how to run a shell command and a file tool; the dispatch, and the checks
+    every backend shares, live here so that local and docker answer the same way.
+    """
+
+    def run(self, call: ToolCall) -> ToolResult:
+        if call.name == "bash_tool":
+            command = call.input.get("command")
+            if not isinstance(command, str) or not command.strip():
+                return ToolResult("bash_tool needs a non-empty string 'command'", True, 2)
+            return self.run_command(command)
+        if call.name in FILE_TOOLS:
+            return self.run_file_tool(call)
+        return ToolResult(f"Unknown tool {call.name!r} for the {self.backend} executor", True, 1)
+
+    @abstractmethod
+    def run_command(self, command: str, timeout: float | None = None) -> ToolResult:
+        """Run one shell command with the session's timeout, env and output cap."""
+
+    @abstractmethod
+    def run_file_tool(self, call: ToolCall) -> ToolResult:
+        """Run `view`, `create_file` or `str_replace` under the session's path policy."""
 
 
 _SECRET_RE = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.I)

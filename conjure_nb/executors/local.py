@@ -17,8 +17,9 @@ import threading
 import time
 from pathlib import Path
 
+from ..errors import UsageError
 from ..tools import ToolCall, ToolResult
-from .base import Executor, ExecutorSetup, build_env, process_result
+from .base import ExecutorSetup, ShellExecutor, build_env, process_result
 from .files import FileTools, LocalFilesystem, PathPolicy
 
 __all__ = ["LocalExecutor"]
@@ -77,7 +78,7 @@ def _pidfd(pid: int) -> int | None:
         return None
 
 
-class LocalExecutor(Executor):
+class LocalExecutor(ShellExecutor):
     """Runs tools on this machine. Trusted code only: use DockerExecutor to sandbox.
 
     Args:
@@ -111,17 +112,10 @@ class LocalExecutor(Executor):
         # resolved once: Popen would search PATH on every call
         self._shell_path = shutil.which(self.shell, path=self._env["PATH"]) or self.shell
 
-    def run(self, call: ToolCall) -> ToolResult:
-        if call.name == "bash_tool":
-            command = call.input.get("command")
-            if not isinstance(command, str) or not command.strip():
-                return ToolResult("bash_tool needs a non-empty string 'command'", True, 2)
-            return self.run_command(command)
+    def run_file_tool(self, call: ToolCall) -> ToolResult:
         if self._files is None:
-            self._files = FileTools(LocalFilesystem(), PathPolicy("/", [], [], LocalFilesystem()), 0)
-        if call.name in ("view", "create_file", "str_replace"):
-            return self._files.run(call)
-        return ToolResult(f"Unknown tool {call.name!r} for the local executor", True, 1)
+            raise UsageError("LocalExecutor is not attached to a session yet")
+        return self._files.run(call)
 
     def run_command(self, command: str, timeout: float | None = None) -> ToolResult:
         """Run one shell command with the session's timeout, env and output cap."""

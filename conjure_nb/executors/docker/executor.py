@@ -22,7 +22,7 @@ from typing import Any
 
 from ...errors import ExecutorError
 from ...tools import ToolCall, ToolResult
-from ..base import Executor, ExecutorSetup, build_env, process_result
+from ..base import ExecutorSetup, ShellExecutor, build_env, process_result
 from ..files import FileTools, PathPolicy
 from .channel import Channel, RunnerGone
 from .client import connect
@@ -59,7 +59,7 @@ def _cleanup(client: Any, state: dict[str, Any]) -> None:
         client.close()
 
 
-class DockerExecutor(Executor):
+class DockerExecutor(ShellExecutor):
     """Runs tool calls in a sandbox container (no network, read-only root, non-root, limits).
 
     Args:
@@ -141,16 +141,6 @@ class DockerExecutor(Executor):
         env.setdefault("MPLBACKEND", "Agg")
         self._env = env
 
-    def run(self, call: ToolCall) -> ToolResult:
-        if call.name == "bash_tool":
-            command = call.input.get("command")
-            if not isinstance(command, str) or not command.strip():
-                return ToolResult("bash_tool needs a non-empty string 'command'", True, 2)
-            return self.run_command(command)
-        if call.name in ("view", "create_file", "str_replace"):
-            return self._run_file_tool(call)
-        return ToolResult(f"Unknown tool {call.name!r} for the docker executor", True, 1)
-
     def skill_location(self, skill: Any) -> str:
         return f"{SKILLS_ROOT}/{skill.name}/SKILL.md"
 
@@ -204,7 +194,7 @@ class DockerExecutor(Executor):
             note=note,
         )
 
-    def _run_file_tool(self, call: ToolCall) -> ToolResult:
+    def run_file_tool(self, call: ToolCall) -> ToolResult:
         t0 = time.perf_counter()
         epoch = self._cancels
         channel = self._ensure_started()
