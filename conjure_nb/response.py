@@ -22,7 +22,7 @@ class Response:
         usage: tokens used by this turn, summed over its model requests.
         tool_calls: one record per tool call of this turn, with timings.
         created_files: files created or changed during this turn.
-        messages: every message this turn added to the history.
+        messages: every message this turn added to the history, the user's message first.
         iterations: how many model requests the turn made.
     """
 

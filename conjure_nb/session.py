@@ -240,7 +240,7 @@ class Session:
             outcome.usage,
             self.tool_log[log_before:],
             self.created_files[files_before:],
-            outcome.added,
+            [self.messages[-len(outcome.added) - 1], *outcome.added],  # the user's message too
             outcome.iterations,
         )
         telemetry.emit(

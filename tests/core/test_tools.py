@@ -60,5 +60,6 @@ def test_an_executor_failure_is_an_error_result_not_a_crash() -> None:
     assert r.text == "handled"
     record = r.tool_calls[0]
     assert record.is_error and record.error_code == "executor_error" and record.backend == "exploding"
-    result = r.messages[1]["content"][0]
+    result = r.messages[2]["content"][0]
+    assert r.messages[0] == {"role": "user", "content": [{"type": "text", "text": "go"}]}
     assert result["is_error"] and "RuntimeError: the backend caught fire" in result["content"]
