@@ -51,56 +51,38 @@ def _message(reply: dict[str, Any], model: str) -> dict[str, Any]:
     return msg
 
 
+def _block_events(i: int, block: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The events that stream one content block: text in small deltas, tool input as JSON."""
+
+    def delta(d: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return "content_block_delta", {"type": "content_block_delta", "index": i, "delta": d}
+
+    def start(b: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return "content_block_start", {"type": "content_block_start", "index": i, "content_block": b}
+
+    kind = block.get("type")
+    if kind == "text":
+        text = block["text"]
+        events = [start({"type": "text", "text": ""})]
+        events += [delta({"type": "text_delta", "text": text[j : j + 5]}) for j in range(0, len(text), 5)]
+    elif kind in ("tool_use", "server_tool_use"):
+        partial = json.dumps(block.get("input", {}))
+        events = [start({**block, "input": {}}), delta({"type": "input_json_delta", "partial_json": partial})]
+    else:  # result blocks of server tools arrive whole
+        events = [start(block)]
+    return [*events, ("content_block_stop", {"type": "content_block_stop", "index": i})]
+
+
 def _sse(msg: dict[str, Any]) -> bytes:
-    events: list[tuple[str, dict[str, Any]]] = []
     start = {**msg, "content": [], "stop_reason": None, "usage": {**msg["usage"], "output_tokens": 0}}
-    events.append(("message_start", {"type": "message_start", "message": start}))
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("message_start", {"type": "message_start", "message": start})
+    ]
     for i, block in enumerate(msg["content"]):
-        kind = block.get("type")
-        if kind == "text":
-            events.append(
-                (
-                    "content_block_start",
-                    {
-                        "type": "content_block_start",
-                        "index": i,
-                        "content_block": {"type": "text", "text": ""},
-                    },
-                )
-            )
-            text = block["text"]
-            for j in range(0, len(text), 5):
-                delta = {"type": "text_delta", "text": text[j : j + 5]}
-                events.append(
-                    ("content_block_delta", {"type": "content_block_delta", "index": i, "delta": delta})
-                )
-        elif kind in ("tool_use", "server_tool_use"):
-            events.append(
-                (
-                    "content_block_start",
-                    {"type": "content_block_start", "index": i, "content_block": {**block, "input": {}}},
-                )
-            )
-            delta = {"type": "input_json_delta", "partial_json": json.dumps(block.get("input", {}))}
-            events.append(
-                ("content_block_delta", {"type": "content_block_delta", "index": i, "delta": delta})
-            )
-        else:
-            events.append(
-                ("content_block_start", {"type": "content_block_start", "index": i, "content_block": block})
-            )
-        events.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
+        events += _block_events(i, block)
     delta = {"stop_reason": msg["stop_reason"], "stop_sequence": msg.get("stop_sequence")}
-    events.append(
-        (
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": delta,
-                "usage": {"output_tokens": msg["usage"].get("output_tokens", 0)},
-            },
-        )
-    )
+    usage = {"output_tokens": msg["usage"].get("output_tokens", 0)}
+    events.append(("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}))
     events.append(("message_stop", {"type": "message_stop"}))
     return b"".join(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events)
 
