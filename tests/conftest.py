@@ -14,10 +14,18 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from conjure_nb.models import allow_real_requests
 
 allow_real_requests(False)
+
+# No per-example deadline: a loaded 2-core machine must not turn a slow example into a failure.
+# CI runs the "ci" profile, derandomized, so a landing never depends on the luck of the draw;
+# developers keep random exploration.
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 _BASE = tempfile.mkdtemp(prefix="conjure-suite-")
 atexit.register(shutil.rmtree, _BASE, True)  # also when no test ran (collection only, -k with no match)
