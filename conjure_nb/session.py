@@ -165,6 +165,10 @@ class Session:
             "docker": cls.new_docker,
             "native": cls.new_native,
         }
+        if backend == "anthropic":
+            raise UsageError(
+                "the hosted 'anthropic' backend is not in this release yet; use local, docker or native"
+            )
         if backend not in makers:
             raise UsageError(f"unknown backend {backend!r}; choose one of {sorted(makers)}")
         return makers[backend](skills, model, **kw)
