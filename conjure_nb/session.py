@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import json
 import os
 import shutil
 import tempfile
@@ -27,6 +25,7 @@ from .events import Event, FileCreated, ToolCallFinished, ToolCallStarted, TurnF
 from .executors.base import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, Executor, ExecutorSetup
 from .loop import ToolsOutcome, TurnConfig, TurnOutcome, add_usage, drive_async, drive_sync, run_turn
 from .models.function import as_model
+from .persist import FORMAT_VERSION, as_dicts, read_state, state_fields, write_state
 from .response import Response
 from .skills.model import Skill
 from .tools import CreatedFile, ToolCall, ToolCallRecord, ToolResult, check_input
@@ -434,23 +433,19 @@ class Session:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "version": 1,
+            "version": FORMAT_VERSION,
             "id": self.id,
             "backend": self.backend,
             "messages": self.messages,
-            "created_files": [dataclasses.asdict(f) for f in self.created_files],
-            "tool_log": [dataclasses.asdict(r) for r in self.tool_log],
+            "created_files": as_dicts(self.created_files),
+            "tool_log": as_dicts(self.tool_log),
             "usage": self.usage,
             "container": self._hosted_container,
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the history, tool log, files and usage as JSON."""
-        target = Path(path)
-        target.write_text(
-            json.dumps(self.to_dict(), indent=1, ensure_ascii=False, default=str), encoding="utf-8"
-        )
-        return target
+        return write_state(path, self.to_dict())
 
     @classmethod
     def load(
@@ -463,18 +458,11 @@ class Session:
         **kw: Any,
     ) -> Session:
         """A new session on `backend` (default: the saved one) continuing a saved history."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot load a session from {path}: {exc}") from exc
-        if not isinstance(data, dict) or data.get("version") != 1:
-            raise UsageError(f"{path} is not a saved conjure_nb session (version 1)")
+        data = read_state(path)
+        fields = state_fields(data)
         session = cls.new(backend or data.get("backend", "local"), skills, model, **kw)
-        session.messages = list(data.get("messages", []))
-        session.created_files = [CreatedFile(**f) for f in data.get("created_files", [])]
-        session.tool_log = [ToolCallRecord(**r) for r in data.get("tool_log", [])]
-        session.usage = dict(data.get("usage", {}))
-        session._hosted_container = data.get("container")
+        for name, value in fields.items():
+            setattr(session, name, value)
         return session
 
     def reset(self) -> None:

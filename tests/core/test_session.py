@@ -76,3 +76,19 @@ def test_a_user_message_left_by_an_interrupted_request_is_merged() -> None:
         s.chat("second")
         assert [m["role"] for m in s.messages] == ["user", "assistant"]
         assert [b["text"] for b in s.messages[0]["content"]] == ["first", "second"]
+
+
+def test_loading_something_that_is_not_a_session_is_a_clear_error(tmp_path: object) -> None:
+    import pathlib
+
+    import pytest
+
+    bad = pathlib.Path(str(tmp_path)) / "bad.json"
+    bad.write_text('{"hello": 1}')
+    with pytest.raises(cj.UsageError, match="not a saved conjure_nb session"):
+        cj.Session.load(bad)
+    with pytest.raises(cj.UsageError, match="cannot load a session"):
+        cj.Session.load(bad.with_name("missing.json"))
+    bad.write_text('{"version": 1, "tool_log": [{"tool": "x", "surprise": 1}]}')
+    with pytest.raises(cj.UsageError, match="does not know"):
+        cj.Session.load(bad)
