@@ -142,6 +142,8 @@ class MonitoringAgent:
             dir per run) and returns the files in it.
         progress: called with one line per step (default: silent).
         report_writer: the report step (default: the local `incident-report` skill).
+        watch: hot-reload the skills when their folders change (a `Registry` watcher); call
+            `close()` (or use the agent as a context manager) to stop it.
         session_options: passed to every session (timeout, env, image for docker, ...).
     """
 
@@ -156,6 +158,7 @@ class MonitoringAgent:
         progress: Progress | None = None,
         report_writer: ReportWriter | None = None,
         fetcher: LogFetcher | None = None,
+        watch: bool = False,
         **session_options: Any,
     ):
         if mode not in ("auto", "agent", "pipeline"):
@@ -163,7 +166,7 @@ class MonitoringAgent:
         if backend not in ("auto", "local", "docker"):
             raise UsageError(f"backend must be 'auto', 'local' or 'docker', not {backend!r}")
         paths = skills if skills is not None else [default_skills_dir()]
-        self.registry = Registry(paths if isinstance(paths, (list, tuple)) else [paths])
+        self.registry = Registry(paths if isinstance(paths, (list, tuple)) else [paths], watch=watch)
         self.model = model
         self.mode = self._choose_mode(mode)
         self.backend = backend
@@ -173,6 +176,16 @@ class MonitoringAgent:
         self.fetcher = fetcher or LogFetcher()
         self.session_options = session_options
         self.metrics: dict[str, float] = {"tool_calls": 0, "tool_errors": 0, "tool_ms": 0.0}
+
+    def close(self) -> None:
+        """Stop the skills watcher, if any."""
+        self.registry.close()
+
+    def __enter__(self) -> MonitoringAgent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- configuration --------------------------------------------------------------------------
 

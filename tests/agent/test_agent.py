@@ -168,3 +168,19 @@ def test_main_job_cli(tmp_path: Path) -> None:
         "incident-report.pdf",
         "incident-report.xlsx",
     ]
+
+
+def test_hot_reloaded_skills(tmp_path: Path) -> None:
+    import shutil
+    import time
+
+    skills = tmp_path / "skills"
+    shutil.copytree(SKILLS / "echo", skills / "echo")
+    with cj.MonitoringAgent(skills=[skills], watch=True) as agent:
+        assert [s.name for s in agent.skills] == ["echo"]
+        shutil.copytree(SKILLS / "log-analyzer", skills / "log-analyzer")
+        for _ in range(300):  # bounded wait for the watcher; not a timing assertion
+            if agent.registry.get("log-analyzer") is not None:
+                break
+            time.sleep(0.05)
+        assert agent.skill("log-analyzer").name == "log-analyzer"
