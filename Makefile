@@ -17,12 +17,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lint: install
-	$(BIN)/ruff check conjure_nb tests bench
-	$(BIN)/ruff format --check conjure_nb tests bench
+	$(BIN)/ruff check conjure_nb tests bench skills
+	$(BIN)/ruff format --check conjure_nb tests bench skills
 
 format: install
-	$(BIN)/ruff format conjure_nb tests bench
-	$(BIN)/ruff check --fix conjure_nb tests bench
+	$(BIN)/ruff format conjure_nb tests bench skills
+	$(BIN)/ruff check --fix conjure_nb tests bench skills
 
 typecheck: install
 	$(BIN)/mypy

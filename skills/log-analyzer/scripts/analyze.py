@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from diagnose import Signatures, Thresholds, bursts, diagnose
 from jsondoc import ParseError
 from logformats import ERRORISH, Columns, canonical_level
-from parse_logs import FORMATS, LogReader
+from parse_logs import FORMATS, LogReader, reader_from_args
 
 _get: Any = dict.get
 _minute: Any = itemgetter(slice(0, 16))
@@ -410,15 +410,7 @@ def _emit(report: dict[str, Any], args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    reader = LogReader(
-        args.input,
-        args.format,
-        regex=args.regex,
-        service=args.service,
-        host=args.host,
-        year=args.year,
-        quiet=args.quiet,
-    )
+    reader = reader_from_args(args)
     thresholds = Thresholds(args.error_critical, args.error_degraded, args.warn_degraded)
     try:
         report = analyze(

@@ -402,9 +402,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _arguments(argv)
-    reader = LogReader(
+def reader_from_args(args: argparse.Namespace) -> LogReader:
+    """The reader the shared input options (parse_logs.py and analyze.py) describe."""
+    return LogReader(
         args.input,
         args.format,
         regex=args.regex,
@@ -413,6 +413,11 @@ def main(argv: list[str] | None = None) -> int:
         year=args.year,
         quiet=args.quiet,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    reader = reader_from_args(args)
     written = 0
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(open(args.output, "wb")) if args.output else sys.stdout.buffer
