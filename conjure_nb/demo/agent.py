@@ -54,11 +54,15 @@ class AgentError(ConjureError):
 
 
 def default_skills_dir() -> Path:
-    """The bundled skills: `skills/` of a source checkout, or `$CONJURE_SKILLS_DIR`."""
+    """The bundled skills: `$CONJURE_SKILLS_DIR`, the copy inside an installed wheel, or
+    `skills/` of a source checkout."""
     env = os.environ.get("CONJURE_SKILLS_DIR")
     if env:
         return Path(env)
     here = Path(__file__).resolve()
+    packaged = here.parent.parent / "_bundled_skills"
+    if (packaged / "log-analyzer" / "SKILL.md").is_file():
+        return packaged
     for parent in here.parents:
         if (parent / "skills" / "log-analyzer" / "SKILL.md").is_file():
             return parent / "skills"
