@@ -51,6 +51,8 @@ class TurnConfig:
     options: dict[str, Any] = field(default_factory=dict)
     max_iterations: int = 25
     max_pause_continuations: int = MAX_PAUSE_CONTINUATIONS
+    usage_sink: dict[str, int] | None = None
+    """Also add each reply's usage here as it arrives (the session's total survives errors)."""
 
 
 @dataclass
@@ -132,6 +134,8 @@ def run_turn(
         )
         reply = yield CallModel(req, iteration)
         add_usage(usage, reply.get("usage"))
+        if cfg.usage_sink is not None:
+            add_usage(cfg.usage_sink, reply.get("usage"))
         content = reply.get("content") or []
         messages.append({"role": "assistant", "content": content})
         container = _next_container(container, reply)

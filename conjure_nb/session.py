@@ -23,7 +23,7 @@ from . import telemetry
 from .errors import UsageError
 from .events import Event, FileCreated, ToolCallFinished, ToolCallStarted, TurnFinished
 from .executors.base import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, Executor, ExecutorSetup
-from .loop import ToolsOutcome, TurnConfig, TurnOutcome, add_usage, drive_async, drive_sync, run_turn
+from .loop import ToolsOutcome, TurnConfig, TurnOutcome, drive_async, drive_sync, run_turn
 from .models.function import as_model
 from .persist import FORMAT_VERSION, as_dicts, read_state, state_fields, write_state
 from .response import Response
@@ -230,12 +230,12 @@ class Session:
             [],
             self.options,
             self.max_iterations,
+            usage_sink=self.usage,
         )
 
     def _finish(
         self, outcome: TurnOutcome, files_before: int, log_before: int, emit: Emit | None
     ) -> Response:
-        add_usage(self.usage, outcome.usage)
         self._hosted_container = outcome.container
         response = Response(
             outcome.text,

@@ -115,6 +115,7 @@ def test_max_iterations_keeps_a_consistent_transcript(backend: Any) -> None:
         last = results_of(s.messages)[-1]
         assert last["is_error"] and "max_iterations" in last["content"]
         assert len(s.tool_log) == 2  # the third call was never run
+        assert s.usage["input_tokens"] == 30  # the failed turn's requests still count
 
 
 def test_pause_turn_continues(backend: Any) -> None:
