@@ -25,7 +25,7 @@ __all__ = [
     "tool_definitions",
 ]
 
-_VIEW = {
+_VIEW: dict[str, Any] = {
     "name": "view",
     "description": (
         "View a file with line numbers, or list a directory two levels deep. Use it to read a "
@@ -49,7 +49,7 @@ _VIEW = {
         "required": ["path"],
     },
 }
-_BASH = {
+_BASH: dict[str, Any] = {
     "name": "bash_tool",
     "description": (
         "Run a bash command in the working directory and get its exit code, stdout and stderr. "
@@ -67,7 +67,7 @@ _BASH = {
         "required": ["command", "description"],
     },
 }
-_CREATE = {
+_CREATE: dict[str, Any] = {
     "name": "create_file",
     "description": "Create a file (or overwrite it) with the given text; parent folders are created.",
     "input_schema": {
@@ -80,7 +80,7 @@ _CREATE = {
         "required": ["path", "file_text", "description"],
     },
 }
-_REPLACE = {
+_REPLACE: dict[str, Any] = {
     "name": "str_replace",
     "description": (
         "Replace one occurrence of old_str in a file with new_str (empty new_str deletes it). "
@@ -97,7 +97,7 @@ _REPLACE = {
         "required": ["path", "old_str", "description"],
     },
 }
-_TOOLS: dict[str, dict[str, Any]] = {t["name"]: t for t in (_VIEW, _BASH, _CREATE, _REPLACE)}  # type: ignore[misc]
+_TOOLS: dict[str, dict[str, Any]] = {t["name"]: t for t in (_VIEW, _BASH, _CREATE, _REPLACE)}
 TOOL_NAMES: tuple[str, ...] = tuple(_TOOLS)
 
 
