@@ -7,7 +7,7 @@ import mimetypes
 import os
 import shutil
 import stat
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from .tools import CreatedFile, ToolCall
@@ -26,14 +26,17 @@ _EXTRA_TYPES = {
 }
 
 
-def snapshot(root: Path) -> Snapshot:
-    """Regular files under `root` (never through symlinks) -> (size, mtime_ns)."""
+def snapshot(root: str | os.PathLike[str], skip: Collection[str] = _SKIP_DIRS) -> Snapshot:
+    """Regular files under `root` (never through symlinks) -> (size, mtime_ns).
+
+    Folders named in `skip` are not entered (by default caches that are never outputs).
+    """
     out: Snapshot = {}
-    _scan(str(root), "", out)
+    _scan(os.fspath(root), "", out, skip)
     return out
 
 
-def _scan(directory: str, prefix: str, out: Snapshot) -> None:
+def _scan(directory: str, prefix: str, out: Snapshot, skip: Collection[str]) -> None:
     try:
         entries = list(os.scandir(directory))
     except OSError:
@@ -41,8 +44,8 @@ def _scan(directory: str, prefix: str, out: Snapshot) -> None:
     for entry in entries:
         try:
             if entry.is_dir(follow_symlinks=False):
-                if entry.name not in _SKIP_DIRS:
-                    _scan(entry.path, f"{prefix}{entry.name}/", out)
+                if entry.name not in skip:
+                    _scan(entry.path, f"{prefix}{entry.name}/", out, skip)
             elif entry.is_file(follow_symlinks=False):
                 st = entry.stat(follow_symlinks=False)
                 out[prefix + entry.name] = (st.st_size, st.st_mtime_ns)

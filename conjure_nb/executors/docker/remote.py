@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
+from ...workspace import snapshot
+
 __all__ = ["Mirror", "pack_skills"]
 
 _CHUNK = 1 << 20
@@ -85,18 +87,8 @@ class Mirror:
         self.container_seen: dict[str, tuple[int, int]] = {}
 
     def _host_files(self) -> dict[str, tuple[int, int]]:
-        found: dict[str, tuple[int, int]] = {}
-        for dirpath, dirnames, filenames in os.walk(self.host_dir):
-            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
-            for name in filenames:
-                full = os.path.join(dirpath, name)
-                try:
-                    st = os.lstat(full)
-                except OSError:
-                    continue
-                if stat.S_ISREG(st.st_mode):
-                    found[os.path.relpath(full, self.host_dir)] = (st.st_size, st.st_mtime_ns)
-        return found
+        # every regular file, caches included: the sandbox must see the host dir as it is
+        return snapshot(self.host_dir, skip=())
 
     def push(self, client: Any, cid: str, scanner: _Scanner) -> int:
         """Copy host files that are new or changed since the last push/pull; return how many."""
