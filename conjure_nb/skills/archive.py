@@ -181,8 +181,10 @@ def _unpack(
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             _write(zf, info, target, budget, label)
+    made = []
     for info, parts in links:  # last, so no file is ever written through a link
-        _link(zf.read(info).decode("utf-8", "replace"), parts, root, label)
+        made.append(_link(zf.read(info).decode("utf-8", "replace"), parts, root, label))
+    _recheck_links(made, root, label)
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
@@ -210,23 +212,38 @@ def _write(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: lis
         pass  # a nonsense date in the archive is not worth refusing it
 
 
-def _link(link_target: str, parts: tuple[str, ...], root: Path, label: str) -> None:
+def _link(link_target: str, parts: tuple[str, ...], root: Path, label: str) -> Path:
     name = "/".join(parts)
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), link_target))
     if posixpath.isabs(link_target) or resolved == ".." or resolved.startswith("../"):
-        raise SkillError(
-            f"{label!r} holds a symlink {name!r} -> {link_target!r} that points outside the skill",
-            skill=label,
-        )
+        raise _outside(label, name, link_target)
     path = root.joinpath(*parts)
     path.parent.mkdir(parents=True, exist_ok=True)
     os.symlink(link_target, path)
     if not _inside(os.path.realpath(path), os.path.realpath(root)):
         path.unlink()
-        raise SkillError(
-            f"{label!r} holds a symlink {name!r} -> {link_target!r} that points outside the skill",
-            skill=label,
-        )
+        raise _outside(label, name, link_target)
+    return path
+
+
+def _recheck_links(made: list[Path], root: Path, label: str) -> None:
+    """Check every link again once all of them exist.
+
+    A link checked when it was made can point through a link made after it (`SKILL.md ->
+    a/l/../../x`, then `a/l -> ..`), so only the finished tree tells where each one leads.
+    """
+    real_root = os.path.realpath(root)
+    for path in made:
+        if not _inside(os.path.realpath(path), real_root):
+            rel = path.relative_to(root).as_posix()
+            raise _outside(label, rel, os.readlink(path))
+
+
+def _outside(label: str, name: str, link_target: str) -> SkillError:
+    return SkillError(
+        f"{label!r} holds a symlink {name!r} -> {link_target!r} that points outside the skill",
+        skill=label,
+    )
 
 
 def remove_tree(path: str | os.PathLike[str]) -> None:

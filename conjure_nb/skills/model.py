@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import SkillError
+from .rules import unsafe_name_problem
+
 __all__ = ["Resources", "Skill"]
 
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv"}
@@ -45,6 +48,14 @@ class Skill:
     _body: str | None = field(default=None, repr=False)
     _body_offset: int = field(default=0, repr=False)
     _resources: Resources | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        problem = unsafe_name_problem(self.name) if isinstance(self.name, str) else "is not a string"
+        if problem is not None:
+            raise SkillError(
+                f"skill name {self.name!r} {problem}; a name must be one safe path segment",
+                skill=str(self.name),
+            )
 
     @property
     def skill_md(self) -> Path:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SPEC_KEYS", "Findings", "check_fields", "skill_fields"]
+__all__ = ["SPEC_KEYS", "Findings", "check_fields", "skill_fields", "unsafe_name_problem"]
 
 SPEC_KEYS = ("name", "description", "license", "compatibility", "metadata", "allowed-tools")
 MAX_NAME = 64
@@ -54,7 +54,9 @@ def check_fields(meta: dict[Any, Any], dir_name: str | None, *, strict: bool) ->
     name = meta.get("name")
     label = name if isinstance(name, str) and name.strip() else (dir_name or "?")
     found = Findings(label=label, strict=strict)
-    if _required_string(found, meta, "name", "add 'name: <folder-name>'"):
+    if _required_string(found, meta, "name", "add 'name: <folder-name>'") and _safe_segment(
+        found, meta["name"]
+    ):
         _check_name(found, meta["name"], dir_name)
     if _required_string(found, meta, "description", "say what the skill does and when to use it"):
         _check_description(found, meta["description"])
@@ -80,6 +82,32 @@ def _required_string(found: Findings, meta: dict[Any, Any], key: str, fix: str) 
     else:
         return True
     return False
+
+
+def _safe_segment(found: Findings, name: str) -> bool:
+    """A name becomes a path (`/mnt/skills/<name>`, a folder on upload): it must be one segment.
+
+    Fatal in both profiles, unlike the other name rules, because a name such as `../../etc`
+    would otherwise steer a mount or an upload outside its folder.
+    """
+    problem = unsafe_name_problem(name)
+    if problem is None:
+        return True
+    found.fatal(f"name {name!r} {problem}; use lowercase letters, digits and hyphens")
+    return False
+
+
+def unsafe_name_problem(name: str) -> str | None:
+    """Why `name` is not a safe single path segment, or None when it is one."""
+    if name.strip() in (".", ".."):
+        return "is a relative path component"
+    if "/" in name or "\\" in name:
+        return "contains a path separator"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "contains control characters"
+    if name != name.strip():
+        return "starts or ends with whitespace"
+    return None
 
 
 def _check_name(found: Findings, name: str, dir_name: str | None) -> None:

@@ -195,6 +195,33 @@ def test_non_string_description(tmp_path: Path, write_raw: WriteRaw) -> None:
     load_with_one_bad(tmp_path, r"skill 'flag': description must be a string, not a boolean")
 
 
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("../../etc", "contains a path separator"),
+        ("..", "is a relative path component"),
+        ("a\\\\b", "contains a path separator"),
+        ("tab\\tname", "contains control characters"),
+    ],
+)
+def test_a_name_that_is_not_one_path_segment_is_refused_in_every_profile(
+    tmp_path: Path, write_raw: WriteRaw, name: str, problem: str
+) -> None:
+    # the name would become the mount target /mnt/skills/<name> and a folder on upload
+    folder = write_raw("unsafe", f'---\nname: "{name}"\ndescription: d\n---\n')
+    load_with_one_bad(tmp_path, re.escape(problem))
+    with pytest.raises(cj.SkillError, match=re.escape(problem)):
+        cj.load_skill(folder)
+    for strict in (False, True):
+        report = cj.validate(folder, strict=strict)
+        assert not report.ok and any(problem in e for e in report.errors), report.errors
+
+
+def test_a_skill_object_cannot_be_made_with_an_unsafe_name(tmp_path: Path) -> None:
+    with pytest.raises(cj.SkillError, match="one safe path segment"):
+        cj.Skill(name="../../etc", description="d", path=tmp_path)
+
+
 def test_metadata_not_a_map_loads_without_it(make_skill: MakeSkill) -> None:
     folder = make_skill("meta", extra="metadata: [a, b]\n")
     skill = cj.load_skill(folder)  # lenient: loads, and validate() says what is wrong

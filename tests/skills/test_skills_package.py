@@ -171,6 +171,19 @@ def test_zip_with_an_absolute_symlink(tmp_path: Path) -> None:
     assert_refused(archive, "that points outside the skill")
 
 
+def test_zip_symlink_that_escapes_through_a_link_made_after_it(tmp_path: Path) -> None:
+    # SKILL.md is checked while a/b/c/d/e/l does not exist yet, so it looks like it stays inside;
+    # once l -> ../../../../.. exists, SKILL.md leads six levels up from the skill, onto the host.
+    secret = tmp_path / "host-secret.md"
+    secret.write_text(SKILL_MD.replace("evil", "stolen"))
+    # Six '..' cancel a/b/c/d/e/l when read as text, so the name looks inside; read on disk they
+    # climb from the skill folder to / (the extraction folder is fewer than six levels deep).
+    archive = make_zip(tmp_path / "evil.skill", {"evil/scripts/x.py": "print(1)\n"})
+    add_symlink(archive, "evil/SKILL.md", "a/b/c/d/e/l/" + "../" * 6 + str(secret).lstrip("/"))
+    add_symlink(archive, "evil/a/b/c/d/e/l", "../../../../..")
+    assert_refused(archive, r"holds a symlink 'evil/SKILL.md' -> .* that points outside the skill")
+
+
 def test_zip_with_a_symlink_inside_is_kept(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "evil.skill", {"evil/SKILL.md": SKILL_MD, "evil/docs/a.md": "A"})
     add_symlink(archive, "evil/b.md", "docs/a.md")

@@ -53,9 +53,9 @@ def test_name_rules(make_skill: MakeSkill, name: str, problem: str) -> None:
 
 
 def test_name_with_xml_tags(write_raw: WriteRaw) -> None:
-    folder = write_raw("tagged", "---\nname: <b>x</b>\ndescription: d\n---\nbody\n")
+    folder = write_raw("tagged", "---\nname: <b>x\ndescription: d\n---\nbody\n")
     errors = cj.validate(folder, strict=True).errors
-    assert "skill '<b>x</b>': name contains XML tags ('<' or '>'); they are not allowed" in errors
+    assert "skill '<b>x': name contains XML tags ('<' or '>'); they are not allowed" in errors
 
 
 def test_dir_and_name_must_match(make_skill: MakeSkill) -> None:
