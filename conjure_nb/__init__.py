@@ -32,11 +32,11 @@ _EXPORTS: dict[str, str] = {
     "package": "skills.package",
     "Registry": "skills.registry",
     # tools and prompt
-    "tool_definitions": "tools",
-    "ToolCall": "tools",
-    "ToolResult": "tools",
-    "CreatedFile": "tools",
-    "ToolCallRecord": "tools",
+    "tool_definitions": "tools.definitions",
+    "ToolCall": "tools.data",
+    "ToolResult": "tools.data",
+    "CreatedFile": "tools.data",
+    "ToolCallRecord": "tools.data",
     "system_prompt": "prompt",
     # models
     "Model": "models.base",
@@ -54,13 +54,14 @@ _EXPORTS: dict[str, str] = {
     "Context": "executors.native",
     "native_skill": "executors.native",
     # session
-    "Session": "session",
-    "Response": "session",
+    "Session": "session.core",
+    "Response": "tools.response",
     # demo
     "MonitoringAgent": "demo.agent",
     "LogFetcher": "demo.fetcher",
 }
-_MODULES = ("telemetry", "events")
+# public submodules: attribute name -> module (relative to this package)
+_MODULES: dict[str, str] = {"telemetry": "telemetry", "events": "tools.events"}
 
 # literal, so type checkers see the re-exports; a test keeps it equal to _EXPORTS + _MODULES
 __all__ = [
@@ -116,7 +117,7 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     if name in _MODULES:
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(f".{_MODULES[name]}", __name__)
     raise AttributeError(f"module 'conjure_nb' has no attribute {name!r}")
 
 
@@ -125,7 +126,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from . import events, telemetry
+    from . import telemetry
     from .demo.agent import MonitoringAgent
     from .demo.fetcher import LogFetcher
     from .errors import (
@@ -147,10 +148,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .models.function import FunctionModel
     from .models.scripted import ScriptedModel
     from .prompt import system_prompt
-    from .session import Response, Session
+    from .session.core import Session
     from .skills.loader import load, load_skill
     from .skills.model import Resources, Skill
     from .skills.package import package
     from .skills.registry import Registry
     from .skills.validate import ValidationReport, validate
-    from .tools import CreatedFile, ToolCall, ToolCallRecord, ToolResult, tool_definitions
+    from .tools import events
+    from .tools.data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
+    from .tools.definitions import tool_definitions
+    from .tools.response import Response

@@ -19,9 +19,9 @@ from typing import Any
 
 from . import telemetry
 from .errors import MaxIterationsError
-from .events import Event, ModelRequestStart, ModelRequestStop, TextDelta
 from .models.base import ModelRequest
-from .tools import ToolCall, ToolResult
+from .tools.data import ToolCall, ToolResult
+from .tools.events import Event, ModelRequestStart, ModelRequestStop, TextDelta
 
 __all__ = [
     "CallModel",

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from ...workspace import snapshot
+from ...tools.workspace import snapshot
 
 __all__ = ["Mirror", "pack_skills"]
 

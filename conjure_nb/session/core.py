@@ -19,17 +19,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import telemetry
-from .errors import UsageError
-from .events import Event, FileCreated, ToolCallFinished, ToolCallStarted, TurnFinished
-from .executors.base import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, Executor, ExecutorSetup
-from .loop import ToolsOutcome, TurnConfig, TurnOutcome, drive_async, drive_sync, run_turn
-from .models.function import as_model
+from .. import telemetry
+from ..errors import UsageError
+from ..executors.base import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, Executor, ExecutorSetup
+from ..loop import ToolsOutcome, TurnConfig, TurnOutcome, drive_async, drive_sync, run_turn
+from ..models.function import as_model
+from ..skills.model import Skill
+from ..tools.data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
+from ..tools.definitions import check_input
+from ..tools.events import Event, FileCreated, ToolCallFinished, ToolCallStarted, TurnFinished
+from ..tools.response import Response
+from ..tools.workspace import created_since, download, snapshot
 from .persist import FORMAT_VERSION, as_dicts, read_state, state_fields, write_state
-from .response import Response
-from .skills.model import Skill
-from .tools import CreatedFile, ToolCall, ToolCallRecord, ToolResult, check_input
-from .workspace import created_since, download, snapshot
 
 __all__ = ["Response", "Session"]
 
@@ -48,7 +49,7 @@ def _load_skills(skills: Any) -> list[Skill]:
     items = list(skills)
     if all(isinstance(s, Skill) for s in items):
         return items
-    from .skills.loader import load
+    from ..skills.loader import load
 
     loaded = [s for s in items if isinstance(s, Skill)]
     paths = [s for s in items if not isinstance(s, Skill)]
@@ -136,14 +137,14 @@ class Session:
         cls, skills: Any = (), model: Any = None, *, executor: Executor | None = None, **kw: Any
     ) -> Session:
         """Tools run as subprocesses here (or on `executor`, e.g. a DockerExecutor)."""
-        from .executors.local import LocalExecutor
+        from ..executors.local import LocalExecutor
 
         return cls(skills, model, executor=executor or LocalExecutor(), **kw)
 
     @classmethod
     def new_docker(cls, skills: Any = (), model: Any = None, **kw: Any) -> Session:
         """Tools run in a sandbox container; keywords that are not session settings go to DockerExecutor."""
-        from .executors.docker import DockerExecutor
+        from ..executors.docker import DockerExecutor
 
         docker_kw = {k: v for k, v in kw.items() if k not in _SESSION_KEYS}
         session_kw = {k: v for k, v in kw.items() if k in _SESSION_KEYS}
@@ -152,7 +153,7 @@ class Session:
     @classmethod
     def new_native(cls, native_skills: Iterable[Any], model: Any = None, **kw: Any) -> Session:
         """Tools are methods of in-process `NativeSkill` objects (instances, classes or functions)."""
-        from .executors.native import NativeExecutor
+        from ..executors.native import NativeExecutor
 
         return cls((), model, executor=NativeExecutor(native_skills), **kw)
 
@@ -193,7 +194,7 @@ class Session:
     @property
     def system(self) -> str:
         """The system prompt: the skill catalog with paths as the executor sees them."""
-        from .prompt import system_prompt
+        from ..prompt import system_prompt
 
         extra = [
             self.executor.prompt_extra(),

@@ -1,29 +1,14 @@
-"""Tool schemas and the plain data that flows between the loop and the executors.
-
-Everything here round-trips to JSON with `dataclasses.asdict`, so a session (history, tool log,
-created files) can be saved and reloaded.
-"""
+"""The four file/shell tools as Messages-API definitions, and the check of a tool input against them."""
 
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .errors import UsageError
+from ..errors import UsageError
 
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
-__all__ = [
-    "CreatedFile",
-    "ToolCall",
-    "ToolCallRecord",
-    "ToolResult",
-    "tool_definitions",
-]
+__all__ = ["TOOL_NAMES", "check_input", "tool_definitions"]
 
 _VIEW: dict[str, Any] = {
     "name": "view",
@@ -125,84 +110,6 @@ def tool_definitions(
         drop = set(except_)
         names = [n for n in names if n not in drop]
     return [copy.deepcopy(_TOOLS[n]) for n in names]
-
-
-@dataclass
-class ToolCall:
-    """One `tool_use` block the model asked for."""
-
-    id: str
-    name: str
-    input: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class ToolResult:
-    """What one tool call produced; `content` is what the model reads.
-
-    Failing tools are data, not exceptions: `is_error` is set and `content` carries the exit code,
-    stdout and stderr (or the exception's type and message) so the model can react.
-    """
-
-    content: str
-    is_error: bool = False
-    exit_code: int | None = None
-    stdout: str = ""
-    stderr: str = ""
-    duration_ms: float = 0.0
-    tool_use_id: str | None = None
-    error_code: str | None = None
-
-    @property
-    def dataframe(self) -> pd.DataFrame | None:
-        """The output as a DataFrame when it is a JSON table (records/columns) or CSV, else None."""
-        from ._tables import to_dataframe
-
-        return to_dataframe(self.stdout or self.content)
-
-    def to_block(self) -> dict[str, Any]:
-        """The `tool_result` content block for the Messages API."""
-        block: dict[str, Any] = {
-            "type": "tool_result",
-            "tool_use_id": self.tool_use_id,
-            "content": self.content if self.content else "(no output)",
-        }
-        if self.is_error:
-            block["is_error"] = True
-        return block
-
-    def __repr__(self) -> str:
-        head = self.content if len(self.content) <= 80 else self.content[:77] + "..."
-        flag = " is_error" if self.is_error else ""
-        return f"<ToolResult{flag} exit={self.exit_code} {self.duration_ms:.1f}ms {json.dumps(head)}>"
-
-
-@dataclass
-class CreatedFile:
-    """A file a tool created or changed in the working dir (or a hosted file, by `file_id`)."""
-
-    path: str | None
-    filename: str
-    size: int | None
-    sha256: str | None
-    media_type: str
-    tool_use_id: str | None = None
-    file_id: str | None = None
-
-
-@dataclass
-class ToolCallRecord:
-    """One line of `session.tool_log`: a tool call, local or hosted, with its outcome."""
-
-    tool: str
-    input: dict[str, Any]
-    is_error: bool
-    exit_code: int | None
-    duration_ms: float
-    backend: str
-    server: bool = False
-    error_code: str | None = None
-    tool_use_id: str | None = None
 
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {

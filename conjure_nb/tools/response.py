@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .tools import CreatedFile, ToolCallRecord
+from .data import CreatedFile, ToolCallRecord
 
 __all__ = ["Response"]
 

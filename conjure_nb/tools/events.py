@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .tools import CreatedFile, ToolResult
+from .data import CreatedFile, ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .session import Response
+    from .response import Response
 
 __all__ = [
     "Event",

@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
-from .tools import CreatedFile, ToolCallRecord
+from ..errors import UsageError
+from ..tools.data import CreatedFile, ToolCallRecord
 
 __all__ = ["FORMAT_VERSION", "as_dicts", "read_state", "state_fields", "write_state"]
 

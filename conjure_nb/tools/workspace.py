@@ -10,7 +10,7 @@ import stat
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
-from .tools import CreatedFile, ToolCall
+from .data import CreatedFile, ToolCall
 
 __all__ = ["Snapshot", "created_since", "download", "snapshot"]
 

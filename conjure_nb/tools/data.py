@@ -1,0 +1,94 @@
+"""The plain data that flows between the loop and the executors: tool calls, results, files, records.
+
+Everything here round-trips to JSON with `dataclasses.asdict`, so a session (history, tool log,
+created files) can be saved and reloaded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["CreatedFile", "ToolCall", "ToolCallRecord", "ToolResult"]
+
+
+@dataclass
+class ToolCall:
+    """One `tool_use` block the model asked for."""
+
+    id: str
+    name: str
+    input: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ToolResult:
+    """What one tool call produced; `content` is what the model reads.
+
+    Failing tools are data, not exceptions: `is_error` is set and `content` carries the exit code,
+    stdout and stderr (or the exception's type and message) so the model can react.
+    """
+
+    content: str
+    is_error: bool = False
+    exit_code: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    duration_ms: float = 0.0
+    tool_use_id: str | None = None
+    error_code: str | None = None
+
+    @property
+    def dataframe(self) -> pd.DataFrame | None:
+        """The output as a DataFrame when it is a JSON table (records/columns) or CSV, else None."""
+        from .tables import to_dataframe
+
+        return to_dataframe(self.stdout or self.content)
+
+    def to_block(self) -> dict[str, Any]:
+        """The `tool_result` content block for the Messages API."""
+        block: dict[str, Any] = {
+            "type": "tool_result",
+            "tool_use_id": self.tool_use_id,
+            "content": self.content if self.content else "(no output)",
+        }
+        if self.is_error:
+            block["is_error"] = True
+        return block
+
+    def __repr__(self) -> str:
+        head = self.content if len(self.content) <= 80 else self.content[:77] + "..."
+        flag = " is_error" if self.is_error else ""
+        return f"<ToolResult{flag} exit={self.exit_code} {self.duration_ms:.1f}ms {json.dumps(head)}>"
+
+
+@dataclass
+class CreatedFile:
+    """A file a tool created or changed in the working dir (or a hosted file, by `file_id`)."""
+
+    path: str | None
+    filename: str
+    size: int | None
+    sha256: str | None
+    media_type: str
+    tool_use_id: str | None = None
+    file_id: str | None = None
+
+
+@dataclass
+class ToolCallRecord:
+    """One line of `session.tool_log`: a tool call, local or hosted, with its outcome."""
+
+    tool: str
+    input: dict[str, Any]
+    is_error: bool
+    exit_code: int | None
+    duration_ms: float
+    backend: str
+    server: bool = False
+    error_code: str | None = None
+    tool_use_id: str | None = None
