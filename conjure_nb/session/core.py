@@ -14,7 +14,7 @@ import tempfile
 import threading
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,7 @@ class Session:
         self.usage: dict[str, int] = {}
         self._hosted_container: Any = None
         self._lock = threading.Lock()
+        self._turn = threading.Lock()  # held for the whole of a chat/achat/astream/run_tool
         self._pool: list[ThreadPoolExecutor] = []
         tmpdir = None
         if working_dir is None:
@@ -208,13 +209,44 @@ class Session:
 
     # -- chat -----------------------------------------------------------------------------------
 
-    def _begin(self, message: str | list[dict[str, Any]]) -> TurnConfig:
+    def _require_model(self) -> None:
         if self.model is None:
             raise UsageError(
-                "this session has no model: pass model=... (or use run_tool to call tools directly)"
+                "this session has no model: pass model=... when you make it (Session.new_local(skills, "
+                "model=cj.AnthropicModel()), or any callable(messages) -> dict), or use run_tool to "
+                "call tools directly"
             )
-        if self._finalizer.alive is False:
-            raise UsageError("this session is closed")
+
+    def _check_open(self) -> None:
+        if not self._finalizer.alive:
+            raise UsageError(
+                f"session {self.id} is closed; make a new session (Session.new_*), or keep this one "
+                "open (a `with` block closes it at the end)"
+            )
+
+    @contextlib.contextmanager
+    def _one_turn(self) -> Iterator[None]:
+        """Hold the session's turn for a chat or a direct tool call; a second one is refused at once.
+
+        Two turns interleaving on one history would break it (two user messages in a row, results
+        after the wrong tool_use), so the caller gets an error instead and nothing changes.
+        """
+        self._check_open()
+        if not self._turn.acquire(blocking=False):
+            raise self._busy()
+        try:
+            yield
+        finally:
+            self._turn.release()
+
+    def _busy(self) -> UsageError:
+        return UsageError(
+            f"a turn is already running on this session ({self.id}); wait for it to finish "
+            "(await it, or let the cell end) before sending another, or use a second session "
+            "to work in parallel"
+        )
+
+    def _begin(self, message: str | list[dict[str, Any]]) -> TurnConfig:
         content = [{"type": "text", "text": message}] if isinstance(message, str) else list(message)
         if self.messages and self.messages[-1]["role"] == "user":
             prev = self.messages[-1]["content"]
@@ -261,15 +293,25 @@ class Session:
 
         Works in a notebook cell: it never touches the running event loop.
         """
-        cfg = self._begin(message)
-        marks = len(self.created_files), len(self.tool_log)
-        outcome = drive_sync(
-            run_turn(self.messages, cfg), self.model, lambda calls: self._run_tools(calls, on_event), on_event
-        )
-        return self._finish(outcome, *marks, on_event)
+        self._require_model()
+        with self._one_turn():
+            cfg = self._begin(message)
+            marks = len(self.created_files), len(self.tool_log)
+            outcome = drive_sync(
+                run_turn(self.messages, cfg),
+                self.model,
+                lambda calls: self._run_tools(calls, on_event),
+                on_event,
+            )
+            return self._finish(outcome, *marks, on_event)
 
     async def achat(self, message: str | list[dict[str, Any]], *, on_event: Emit | None = None) -> Response:
         """The async twin of `chat`; tools run in threads so the event loop stays free."""
+        self._require_model()
+        with self._one_turn():
+            return await self._achat(message, on_event)
+
+    async def _achat(self, message: str | list[dict[str, Any]], on_event: Emit | None) -> Response:
         cfg = self._begin(message)
         marks = len(self.created_files), len(self.tool_log)
 
@@ -285,6 +327,10 @@ class Session:
 
     async def astream(self, message: str | list[dict[str, Any]]) -> AsyncIterator[Event]:
         """Yield the turn's events as they happen, ending with `TurnFinished`."""
+        self._require_model()
+        self._check_open()
+        if self._turn.locked():  # checked here too, so the error comes before any task starts
+            raise self._busy()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Event | BaseException] = asyncio.Queue()
 
@@ -305,6 +351,7 @@ class Session:
                     raise item
                 yield item
                 if isinstance(item, TurnFinished):
+                    await task  # done by now; after this the session takes a new turn
                     break
         finally:
             if not task.done():
@@ -316,9 +363,11 @@ class Session:
 
     def run_tool(self, name: str, **input: Any) -> ToolResult:
         """Run one tool through this session's executor, with no model involved."""
+        self._check_open()
         if name not in self._tools:
             raise UsageError(f"this {self.backend} session has no tool {name!r}; its tools are {self.tools}")
-        outcome = self._run_tools([ToolCall(f"run_{uuid.uuid4().hex[:16]}", name, dict(input))], None)
+        with self._one_turn():
+            outcome = self._run_tools([ToolCall(f"run_{uuid.uuid4().hex[:16]}", name, dict(input))], None)
         if outcome.interrupt is not None:
             raise outcome.interrupt
         return outcome.results[0]
