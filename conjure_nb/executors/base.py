@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..skills.model import Skill
 
 __all__ = [
+    "DEFAULT_MAX_KEPT_OUTPUT",
     "DEFAULT_MAX_OUTPUT",
     "DEFAULT_TIMEOUT",
     "FILE_TOOLS",
@@ -37,11 +38,19 @@ __all__ = [
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_OUTPUT = 30_000
+"""The most characters of a tool's output the model reads; the session spills the rest to a file."""
+DEFAULT_MAX_KEPT_OUTPUT = 10_000_000
+"""The most characters of each output stream an executor keeps (head and tail) for that file."""
 
 
 @dataclass
 class ExecutorSetup:
-    """What a session tells its executor before the first tool call."""
+    """What a session tells its executor before the first tool call.
+
+    `max_output` is the most an executor keeps of each output stream (head and tail, the cut
+    announced). A session sets it to its `max_kept_output` and itself cuts what the model reads to
+    its `max_output`, writing the whole output to a file in the working dir (tools/spill.py).
+    """
 
     session_id: str
     working_dir: Path

@@ -21,7 +21,13 @@ from typing import Any
 
 from .. import telemetry
 from ..errors import UsageError
-from ..executors.base import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, Executor, ExecutorSetup
+from ..executors.base import (
+    DEFAULT_MAX_KEPT_OUTPUT,
+    DEFAULT_MAX_OUTPUT,
+    DEFAULT_TIMEOUT,
+    Executor,
+    ExecutorSetup,
+)
 from ..loop import ToolsOutcome, TurnConfig, TurnOutcome, drive_async, drive_sync, run_turn
 from ..models.function import as_model
 from ..skills.model import Skill
@@ -29,6 +35,7 @@ from ..tools.data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
 from ..tools.definitions import check_input
 from ..tools.events import Event, FileCreated, ToolCallFinished, ToolCallStarted, TurnFinished
 from ..tools.response import Response
+from ..tools.spill import spill
 from ..tools.workspace import created_since, download, snapshot
 from .persist import FORMAT_VERSION, as_dicts, read_state, state_fields, write_state
 
@@ -36,7 +43,7 @@ __all__ = ["Response", "Session"]
 
 Emit = Callable[[Event], None]
 _SESSION_KEYS = {
-    "working_dir", "timeout", "max_iterations", "env", "allowed_paths", "max_output",
+    "working_dir", "timeout", "max_iterations", "env", "allowed_paths", "max_output", "max_kept_output",
     "system", "max_tokens", "keep_working_dir", "session_id", "options",
 }  # fmt: skip
 
@@ -83,6 +90,7 @@ class Session:
         env: dict[str, str] | None = None,
         allowed_paths: Iterable[str | os.PathLike[str]] = (),
         max_output: int = DEFAULT_MAX_OUTPUT,
+        max_kept_output: int = DEFAULT_MAX_KEPT_OUTPUT,
         system: str | None = None,
         max_tokens: int | None = None,
         keep_working_dir: bool = False,
@@ -117,15 +125,16 @@ class Session:
         self.working_dir.mkdir(parents=True, exist_ok=True)
         if keep_working_dir:
             tmpdir = None
+        self.max_output = max_output
         executor.setup(
             ExecutorSetup(
-                self.id,
-                self.working_dir,
-                self.skills,
-                timeout,
-                dict(env or {}),
-                tuple(Path(p).resolve() for p in allowed_paths),
-                max_output,
+                session_id=self.id,
+                working_dir=self.working_dir,
+                skills=self.skills,
+                timeout=timeout,
+                env=dict(env or {}),
+                allowed_paths=tuple(Path(p).resolve() for p in allowed_paths),
+                max_output=max(max_output, max_kept_output),  # the session cuts to max_output
             )
         )
         self._tools = {t["name"]: t for t in executor.tool_definitions()}
@@ -451,10 +460,15 @@ class Session:
                 f"Invalid input for {call.name}: {problem}.", True, None, error_code="invalid_input"
             )
         try:
-            return self.executor.run(call)
+            result = self.executor.run(call)
         except Exception as exc:
             msg = f"The {self.backend} backend failed to run {call.name}: {type(exc).__name__}: {exc}"
             return ToolResult(msg, True, None, "", msg, error_code="executor_error")
+        result.tool_use_id = call.id
+        shown = self.executor.working_dir_display()
+        return spill(
+            result, tool=call.name, working_dir=self.working_dir, shown_dir=shown, cap=self.max_output
+        )
 
     def _collect_files(
         self, before: dict[str, tuple[int, int]], calls: list[ToolCall], emit: Emit | None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,12 +42,22 @@ class ToolResult:
     duration_ms: float = 0.0
     tool_use_id: str | None = None
     error_code: str | None = None
+    output_file: str | None = None
+    """Path (on this machine) of the file holding the whole output, when it was over the cap."""
 
     @property
     def dataframe(self) -> pd.DataFrame | None:
-        """The output as a DataFrame when it is a JSON table (records/columns) or CSV, else None."""
+        """The output as a DataFrame when it is a JSON table (records/columns) or CSV, else None.
+
+        A long output is read from `output_file`, so the table is whole, not its head and tail.
+        """
         from .tables import to_dataframe
 
+        if self.output_file is not None:
+            try:
+                return to_dataframe(Path(self.output_file).read_text(encoding="utf-8"))
+            except OSError:
+                return None
         return to_dataframe(self.stdout or self.content)
 
     def to_block(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from .data import CreatedFile, ToolCall
 __all__ = ["Snapshot", "created_since", "download", "snapshot"]
 
 Snapshot = dict[str, tuple[int, int]]
-_SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints"}
+_SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".conjure"}  # .conjure: spilled tool output
 _EXTRA_TYPES = {
     ".jsonl": "application/x-ndjson",
     ".md": "text/markdown",

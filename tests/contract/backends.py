@@ -7,6 +7,7 @@ each backend turns an action into the tool call it offers: `bash_tool` for local
 
 from __future__ import annotations
 
+import json
 import shlex
 import threading
 import time
@@ -16,6 +17,20 @@ from typing import Any
 import conjure_nb as cj
 
 S = cj.ScriptedModel
+
+# a JSON table of n log-like records, as a fetch step prints it (the same text on every backend)
+RECORDS = (
+    "import json, sys; print(json.dumps([{'i': i, 'level': 'error' if i % 7 == 0 else 'info', "
+    "'msg': 'request served in %d ms' % (i % 500)} for i in range(int(sys.argv[1]))]))"
+)
+COUNT = "import json, sys; print(len(json.load(open(sys.argv[1]))))"
+
+
+def records(n: int) -> list[dict[str, Any]]:
+    return [
+        {"i": i, "level": "error" if i % 7 == 0 else "info", "msg": f"request served in {i % 500} ms"}
+        for i in range(n)
+    ]
 
 
 class ContractSkill(cj.NativeSkill):
@@ -42,6 +57,10 @@ class ContractSkill(cj.NativeSkill):
             return f"{args[0]}={context.env.get(args[0], '')}"
         if op == "big":
             return "a" * int(args[0])
+        if op == "records":
+            return json.dumps(records(int(args[0])))
+        if op == "count":
+            return str(len(json.loads(Path(context.working_dir, args[0]).read_text())))
         if op == "wait":
             ev = context.state.setdefault(args[0], threading.Event())
             return "waited" if ev.wait(5) else "not signalled"
@@ -69,6 +88,8 @@ class Shell:
             ),
             "env": lambda: f'echo "{args[0]}=${{{args[0]}:-}}"',
             "big": lambda: f"head -c {args[0]} /dev/zero | tr '\\0' a",
+            "records": lambda: f"python3 -c {shlex.quote(RECORDS)} {args[0]}",
+            "count": lambda: f"python3 -c {shlex.quote(COUNT)} {shlex.quote(args[0])}",
             "wait": lambda: (
                 f"for i in $(seq 500); do [ -f .{args[0]} ] && echo waited && exit 0; sleep 0.01; done; echo not signalled"
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,33 @@ def test_huge_output_is_capped(backend: Any) -> None:
     assert len(res["content"]) < 31_000
     assert "cut" in res["content"] or "not kept" in res["content"]
     assert res["content"].lstrip().startswith("aaaa") and res["content"].rstrip().endswith("aaaa")
+
+
+def test_big_output_is_kept_whole_in_a_file_the_backends_tools_read(backend: Any) -> None:
+    # the seed's flow: a fetch step prints a JSON table far over the cap, the next step reads it
+    n = 4000
+    model = S([S.reply(backend.call("records", n)), "ok"])
+    with backend.make(model) as s:
+        r = s.chat("fetch the records")
+        (res,) = results_of(r.messages)
+        content = res["content"]
+        assert len(content) < 31_000 and not res.get("is_error")
+        assert content.startswith('[{"i": 0,') and content.rstrip().endswith("}]")
+        found = re.search(r"the output is ([\d,]+) characters and all of it is in (\S+) ", content)
+        assert found, content[20_000:20_600]
+        size, shown = int(found.group(1).replace(",", "")), found.group(2)
+        assert size > 200_000
+        # the path the model was given works with this backend's own tools
+        count = backend.call("count", shown)
+        assert s.run_tool(count["name"], **count["input"]).content.strip() == str(n)
+        # the same through run_tool: the result names the file, which holds the whole table
+        big = backend.call("records", n)
+        result = s.run_tool(big["name"], **big["input"])
+        assert result.output_file is not None and len(result.content) < 31_000
+        assert len(json.loads(Path(result.output_file).read_text())) == n
+        frame = result.dataframe
+        assert frame is not None and len(frame) == n
+        assert not [f for f in s.created_files if ".conjure" in f.filename]
 
 
 def test_run_tool_without_a_model(backend: Any) -> None:
