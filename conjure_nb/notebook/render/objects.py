@@ -1,0 +1,154 @@
+"""HTML renderings of conjure_nb's objects: tool results, chat responses, analyses, sessions.
+
+Each renderer returns an HTML fragment; `bundle` wraps one in a MIME bundle with a plain-text
+fallback. The monitoring result is recognised by its fields rather than imported, because the demo
+layer sits below the notebook layer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ...response import Response
+from ...tools import ToolCallRecord, ToolResult
+from .charts import analysis_charts_png, is_analysis
+from .files import FileOptions, files_html
+from .html import badge, details, error_box, esc, frame, img_png, note, pre, rows_table, table
+from .markdown import markdown_html
+
+__all__ = [
+    "TraceRow",
+    "analysis_html",
+    "response_html",
+    "summarize_input",
+    "tool_result_html",
+    "trace_html",
+    "usage_text",
+]
+
+
+def summarize_input(tool: str, input: dict[str, Any], limit: int = 80) -> str:
+    """One line saying what a tool call does: its command, its path, or its input as JSON."""
+    text = input.get("command") or input.get("path") or json.dumps(input, ensure_ascii=False, default=str)
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class TraceRow:
+    """One tool call as the trace table shows it (live or finished)."""
+
+    tool: str
+    summary: str
+    status: str  # running | ok | error | interrupted
+    duration_ms: float | None = None
+    exit_code: int | None = None
+
+    @classmethod
+    def from_record(cls, rec: ToolCallRecord) -> TraceRow:
+        status = "interrupted" if rec.error_code == "interrupted" else "error" if rec.is_error else "ok"
+        return cls(rec.tool, summarize_input(rec.tool, rec.input), status, rec.duration_ms, rec.exit_code)
+
+
+def trace_html(rows: Iterable[TraceRow]) -> str:
+    cells = []
+    for i, row in enumerate(rows, 1):
+        status = badge(row.status)
+        if row.exit_code not in (None, 0):
+            status += f" <small>(exit {row.exit_code})</small>"
+        ms = "…" if row.duration_ms is None else f"{row.duration_ms:,.0f} ms"
+        cells.append([str(i), f"<code>{esc(row.tool)}</code>", f"<code>{esc(row.summary)}</code>", status, ms])
+    return rows_table(["#", "tool", "input", "status", "duration"], cells) if cells else ""
+
+
+def usage_text(usage: dict[str, Any]) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in sorted(usage.items()) if isinstance(v, int))
+
+
+def tool_result_html(result: ToolResult, title: str = "", max_rows: int = 50, max_text: int = 5000) -> str:
+    """A tool result: a status line, then the output as a table when it is one, else as text."""
+    status = "error" if result.is_error else "ok"
+    if result.error_code == "interrupted":
+        status = "interrupted"
+    parts = [badge(status)]
+    if result.exit_code is not None:
+        parts.append(f"exit {result.exit_code}")
+    parts.append(f"{result.duration_ms:,.0f} ms")
+    line = f"<div>{esc(title) + ' · ' if title else ''}{' · '.join(parts)}</div>"
+    df = None if result.is_error else result.dataframe
+    if df is not None:
+        body = table(df, max_rows) + note(f"DataFrame: {len(df):,} rows x {len(df.columns)} columns (.dataframe)")
+    else:
+        body = pre(result.content or "(no output)", max_text)
+    if result.is_error:
+        return frame(error_box(f"tool failed{': ' + title if title else ''}", line + body))
+    return frame(line + body)
+
+
+def response_html(response: Response, file_opts: FileOptions | None = None) -> str:
+    """Answer first; then the files the turn created, shown inline; the trace and usage folded."""
+    parts = [markdown_html(response.text) if response.text else note("(no text)")]
+    if response.stop_reason not in (None, "end_turn", "tool_use"):
+        parts.append(note(f"stopped: {response.stop_reason}"))
+    if response.created_files:
+        parts.append(files_html(response.created_files, file_opts))
+    folded = trace_html(TraceRow.from_record(r) for r in response.tool_calls)
+    if response.usage:
+        folded += f"<div>Tokens: {esc(usage_text(response.usage))}</div>"
+    if folded:
+        summary = f"{len(response.tool_calls)} tool call(s), {response.iterations} model request(s)"
+        parts.append(details(summary, folded))
+    return frame("".join(parts))
+
+
+def analysis_html(analysis: dict[str, Any]) -> str:
+    """The health verdict, the key numbers, the charts, and the top error signatures."""
+    summary, health = analysis["summary"], analysis.get("health") or {}
+    status = str(health.get("status", "unknown"))
+    color = {"critical": "error", "degraded": "interrupted", "healthy": "ok"}.get(status, status)
+    parts = [f"<div style='font-size:1.1em'>Health: {badge(color).replace(esc(color), esc(status))}"
+             f" — {esc(health.get('rule', ''))}</div>"]  # fmt: skip
+    facts = [f"{summary.get('total', 0):,} records"]
+    if "error_rate" in summary:
+        facts.append(f"error rate {summary['error_rate']:.1%}")
+    if summary.get("first_timestamp"):
+        facts.append(f"{summary['first_timestamp']} → {summary.get('last_timestamp', '')}")
+    parts.append(note(" · ".join(facts)))
+    png = analysis_charts_png(analysis)
+    if png:
+        parts.append(img_png(png, "errors over time, level breakdown, top error signatures"))
+    top = analysis.get("top_errors") or []
+    if top:
+        import pandas as pd
+
+        cols = [c for c in ("signature", "count", "share", "first_seen", "last_seen") if c in top[0]]
+        parts.append(details(f"top {len(top)} error signatures", table(pd.DataFrame(top)[cols], 20)))
+    return frame("".join(parts))
+
+
+def monitoring_html(result: Any, file_opts: FileOptions | None = None) -> str:
+    """A `MonitoringResult`: its summary, the analysis charts, and the report files inline."""
+    head = (
+        f"<div>{result.logs_fetched:,} log records from <code>{esc(result.url)}</code> · "
+        f"mode <b>{esc(result.mode)}</b> on <b>{esc(result.backend)}</b></div>"
+    )
+    body = analysis_html(result.analysis) if is_analysis(result.analysis) else ""
+    files = files_html(list(result.report_files), file_opts) if result.report_files else ""
+    return frame(head + body + files)
+
+
+def is_monitoring_result(value: Any) -> bool:
+    return all(hasattr(value, a) for a in ("analysis", "report_files", "logs_fetched", "mode"))
+
+
+def json_html(value: Any, max_rows: int = 50) -> str:
+    from ..._tables import to_dataframe
+
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    df = to_dataframe(text)
+    if df is not None:
+        return frame(table(df, max_rows))
+    return frame(pre(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
