@@ -56,6 +56,8 @@ _EXPORTS: dict[str, str] = {
     # session
     "Session": "session.core",
     "Response": "tools.response",
+    # notebook
+    "show": "notebook.render",
     # demo
     "MonitoringAgent": "demo.agent",
     "LogFetcher": "demo.fetcher",
@@ -103,6 +105,7 @@ __all__ = [
     "load_skill",
     "native_skill",
     "package",
+    "show",
     "system_prompt",
     "telemetry",
     "tool_definitions",
@@ -123,6 +126,20 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
+
+
+def load_ipython_extension(shell: Any) -> None:
+    """`%load_ext conjure_nb`: the %%conjure magics and inline rendering (see conjure_nb.notebook)."""
+    from .notebook import load_ipython_extension as load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    """`%unload_ext conjure_nb`: closes the sessions the magics opened."""
+    from .notebook import unload_ipython_extension as unload
+
+    unload(shell)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -147,6 +164,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .models.base import Model, ModelRequest
     from .models.function import FunctionModel
     from .models.scripted import ScriptedModel
+    from .notebook.render import show
     from .prompt import system_prompt
     from .session.core import Session
     from .skills.loader import load, load_skill

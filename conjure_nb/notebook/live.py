@@ -23,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..events import (
+from ..tools import CreatedFile
+from ..tools.events import (
     Event,
     FileCreated,
     ModelRequestStart,
@@ -33,7 +34,6 @@ from ..events import (
     ToolCallStarted,
     TurnFinished,
 )
-from ..tools import CreatedFile
 from .render import to_html
 from .render.html import badge, error_box, esc, frame, note
 from .render.markdown import markdown_html
@@ -79,7 +79,9 @@ class TurnState:
             if self.texts and self.texts[-1]:
                 self.texts.append("")
         elif isinstance(event, ToolCallStarted):
-            self.rows[event.tool_use_id] = TraceRow(event.tool, summarize_input(event.tool, event.input), "running")
+            self.rows[event.tool_use_id] = TraceRow(
+                event.tool, summarize_input(event.tool, event.input), "running"
+            )
         elif isinstance(event, ToolCallFinished):
             row = self.rows.setdefault(event.tool_use_id, TraceRow(event.tool, "", "running"))
             row.status = "interrupted" if event.result.error_code == "interrupted" else (
@@ -114,7 +116,9 @@ def live_html(state: TurnState, title: str = "") -> str:
     if state.files:
         parts.append(note("files: " + ", ".join(f.filename for f in state.files)))
     where = f" · model request {state.iteration}" if state.iteration else ""
-    label = {"running": "running…", "interrupted": "interrupted", "error": "failed"}.get(state.status, state.status)
+    label = {"running": "running…", "interrupted": "interrupted", "error": "failed"}.get(
+        state.status, state.status
+    )
     status = f"<div>{badge(label)}{esc(where)} · {state.elapsed_s:.1f} s{' · ' + esc(title) if title else ''}</div>"
     if state.status in ("error", "interrupted") and state.error:
         status = error_box(label, f"<div>{esc(state.error)}</div>") + status

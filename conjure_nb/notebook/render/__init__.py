@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ...response import Response
 from ...tools import CreatedFile, ToolResult
+from ...tools.response import Response
 from .charts import is_analysis
 from .files import FileOptions, file_html, files_html
 from .html import frame, pre, table
@@ -49,7 +49,7 @@ def to_html(value: Any, opts: FileOptions | None = None) -> str:
         return response_html(value, opts)
     if isinstance(value, ToolResult):
         return tool_result_html(value, max_rows=opts.max_rows, max_text=opts.max_text)
-    if isinstance(value, CreatedFile) or isinstance(value, (Path, os.PathLike)):
+    if isinstance(value, (CreatedFile, Path, os.PathLike)):
         return frame(file_html(value, opts))
     if isinstance(value, str):
         if len(value) < 4096 and "\n" not in value and Path(value).is_file():
@@ -73,7 +73,9 @@ def bundle(value: Any, opts: FileOptions | None = None) -> dict[str, str]:
     return {"text/html": to_html(value, opts), "text/plain": repr(value)}
 
 
-def show(*values: Any, max_rows: int = 20, max_pages: int = 4, metadata: dict[str, Any] | None = None) -> None:
+def show(
+    *values: Any, max_rows: int = 20, max_pages: int = 4, metadata: dict[str, Any] | None = None
+) -> None:
     """Display each value inline, rendered for what it is.
 
     Args:

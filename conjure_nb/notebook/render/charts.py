@@ -30,7 +30,9 @@ def _timeline(ax: Any, analysis: dict[str, Any]) -> None:
     for anomaly in analysis.get("anomalies") or []:
         minutes = [p.get("minute") for p in points]
         if anomaly.get("start") in minutes and anomaly.get("end") in minutes:
-            ax.axvspan(minutes.index(anomaly["start"]), minutes.index(anomaly["end"]), color="#d32f2f", alpha=0.12)
+            ax.axvspan(
+                minutes.index(anomaly["start"]), minutes.index(anomaly["end"]), color="#d32f2f", alpha=0.12
+            )
     if points:
         ticks = xs[:: max(1, len(xs) // 5)]
         ax.set_xticks(ticks, [str(points[i].get("minute", ""))[11:16] for i in ticks])

@@ -66,7 +66,9 @@ def _body(path: Path, ext: str, opts: FileOptions) -> str:
         import base64
 
         b64 = base64.b64encode(path.read_bytes()).decode("ascii")
-        return f'<img src="data:{_IMAGE_TYPES[ext]};base64,{b64}" alt="{esc(path.name)}" style="max-width:100%">'
+        return (
+            f'<img src="data:{_IMAGE_TYPES[ext]};base64,{b64}" alt="{esc(path.name)}" style="max-width:100%">'
+        )
     if ext in _TABLE_EXT or ext in _TEXT_EXT:
         return _text_body(path, ext, opts)
     return ""
@@ -77,7 +79,7 @@ def _text_body(path: Path, ext: str, opts: FileOptions) -> str:
         raw = f.read(4 * 1024 * 1024)
     text = raw.decode("utf-8", errors="replace")
     if ext in _TABLE_EXT and len(raw) == path.stat().st_size:
-        from ..._tables import to_dataframe
+        from ...tools.tables import to_dataframe
 
         df = to_dataframe(text)
         if df is not None:

@@ -86,7 +86,7 @@ def frame(body_html: str) -> str:
 def table(df: pd.DataFrame, max_rows: int = 50) -> str:
     """A DataFrame as an HTML table, at most `max_rows` rows, with the row count when it is cut."""
     shown = df.head(max_rows)
-    out = shown.to_html(border=0, index=False, classes="dataframe", na_rep="")
+    out = str(shown.to_html(border=0, index=False, classes="dataframe", na_rep=""))
     if len(df) > max_rows:
         out += note(f"{max_rows} of {len(df):,} rows shown; {len(df.columns)} columns")
     return out
@@ -95,7 +95,9 @@ def table(df: pd.DataFrame, max_rows: int = 50) -> str:
 def rows_table(header: list[str], rows: list[list[str]]) -> str:
     """A table from cells that are already HTML."""
     head = "".join(f"<th style='text-align:left'>{esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{c}</td>" for c in r) + "</tr>" for r in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td style='text-align:left'>{c}</td>" for c in r) + "</tr>" for r in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

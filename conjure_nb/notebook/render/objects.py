@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ...response import Response
 from ...tools import ToolCallRecord, ToolResult
+from ...tools.response import Response
 from .charts import analysis_charts_png, is_analysis
 from .files import FileOptions, files_html
 from .html import badge, details, error_box, esc, frame, img_png, note, pre, rows_table, table
@@ -60,7 +60,9 @@ def trace_html(rows: Iterable[TraceRow]) -> str:
         if row.exit_code not in (None, 0):
             status += f" <small>(exit {row.exit_code})</small>"
         ms = "…" if row.duration_ms is None else f"{row.duration_ms:,.0f} ms"
-        cells.append([str(i), f"<code>{esc(row.tool)}</code>", f"<code>{esc(row.summary)}</code>", status, ms])
+        cells.append(
+            [str(i), f"<code>{esc(row.tool)}</code>", f"<code>{esc(row.summary)}</code>", status, ms]
+        )
     return rows_table(["#", "tool", "input", "status", "duration"], cells) if cells else ""
 
 
@@ -80,7 +82,9 @@ def tool_result_html(result: ToolResult, title: str = "", max_rows: int = 50, ma
     line = f"<div>{esc(title) + ' · ' if title else ''}{' · '.join(parts)}</div>"
     df = None if result.is_error else result.dataframe
     if df is not None:
-        body = table(df, max_rows) + note(f"DataFrame: {len(df):,} rows x {len(df.columns)} columns (.dataframe)")
+        body = table(df, max_rows) + note(
+            f"DataFrame: {len(df):,} rows x {len(df.columns)} columns (.dataframe)"
+        )
     else:
         body = pre(result.content or "(no output)", max_text)
     if result.is_error:
@@ -145,7 +149,7 @@ def is_monitoring_result(value: Any) -> bool:
 
 
 def json_html(value: Any, max_rows: int = 50) -> str:
-    from ..._tables import to_dataframe
+    from ...tools.tables import to_dataframe
 
     text = json.dumps(value, ensure_ascii=False, default=str)
     df = to_dataframe(text)

@@ -1,0 +1,242 @@
+"""`%%conjure chat`, `%%conjure run` and the `%conjure ...` line commands.
+
+```
+%load_ext conjure_nb
+%%conjure chat --backend local --skills skills -i df -o answer
+How healthy is the system in {df}?
+```
+
+Settings live in traits (`%config ConjureMagics.backend = "docker"`); sessions by name in a
+`SessionStore`; streaming goes through `LiveTurn`, the same plumbing the widget panels use.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from traitlets import Bool, Integer, List, Unicode
+
+from .. import errors as cj_errors
+from ..session import Response, Session
+from ..tools.events import ToolCallFinished, ToolCallStarted
+from . import commands
+from .failure import CellFailure
+from .inputs import parse_names, prepare_inputs
+from .live import LiveTurn
+from .parsers import chat_parser, run_parser
+from .render import to_html
+from .resolve import NO_MODEL, expand, resolve_model, resolve_skills
+from .sessions import Opened, SessionStore, Spec, model_label
+
+__all__ = ["ConjureMagics"]
+
+_CHAT, _RUN = chat_parser(), run_parser()
+
+
+@magics_class
+class ConjureMagics(Magics):
+    """The `%conjure` / `%%conjure` magics; the traits are the defaults of every cell."""
+
+    backend = Unicode(
+        "local", help="backend when a cell gives no --backend: local, docker, native, anthropic"
+    ).tag(config=True)
+    model = Unicode("", help="model when a cell gives no --model: a notebook name or a model id").tag(
+        config=True
+    )
+    skills = List(Unicode(), default_value=[], help="skill paths when a cell gives no --skills").tag(
+        config=True
+    )
+    max_iterations = Integer(25, help="model requests allowed per chat turn").tag(config=True)
+    stream = Bool(True, help="stream answers and tool rows as they happen (--no-stream turns it off)").tag(
+        config=True
+    )
+
+    def __init__(self, shell: Any = None, **kwargs: Any):
+        super().__init__(shell, **kwargs)
+        self.store = SessionStore()
+
+    @property
+    def ns(self) -> dict[str, Any]:
+        return self.shell.user_ns if self.shell is not None else {}
+
+    @line_cell_magic
+    def conjure(self, line: str, cell: str | None = None) -> Any:
+        """Run `%conjure help` for the commands and their options."""
+        command, _, rest = line.strip().partition(" ")
+        if cell is not None:
+            if command == "chat":
+                return self._chat(_CHAT.parse_argstring(rest), cell)
+            if command == "run":
+                return self._run(_RUN.parse_argstring(rest), cell)
+            raise UsageError(
+                f"%%conjure {command or '(nothing)'}: the cell commands are chat and run (%conjure help)"
+            )
+        return commands.run_line(self, command or "help", rest)
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def _open(self, args: Any, model: Any = None) -> tuple[Opened, bool]:
+        name = args.session
+        asked_skills = tuple(args.skills) if args.skills is not None else None
+        self.store.check(name, args.backend, asked_skills)
+        backend = args.backend or self.backend
+        items = list(args.skills) if args.skills is not None else list(self.skills)
+
+        def make() -> Session:
+            skills, _ = resolve_skills(items, backend, self.ns)
+            try:
+                return Session.new(backend, skills, model, max_iterations=self.max_iterations)
+            except cj_errors.UsageError as exc:
+                raise UsageError(f"--backend {backend}: {exc}") from None
+            except cj_errors.ConjureError as exc:
+                raise CellFailure(
+                    type(exc).__name__, f"cannot open a {backend} session: {exc}", exc
+                ) from None
+
+        return self.store.open(name, Spec(backend, tuple(items)), make)
+
+    def _meta(self, name: str, session: Session, usage: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "conjure_nb": {
+                "session": name,
+                "backend": session.backend,
+                "model": model_label(session.model),
+                "usage": dict(usage or {}),
+            }
+        }
+
+    def _keep(self, args: Any, result: Any) -> None:
+        self.ns["_conjure"] = result
+        if args.o:
+            if not args.o.isidentifier():
+                raise UsageError(f"-o {args.o}: not a valid variable name")
+            self.ns[args.o] = result
+
+    # -- %%conjure chat ------------------------------------------------------------------------
+
+    def _chat_model(self, args: Any, opened: Opened | None) -> Any:
+        spec = args.model or (None if opened is not None and opened.session.model is not None else self.model)
+        model = resolve_model(spec or None, self.ns)
+        if model is None and (opened is None or opened.session.model is None):
+            raise UsageError(NO_MODEL)
+        return model
+
+    def _chat(self, args: Any, body: str) -> None:
+        names = parse_names(args.i)
+        if args.max_iterations is not None and args.max_iterations < 1:
+            raise UsageError(f"--max-iterations must be at least 1, not {args.max_iterations}")
+        self.store.check(args.session, args.backend, tuple(args.skills) if args.skills is not None else None)
+        model = self._chat_model(args, self.store.get(args.session))
+        opened, _ = self._open(args, model)
+        session = opened.session
+        if model is not None:
+            from ..models.function import as_model
+
+            session.model = as_model(model)
+        inputs = prepare_inputs(names, self.ns, session.working_dir)
+        message = expand(body.strip("\n"), self.ns, inputs.refs)
+        if inputs.lines:
+            message += "\n\n" + "\n".join(inputs.lines)
+        meta = self._meta(args.session, session)
+        stream = self.stream if args.stream is None else args.stream
+        view = LiveTurn(metadata=meta, title=f"session {args.session}") if stream else None
+        previous = session.max_iterations
+        if args.max_iterations is not None:
+            session.max_iterations = args.max_iterations
+        try:
+            response = self._turn(session, message, view)
+        finally:
+            session.max_iterations = previous
+        opened.turns.append(response)
+        self._keep(args, response)
+        meta["conjure_nb"]["usage"] = dict(response.usage)
+        self._show(_chat_bundle(response, args.format), meta, view, response)
+
+    def _turn(self, session: Session, message: str, view: LiveTurn | None) -> Response:
+        try:
+            return session.chat(message, on_event=view.on_event if view else None)
+        except KeyboardInterrupt:
+            note = "the turn stopped; running tools were stopped and the history so far is kept"
+            if view:
+                view.interrupt(note)
+            raise CellFailure("KeyboardInterrupt", f"interrupted: {note}") from None
+        except cj_errors.UsageError as exc:
+            if view:
+                view.fail(exc)
+            raise UsageError(str(exc)) from None
+        except cj_errors.ConjureError as exc:
+            if view:
+                view.fail(exc)
+            raise CellFailure(type(exc).__name__, str(exc), exc) from None
+
+    def _show(self, bundle: dict[str, Any], meta: dict[str, Any], view: LiveTurn | None, result: Any) -> None:
+        if view is not None:
+            view.metadata = meta
+            view.state.status = "done"
+            view.state.result = result
+            view.sink(bundle, meta)
+            return
+        from IPython.display import display
+
+        display(bundle, raw=True, metadata=meta)
+
+    # -- %%conjure run -------------------------------------------------------------------------
+
+    def _run(self, args: Any, body: str) -> None:
+        names = parse_names(args.i)
+        opened, _ = self._open(args)
+        session = opened.session
+        inputs = prepare_inputs(names, self.ns, session.working_dir)
+        command = expand(body.strip("\n"), self.ns, inputs.refs)
+        tool, tool_input = _run_call(session, command)
+        meta = self._meta(args.session, session)
+        stream = self.stream if args.stream is None else args.stream
+        view = LiveTurn(metadata=meta, title=f"session {args.session}", show_now=False) if stream else None
+        if view is not None:
+            view.on_event(ToolCallStarted("run", tool, tool_input))
+        try:
+            result = session.run_tool(tool, **tool_input)
+        except KeyboardInterrupt:
+            if view:
+                view.interrupt()
+            raise CellFailure("KeyboardInterrupt", "interrupted: the command was stopped") from None
+        except cj_errors.UsageError as exc:
+            raise UsageError(str(exc)) from None
+        if view is not None:
+            view.on_event(ToolCallFinished("run", tool, result, result.is_error, result.duration_ms))
+        self._keep(args, result)
+        self._show({"text/html": to_html(result), "text/plain": repr(result)}, meta, view, result)
+
+
+def _run_call(session: Session, command: str) -> tuple[str, dict[str, Any]]:
+    """Which tool runs a `%%conjure run` body: bash_tool, else a native session's execute tool."""
+    if "bash_tool" in session.tools:
+        return "bash_tool", {"command": command, "description": "%%conjure run"}
+    execute = [t for t in session.tools if t.endswith("_execute")]
+    first, _, rest = command.partition(" ")
+    if first in execute:
+        return first, {"command": rest.strip()}
+    if len(execute) == 1:
+        return execute[0], {"command": command}
+    raise UsageError(
+        f"%%conjure run: this {session.backend} session has no bash_tool; start the body with one of "
+        f"{execute or session.tools} to say which tool runs it"
+    )
+
+
+def _chat_bundle(response: Response, fmt: str) -> dict[str, Any]:
+    if fmt == "text":
+        return {"text/plain": response.text}
+    if fmt == "json":
+        text = json.dumps(response.to_dict(), indent=2, default=str)
+        return {"application/json": json.loads(text), "text/plain": text}
+    if fmt == "html":
+        return {"text/html": response.text, "text/plain": response.text}
+    return {
+        "text/html": to_html(response),
+        "text/markdown": response._repr_markdown_(),
+        "text/plain": repr(response),
+    }

@@ -1,0 +1,73 @@
+"""The magics in a real Jupyter kernel: sessions they opened are gone after the kernel shuts down."""
+
+from __future__ import annotations
+
+import os
+import queue
+import time
+from pathlib import Path
+
+import pytest
+
+jupyter_client = pytest.importorskip("jupyter_client")
+
+
+def _execute(kc: object, code: str) -> list[dict[str, object]]:
+    msg_id = kc.execute(code)  # type: ignore[attr-defined]
+    outputs = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=5)  # type: ignore[attr-defined]
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return outputs
+        outputs.append({"type": msg["msg_type"], **msg["content"]})
+    raise AssertionError(f"no reply to {code!r}")
+
+
+def _text(outputs: list[dict[str, object]]) -> str:
+    parts = []
+    for out in outputs:
+        if out["type"] == "stream":
+            parts.append(str(out["text"]))
+        elif out["type"] in ("execute_result", "display_data"):
+            parts.append(str(out["data"].get("text/plain", "")))  # type: ignore[attr-defined]
+        elif out["type"] == "error":
+            parts.append(f"{out['ename']}: {out['evalue']}")
+    return "".join(parts)
+
+
+def test_kernel_shutdown_closes_the_magics_sessions(tmp_path: Path) -> None:
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(tmp_path), env={**os.environ, "ANTHROPIC_API_KEY": ""})
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        _execute(kc, "%load_ext conjure_nb")
+        outs = _execute(kc, "%%conjure run --no-stream\necho hi")
+        assert "hi" in _text(outs)
+        meta = next(o for o in outs if o["type"] == "display_data")["metadata"]
+        assert meta["conjure_nb"]["backend"] == "local"  # type: ignore[index]
+        where = _text(
+            _execute(
+                kc,
+                "print(_conjure.content.strip(), get_ipython().run_line_magic('conjure', 'sessions').shape)",
+            )
+        )
+        assert where.startswith("hi (1,")
+        workdir = _text(_execute(kc, "from conjure_nb.notebook import loaded_magics\n"
+                                     "print(loaded_magics(get_ipython()).store.get('default').session.working_dir)")).strip()  # fmt: skip
+        assert Path(workdir).is_dir()
+        error = _execute(kc, "%%conjure chat\nhello")
+        assert [o["ename"] for o in error if o["type"] == "error"] == [] and "UsageError: no model" in _text(
+            error
+        )
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    assert not Path(workdir).exists()

@@ -1,0 +1,307 @@
+"""The %%conjure magics through a real IPython InteractiveShell."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+from IPython.core.error import UsageError
+
+import conjure_nb as cj
+from conjure_nb.notebook import loaded_magics
+
+from .conftest import Shell
+
+S = cj.ScriptedModel
+
+
+def _html(output: object) -> str:
+    return str(output.data["text/html"])  # type: ignore[attr-defined]
+
+
+def test_load_twice_then_unload_twice_closes_sessions(ip: Shell) -> None:
+    ip.shell.run_line_magic("load_ext", "conjure_nb")
+    ran = ip.run("%%conjure run\necho hi")
+    assert ran.error is None
+    session = loaded_magics(ip.shell).store.get("default").session
+    workdir = session.working_dir
+    assert workdir.is_dir()
+    ip.shell.run_line_magic("unload_ext", "conjure_nb")
+    assert session.closed and not workdir.exists()
+    assert "conjure" not in ip.shell.magics_manager.magics["cell"]
+    ip.shell.run_line_magic("unload_ext", "conjure_nb")  # safe to repeat
+    ip.shell.run_line_magic("load_ext", "conjure_nb")  # and to load again
+    assert ip.run("%%conjure run\necho again").error is None
+
+
+def test_chat_streams_then_renders_the_response_with_metadata(ip: Shell) -> None:
+    ip.ns["fake"] = S(
+        [
+            S.reply("Let me look.", S.tool_use("bash_tool", command="echo a,b; echo 1,2", description="t")),
+            "**All good**",
+        ]
+    )
+    ran = ip.run("%%conjure chat --model fake\nIs it fine?")
+    assert ran.error is None
+    # the first output is the live view, updated in place: running rows, then the final answer
+    htmls = [_html(o) for o in ran.outputs]
+    assert any("running" in h for h in htmls[:-1])
+    assert any(">ok<" in h and "running…" in h for h in htmls[:-1]), "a finished tool row while the turn runs"
+    final = ran.last
+    assert "<strong>All good</strong>" in _html(final)
+    assert "1 tool call(s)" in _html(final)
+    meta = final.metadata["conjure_nb"]
+    assert meta == {"session": "default", "backend": "local", "model": "ScriptedModel",
+                    "usage": {"input_tokens": 20, "output_tokens": 10}}  # fmt: skip
+    assert isinstance(ip.ns["_conjure"], cj.Response)
+    assert ip.ns["_conjure"].text == "**All good**"
+
+
+def test_no_stream_renders_once(ip: Shell) -> None:
+    ip.ns["fake"] = S(["done"])
+    ran = ip.run("%%conjure chat --model fake --no-stream -o answer\nhi")
+    assert ran.error is None
+    assert len(ran.outputs) == 1
+    assert ip.ns["answer"] is ip.ns["_conjure"]
+    assert ip.ns["answer"].text == "done"
+
+
+def test_stream_trait_off_renders_once(ip: Shell) -> None:
+    ip.ns["fake"] = S(["done"])
+    ip.run("%config ConjureMagics.stream = False")
+    assert len(ip.run("%%conjure chat --model fake\nhi").outputs) == 1
+
+
+def test_body_is_filled_like_shell_lines(ip: Shell) -> None:
+    ip.ns["fake"] = S(["a", "b", "c"])
+    ip.ns["n"] = 3
+    ip.run("%%conjure chat --model fake\nWhat is {n * 2}?")
+    ip.run('%%conjure chat --model fake\nKeep {"a": 1} and {n}')
+    ip.run("%%conjure chat --model fake\nUnknown {nope} stays")
+    sent = [r.messages[-1]["content"][-1]["text"] for r in ip.ns["fake"].requests]
+    assert sent == ["What is 6?", 'Keep {"a": 1} and {n}', "Unknown {nope} stays"]
+
+
+def test_named_sessions_keep_history(ip: Shell) -> None:
+    ip.ns["fake"] = S(["one", "two", "three"])
+    ip.run("%%conjure chat --model fake --session a\nfirst")
+    ip.run("%%conjure chat --session a\nsecond")
+    ip.run("%%conjure chat --model fake --session b\nother")
+    store = loaded_magics(ip.shell).store
+    assert len(store.get("a").session.messages) == 4
+    assert len(store.get("b").session.messages) == 2
+
+
+def test_changing_backend_of_a_named_session_is_refused(ip: Shell) -> None:
+    ip.ns["fake"] = S(["one"])
+    ip.run("%%conjure chat --model fake --session a\nfirst")
+    ran = ip.run("%%conjure run --backend native --session a\necho x")
+    assert type(ran.error) is UsageError
+    assert "session 'a' is already open" in str(ran.error) and "%conjure reset --session a" in str(ran.error)
+    assert "a" in [n for n, _ in loaded_magics(ip.shell).store]
+
+
+def test_no_model_names_the_three_fixes(ip: Shell) -> None:
+    ran = ip.run("%%conjure chat\nhello")
+    assert type(ran.error) is UsageError  # IPython's own class: one line, no traceback
+    message = str(ran.error)
+    for fix in ("ANTHROPIC_API_KEY", "--model", "%config ConjureMagics.model"):
+        assert fix in message
+    assert "\n" not in message
+
+
+def test_model_from_config_trait(ip: Shell) -> None:
+    ip.ns["fake"] = S(["configured"])
+    ip.run("%config ConjureMagics.model = 'fake'")
+    assert ip.run("%%conjure chat\nhello").error is None
+    assert ip.ns["_conjure"].text == "configured"
+
+
+def test_model_as_plain_function(ip: Shell) -> None:
+    ip.ns["echo_model"] = lambda messages: "you said " + messages[-1]["content"][-1]["text"]
+    ip.run("%%conjure chat --model echo_model\nping")
+    assert ip.ns["_conjure"].text == "you said ping"
+
+
+def test_bad_arguments_are_ipython_usage_errors(ip: Shell) -> None:
+    for cell in (
+        "%%conjure chat --bogus\nx",
+        "%%conjure chat --backend mars\nx",
+        "%%conjure chat -f yaml\nx",
+        "%%conjure chat --max-iterations 0 --model m\nx",
+        "%%conjure chat --model not_a_model_and_no_key\nx",
+        "%%conjure dance\nx",
+        "%conjure dance",
+        "%conjure chat",
+        "%conjure tools --session nope",
+    ):
+        ran = ip.run(cell)
+        assert type(ran.error) is UsageError, (cell, ran.error)
+    ip.ns["number"] = 5
+    ran = ip.run("%%conjure chat --model number\nx")
+    assert type(ran.error) is UsageError and "is a int, not a model" in str(ran.error)
+
+
+def test_model_failure_is_one_line(ip: Shell) -> None:
+    ip.ns["fake"] = S([])
+    ran = ip.run("%%conjure chat --model fake\nhi")
+    assert ran.error is not None
+    assert "ModelError" in ran.io.stdout and "ran out of replies" in ran.io.stdout
+    assert "Traceback" not in ran.io.stdout
+    assert "failed" in _html(ran.last)
+
+
+def test_inputs_dataframe_and_scalars(ip: Shell) -> None:
+    ip.ns["df"] = pd.DataFrame({"level": ["ERROR", "INFO"], "n": [1, 2]})
+    ip.ns["threshold"] = 0.05
+    ip.ns["who"] = "ops team"
+    ip.ns["fake"] = S(["ok"])
+    assert ip.run("%%conjure chat --model fake -i df,threshold -i who\nLook at {df}").error is None
+    text = ip.ns["fake"].requests[0].messages[-1]["content"][-1]["text"]
+    lines = text.splitlines()
+    assert lines[0] == "Look at df.jsonl"
+    assert "`df` is the file `df.jsonl`" in text and "2 rows; columns: level, n" in text
+    assert "`threshold` = 0.05" in text and '`who` = "ops team"' in text
+    workdir = loaded_magics(ip.shell).store.get("default").session.working_dir
+    rows = [json.loads(line) for line in (workdir / "df.jsonl").read_text().splitlines()]
+    assert rows == [{"level": "ERROR", "n": 1}, {"level": "INFO", "n": 2}]
+
+
+def test_inputs_records_long_text_and_missing(ip: Shell) -> None:
+    ip.ns["recs"] = [{"a": 1}, {"a": 2, "b": "x"}]
+    ip.ns["essay"] = "line\n" * 100
+    ran = ip.run("%%conjure run -i recs,essay\nwc -l {recs} {essay}")
+    assert ran.error is None
+    out = ip.ns["_conjure"].content
+    assert "2 recs.jsonl" in out and "100 essay.txt" in out
+    ran = ip.run("%%conjure run -i missing\ntrue")
+    assert type(ran.error) is UsageError and "missing" in str(ran.error)
+    ip.ns["obj"] = object()
+    ran = ip.run("%%conjure run -i obj\ntrue")
+    assert type(ran.error) is UsageError and "cannot pass a object" in str(ran.error)
+
+
+def test_run_gives_a_tool_result_and_its_dataframe(ip: Shell) -> None:
+    ran = ip.run("%%conjure run -o res\nprintf 'a,b\\n1,2\\n3,4\\n'")
+    assert ran.error is None
+    res = ip.ns["res"]
+    assert isinstance(res, cj.ToolResult) and res.exit_code == 0
+    assert res.dataframe is not None and list(res.dataframe.columns) == ["a", "b"]
+    html = _html(ran.last)
+    assert "<table" in html and "DataFrame: 2 rows x 2 columns" in html
+    assert ran.last.metadata["conjure_nb"]["backend"] == "local"
+
+
+def test_run_failure_shows_as_error(ip: Shell) -> None:
+    ran = ip.run("%%conjure run --no-stream\necho oops >&2; exit 3")
+    assert ran.error is None  # a failing command is data, not a failing cell
+    assert ip.ns["_conjure"].is_error and ip.ns["_conjure"].exit_code == 3
+    assert "tool failed" in _html(ran.last) and "oops" in _html(ran.last)
+
+
+def test_run_on_native_backend(ip: Shell) -> None:
+    class Greeter(cj.NativeSkill):
+        name = "greeter"
+        description = "Says hello."
+
+        def execute(self, command: str, context: cj.Context) -> str:
+            return f"hello {command}"
+
+    ip.ns["greeter"] = Greeter()
+    ran = ip.run("%%conjure run --backend native --skills greeter --session n\nworld")
+    assert ran.error is None and ip.ns["_conjure"].content == "hello world"
+
+
+def test_line_commands(ip: Shell, tmp_path: Path) -> None:
+    ip.ns["fake"] = S(["hi"])
+    ip.run("%%conjure chat --model fake\nhello")
+    ip.run("%%conjure run\necho x > made.txt")
+    sessions = ip.shell.run_line_magic("conjure", "sessions")
+    assert list(sessions["session"]) == ["default"] and sessions["messages"][0] == 2
+    tools = ip.shell.run_line_magic("conjure", "tools")
+    assert list(tools.columns) == ["tool", "input", "is_error", "exit_code", "duration_ms", "backend"]
+    assert tools["input"][0] == "echo x > made.txt"
+    ran = ip.run("%conjure files")
+    assert "made.txt" in _html(ran.last)
+    usage = ip.shell.run_line_magic("conjure", "usage")
+    assert usage.iloc[0].to_dict()["input_tokens"] == 10
+    assert "conjure_nb" in ip.shell.run_line_magic("conjure", "version")
+    assert "%%conjure chat" in ip.shell.run_line_magic("conjure", "help").data
+    ran = ip.run("%conjure reset")
+    assert "closed" in ran.io.stdout and len(loaded_magics(ip.shell).store) == 0
+
+
+def test_skills_command_validates(ip: Shell, tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    df = ip.shell.run_line_magic("conjure", f"skills {repo / 'skills'}")
+    assert {"log-analyzer", "incident-report", "echo"} <= set(df["name"])
+    assert bool(df["ok"].all())
+
+
+def test_toolresult_renders_as_html_when_loaded(ip: Shell) -> None:
+    data, _ = ip.shell.display_formatter.format(cj.ToolResult("x", is_error=True, exit_code=1))
+    assert "tool failed" in data["text/html"]
+    ip.shell.run_line_magic("unload_ext", "conjure_nb")
+    data, _ = ip.shell.display_formatter.format(cj.ToolResult("x", is_error=True, exit_code=1))
+    assert "text/html" not in data
+    ip.shell.run_line_magic("load_ext", "conjure_nb")
+
+
+def test_config_traits_listed(ip: Shell) -> None:
+    ran = ip.run("%config ConjureMagics")
+    for trait in ("backend", "model", "skills", "max_iterations", "stream"):
+        assert f"ConjureMagics.{trait}" in ran.io.stdout
+    ip.run("%config ConjureMagics.backend = 'native'")
+    assert loaded_magics(ip.shell).backend == "native"
+
+
+def test_max_iterations_option(ip: Shell) -> None:
+    loop = [S.reply(S.tool_use("bash_tool", command="true", description="x")) for _ in range(5)]
+    ip.ns["fake"] = S(loop)
+    ran = ip.run("%%conjure chat --model fake --max-iterations 2\ngo")
+    assert "MaxIterationsError" in ran.io.stdout
+    session = loaded_magics(ip.shell).store.get("default").session
+    assert session.max_iterations == 25  # the option is for this cell only
+    assert os.environ.get("ANTHROPIC_API_KEY") is None
+
+
+def _sleepers(marker: str) -> list[str]:
+    import subprocess
+
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if marker in line and "ps -eo" not in line]
+
+
+def test_kernel_interrupt_stops_the_turn_cleanly(ip: Shell) -> None:
+    import signal
+    import threading
+
+    marker = "31.4159"
+    ip.ns["fake"] = S(
+        [S.reply("Running.", S.tool_use("bash_tool", command=f"sleep {marker}", description="wait")), "never"]
+    )
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))  # what Jupyter's interrupt sends
+    timer.start()
+    try:
+        ran = ip.run("%%conjure chat --model fake\nwait for it")
+    finally:
+        timer.cancel()
+    assert "KeyboardInterrupt" in ran.io.stdout and "interrupted" in ran.io.stdout
+    assert "interrupted" in _html(ran.last)
+    session = loaded_magics(ip.shell).store.get("default").session
+    uses = [
+        b["id"]
+        for m in session.messages
+        if m["role"] == "assistant"
+        for b in m["content"]
+        if b["type"] == "tool_use"
+    ]
+    results = [b["tool_use_id"] for m in session.messages if m["role"] == "user" for b in m["content"]
+               if isinstance(b, dict) and b.get("type") == "tool_result"]  # fmt: skip
+    assert uses and uses == results  # every tool_use has its result: the history stays consistent
+    assert not _sleepers(marker)
+    # the session goes on with the next cell
+    ip.ns["fake"].replies.append("after")
+    assert ip.run("%%conjure chat\nstill there?").error is None
