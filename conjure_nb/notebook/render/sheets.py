@@ -1,16 +1,23 @@
 """xlsx previews: every sheet under its name, big sheets cut to a preview with their row count.
 
-python-calamine (Rust) reads the cells: on a workbook of 3 sheets x 100k rows it is several times
-faster than openpyxl (see bench/bench_render.py). It returns the cached value of formula cells; a
-formula whose value was never computed (files written by openpyxl or xlsxwriter) comes back empty,
-so for the preview rows only the sheet XML is scanned for `<f>` elements and such cells show
-their formula instead.
+python-calamine (Rust) reads the cells, with their types (dates through the styles, shared strings,
+booleans), many times faster than openpyxl. Even calamine parses a whole sheet before giving its
+first row, so a big workbook is first cut down: a small stored (uncompressed) copy is made whose
+sheets hold only the preview rows, calamine reads that, and each sheet's full row count comes from
+its `<dimension>` or, when a writer left that out, from the last `<row r=...>` of the inflated XML
+(a plain scan, no parsing). See bench/bench_render.py for the figures beside openpyxl.
+
+Calamine returns the cached value of formula cells; a formula whose value was never computed
+(files written by openpyxl or xlsxwriter) comes back empty, so the preview rows of the sheet XML
+are scanned for `<f>` elements and such cells show their formula instead.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import posixpath
+import re
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,23 +54,96 @@ def _calamine() -> Any:
     return python_calamine
 
 
+_ROW_START = re.compile(rb"<row[\s>/]")
+_ROW_NUMBER = re.compile(rb'<row[^>]*?\sr="(\d+)"')
+_DIMENSION = re.compile(rb'<dimension ref="[A-Z]*\d+(?::[A-Z]+(\d+))?"')
+_KEEP = ("[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+         "xl/styles.xml", "xl/sharedStrings.xml")  # fmt: skip
+SMALL_XLSX = 2 * 1024 * 1024
+
+
 def read_sheets(path: str | os.PathLike[str], max_rows: int = 20) -> list[SheetPreview]:
     """The first `max_rows` rows of every sheet (header included), with each sheet's size."""
+    source: Any = os.fspath(path)
+    totals: list[int | None] = []
+    if os.path.getsize(path) > SMALL_XLSX:
+        try:
+            source, totals = _cut_down(path, max_rows)
+        except (KeyError, IndexError, ValueError, zipfile.BadZipFile, ET.ParseError):
+            source, totals = os.fspath(path), []
     pc = _calamine()
     out = []
-    with pc.CalamineWorkbook.from_path(os.fspath(path)) as wb:
+    wb = pc.CalamineWorkbook.from_filelike(source) if isinstance(source, io.BytesIO) else (
+        pc.CalamineWorkbook.from_path(source)
+    )  # fmt: skip
+    with wb:
         for index, name in enumerate(wb.sheet_names):
             sheet = wb.get_sheet_by_index(index)
-            rows = []
-            for i, row in enumerate(sheet.iter_rows()):
-                if i >= max_rows:
-                    break
-                rows.append(list(row))
+            rows = [list(row) for _, row in zip(range(max_rows), sheet.iter_rows())]
             start = sheet.start or (0, 0)
-            preview = SheetPreview(name, rows, sheet.height, sheet.width)
+            total = totals[index] if index < len(totals) and totals[index] is not None else sheet.height
+            preview = SheetPreview(name, rows, int(total or 0) - start[0], sheet.width)
             preview.formulas = _formulas(path, index, max_rows, start)
             out.append(preview)
     return out
+
+
+def _cut_down(path: str | os.PathLike[str], max_rows: int) -> tuple[io.BytesIO, list[int | None]]:
+    """A stored copy of the workbook whose sheets keep only their first `max_rows` rows, and the
+    last row number of each original sheet."""
+    buf = io.BytesIO()
+    totals: list[int | None] = []
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zout:
+        names = set(zin.namelist())
+        for member in _KEEP:
+            if member in names:
+                zout.writestr(member, zin.read(member))
+        for member in _sheet_xml_paths(zin):
+            head, total = _head_rows(zin, member, max_rows)
+            zout.writestr(member, head)
+            totals.append(total)
+    buf.seek(0)
+    return buf, totals
+
+
+def _head_rows(zf: zipfile.ZipFile, member: str, max_rows: int) -> tuple[bytes, int | None]:
+    """The sheet XML up to its `max_rows`-th row, closed properly, and the sheet's last row number."""
+    data = b""
+    with zf.open(member) as stream:
+        while True:
+            chunk = stream.read(1 << 18)
+            data += chunk
+            starts = [m.start() for m in _ROW_START.finditer(data)]
+            if len(starts) > max_rows or not chunk:
+                break
+        cut = starts[max_rows] if len(starts) > max_rows else data.find(b"</sheetData>")
+        if cut < 0:
+            raise ValueError(f"{member}: no sheetData")
+        head = data[:cut] + b"</sheetData></worksheet>"
+        dim = _DIMENSION.search(data[:cut])
+        if dim and dim.group(1):
+            return head, int(dim.group(1))
+        last = _last_row(data)
+        carry = data[-256:]
+        while chunk:
+            chunk = stream.read(1 << 20)
+            window = carry + chunk
+            last = _last_row(window) or last
+            carry = window[-256:]
+    return head, last
+
+
+def _last_row(data: bytes) -> int | None:
+    """The number of the last `<row r="N">` that starts in `data` (rows are in ascending order)."""
+    end = len(data)
+    while True:
+        i = data.rfind(b"<row", 0, end)
+        if i < 0:
+            return None
+        m = _ROW_NUMBER.match(data, i)
+        if m:
+            return int(m.group(1))
+        end = i
 
 
 def _sheet_xml_paths(zf: zipfile.ZipFile) -> list[str]:
@@ -113,6 +193,8 @@ def _formulas(
 def _cell(value: Any, formula: str | None) -> str:
     if formula and value in ("", None):
         return f"<i title='formula, no cached value'>{esc(formula)}</i>"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)  # calamine gives every number as a float
     text = "" if value is None else esc(value)
     return f"<span title='{esc(formula)}'>{text}</span>" if formula else text
 
