@@ -52,12 +52,18 @@ class SkillError(ConjureError):
 
 
 class ModelError(ConjureError):
-    """The model or its API failed; `status` is the HTTP status when there was one."""
+    """The model or its API failed; `status` is the HTTP status when there was one.
 
-    def __init__(self, message: str, *, status: int | None = None, body: Any = None):
+    `retry_after` is the wait in seconds the server asked for (429/529), when it said.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, body: Any = None, retry_after: float | None = None
+    ):
         super().__init__(message)
         self.status = status
         self.body = body
+        self.retry_after = retry_after
 
 
 class ExecutorError(ConjureError):

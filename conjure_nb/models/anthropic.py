@@ -1,9 +1,19 @@
-"""`AnthropicModel`: Claude through the official `anthropic` SDK (or any compatible server)."""
+"""`AnthropicModel`: Claude through the official `anthropic` SDK (or any compatible server).
+
+Every option reaches the request body whatever the SDK version: an option the installed SDK knows
+as a keyword parameter is passed as one, the others go through the SDK's `extra_body`. So
+`temperature`, `top_k` or a server's own knobs (llama.cpp's `repeat_penalty`) arrive the same
+way on SDK 1.x, which still has some of them as parameters, and on 2.x, which has none.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+import json
 import os
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import ModelError, UsageError
@@ -25,9 +35,27 @@ _STATUS_HINTS = {
     529: "the API is overloaded; try again later",
 }
 
+# Body fields a caller must not set through options, and where each one is set instead.
+_RESERVED = {
+    "model": "pass model= to AnthropicModel",
+    "messages": "the session sends its own history",
+    "max_tokens": "pass max_tokens= to the session or to AnthropicModel",
+    "stream": "streaming is chosen per request (it is on when on_event= or astream() is used)",
+    "extra_body": "give body fields as options directly",
+    "extra_headers": "pass default_headers= to AnthropicModel",
+    "extra_query": "pass default_query= to AnthropicModel",
+    "timeout": "pass timeout= to AnthropicModel",
+}
+# Keyword parameters of the SDK's methods that are not body fields.
+_NOT_BODY = {"extra_body", "extra_headers", "extra_query", "timeout", "betas"}
+
 
 class AnthropicModel(BaseModel):
     """Claude via the `anthropic` SDK, with the SDK's retries and backoff.
+
+    Sampling settings can be given here (`temperature=0`) or per session (`options=`); the
+    session's options win. Anything else the server understands goes in `options`
+    (`{"repeat_penalty": 1.1}` for llama.cpp, `{"thinking": {...}}` for Claude).
 
     Args:
         model: model id (default: a current Claude Sonnet; env CONJURE_MODEL overrides).
@@ -35,7 +63,15 @@ class AnthropicModel(BaseModel):
         base_url: any Anthropic-compatible server (Ollama, llama.cpp, vLLM, a LiteLLM proxy).
             Servers that need no key may be used without one when `base_url` is given.
         max_tokens: default max_tokens for each request.
+        temperature: sampling temperature sent with every request (None: the server's default).
+        top_p: nucleus sampling cut-off sent with every request.
+        top_k: top-k sampling cut-off sent with every request.
+        stop_sequences: strings that end the reply, sent with every request.
+        options: other body fields sent with every request.
         **client_options: passed to `anthropic.Anthropic` (max_retries, timeout, default_headers...).
+
+    Raises:
+        UsageError: no key and no base_url, or an option that cannot be sent (named).
     """
 
     def __init__(
@@ -44,6 +80,12 @@ class AnthropicModel(BaseModel):
         api_key: str | None = None,
         base_url: str | None = None,
         max_tokens: int = DEFAULT_MAX_TOKENS,
+        *,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        stop_sequences: list[str] | None = None,
+        options: dict[str, Any] | None = None,
         **client_options: Any,
     ):
         key = api_key or os.environ.get("ANTHROPIC_API_KEY")
@@ -56,6 +98,15 @@ class AnthropicModel(BaseModel):
             import anthropic
         except ImportError as exc:  # pragma: no cover - anthropic is a core dependency
             raise ImportError("AnthropicModel needs the anthropic package: pip install conjure-nb") from exc
+        sampling = {
+            "temperature": temperature,
+            "top_p": top_p,
+            "top_k": top_k,
+            "stop_sequences": stop_sequences,
+        }
+        self.options: dict[str, Any] = {k: v for k, v in sampling.items() if v is not None}
+        self.options.update(options or {})
+        check_options(self.options)
         self.model = model
         self.max_tokens = max_tokens
         self.base_url = base_url
@@ -69,24 +120,33 @@ class AnthropicModel(BaseModel):
         where = f" at {self.base_url}" if self.base_url else ""
         return f"<AnthropicModel {self.model}{where}>"
 
-    def _params(self, req: ModelRequest) -> dict[str, Any]:
-        params = req.to_body()
+    @property
+    def api_key(self) -> str | None:
+        """The key this model sends (None for a keyless compatible server); never printed."""
+        key = self._opts["api_key"]
+        return None if key == "no-key" else str(key)
+
+    def _params(self, method: Callable[..., Any], req: ModelRequest) -> dict[str, Any]:
+        check_options(req.options)
+        params = {**self.options, **req.to_body()}
         params["model"] = self.model
         params["max_tokens"] = req.max_tokens or self.max_tokens
-        if req.betas:
-            params["betas"] = list(req.betas)
-        return params
+        betas = [*req.betas, *params.pop("betas", [])]
+        if betas:
+            params["betas"] = list(dict.fromkeys(betas))
+        return split_params(method, params)
 
     def _api(self, client: Any, req: ModelRequest) -> Any:
-        return client.beta.messages if req.betas or req.container is not None else client.messages
+        beta = req.betas or "betas" in req.options or "betas" in self.options or req.container is not None
+        return client.beta.messages if beta else client.messages
 
     def request(self, req: ModelRequest) -> dict[str, Any]:
         ensure_real_requests_allowed(self.base_url)
         api = self._api(self.client, req)
         try:
             if req.on_text is None:
-                return _dump(api.create(**self._params(req)))
-            with api.stream(**self._params(req)) as stream:
+                return _dump(api.create(**self._params(api.create, req)))
+            with api.stream(**self._params(api.stream, req)) as stream:
                 for event in stream:
                     _forward_text(event, req)
                 return _dump(stream.get_final_message())
@@ -101,8 +161,8 @@ class AnthropicModel(BaseModel):
             api = self._api(client, req)
             try:
                 if req.on_text is None:
-                    return _dump(await api.create(**self._params(req)))
-                async with api.stream(**self._params(req)) as stream:
+                    return _dump(await api.create(**self._params(api.create, req)))
+                async with api.stream(**self._params(api.stream, req)) as stream:
                     async for event in stream:
                         _forward_text(event, req)
                     return _dump(await stream.get_final_message())
@@ -118,12 +178,84 @@ class AnthropicModel(BaseModel):
         if status is None:
             return ModelError(f"could not reach the model API at {self._where()}: {exc}")
         hint = _STATUS_HINTS.get(status, "the API returned an error")
-        detail = getattr(exc, "api_message", None) or getattr(exc, "message", "") or ""
         body = getattr(exc, "body", None)
-        return ModelError(f"model API error {status}: {hint}. {detail}".strip(), status=status, body=body)
+        detail = server_message(body) or getattr(exc, "message", "") or ""
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        return ModelError(
+            f"model API error {status}: {hint}. {detail}".strip(),
+            status=status,
+            body=body,
+            retry_after=retry_after(headers),
+        )
 
     def _where(self) -> str:
         return self.base_url or "https://api.anthropic.com"
+
+
+def check_options(options: dict[str, Any]) -> None:
+    """Refuse, by name, an option that cannot go into a request body.
+
+    Raises:
+        UsageError: a reserved name (with where to set it instead) or a value that is not JSON.
+    """
+    for key, value in options.items():
+        if not isinstance(key, str) or not key:
+            raise UsageError(f"model option names must be non-empty strings, not {key!r}")
+        if key in _RESERVED:
+            raise UsageError(f"model option {key!r} cannot be set through options: {_RESERVED[key]}")
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(
+                f"model option {key!r} cannot be sent: its value {value!r} is not JSON ({exc})"
+            ) from exc
+
+
+@functools.lru_cache(maxsize=64)
+def _keywords(func: Callable[..., Any]) -> frozenset[str]:
+    params = inspect.signature(func).parameters.values()
+    return frozenset(p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def split_params(method: Callable[..., Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for `method`: the names it knows as-is, every other field in `extra_body`."""
+    func = getattr(method, "__func__", method)
+    known = _keywords(func) - (_NOT_BODY - {"betas"})
+    kwargs = {k: v for k, v in params.items() if k in known}
+    extra = {k: v for k, v in params.items() if k not in known}
+    if extra:
+        kwargs["extra_body"] = extra
+    return kwargs
+
+
+def server_message(body: Any) -> str | None:
+    """The human message in an error body: Anthropic's and OpenAI's shapes (llama.cpp, vLLM)."""
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:500]
+    return None
+
+
+def retry_after(headers: Any) -> float | None:
+    """Seconds the server asked to wait (`retry-after-ms` or `retry-after`), if it said."""
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) / scale)
+        except ValueError:
+            continue
+    return None
 
 
 def _forward_text(event: Any, req: ModelRequest) -> None:

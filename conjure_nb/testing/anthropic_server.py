@@ -87,11 +87,28 @@ def _sse(msg: dict[str, Any]) -> bytes:
     return b"".join(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events)
 
 
+def error_reply(reply: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    """An error answer: Anthropic's `{"type": "error", "error": {...}}` shape, or `body` as given.
+
+    `body` lets a test replay what other servers send (llama.cpp and vLLM answer with OpenAI's
+    `{"error": {"message", "type", "code"}}`); `headers` adds e.g. `retry-after`.
+    """
+    headers = {"request-id": "req_fake", **reply.get("headers", {})}
+    if "body" in reply:
+        body = reply["body"]
+        payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    else:
+        err = reply.get("error", {"type": "api_error", "message": "error"})
+        payload = json.dumps({"type": "error", "error": err}).encode()
+    return int(reply["status"]), headers, payload
+
+
 class FakeAnthropicServer:
     """A Messages API on 127.0.0.1 answering from a queue.
 
     Queue items: a reply dict (`{"content": [...], "stop_reason": ...}`), a callable taking the
-    request body and returning one, or an error `{"status": 529, "error": {"type": ..., "message": ...}}`.
+    request body and returning one, or an error `{"status": 529, "error": {"type": ..., "message": ...}}`
+    (with optional `headers`, or a raw `body` in another server's shape: see `error_reply`).
     When the queue is empty the server answers 500 with a message saying so.
     """
 
@@ -153,8 +170,7 @@ class FakeAnthropicServer:
             )
         reply = self._next(rec.body or {})
         if "status" in reply:
-            err = {"type": "error", "error": reply.get("error", {"type": "api_error", "message": "error"})}
-            return int(reply["status"]), {"request-id": "req_fake"}, json.dumps(err).encode()
+            return error_reply(reply)
         msg = _message(reply, (rec.body or {}).get("model", self.model))
         if (rec.body or {}).get("stream"):
             return 200, {"content-type": "text/event-stream"}, _sse(msg)

@@ -244,3 +244,168 @@ def test_bad_model_objects_are_rejected() -> None:
         cj.Session.new_local(model=42)
     with cj.Session.new_local(model=lambda messages: 42) as s, pytest.raises(cj.ModelError, match="int"):
         s.chat("x")
+
+
+# -- options reach the wire (issue 16) ---------------------------------------------------------
+
+OPTIONS: dict[str, Any] = {
+    "temperature": 0,
+    "top_p": 0.9,
+    "top_k": 40,
+    "stop_sequences": ["END"],
+    "tool_choice": {"type": "auto"},
+    "metadata": {"user_id": "u-1"},
+    "thinking": {"type": "enabled", "budget_tokens": 1024},
+    "repeat_penalty": 1.1,  # llama.cpp's own knob: no SDK has it
+}
+
+
+def _send(model: cj.AnthropicModel, req: ModelRequest, mode: str) -> dict[str, Any]:
+    if mode == "async":
+        return asyncio.run(model.arequest(req))
+    return model.request(req)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("streamed", [False, True])
+@pytest.mark.parametrize("beta", [False, True])
+def test_every_option_reaches_the_body(
+    server: FakeAnthropicServer, mode: str, streamed: bool, beta: bool
+) -> None:
+    server.replies.append({"content": "ok"})
+    deltas: list[str] = []
+    req = ModelRequest(
+        [{"role": "user", "content": "x"}],
+        options=dict(OPTIONS),
+        betas=["files-api-2025-04-14"] if beta else [],
+        on_text=deltas.append if streamed else None,
+    )
+    reply = _send(model_for(server), req, mode)
+    assert reply["content"][0]["text"] == "ok"
+    (rec,) = server.requests
+    assert rec.body is not None
+    for key, value in OPTIONS.items():
+        assert rec.body[key] == value, key
+    assert rec.body.get("stream", False) is streamed
+    assert ("files-api-2025-04-14" in rec.headers.get("anthropic-beta", "")) is beta
+    assert "extra_body" not in rec.body
+
+
+def test_model_level_sampling_settings_and_session_options(server: FakeAnthropicServer) -> None:
+    server.replies += [{"content": "one"}, {"content": "two"}]
+    model = model_for(server, temperature=0.2, top_k=5, options={"repeat_penalty": 1.3})
+    model.request(ModelRequest([{"role": "user", "content": "x"}]))
+    with cj.Session.new_local(model=model, options={"temperature": 0, "min_p": 0.05}) as s:
+        assert s.chat("y").text == "two"
+    first, second = (r.body for r in server.requests)
+    assert first is not None and second is not None
+    assert (first["temperature"], first["top_k"], first["repeat_penalty"]) == (0.2, 5, 1.3)
+    assert "top_p" not in first  # settings left at None are not sent
+    # the session's options win over the model's defaults; the rest stay
+    assert (second["temperature"], second["top_k"], second["min_p"]) == (0, 5, 0.05)
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"stream": True}, "'stream'"),
+        ({"model": "other"}, "model="),
+        ({"timeout": 3}, "timeout="),
+        ({"extra_body": {"a": 1}}, "'extra_body'"),
+        ({"temperature": object()}, "'temperature' cannot be sent"),
+    ],
+)
+def test_an_option_that_cannot_be_sent_is_a_usage_error(
+    server: FakeAnthropicServer, options: dict[str, Any], words: str
+) -> None:
+    with pytest.raises(cj.UsageError) as info:
+        model_for(server).request(ModelRequest([{"role": "user", "content": "x"}], options=options))
+    assert words in str(info.value)
+    assert server.requests == []  # refused before anything was sent
+    with pytest.raises(cj.UsageError, match=words.replace("(", r"\(")):
+        model_for(server, options=options)
+
+
+def test_session_options_never_raise_a_raw_type_error(server: FakeAnthropicServer) -> None:
+    # the issue's report: options={"temperature": 0} raised TypeError from Messages.create()
+    server.replies.append({"content": "ok"})
+    with cj.Session.new_local(model=model_for(server), options={"temperature": 0}) as s:
+        assert s.chat("x").text == "ok"
+    assert server.requests[0].body is not None and server.requests[0].body["temperature"] == 0
+
+
+def test_an_option_the_server_rejects_is_a_model_error_with_its_message(server: FakeAnthropicServer) -> None:
+    server.replies.append(
+        {"status": 400, "error": {"type": "invalid_request_error", "message": "top_k: unknown field"}}
+    )
+    with pytest.raises(cj.ModelError) as info:
+        model_for(server).request(ModelRequest([{"role": "user", "content": "x"}], options={"top_k": 3}))
+    assert info.value.status == 400 and "top_k: unknown field" in str(info.value)
+    assert "{" not in str(info.value)  # the message, not a dict repr
+
+
+# -- replies that are not quite Anthropic's: the shapes a llama.cpp server sends ---------------
+
+LLAMA_REPLY = {
+    "id": "chatcmpl-2f9c1a",
+    "model": "/models/qwen2.5-0.5b-instruct-q4_k_m.gguf",
+    "content": [{"type": "text", "text": "Hello from llama"}],
+    "usage": {"input_tokens": 9, "output_tokens": 4},  # no cache_* fields
+}
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_llama_cpp_shaped_replies_work(server: FakeAnthropicServer, streamed: bool) -> None:
+    server.replies.append(dict(LLAMA_REPLY))
+    deltas: list[str] = []
+    req = ModelRequest(
+        [{"role": "user", "content": "hi"}],
+        options={"temperature": 0},
+        on_text=deltas.append if streamed else None,
+    )
+    reply = model_for(server).request(req)
+    assert reply["content"][0]["text"] == "Hello from llama"
+    assert reply["id"] == "chatcmpl-2f9c1a" and reply["model"].endswith(".gguf")
+    assert reply["usage"]["input_tokens"] == 9
+    assert ("".join(deltas) == "Hello from llama") is streamed
+
+
+def test_llama_cpp_session_usage_counts_without_cache_fields(server: FakeAnthropicServer) -> None:
+    server.replies += [dict(LLAMA_REPLY), dict(LLAMA_REPLY)]
+    with cj.Session.new_local(model=model_for(server), options={"temperature": 0}) as s:
+        s.chat("a")
+        r = s.chat("b")
+    assert r.usage == {"input_tokens": 9, "output_tokens": 4}
+    assert s.usage == {"input_tokens": 18, "output_tokens": 8}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "words"),
+    [
+        (400, {"error": {"code": 400, "message": "'top_k' must be an integer", "type": "invalid_request_error"}},
+         "'top_k' must be an integer"),
+        (500, {"error": {"code": 500, "message": "\"messages\" is required", "type": "server_error"}},
+         '"messages" is required'),
+        (503, "Loading model", "Loading model"),
+    ],
+)  # fmt: skip
+def test_openai_shaped_error_bodies_keep_their_message(
+    server: FakeAnthropicServer, status: int, body: Any, words: str
+) -> None:
+    server.replies.append({"status": status, "body": body})
+    with pytest.raises(cj.ModelError) as info:
+        model_for(server).request(ModelRequest([{"role": "user", "content": "x"}]))
+    assert info.value.status == status and words in str(info.value)
+
+
+def test_retry_after_is_carried_on_the_error(server: FakeAnthropicServer) -> None:
+    server.replies.append(
+        {
+            "status": 429,
+            "error": {"type": "rate_limit_error", "message": "slow down"},
+            "headers": {"retry-after": "7"},
+        }
+    )
+    with pytest.raises(cj.ModelError) as info:
+        model_for(server).request(ModelRequest([{"role": "user", "content": "x"}]))
+    assert info.value.retry_after == 7.0
