@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import ModelError, UsageError
 from .base import BaseModel, ModelRequest, ensure_real_requests_allowed
 
-__all__ = ["DEFAULT_MODEL", "AnthropicModel"]
+__all__ = ["DEFAULT_MODEL", "AnthropicModel", "api_error", "check_options", "split_params"]
 
 DEFAULT_MODEL = os.environ.get("CONJURE_MODEL", "claude-sonnet-4-6")
 DEFAULT_MAX_TOKENS = 8192
@@ -174,22 +174,27 @@ class AnthropicModel(BaseModel):
         self.client.close()
 
     def _error(self, exc: Any) -> ModelError:
-        status = getattr(exc, "status_code", None)
-        if status is None:
-            return ModelError(f"could not reach the model API at {self._where()}: {exc}")
-        hint = _STATUS_HINTS.get(status, "the API returned an error")
-        body = getattr(exc, "body", None)
-        detail = server_message(body) or getattr(exc, "message", "") or ""
-        headers = getattr(getattr(exc, "response", None), "headers", None)
-        return ModelError(
-            f"model API error {status}: {hint}. {detail}".strip(),
-            status=status,
-            body=body,
-            retry_after=retry_after(headers),
-        )
+        return api_error(exc, self._where())
 
     def _where(self) -> str:
         return self.base_url or "https://api.anthropic.com"
+
+
+def api_error(exc: Any, where: str = "https://api.anthropic.com") -> ModelError:
+    """An SDK exception as a `ModelError`: status, a hint, the server's own message, retry-after."""
+    status = getattr(exc, "status_code", None)
+    if status is None:
+        return ModelError(f"could not reach the model API at {where}: {exc}")
+    hint = _STATUS_HINTS.get(status, "the API returned an error")
+    body = getattr(exc, "body", None)
+    detail = server_message(body) or getattr(exc, "message", "") or ""
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    return ModelError(
+        f"model API error {status}: {hint}. {detail}".strip(),
+        status=status,
+        body=body,
+        retry_after=retry_after(headers),
+    )
 
 
 def check_options(options: dict[str, Any]) -> None:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FakeAnthropicServer", "RecordedRequest"]
+from .hosted_api import Fault, HostedState
+
+__all__ = ["FakeAnthropicServer", "Fault", "RecordedRequest"]
 
 Reply = dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -112,8 +114,12 @@ class FakeAnthropicServer:
     When the queue is empty the server answers 500 with a message saying so.
     """
 
-    def __init__(self, replies: list[Reply] | None = None, *, model: str = "fake-claude"):
+    def __init__(
+        self, replies: list[Reply] | None = None, *, model: str = "fake-claude", skills_shape: str = "2.x"
+    ):
         self.replies: list[Reply] = list(replies or [])
+        self.hosted = HostedState(skills_shape)
+        """Skills, files and containers (see `conjure_nb.testing.hosted_api`)."""
         self.requests: list[RecordedRequest] = []
         self.model = model
         self.extra_routes: dict[
@@ -146,6 +152,18 @@ class FakeAnthropicServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def add_file(self, filename: str, content: bytes, mime_type: str = "application/octet-stream") -> str:
+        """Register a file a code-execution run "generated"; returns its file id."""
+        return self.hosted.add_file(filename, content, mime_type)
+
+    def fail(self, method: str, path: str, status: int, message: str = "injected fault", **kw: Any) -> None:
+        """Answer the next request(s) to `method path*` with this error (`kind`, `headers`, `times`)."""
+        self.hosted.faults.append(Fault(method, path, status, message, **kw))
+
+    def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
+        """The recorded requests with this method whose path starts with `path`."""
+        return [r for r in self.requests if r.method == method and r.path.split("?")[0].startswith(path)]
+
     def _next(self, body: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             if not self.replies:
@@ -160,6 +178,12 @@ class FakeAnthropicServer:
         route = self.extra_routes.get((rec.method, rec.path.split("?")[0]))
         if route is not None:
             return route(rec)
+        fault = self.hosted.fault_for(rec.method, rec.path)
+        if fault is not None:
+            return fault
+        hosted = self.hosted.route(rec.method, rec.path, rec.headers, rec.raw)
+        if hosted is not None:
+            return hosted
         if rec.path.split("?")[0] != "/v1/messages":
             return (
                 404,
@@ -168,9 +192,14 @@ class FakeAnthropicServer:
                     {"type": "error", "error": {"type": "not_found_error", "message": rec.path}}
                 ).encode(),
             )
+        container = self.hosted.container_for(rec.body or {})
+        if isinstance(container, tuple):
+            return container
         reply = self._next(rec.body or {})
         if "status" in reply:
             return error_reply(reply)
+        if container is not None and "container" not in reply:
+            reply = {**reply, "container": container}
         msg = _message(reply, (rec.body or {}).get("model", self.model))
         if (rec.body or {}).get("stream"):
             return 200, {"content-type": "text/event-stream"}, _sse(msg)
@@ -200,11 +229,18 @@ class FakeAnthropicServer:
                 status, headers, payload = server._respond(rec)
                 self.send_response(status)
                 headers = {"content-type": "application/json", **headers}
+                cut = headers.pop("x-fake-cut", None)
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if cut is None:
+                    self.wfile.write(payload)
+                    return
+                # a download cut off mid-body: announce it all, send part, drop the connection
+                self.wfile.write(payload[: int(cut)])
+                self.wfile.flush()
+                self.close_connection = True
 
             do_POST = _handle
             do_GET = _handle
