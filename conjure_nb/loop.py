@@ -142,9 +142,17 @@ def run_turn(
         texts += [b.get("text", "") for b in content if b.get("type") == "text"]
         stop = reply.get("stop_reason")
         calls = _tool_calls(content) if stop == "tool_use" else []
-        if stop == "pause_turn" and pauses < cfg.max_pause_continuations and iteration < cfg.max_iterations:
-            pauses += 1
-            continue
+        if stop == "pause_turn":
+            if pauses < cfg.max_pause_continuations and iteration < cfg.max_iterations:
+                pauses += 1
+                continue
+            raise MaxIterationsError(
+                f"the model paused its turn (pause_turn) {pauses + 1} times (continuations are capped at "
+                f"{cfg.max_pause_continuations}, requests at max_iterations={cfg.max_iterations}); the "
+                "transcript is on the error and on the session: send a new message to let it go on",
+                messages=list(messages),
+                iterations=iteration,
+            )
         if not calls:
             return TurnOutcome(stop, "".join(texts), messages[start:], iteration, usage, all_calls, container)
         all_calls += calls

@@ -168,17 +168,45 @@ class Session:
         return cls((), model, executor=NativeExecutor(native_skills), **kw)
 
     @classmethod
+    def new_anthropic(
+        cls,
+        skills: Any = (),
+        model: Any = None,
+        *,
+        keep_uploaded: bool = False,
+        client: Any = None,
+        settings: Any = None,
+        **kw: Any,
+    ) -> Session:
+        """Tools run in Anthropic's code-execution container with hosted and uploaded custom skills.
+
+        `skills` are `("anthropic", "xlsx", "latest")` / `("custom", id, version)` specs, or skills
+        (objects, folders, `.skill` files) to upload when the session starts and delete on close
+        unless `keep_uploaded`. See `conjure_nb.executors.anthropic`.
+        """
+        from ..executors.anthropic import AnthropicExecutor
+
+        executor = AnthropicExecutor(
+            skills, model, keep_uploaded=keep_uploaded, client=client, settings=settings
+        )
+        executor.upload()
+        try:
+            session = cls(executor.local_skills, executor.model, executor=executor, **kw)
+        except BaseException:
+            executor.close()
+            raise
+        executor.bind(session)
+        return session
+
+    @classmethod
     def new(cls, backend: str, skills: Any = (), model: Any = None, **kw: Any) -> Session:
-        """Pick the backend by name: "local", "docker" or "native"."""
+        """Pick the backend by name: "local", "docker", "native" or "anthropic"."""
         makers: dict[str, Callable[..., Session]] = {
             "local": cls.new_local,
             "docker": cls.new_docker,
             "native": cls.new_native,
+            "anthropic": cls.new_anthropic,
         }
-        if backend == "anthropic":
-            raise UsageError(
-                "the hosted 'anthropic' backend is not in this release yet; use local, docker or native"
-            )
         if backend not in makers:
             raise UsageError(f"unknown backend {backend!r}; choose one of {sorted(makers)}")
         return makers[backend](skills, model, **kw)
@@ -491,9 +519,13 @@ class Session:
         """Copy created files into `directory` (created), by basename, never overwriting."""
         chosen = list(self.created_files if files is None else files)
         hosted = [f for f in chosen if f.path is None and f.file_id]
+        fetched: list[Path] = []
         if hosted:
-            raise UsageError(f"{len(hosted)} hosted file(s) need the anthropic backend to download")
-        return download(chosen, directory)
+            fetch = getattr(self.executor, "download", None)  # the anthropic backend's Files API
+            if fetch is None:
+                raise UsageError(f"{len(hosted)} hosted file(s) need the anthropic backend to download")
+            fetched = list(fetch(hosted, directory))
+        return download([f for f in chosen if f not in hosted], directory) + fetched
 
     def to_dict(self) -> dict[str, Any]:
         return {

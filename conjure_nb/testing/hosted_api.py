@@ -36,7 +36,7 @@ def _new_id(prefix: str) -> str:
 
 @dataclass
 class Fault:
-    """Answer the next `times` requests matching `method` and a path prefix with this error."""
+    """Answer `times` requests matching `method` and a path prefix with this error, after `after` pass."""
 
     method: str
     path: str
@@ -45,6 +45,7 @@ class Fault:
     kind: str = "api_error"
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
+    after: int = 0
 
 
 @dataclass
@@ -99,6 +100,9 @@ class HostedState:
     def fault_for(self, method: str, path: str) -> Route | None:
         for fault in self.faults:
             if fault.method == method and path.startswith(fault.path) and fault.times > 0:
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
                 fault.times -= 1
                 return error(fault.status, fault.kind, fault.message, fault.headers)
         return None
