@@ -409,3 +409,29 @@ def test_retry_after_is_carried_on_the_error(server: FakeAnthropicServer) -> Non
     with pytest.raises(cj.ModelError) as info:
         model_for(server).request(ModelRequest([{"role": "user", "content": "x"}]))
     assert info.value.retry_after == 7.0
+
+
+def test_split_params_follows_the_installed_sdk_signature() -> None:
+    from conjure_nb.models.anthropic import split_params
+
+    def sdk1_create(*, model: str, messages: list[Any], max_tokens: int, temperature: float = 1.0,
+                    top_k: int = 0, extra_body: Any = None, timeout: Any = None) -> None: ...  # fmt: skip
+
+    def sdk2_create(*, model: str, messages: list[Any], max_tokens: int, extra_body: Any = None) -> None: ...
+
+    params = {
+        "model": "m",
+        "messages": [],
+        "max_tokens": 5,
+        "temperature": 0,
+        "top_k": 3,
+        "repeat_penalty": 1.1,
+    }
+    assert split_params(sdk1_create, params) == {
+        "model": "m", "messages": [], "max_tokens": 5, "temperature": 0, "top_k": 3,
+        "extra_body": {"repeat_penalty": 1.1},
+    }  # fmt: skip
+    assert split_params(sdk2_create, params) == {
+        "model": "m", "messages": [], "max_tokens": 5,
+        "extra_body": {"temperature": 0, "top_k": 3, "repeat_penalty": 1.1},
+    }  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,13 @@ def test_api_failures_are_model_errors_with_status(server: FakeAnthropicServer) 
     with pytest.raises(cj.ModelError) as missing:
         client(server).file_metadata("file_nope")
     assert missing.value.status == 404
+
+
+def test_the_label_keyword_follows_the_sdk() -> None:
+    from conjure_nb.hosted.adapter import title_keyword
+
+    def create_1x(*, files: list[Any], display_title: str | None = None) -> None: ...
+
+    def create_2x(*, files: list[Any], display_name: str | None = None) -> None: ...
+
+    assert title_keyword(create_1x) == "display_title" and title_keyword(create_2x) == "display_name"
