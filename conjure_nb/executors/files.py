@@ -23,8 +23,9 @@ LISTING_LIMIT = 500
 
 @dataclass
 class StatResult:
-    kind: str  # "file" | "dir" | "other"
+    kind: str  # "file" | "dir" | "fifo" | "socket" | "symlink" | "other"
     size: int
+    nlink: int = 1
 
 
 class Filesystem(Protocol):

@@ -36,19 +36,51 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+_SESSIONS: set[str] = set()
+"""Session ids of every DockerExecutor this test process set up: the engine is shared (other
+test runs may have sandboxes at the same time), so only these are checked and removed."""
+
+
+def _ours(client: Any, kind: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for sid in sorted(_SESSIONS):
+        flt = {"label": f"{LABEL}={sid}"}
+        if kind == "containers":
+            found += client.api.containers(all=True, filters=flt)
+        else:
+            found += client.api.volumes(filters=flt).get("Volumes") or []
+    return found
+
+
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[Any]:
-    """A client for the local engine; at the end, no conjure-nb container may be left."""
+    """A client for the local engine; at the end, no container or volume of ours may be left."""
     try:
         client = connect(None, timeout=120)
     except cj.ExecutorError as exc:
         _unavailable(str(exc))
-    yield client
-    left = client.api.containers(all=True, filters={"label": LABEL})
-    volumes = client.api.volumes(filters={"label": LABEL}).get("Volumes") or []
-    prune(client)
+    original = cj.DockerExecutor.setup
+
+    def recording_setup(self: cj.DockerExecutor, setup: ExecutorSetup) -> None:
+        _SESSIONS.add(setup.session_id)
+        original(self, setup)
+
+    cj.DockerExecutor.setup = recording_setup  # type: ignore[method-assign]
+    try:
+        yield client
+    finally:
+        cj.DockerExecutor.setup = original  # type: ignore[method-assign]
+    left = _ours(client, "containers")
+    volumes = _ours(client, "volumes")
+    for sid in _SESSIONS:
+        prune(client, sid)
     assert not left, f"tests left sandbox containers behind: {[c['Id'][:12] for c in left]}"
     assert not volumes, f"tests left sandbox volumes behind: {[v['Name'] for v in volumes]}"
+
+
+def track_session(session_id: str) -> None:
+    """Count a sandbox made by a child process as ours (checked and removed at the end)."""
+    _SESSIONS.add(session_id)
 
 
 @pytest.fixture(scope="session")

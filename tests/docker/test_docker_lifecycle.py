@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docker_fixtures import MakeExecutor
+from docker_fixtures import MakeExecutor, track_session
 
 import conjure_nb as cj
 from conjure_nb.cli import main as cli_main
@@ -50,6 +50,7 @@ def test_a_killed_python_leaves_a_stopped_container_that_prune_removes(
     docker_client: Any, docker_image: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     session_id = f"killed-{time.monotonic_ns()}"
+    track_session(session_id)
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, docker_image, session_id, str(tmp_path)],
         stdout=subprocess.PIPE,
@@ -71,7 +72,7 @@ def test_a_killed_python_leaves_a_stopped_container_that_prune_removes(
             break
         time.sleep(0.1)
     assert state is not None and not state["Running"]
-    assert cli_main(["sandbox", "prune"]) == 0
+    assert cli_main(["sandbox", "prune", "--session", session_id]) == 0
     assert "1 container(s) removed" in capsys.readouterr().out
     assert _state(docker_client, cid) is None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from docker_fixtures import MakeExecutor
@@ -130,15 +131,27 @@ def test_cancel_stops_running_commands(make_executor: MakeExecutor) -> None:
 
 
 def test_a_dead_runner_is_an_error_result_and_the_next_call_gets_a_fresh_container(
-    make_executor: MakeExecutor,
+    make_executor: MakeExecutor, docker_client: Any
 ) -> None:
     ex = make_executor()
     bash(ex, "echo keep > kept.txt")
     first = ex.container_id
-    r = bash(ex, "kill -9 $PPID; sleep 5")  # $PPID is the runner
+    assert first is not None
+    killer = threading.Timer(0.5, lambda: docker_client.api.kill(first))
+    killer.start()
+    r = bash(ex, "sleep 5")
+    killer.join()
     assert r.is_error and r.error_code == "container_died" and "died" in r.content
     again = bash(ex, "cat kept.txt")
     assert again.stdout.strip() == "keep" and ex.container_id not in (None, first)
+
+
+def test_tools_cannot_kill_the_runner(make_executor: MakeExecutor) -> None:
+    ex = make_executor()
+    first = ex.container_id if bash(ex, "true").exit_code == 0 else None
+    r = bash(ex, "echo runner=$PPID; kill -9 $PPID; kill -INT 1; kill -TERM 1; sleep 0.3; echo after")
+    assert "runner=1" in r.stdout and "after" in r.stdout  # PID 1 ignores signals from inside
+    assert bash(ex, "echo alive").stdout.strip() == "alive" and ex.container_id == first
 
 
 def test_file_tools_are_binary_safe_and_confined(make_executor: MakeExecutor, tmp_path: Path) -> None:

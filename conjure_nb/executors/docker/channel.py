@@ -4,6 +4,10 @@ Without a TTY the Engine API multiplexes the container's output: each frame is a
 (stream 1 = stdout, 2 = stderr; then a big-endian 32-bit length) and its payload. Stdin is raw.
 One reader thread parses frames, splits stdout into JSON lines and hands each reply to the caller
 waiting for its id, so several calls can be in flight at once.
+
+Every line is validated before it is believed: it must be a JSON object whose integer `id` is a
+request still waiting for its first reply. Anything else (a non-object, an unknown or repeated
+id, a line over `MAX_LINE`) is dropped and noted in `stderr`, and never stops the reader.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ __all__ = ["Channel", "RunnerGone"]
 
 log = logging.getLogger("conjure_nb.docker")
 _HEADER = struct.Struct(">BxxxL")
+MAX_LINE = 64 << 20
+"""The longest reply line accepted (a 2 MB file read is under 3 MB of base64)."""
 
 
 class RunnerGone(Exception):
@@ -100,8 +106,9 @@ class Channel:
         return pending.reply
 
     def _read_loop(self) -> None:
-        buf = b""
-        lines = b""
+        buf = bytearray()
+        lines = bytearray()
+        why = "the sandbox runner's connection closed"
         try:
             while True:
                 chunk = self._sock.recv(262144)
@@ -112,30 +119,44 @@ class Channel:
                     stream, size = _HEADER.unpack_from(buf)
                     if len(buf) < _HEADER.size + size:
                         break
-                    payload = buf[_HEADER.size : _HEADER.size + size]
-                    buf = buf[_HEADER.size + size :]
+                    payload = bytes(buf[_HEADER.size : _HEADER.size + size])
+                    del buf[: _HEADER.size + size]
                     if stream == 1:
-                        lines = self._dispatch(lines + payload)
+                        lines += payload
+                        self._dispatch(lines)
                     else:
                         self.stderr.append(payload.decode("utf-8", "replace"))
+                if len(lines) > MAX_LINE:
+                    why = f"the sandbox runner sent a line over {MAX_LINE:,} bytes"
+                    break
         except OSError as exc:
             log.debug("attach socket closed: %s", exc)
-        self._shutdown("the sandbox runner's connection closed")
+        self._shutdown(why)
 
-    def _dispatch(self, data: bytes) -> bytes:
-        *complete, rest = data.split(b"\n")
-        for line in complete:
-            try:
-                reply = json.loads(line)
-            except ValueError:
-                self.stderr.append(line.decode("utf-8", "replace"))
-                continue
-            with self._lock:
-                pending = self._pending.get(reply.get("id"))
-            if pending is not None:
+    def _dispatch(self, lines: bytearray) -> None:
+        """Hand every complete line in `lines` to its waiter; keep the incomplete rest."""
+        end = lines.rfind(b"\n")
+        if end < 0:
+            return
+        complete = bytes(lines[:end])
+        del lines[: end + 1]
+        for line in complete.split(b"\n"):
+            if line.strip():
+                self._deliver(line)
+
+    def _deliver(self, line: bytes) -> None:
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            reply = None
+        rid = reply.get("id") if isinstance(reply, dict) else None
+        with self._lock:
+            pending = self._pending.get(rid) if isinstance(rid, int) and not isinstance(rid, bool) else None
+            if pending is not None and pending.reply is None and isinstance(reply, dict):
                 pending.reply = reply
                 pending.event.set()
-        return rest
+                return
+        self.stderr.append(f"[dropped a line that is not a reply to a waiting request: {line[:200]!r}]")
 
     def _shutdown(self, why: str) -> None:
         with self._lock:

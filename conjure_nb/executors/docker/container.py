@@ -3,31 +3,46 @@
 Local engine: the working dir is bind-mounted read-write at /workspace, each skill read-only at
 /mnt/skills/<name>, each allowed path at its own path. Remote engine: the same paths are named
 volumes (labelled like the container) filled with `put_archive` before the start.
+
+Everything made is recorded in the executor's `SandboxState` the moment it exists, so a start
+that fails half-way (the engine refuses, the runner never greets) leaves nothing behind once
+the state is released.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.resources
 import os
-import stat
 import uuid
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ExecutorError
+from ..base import ExecutorSetup
 from .channel import Channel, RunnerGone
 from .client import LABEL, is_remote
 from .fallback import IDLE_COMMAND, ExecFallback
+from .fs import RunnerFilesystem
+from .paths import HOME, SKILLS_ROOT, TMPDIR, WORKSPACE, skill_dir
 from .remote import Mirror, pack_skills
-from .runner import SOURCE
+from .state import Handback, SandboxState
 
 if TYPE_CHECKING:  # pragma: no cover
     from .executor import DockerExecutor
 
-__all__ = ["start_container"]
+__all__ = ["describe_exit", "runner_source", "start_container"]
 
-_WORKSPACE = "/workspace"
-_SKILLS = "/mnt/skills"
+_LOG_CONFIG = {"Type": "none", "Config": {}}
+"""No json-file log: the runner's replies (and anything else on the container's stdout) would
+otherwise grow a file on the host without bound. The attach socket still carries them."""
+
+
+@lru_cache(maxsize=1)
+def runner_source() -> str:
+    """The in-container runner's source (`runner.py`, shipped as package data)."""
+    return importlib.resources.files(__package__).joinpath("runner.py").read_text(encoding="utf-8")
 
 
 def _ids(user: str) -> tuple[int, int]:
@@ -51,85 +66,82 @@ def _check_image(client: Any, image: str) -> None:
         ) from None
 
 
-def _hand_over(path: Path, uid: int, gid: int, state: dict[str, Any]) -> None:
+def _hand_over(path: Path, uid: int, gid: int, state: SandboxState) -> None:
     """As root, make `path` (and what is in it) writable by the sandbox user; undone on close."""
     if os.geteuid() != 0 or uid == 0:
         return
-    chowned = state.setdefault("chowned", [])
-    for dirpath, _dirnames, filenames in os.walk(path):
-        for full in [dirpath, *(os.path.join(dirpath, name) for name in filenames)]:
-            st = os.lstat(full)
-            if st.st_uid == uid or stat.S_ISLNK(st.st_mode):
-                continue
-            os.lchown(full, uid, gid)
-            chowned.append((full, st.st_uid, st.st_gid))
+    handback = Handback(path)
+    state.handbacks.append(handback)  # recorded first: a failure half-way is still given back
+    handback.hand_over(uid, gid)
 
 
-def _local_binds(ex: DockerExecutor, uid: int, gid: int) -> dict[str, dict[str, str]]:
+def _local_binds(ex: DockerExecutor, state: SandboxState, uid: int, gid: int) -> dict[str, dict[str, str]]:
     cfg = ex.config
-    binds = {str(Path(cfg.working_dir).resolve()): {"bind": _WORKSPACE, "mode": "rw"}}
-    _hand_over(Path(cfg.working_dir).resolve(), uid, gid, ex._state)
+    binds = {str(Path(cfg.working_dir).resolve()): {"bind": WORKSPACE, "mode": "rw"}}
+    _hand_over(Path(cfg.working_dir).resolve(), uid, gid, state)
     for skill in cfg.skills:
-        binds[str(Path(skill.path).resolve())] = {"bind": f"{_SKILLS}/{skill.name}", "mode": "ro"}
+        binds[str(Path(skill.path).resolve())] = {"bind": skill_dir(skill.name), "mode": "ro"}
     for allowed in cfg.allowed_paths:
         real = Path(allowed).resolve()
         binds[str(real)] = {"bind": str(allowed), "mode": "rw"}
-        _hand_over(real, uid, gid, ex._state)
+        _hand_over(real, uid, gid, state)
     for host, inside in ex.extra_mounts.items():
         binds[str(Path(host).resolve())] = {"bind": inside, "mode": "ro"}
     return binds
 
 
-def _remote_binds(ex: DockerExecutor, uid: int, gid: int) -> dict[str, dict[str, str]]:
+def _remote_binds(ex: DockerExecutor, state: SandboxState, uid: int, gid: int) -> dict[str, dict[str, str]]:
     """Named volumes for /workspace, /mnt/skills and each allowed path (created once)."""
     cfg = ex.config
-    api = ex._client.api
-    labels = {LABEL: cfg.session_id}
-    targets = [(_WORKSPACE, cfg.working_dir), *((str(p), p) for p in cfg.allowed_paths)]
-    if not ex._mirrors:  # first start, or an earlier start failed half-way
-        for stale in ex._state.pop("volumes", []):
+    api = state.client.api
+    targets = [(WORKSPACE, cfg.working_dir), *((str(p), p) for p in cfg.allowed_paths)]
+    if not state.mirrors:  # first start, or an earlier start failed half-way
+        for stale in state.volumes:
             with contextlib.suppress(Exception):
                 api.remove_volume(stale, force=True)
         names = [f"conjure-nb-{cfg.session_id}-{i}-{uuid.uuid4().hex[:6]}" for i in range(len(targets) + 1)]
-        ex._state["volumes"] = names  # recorded first: cleanup removes whatever was made
+        state.volumes = names  # recorded first: cleanup removes whatever was made
         for name in names:
-            api.create_volume(name, labels=labels)
-        _own_volumes(ex, names[1:], [inside for inside, _ in targets], uid, gid)
-        ex._mirrors = [Mirror(Path(host), inside, uid, gid) for inside, host in targets]
-        ex._state["fresh_skills"] = True
-    names = ex._state["volumes"]
-    binds = {names[0]: {"bind": _SKILLS, "mode": "rw,nocopy"}}
-    for name, (inside, _host) in zip(names[1:], targets):
+            api.create_volume(name, labels={LABEL: cfg.session_id})
+        _own_volumes(ex, state, names[1:], [inside for inside, _ in targets], (uid, gid))
+        state.mirrors = [Mirror(Path(host), inside, uid, gid) for inside, host in targets]
+        state.fresh_skills = True
+    binds = {state.volumes[0]: {"bind": SKILLS_ROOT, "mode": "rw,nocopy"}}
+    for name, (inside, _host) in zip(state.volumes[1:], targets):
         binds[name] = {"bind": inside, "mode": "rw,nocopy"}
     return binds
 
 
-def _own_volumes(ex: DockerExecutor, names: list[str], paths: list[str], uid: int, gid: int) -> None:
+def _own_volumes(
+    ex: DockerExecutor, state: SandboxState, names: list[str], paths: list[str], owner: tuple[int, int]
+) -> None:
     """A new volume's root belongs to root; a one-shot helper hands it to the sandbox user."""
-    client = ex._client
+    api = state.client.api
     binds = {name: {"bind": path, "mode": "rw,nocopy"} for name, path in zip(names, paths)}
-    host_config = client.api.create_host_config(
-        binds=binds, network_mode="none", cap_drop=["ALL"], cap_add=["CHOWN"]
+    host_config = api.create_host_config(
+        binds=binds, network_mode="none", cap_drop=["ALL"], cap_add=["CHOWN"], log_config=_LOG_CONFIG
     )
-    helper = client.api.create_container(
-        ex.image,
-        command=["chown", f"{uid}:{gid}", *paths],
-        user="0:0",
-        labels={LABEL: ex.config.session_id},
-        host_config=host_config,
-    )["Id"]
+    uid, gid = owner
+    helper = state.record(
+        api.create_container(
+            ex.image,
+            command=["chown", f"{uid}:{gid}", *paths],
+            user="0:0",
+            labels={LABEL: ex.config.session_id},
+            host_config=host_config,
+        )["Id"]
+    )
     try:
-        client.api.start(helper)
-        code = client.api.wait(helper, timeout=ex.start_timeout).get("StatusCode")
+        api.start(helper)
+        code = api.wait(helper, timeout=ex.start_timeout).get("StatusCode")
         if code != 0:
             raise ExecutorError(f"could not hand the sandbox volumes to user {uid}:{gid} (chown exit {code})")
     finally:
-        with contextlib.suppress(Exception):
-            client.api.remove_container(helper, force=True)
+        state.discard(helper)
 
 
-def _host_config(ex: DockerExecutor, binds: dict[str, dict[str, str]]) -> Any:
-    return ex._client.api.create_host_config(
+def _host_config(ex: DockerExecutor, state: SandboxState, binds: dict[str, Any], init: bool) -> Any:
+    return state.client.api.create_host_config(
         binds=binds,
         network_mode=ex.network,
         mem_limit=ex.memory,
@@ -137,70 +149,82 @@ def _host_config(ex: DockerExecutor, binds: dict[str, dict[str, str]]) -> Any:
         nano_cpus=int(ex.cpus * 1e9),
         pids_limit=ex.pids_limit,
         read_only=ex.read_only,
-        tmpfs={"/tmp": f"rw,exec,nosuid,nodev,size={ex.tmpfs_size},mode=1777"},
+        tmpfs={TMPDIR: f"rw,exec,nosuid,nodev,size={ex.tmpfs_size},mode=1777"},
         security_opt=["no-new-privileges"],
         cap_drop=["ALL"],
-        init=ex.init,
+        init=init,
+        log_config=_LOG_CONFIG,
     )
 
 
-def _create(ex: DockerExecutor, command: list[str], host_config: Any, interactive: bool) -> str:
-    cid: str = ex._client.api.create_container(
+def _create(ex: DockerExecutor, state: SandboxState, command: list[str], host_config: Any) -> str:
+    interactive = command[0] == ex.python
+    cid: str = state.client.api.create_container(
         ex.image,
         command=command,
         user=ex.user,
-        working_dir=_WORKSPACE,
-        environment={"HOME": "/tmp/home", "TMPDIR": "/tmp", "LANG": "C.UTF-8"},
+        working_dir=WORKSPACE,
+        environment={"HOME": HOME, "TMPDIR": TMPDIR, "LANG": "C.UTF-8"},
         labels={LABEL: ex.config.session_id},
         stdin_open=interactive,
         tty=False,
         host_config=host_config,
     )["Id"]
-    ex._state["cid"] = cid
-    return cid
+    return state.record(cid)
 
 
-def start_container(ex: DockerExecutor) -> None:
+def start_container(ex: DockerExecutor, state: SandboxState) -> None:
     """Create, fill (remote), attach and start the sandbox; wait for the runner's greeting.
+
+    On return `state.channel` is the live runner, or `state.fallback` the exec-per-call path for
+    an image without `ex.python`.
 
     Raises:
         ExecutorError: the image is missing, the engine refused, or the runner never came up.
     """
     import docker.errors
 
-    client = ex._client
-    _check_image(client, ex.image)
-    remote = ex.remote if ex.remote is not None else is_remote(client)
-    ex._state["remote"] = remote
+    api = state.client.api
+    _check_image(state.client, ex.image)
+    if state.remote is None:
+        state.remote = ex.remote if ex.remote is not None else is_remote(state.client)
     uid, gid = _ids(ex.user)
     try:
-        binds = _remote_binds(ex, uid, gid) if remote else _local_binds(ex, uid, gid)
-        host_config = _host_config(ex, binds)
-        cid = _create(ex, [ex.python, "-I", "-S", "-c", SOURCE], host_config, interactive=True)
-        if remote and ex._state.pop("fresh_skills", False):
-            client.api.put_archive(cid, _SKILLS, pack_skills(list(ex.config.skills)))
-        sock = client.api.attach_socket(cid, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+        binds = (_remote_binds if state.remote else _local_binds)(ex, state, uid, gid)
+        # no docker init: the runner is PID 1 itself, so it alone holds the attach pipes
+        cid = _create(
+            ex, state, [ex.python, "-I", "-S", "-c", runner_source()], _host_config(ex, state, binds, False)
+        )
+        if state.remote and state.fresh_skills:
+            api.put_archive(cid, SKILLS_ROOT, pack_skills(list(ex.config.skills)))
+            state.fresh_skills = False
+        sock = api.attach_socket(cid, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
     except docker.errors.APIError as exc:
         raise ExecutorError(f"the Docker engine refused to create the sandbox: {exc}") from exc
     channel = Channel(sock)
     try:
-        client.api.start(cid)
+        api.start(cid)
     except docker.errors.APIError as exc:
         channel.close()
         if "executable file not found" in str(exc) or "no such file" in str(exc).lower():
-            _start_fallback(ex, host_config)
+            _start_fallback(ex, state, binds)
             return
         raise ExecutorError(f"the sandbox container did not start: {exc}") from exc
-    hello = _greet(ex, channel, cid)
-    if hello is None:
-        _start_fallback(ex, host_config)
+    if _greet(ex, state, channel, cid) is None:
+        _start_fallback(ex, state, binds)
         return
-    ex._attach_runner(channel, hello)
-    for mirror in ex._mirrors:
-        mirror.push(client, cid, _scanner(ex))
+    state.channel = channel
+    scanner = runner_filesystem(channel, ex.config)
+    for mirror in state.mirrors:
+        mirror.push(state.client, cid, scanner)
 
 
-def _greet(ex: DockerExecutor, channel: Channel, cid: str) -> dict[str, Any] | None:
+def runner_filesystem(channel: Channel, cfg: ExecutorSetup, grace: float = 5.0) -> RunnerFilesystem:
+    """A `Filesystem` whose operations are requests to `channel`, each waiting `timeout + grace`."""
+    return RunnerFilesystem(lambda op, **fields: channel.request(op, cfg.timeout + grace, **fields))
+
+
+def _greet(ex: DockerExecutor, state: SandboxState, channel: Channel, cid: str) -> dict[str, Any] | None:
     """The runner's greeting; None when the image has no `ex.python` (exit code 127)."""
     try:
         return channel.hello(ex.start_timeout)
@@ -208,31 +232,37 @@ def _greet(ex: DockerExecutor, channel: Channel, cid: str) -> dict[str, Any] | N
         logs = "".join(channel.stderr)[-2000:]
         channel.close()
         with contextlib.suppress(Exception):
-            if ex._client.api.wait(cid, timeout=5).get("StatusCode") == 127:
-                return None  # the init could not exec the interpreter
-        from .executor import describe_exit
-
-        detail = describe_exit(ex._client, cid)
+            if state.client.api.wait(cid, timeout=5).get("StatusCode") == 127:
+                return None  # the interpreter is not in the image
+        detail = describe_exit(state.client, cid)
         raise ExecutorError(
             f"the sandbox runner did not come up ({exc}{detail}){': ' + logs if logs else ''}"
         ) from exc
 
 
-def _scanner(ex: DockerExecutor) -> Any:
-    from .fs import RunnerFilesystem
-
-    return RunnerFilesystem(ex._request)
-
-
-def _start_fallback(ex: DockerExecutor, host_config: Any) -> None:
-    client = ex._client
-    with contextlib.suppress(Exception):
-        client.api.remove_container(ex._state["cid"], force=True)
-    cid = _create(ex, IDLE_COMMAND, host_config, interactive=False)
+def _start_fallback(ex: DockerExecutor, state: SandboxState, binds: dict[str, Any]) -> None:
+    state.discard(state.container)
+    cid = _create(ex, state, IDLE_COMMAND, _host_config(ex, state, binds, ex.init))
     try:
-        client.api.start(cid)
+        state.client.api.start(cid)
     except Exception as exc:
         raise ExecutorError(
             f"the sandbox image {ex.image!r} has neither {ex.python!r} nor a POSIX shell: {exc}"
         ) from exc
-    ex._use_fallback(ExecFallback(client, cid, ex.user, _WORKSPACE))
+    state.fallback = ExecFallback(state.client, cid, ex.user, WORKSPACE)
+
+
+def describe_exit(client: Any, cid: str) -> str:
+    """'; container exited with code 137, OOMKilled' or '' when it cannot be inspected."""
+    import time
+
+    for _ in range(20):
+        try:
+            info = client.api.inspect_container(cid)["State"]
+        except Exception:
+            return ""
+        if not info.get("Running"):
+            oom = ", killed by the out-of-memory killer" if info.get("OOMKilled") else ""
+            return f"; the container exited with code {info.get('ExitCode')}{oom}"
+        time.sleep(0.05)
+    return "; the container is still running but its runner does not answer"

@@ -19,6 +19,7 @@ from typing import Any
 from ...tools import ToolResult
 from ..base import ExecutorSetup, process_result
 from ..files import FileTools, PathPolicy, StatResult
+from .paths import skill_dir
 
 __all__ = ["IDLE_COMMAND", "ExecFallback"]
 
@@ -72,7 +73,7 @@ class ExecFallback:
         policy = PathPolicy(
             self.workdir,
             writable=[self.workdir, *(str(p) for p in cfg.allowed_paths)],
-            readonly=[f"/mnt/skills/{s.name}" for s in cfg.skills],
+            readonly=[skill_dir(s.name) for s in cfg.skills],
             fs=self,
         )
         return FileTools(self, policy, cfg.max_output)

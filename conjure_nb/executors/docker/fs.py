@@ -54,7 +54,9 @@ class RunnerFilesystem:
 
     def stat(self, path: str) -> StatResult | None:
         found = self._call("stat", path=path)["stat"]
-        return None if found is None else StatResult(str(found[0]), int(found[1]))
+        if found is None:
+            return None
+        return StatResult(str(found[0]), int(found[1]), int(found[2]) if len(found) > 2 else 1)
 
     def read(self, path: str, limit: int) -> bytes:
         return base64.b64decode(self._call("read", path=path, limit=limit)["data"])

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ExecutorError
+from .paths import CONTAINER_PATH, WORKSPACE
 
 __all__ = [
     "DEBIAN_PACKAGES",
@@ -63,10 +64,10 @@ RECIPE_VERSION = "2"  # bump when the build steps change in a way the lists abov
 SITE_DIR = "usr/local/lib/python3.11/dist-packages"
 _PRUNE = ("var/cache/apt", "var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/info")
 _CHANGES = (
-    "ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
+    f"ENV PATH={CONTAINER_PATH}",
     "ENV LANG=C.UTF-8",
     "ENV MPLBACKEND=Agg",
-    "WORKDIR /workspace",
+    f"WORKDIR {WORKSPACE}",
     'CMD ["python3"]',
 )
 

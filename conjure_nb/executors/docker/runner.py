@@ -1,54 +1,110 @@
 """The in-container runner: one Python process per sandbox, serving tool calls over stdin/stdout.
 
-This file is sent to the container as `python3 -c <source>` (stdlib only, Python 3.6+), so any
-image with a Python works and nothing has to be baked into it. The host speaks newline-delimited
-JSON over the container's attached stdin/stdout:
+This module is standard library only (Python 3.9+) and imports nothing from conjure_nb: the host
+reads its source with `importlib.resources` and starts it as the container's main process
+(`python3 -I -S -c <source>`), so any image with a Python works and nothing is baked into it. On
+the host it is an ordinary module, linted, type-checked and unit-tested like the rest.
+
+The host speaks newline-delimited JSON over the container's attached stdin/stdout:
 
     -> {"id": 7, "op": "exec", "cmd": "...", "env": {...}, "cwd": "/workspace", "timeout": 30,
         "limit": 30000}
     <- {"id": 7, "exit": 0, "stdout": "...", "stderr": "...", "timed_out": false, "oom": false}
 
-Every request runs in its own thread, so calls run concurrently and replies arrive by id. Each
-command is `bash -c` in a new session (its own process group) with `CONJURE_CALL=<marker>` in its
-environment; a timeout or a cancel kills the group and then every process still carrying the marker
-(a `setsid` escapee keeps its environment). An OOM kill is told apart from a plain SIGKILL by the
-cgroup's `oom_kill` counter rising during the call. Output is kept as head and tail (like the local
-executor), so a command printing 100 MB sends a few times `limit` bytes over the socket.
-File operations (realpath/stat/read/write/listdir/scan) are binary-safe: bytes travel as base64.
+Why it is built the way it is:
+
+- It is PID 1 of the container (no docker init) and marks itself non-dumpable, so no tool can
+  open `/proc/1/fd/1` and write a forged reply, read its requests or its memory: the attach pipes
+  are held by this process alone, and a non-dumpable process's /proc entries belong to root. As
+  PID 1 it also ignores every signal a tool can send it, and it reaps every orphan.
+- Every request runs in its own thread, so calls run concurrently and replies arrive by id. A
+  command is `bash -c` in a new session with `CONJURE_CALL=<marker>` in its environment; a
+  timeout or a cancel kills the group and then every process still carrying the marker (a
+  `setsid` escapee keeps its environment).
+- An OOM kill is told apart from a plain SIGKILL by the cgroup's `oom_kill` counter rising during
+  the call. Output is kept as head and tail, so a command printing 100 MB sends a few times
+  `limit` bytes.
+- File operations refuse anything that is not a regular file or directory (a FIFO would block
+  forever) and open without following a symlink in the last component. Bytes travel as base64.
 """
 
-# The code below runs inside the container; the host only reads SOURCE.
-SOURCE = r"""
-import base64, json, os, selectors, signal, subprocess, sys, threading, time
+from __future__ import annotations
 
-LOCK = threading.Lock()
-RUNNING = {}
-RUN_LOCK = threading.Lock()
-TOKEN = "%d-%d" % (os.getpid(), int(time.time() * 1000))
-EOF_GRACE = 0.25
+import base64
+import contextlib
+import json
+import os
+import selectors
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+Message = dict[str, Any]
+
+EOF_GRACE = 0.25  # seconds to wait for pipes to close after the shell exits
 SHELL = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
+TOKEN = f"{os.getpid()}-{int(time.time() * 1000)}"
+_PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
+_OOM_FILES = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
+_LISTING_MAX = 500
 
 
-def send(msg):
-    data = (json.dumps(msg, separators=(",", ":")) + "\n").encode("utf-8")
-    with LOCK:
-        view = memoryview(data)
-        while view:
-            n = os.write(1, view)
-            view = view[n:]
+def _prctl(option: int, value: int) -> bool:
+    """Best-effort prctl(2) through ctypes; False where it is not available."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(option, value, 0, 0, 0)) == 0
+    except (OSError, AttributeError, ImportError):
+        return False
 
 
-def oom_file():
-    for path in ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"):
+def harden() -> dict[str, bool]:
+    """Make this process unreachable from its tools and the reaper of every orphan."""
+    # a Python-level SIGINT handler would let `kill -INT 1` raise KeyboardInterrupt here; with the
+    # default disposition the kernel drops every signal a tool sends to PID 1
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return {
+        "dumpable": not _prctl(_PR_SET_DUMPABLE, 0),
+        "subreaper": os.getpid() == 1 or _prctl(_PR_SET_CHILD_SUBREAPER, 1),
+    }
+
+
+class Output:
+    """Writes whole reply lines to one fd; one lock, so concurrent replies never interleave."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self._lock = threading.Lock()
+
+    def send(self, msg: Message) -> None:
+        data = (json.dumps(msg, separators=(",", ":")) + "\n").encode("utf-8")
+        with self._lock:
+            view = memoryview(data)
+            while view:
+                n = os.write(self.fd, view)
+                view = view[n:]
+
+
+def _oom_file() -> str | None:
+    for path in _OOM_FILES:
         if os.path.exists(path):
             return path
     return None
 
 
-OOM_FILE = oom_file()
+OOM_FILE = _oom_file()
 
 
-def oom_count():
+def oom_count() -> int:
+    """The cgroup's oom_kill counter (0 where there is none)."""
     if OOM_FILE is None:
         return 0
     try:
@@ -61,14 +117,16 @@ def oom_count():
     return 0
 
 
-class Capped(object):
-    def __init__(self, limit):
+class Capped:
+    """Keeps the first and last `limit` bytes of a stream and counts the rest."""
+
+    def __init__(self, limit: int):
         self.limit = limit
         self.head = bytearray()
         self.tail = bytearray()
         self.total = 0
 
-    def feed(self, data):
+    def feed(self, data: bytes) -> None:
         self.total += len(data)
         room = self.limit - len(self.head)
         if room > 0:
@@ -79,24 +137,78 @@ class Capped(object):
             if len(self.tail) > self.limit:
                 del self.tail[: len(self.tail) - self.limit]
 
-    def text(self):
+    def text(self) -> str:
         head = self.head.decode("utf-8", "replace")
         if not self.tail:
             return head
         cut = self.total - len(self.head) - len(self.tail)
         tail = self.tail.decode("utf-8", "replace")
-        middle = "\n[... {:,} bytes not kept ...]\n".format(cut) if cut > 0 else ""
+        middle = f"\n[... {cut:,} bytes not kept ...]\n" if cut > 0 else ""
         return head + middle + tail
 
 
-def marked(marker):
+def exit_code(status: int) -> int:
+    """A wait status as Popen.returncode would give it (negative for a signal)."""
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+class _Exit:
+    __slots__ = ("code", "event")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.code: int | None = None
+
+
+class Reaper:
+    """Waits for every child of this process, ours and adopted orphans alike.
+
+    As PID 1 (or a subreaper) the runner inherits every orphan of its tools; left unreaped they
+    would pile up as zombies against the pids limit. One thread reaps them all and hands the
+    status of the shells it spawned to whoever waits for them, so nothing calls `Popen.wait`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ours: dict[int, _Exit] = {}
+        self._wake = threading.Event()
+        threading.Thread(target=self._loop, name="reaper", daemon=True).start()
+
+    def spawn(self, argv: list[str], **popen: Any) -> tuple[subprocess.Popen[bytes], _Exit]:
+        with self._lock:  # the reaper cannot see the pid before it is registered
+            proc: subprocess.Popen[bytes] = subprocess.Popen(argv, **popen)
+            done = self._ours[proc.pid] = _Exit()
+        self._wake.set()
+        return proc, done
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                self._wake.wait()
+                self._wake.clear()
+                continue
+            except InterruptedError:  # pragma: no cover - PEP 475 retries for us
+                continue
+            with self._lock:
+                done = self._ours.pop(pid, None)
+            if done is not None:
+                done.code = exit_code(status)
+                done.event.set()
+
+
+def marked(marker: str) -> list[int]:
+    """Pids of processes whose environment carries CONJURE_CALL=<marker>."""
     needle = ("CONJURE_CALL=" + marker + "\0").encode()
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == os.getpid():
             continue
         try:
-            with open("/proc/%s/environ" % name, "rb") as f:
+            with open(f"/proc/{name}/environ", "rb") as f:
                 if needle in f.read():
                     found.append(int(name))
         except OSError:
@@ -104,47 +216,64 @@ def marked(marker):
     return found
 
 
-def kill_call(pgid, marker):
-    try:
+def kill_call(pgid: int, marker: str) -> None:
+    """SIGKILL the call's process group, then every process still carrying its marker."""
+    with contextlib.suppress(OSError):
         os.killpg(pgid, signal.SIGKILL)
-    except OSError:
-        pass
     for _ in range(50):
         pids = marked(marker)
         if not pids:
             return
         for pid in pids:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
         time.sleep(0.01)
 
 
-def collect(proc, timeout, limit, marker, state):
+class Call:
+    """One running command: its process, marker and what happened to it."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], done: _Exit, marker: str):
+        self.proc = proc
+        self.done = done
+        self.marker = marker
+        self.cancelled = False
+        self.killed = False
+        self.timed_out = False
+
+    def kill(self) -> None:
+        self.killed = True
+        kill_call(self.proc.pid, self.marker)
+
+
+def _pipes(proc: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:
+    if proc.stdout is None or proc.stderr is None:  # pragma: no cover - always piped
+        raise RuntimeError("the command's pipes are missing")
+    return proc.stdout, proc.stderr
+
+
+def collect(call: Call, timeout: float, limit: int) -> tuple[Capped, Capped]:
+    """Read both pipes until EOF and exit, or until the timeout or a cancel kills the call."""
+    stdout, stderr = _pipes(call.proc)
     out, err = Capped(limit), Capped(limit)
-    bufs = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+    bufs = {stdout.fileno(): out, stderr.fileno(): err}
     deadline = time.monotonic() + timeout
     exited_at = None
     with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        sel.register(proc.stderr, selectors.EVENT_READ)
+        sel.register(stdout, selectors.EVENT_READ)
+        sel.register(stderr, selectors.EVENT_READ)
         while sel.get_map():
             now = time.monotonic()
-            if exited_at is None and proc.poll() is not None:
+            if exited_at is None and call.done.event.is_set():
                 exited_at = now
             if exited_at is not None and now - exited_at > EOF_GRACE:
-                kill_call(proc.pid, marker)
+                call.kill()  # background children still hold the pipes
                 break
-            if state["cancelled"] and not state["killed"]:
-                state["killed"] = True
-                kill_call(proc.pid, marker)
+            if (call.cancelled or now >= deadline) and not call.killed:
+                call.timed_out = not call.cancelled
+                call.kill()
                 deadline = now + EOF_GRACE * 4
-            elif now >= deadline and not state["killed"]:
-                state["timed_out"] = state["killed"] = True
-                kill_call(proc.pid, marker)
-                deadline = now + EOF_GRACE * 4
-            elif state["killed"] and now >= deadline:
+            elif call.killed and now >= deadline:
                 break
             for key, _ in sel.select(min(max(deadline - now, 0.0), 0.05)):
                 data = os.read(key.fd, 65536)
@@ -152,82 +281,181 @@ def collect(proc, timeout, limit, marker, state):
                     bufs[key.fd].feed(data)
                 else:
                     sel.unregister(key.fileobj)
-    proc.stdout.close()
-    proc.stderr.close()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        kill_call(proc.pid, marker)
-        proc.wait()
+    stdout.close()
+    stderr.close()
+    if not call.done.event.wait(5):
+        call.kill()
+        call.done.event.wait()
+    call.proc.returncode = call.done.code  # tells Popen the child is reaped
     return out, err
 
 
-def op_exec(req):
-    marker = "%s-%s" % (TOKEN, req["id"])
-    env = dict(req.get("env") or {})
-    env["CONJURE_CALL"] = marker
-    before = oom_count()
-    proc = subprocess.Popen(
-        [SHELL, "-c", req["cmd"]], cwd=req.get("cwd") or "/", env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+class Runner:
+    """Serves requests; `handle` is the whole protocol, `serve` reads them from an fd."""
+
+    def __init__(self, output: Output):
+        self.output = output
+        self.reaper = Reaper()
+        self._running: dict[Any, Call] = {}
+        self._lock = threading.Lock()
+        self.ops: dict[str, Callable[[Message], Message]] = {
+            "exec": self.op_exec,
+            "cancel": self.op_cancel,
+            "realpath": op_realpath,
+            "stat": op_stat,
+            "read": op_read,
+            "write": op_write,
+            "listdir": op_listdir,
+            "scan": op_scan,
+        }
+
+    def op_exec(self, req: Message) -> Message:
+        marker = "{}-{}".format(TOKEN, req["id"])
+        env = {str(k): str(v) for k, v in dict(req.get("env") or {}).items()}
+        env["CONJURE_CALL"] = marker
+        before = oom_count()
+        proc, done = self.reaper.spawn(
+            [SHELL, "-c", str(req["cmd"])],
+            cwd=str(req.get("cwd") or "/"),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:  # the OOM killer should pick a tool before the runner
+            with open(f"/proc/{proc.pid}/oom_score_adj", "w") as f:
+                f.write("500")
+        except OSError:
+            pass
+        call = Call(proc, done, marker)
+        with self._lock:
+            self._running[req["id"]] = call
+        try:
+            out, err = collect(call, float(req.get("timeout") or 30), int(req.get("limit") or 30000))
+        finally:
+            with self._lock:
+                self._running.pop(req["id"], None)
+        code = proc.returncode
+        return {
+            "exit": code,
+            "stdout": out.text(),
+            "stderr": err.text(),
+            "timed_out": call.timed_out,
+            "cancelled": call.cancelled,
+            "oom": code in (-9, 137) and oom_count() > before,
+        }
+
+    def op_cancel(self, req: Message) -> Message:
+        with self._lock:
+            running = list(self._running.values())
+        for call in running:
+            call.cancelled = True
+        return {"cancelled": len(running)}
+
+    def handle(self, req: Message) -> None:
+        """Run one request and send its reply (errors as `error` replies, never an exception)."""
+        try:
+            reply = self.ops[req["op"]](req)
+        except OSError as exc:
+            reply = {
+                "error": exc.strerror or str(exc),
+                "errno": exc.errno,
+                "filename": exc.filename,
+                "etype": type(exc).__name__,
+            }
+        except Exception as exc:
+            reply = {"error": f"{type(exc).__name__}: {exc}", "etype": "RuntimeError"}
+        reply["id"] = req.get("id")
+        self.output.send(reply)
+
+    def dispatch(self, line: bytes) -> None:
+        """Parse one request line; a malformed one gets an error reply (or none without an id)."""
+        try:
+            req = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(req, dict) or not isinstance(req.get("id"), int) or req.get("op") not in self.ops:
+            rid = req.get("id") if isinstance(req, dict) else None
+            if isinstance(rid, int):
+                self.output.send({"id": rid, "error": "malformed request", "etype": "RuntimeError"})
+            return
+        if req["op"] == "cancel":
+            self.handle(req)
+            return
+        try:
+            threading.Thread(target=self.handle, args=(req,), daemon=True).start()
+        except RuntimeError:
+            self.handle(req)
+
+    def serve(self, stdin: IO[bytes]) -> None:
+        """Handle requests until stdin closes, then kill whatever still runs."""
+        for line in iter(stdin.readline, b""):
+            self.dispatch(line)
+        with self._lock:
+            running = list(self._running.values())
+        for call in running:
+            call.kill()
+
+
+# -- file operations (paths inside the container; the host's PathPolicy already checked them) --
+
+
+def _open_regular(path: str, flags: int) -> int:
+    """Open `path` without blocking and without following a final symlink; regular files only."""
+    fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
-        with open("/proc/%d/oom_score_adj" % proc.pid, "w") as f:
-            f.write("500")
-    except OSError:
-        pass
-    state = {"cancelled": False, "killed": False, "timed_out": False}
-    with RUN_LOCK:
-        RUNNING[req["id"]] = (proc.pid, marker, state)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(22, f"{path} is not a regular file ({_kind(st.st_mode)})", path)
+        if st.st_nlink > 1:
+            raise OSError(1, f"{path} has {st.st_nlink} hard links; file tools refuse hard-linked files")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "dir"
+    if stat.S_ISREG(mode):
+        return "file"
+    return "fifo" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "other"
+
+
+def op_realpath(req: Message) -> Message:
+    return {"path": os.path.realpath(str(req["path"]))}
+
+
+def op_stat(req: Message) -> Message:
     try:
-        out, err = collect(proc, float(req.get("timeout") or 30), int(req.get("limit") or 30000),
-                           marker, state)
-    finally:
-        with RUN_LOCK:
-            RUNNING.pop(req["id"], None)
-    code = proc.returncode
-    killed = code in (-9, 137)
-    return {"exit": code, "stdout": out.text(), "stderr": err.text(), "timed_out": state["timed_out"],
-            "cancelled": state["cancelled"], "oom": killed and oom_count() > before}
-
-
-def op_cancel(req):
-    with RUN_LOCK:
-        running = list(RUNNING.values())
-    for pid, marker, state in running:
-        state["cancelled"] = True
-    return {"cancelled": len(running)}
-
-
-def op_realpath(req):
-    return {"path": os.path.realpath(req["path"])}
-
-
-def op_stat(req):
-    import stat as st
-    try:
-        s = os.stat(req["path"])
+        s = os.stat(str(req["path"]))
     except OSError:
         return {"stat": None}
-    kind = "dir" if st.S_ISDIR(s.st_mode) else "file" if st.S_ISREG(s.st_mode) else "other"
-    return {"stat": [kind, s.st_size]}
+    return {"stat": [_kind(s.st_mode), s.st_size, s.st_nlink]}
 
 
-def op_read(req):
-    with open(req["path"], "rb") as f:
+def op_read(req: Message) -> Message:
+    fd = _open_regular(str(req["path"]), os.O_RDONLY)
+    with os.fdopen(fd, "rb") as f:
         return {"data": base64.b64encode(f.read(int(req["limit"]))).decode("ascii")}
 
 
-def op_write(req):
-    path = req["path"]
+def op_write(req: Message) -> Message:
+    path = str(req["path"])
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(base64.b64decode(req["data"]))
+    fd = _open_regular(path, os.O_WRONLY | os.O_CREAT)
+    with os.fdopen(fd, "wb") as f:
+        f.truncate(0)
+        f.write(base64.b64decode(str(req["data"])))
     return {}
 
 
-def op_listdir(req):
-    path, depth, limit = req["path"], int(req["depth"]), int(req.get("max", 500))
-    out = []
+def op_listdir(req: Message) -> Message:
+    path, depth = str(req["path"]), int(req["depth"])
+    limit = int(req.get("max", _LISTING_MAX))
+    out: list[list[Any]] = []
     base_depth = path.rstrip("/").count("/")
     for dirpath, dirnames, filenames in os.walk(path):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -250,69 +478,36 @@ def op_listdir(req):
     return {"entries": sorted(out)}
 
 
-def op_scan(req):
-    import stat as st
-    files = {}
-    root = req["path"]
-    for dirpath, dirnames, filenames in os.walk(root):
+def op_scan(req: Message) -> Message:
+    files: dict[str, list[int]] = {}
+    root = str(req["path"])
+    for dirpath, _dirnames, filenames in os.walk(root):
         for name in filenames:
             full = os.path.join(dirpath, name)
             try:
                 s = os.lstat(full)
             except OSError:
                 continue
-            if st.S_ISREG(s.st_mode):
+            if stat.S_ISREG(s.st_mode):
                 files[os.path.relpath(full, root)] = [s.st_size, s.st_mtime_ns]
     return {"files": files}
 
 
-OPS = {"exec": op_exec, "cancel": op_cancel, "realpath": op_realpath, "stat": op_stat,
-       "read": op_read, "write": op_write, "listdir": op_listdir, "scan": op_scan}
-
-
-def handle(req):
-    try:
-        reply = OPS[req["op"]](req)
-    except OSError as exc:
-        reply = {"error": exc.strerror or str(exc), "errno": exc.errno, "filename": exc.filename,
-                 "etype": type(exc).__name__}
-    except Exception as exc:
-        reply = {"error": "%s: %s" % (type(exc).__name__, exc), "etype": "RuntimeError"}
-    reply["id"] = req.get("id")
-    send(reply)
-
-
-def main():
+def main() -> None:
+    """Greet the host, then serve stdin until it closes (the host went away or closed us)."""
+    hardened = harden()
     home = os.environ.get("HOME")
     if home:
-        try:
+        with contextlib.suppress(OSError):
             os.makedirs(home, exist_ok=True)
-        except OSError:
-            pass
-    send({"id": 0, "ready": True, "pid": os.getpid(), "uid": os.getuid(), "shell": SHELL,
-          "python": sys.version.split()[0], "oom_file": OOM_FILE})
-    stdin = sys.stdin.buffer
-    while True:
-        line = stdin.readline()
-        if not line:
-            break
-        try:
-            req = json.loads(line)
-        except ValueError:
-            continue
-        if req.get("op") == "cancel":
-            handle(req)
-            continue
-        try:
-            threading.Thread(target=handle, args=(req,), daemon=True).start()
-        except RuntimeError:
-            handle(req)
-    with RUN_LOCK:
-        running = list(RUNNING.values())
-    for pid, marker, state in running:
-        kill_call(pid, marker)
+    output = Output(sys.stdout.fileno())
+    runner = Runner(output)
+    hello: Message = {"id": 0, "ready": True, "pid": os.getpid(), "uid": os.getuid(), "shell": SHELL}
+    hello.update(python=sys.version.split()[0], oom_file=OOM_FILE, **hardened)
+    output.send(hello)
+    runner.serve(sys.stdin.buffer)
     os._exit(0)
 
 
-main()
-"""
+if __name__ == "__main__":
+    main()
