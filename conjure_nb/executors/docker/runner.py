@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import json
 import os
 import selectors
@@ -403,13 +404,20 @@ class Runner:
 
 def _open_regular(path: str, flags: int) -> int:
     """Open `path` without blocking and without following a final symlink; regular files only."""
-    fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO without a reader, opened for writing
+            raise OSError(errno.EINVAL, f"{path} is not a regular file (fifo)", path) from None
+        raise
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise OSError(22, f"{path} is not a regular file ({_kind(st.st_mode)})", path)
+            raise OSError(errno.EINVAL, f"{path} is not a regular file ({_kind(st.st_mode)})", path)
         if st.st_nlink > 1:
-            raise OSError(1, f"{path} has {st.st_nlink} hard links; file tools refuse hard-linked files")
+            raise OSError(
+                errno.EPERM, f"{path} has {st.st_nlink} hard links; file tools refuse hard-linked files"
+            )
     except BaseException:
         os.close(fd)
         raise
