@@ -74,7 +74,9 @@ def docker_client() -> Iterator[Any]:
     volumes = _ours(client, "volumes")
     for sid in _SESSIONS:
         prune(client, sid)
-    assert not left, f"tests left sandbox containers behind: {[c['Id'][:12] for c in left]}"
+    assert not left, (
+        f"tests left sandbox containers behind: {[(c['Id'][:12], c['Labels'].get(LABEL)) for c in left]}"
+    )
     assert not volumes, f"tests left sandbox volumes behind: {[v['Name'] for v in volumes]}"
 
 
