@@ -267,3 +267,119 @@ def test_text_fast_path_matches_the_record_path(tmp_path: Path) -> None:
         assert fast[key] == slow[key], key
     assert fast["summary"]["total"] == 42_000 and fast["parse"]["continuation_lines"] == 2
     assert fast["parse"]["timestamps_assumed_utc"] == slow["parse"]["timestamps_assumed_utc"] == 42_000
+
+
+def _record(i: int, level: str = "INFO", **extra: Any) -> dict[str, Any]:
+    return {
+        "timestamp": f"2026-03-14T09:{i // 60 % 60:02d}:{i % 60:02d}Z",
+        "level": level,
+        "service": "api",
+        "host": "h-1",
+        "message": f"request {i} failed with HTTP 500" if level == "ERROR" else f"request {i} ok",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("key", ["logs", "records", "data", "items", "result"])
+def test_a_one_line_envelope_is_read_record_by_record(tmp_path: Path, key: str) -> None:
+    """The log API's answer saved on one line used to be 1 record, "healthy"."""
+    records = [_record(i, "ERROR" if i % 4 == 0 else "INFO") for i in range(40)]
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps({"count": 40, key: records, "next_cursor": "abc"}))  # one line, no newline
+    report = analyze(path)
+    assert report["summary"]["total"] == 40 and report["summary"]["errors"] == 10
+    assert report["health"]["status"] == "critical"
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(records) + "\n")
+    assert analyze(bare)["summary"] == report["summary"]
+
+
+def test_pages_saved_one_per_line_are_opened(tmp_path: Path) -> None:
+    pages = [
+        {"logs": [_record(i + 10 * p, "WARN" if i == 0 else "INFO") for i in range(10)]} for p in range(3)
+    ]
+    path = tmp_path / "pages.jsonl"
+    path.write_text("".join(json.dumps(page) + "\n" for page in pages) + json.dumps([_record(99)]) + "\n")
+    report = analyze(path)
+    assert report["format"] == "jsonl" and report["summary"]["total"] == 31
+    assert report["summary"]["warnings"] == 3 and report["parse"]["records"] == 31
+
+
+def test_objects_that_are_not_log_records_are_not_a_healthy_verdict(tmp_path: Path) -> None:
+    path = tmp_path / "other.jsonl"
+    path.write_text('{"user": "ann", "age": 3}\n{"user": "bob", "age": 4}\n')
+    done = run_script(ANALYZE, str(path))
+    assert done.returncode == 1 and "no line could be read" in done.stderr
+    report = json.loads(done.stdout)
+    assert report["health"]["status"] == "unknown" and report["parse"]["malformed"] == 2
+    assert report["parse"]["malformed_examples"][0]["reason"].startswith("not a log record")
+    assert report["parse"]["confidence"] == "low"
+
+
+@pytest.mark.parametrize("stamp", ["2026-02-30T00:00:00Z", "9999-99-99T99:99:99Z", "2026-13-01 10:00:00"])
+def test_an_impossible_timestamp_is_one_malformed_record(tmp_path: Path, stamp: str) -> None:
+    records = [_record(i) for i in range(20)]
+    records.insert(7, _record(7, "ERROR", timestamp=stamp))
+    report = analyze(write_records(tmp_path / "bad.jsonl", records))
+    assert report["summary"]["total"] == 20 and report["summary"]["errors"] == 0
+    assert report["parse"]["malformed"] == 1
+    assert "is not a real date and time" in report["parse"]["malformed_examples"][0]["reason"]
+    text = tmp_path / "bad.log"  # the log4j fast path slices times instead of parsing them
+    lines = [f"2026-03-14 09:00:{i:02d},000 - INFO  [main] - ok {i}" for i in range(30)]
+    lines[12] = f"{stamp[:10]} {stamp[11:19]},000 - ERROR [main] - boom"
+    text.write_text("\n".join(lines) + "\n")
+    log4j = analyze(text)
+    assert log4j["summary"]["total"] == 29 and log4j["parse"]["malformed"] == 1
+    assert log4j["parse"]["malformed_examples"][0]["line"] == 13
+
+
+def test_a_line_nested_100k_levels_deep_is_malformed_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonl"
+    good = "".join(json.dumps(_record(i)) + "\n" for i in range(10))
+    path.write_text(
+        good + "[" * 100_000 + "]" * 100_000 + "\n" + '{"a":' * 100_000 + "1" + "}" * 100_000 + "\n"
+    )
+    report = analyze(path)
+    assert report["summary"]["total"] == 10 and report["parse"]["malformed"] == 2
+    assert all("nested too deeply" in e["reason"] for e in report["parse"]["malformed_examples"])
+    array = tmp_path / "deep.json"
+    array.write_text("[" + json.dumps(_record(1)) + "," + "[" * 100_000 + "]" * 100_000 + "]")
+    done = run_script(ANALYZE, str(array))
+    assert done.returncode == 1 and "nested too deeply" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_line_over_the_limit_is_skipped_and_reported(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    good = "".join(json.dumps(_record(i)) + "\n" for i in range(5))
+    path.write_text(good + '{"message": "' + "x" * (3 << 20) + '"}\n' + good)
+    report = analyze(path, "--max-line-mb", "1")
+    assert report["summary"]["total"] == 10 and report["parse"]["malformed"] == 1
+    example = report["parse"]["malformed_examples"][0]
+    assert example["line"] == 6 and "over the 1 MB limit" in example["reason"] and len(example["text"]) <= 200
+
+
+@pytest.mark.slow
+def test_a_2gb_file_without_a_newline_is_bounded_and_explained(tmp_path: Path) -> None:
+    """One pass and bounded memory (was 6 minutes, 1 GB and "0 records, 0 malformed")."""
+    path = tmp_path / "one-line.jsonl"
+    with open(path, "wb") as out:
+        out.write(b'{"message": "')
+        out.truncate(2 << 30)  # sparse: the disk holds almost nothing
+    probe = (
+        "import resource, subprocess, sys\n"
+        "done = subprocess.run([sys.executable, *sys.argv[1:]], capture_output=True, text=True)\n"
+        "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)\n"
+        "print(done.stdout)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(ANALYZE), str(path), "--quiet"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=240,
+    )
+    status, rss_mb = map(int, done.stdout.splitlines()[0].split())
+    report = json.loads(done.stdout.split("\n", 1)[1])
+    assert status == 1 and report["summary"]["total"] == 0 and report["parse"]["malformed"] == 1
+    assert "2,147,483,648 bytes long" in report["parse"]["malformed_examples"][0]["reason"]
+    assert rss_mb < 300, rss_mb

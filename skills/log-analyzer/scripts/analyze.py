@@ -29,10 +29,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from diagnose import Signatures, Thresholds, bursts, diagnose
 from jsondoc import ParseError
 from logformats import ERRORISH, Columns, canonical_level
-from parse_logs import FORMATS, LogReader, reader_from_args
+from parse_logs import FORMATS, LogReader, add_input_options, reader_from_args
+from readstats import confidence
+from timestamps import BadTimestamp, Clock, check_stamp
 
 _get: Any = dict.get
 _minute: Any = itemgetter(slice(0, 16))
+_second: Any = itemgetter(slice(0, 19))
 _MINUTE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
 _NOTABLE = ("WARN", "ERROR", "FATAL")
 
@@ -60,8 +63,11 @@ class Analysis:
         self.first: str | None = None
         self.last: str | None = None
         self.signature = Signatures()
+        self._real: set[str] = set()  # seconds (`yyyy-MM-ddTHH:mm:ss`) known to be real times
         self._canonical: dict[Any, str] = {}
         self._kind: dict[Any, str] = {}  # raw level -> ERROR or WARN, for the notable ones
+        for name in _NOTABLE:  # Columns keep raw levels ("E"), their records canonical ones
+            self.canonical(name)
 
     def canonical(self, raw: Any) -> str:
         level = self._canonical.get(raw)
@@ -85,6 +91,8 @@ class Analysis:
             if "".join(stamps).count("Z") != len(stamps):  # each one UTC, "...Z" (TypeError if not str)
                 return False
             present = set(levels)
+            if not self._real_times(set(map(_second, stamps))):
+                return False  # "2026-02-30...": the general path counts the record as malformed
         except (TypeError, AttributeError):  # not dicts, timestamps not strings, unhashable levels
             return False
         for raw in present:
@@ -102,6 +110,19 @@ class Analysis:
             self._note(notable)
         return True
 
+    def _real_times(self, seconds: set[str]) -> bool:
+        """True when every second is a real time (checked once each, then remembered)."""
+        new = seconds - self._real
+        try:
+            for second in new:
+                check_stamp(second)
+        except BadTimestamp:
+            return False
+        if len(self._real) > 100_000:
+            self._real.clear()
+        self._real |= new
+        return True
+
     def add_block(self, block: Columns) -> None:
         """Text rows kept as columns: the same counts as add_columns, records only for WARN and worse."""
         levels = block.levels
@@ -110,7 +131,7 @@ class Analysis:
             self.canonical(raw)
         self.levels.update(levels)
         self.services[block.service] += len(levels)
-        self.minutes.update(map(_minute, block.stamps))
+        self.minutes.update(block.minutes)
         if block.first and block.last:
             self._span(block.first, block.last)
         if not self._kind.keys().isdisjoint(present):
@@ -237,7 +258,13 @@ class Analysis:
 def _minute_key(prefix: Any) -> str | None:
     """`2026-03-14T09:00` from a timestamp's first 16 characters, or None when they are not that."""
     minute = prefix.replace(" ", "T") if isinstance(prefix, str) else None
-    return minute if minute is not None and _MINUTE.match(minute) else None
+    if minute is None or not _MINUTE.match(minute):
+        return None
+    try:
+        check_stamp(minute + ":00")
+    except BadTimestamp:  # the readers never let one through; a record handed in directly might
+        return None
+    return minute
 
 
 def _minutes_between(first: str, last: str) -> int:
@@ -285,13 +312,19 @@ def analyze(
             continue
         if acc.add_columns(batch):
             continue
-        records = (
-            batch if reader.prenormalized else [r for r in map(reader.normalize, batch) if r is not None]
-        )
+        records = batch if reader.prenormalized else reader.normalize_all(batch)
         if not acc.add_columns(records):
             for rec in records:
                 acc.add_record(rec)
     return _report(acc, reader, thresholds or Thresholds(), burst_k, burst_min, started)
+
+
+def _iso(stamp: str | None) -> str | None:
+    """One spelling for first/last (`...:00.000Z`) whichever path counted the record."""
+    try:
+        return Clock().iso(stamp) or stamp
+    except BadTimestamp:
+        return stamp
 
 
 def _summary(acc: Analysis, services: dict[str, int], hosts_with_errors: int) -> dict[str, Any]:
@@ -306,8 +339,8 @@ def _summary(acc: Analysis, services: dict[str, int], hosts_with_errors: int) ->
         "warnings": warnings,
         "error_rate": round(errors / total, 6) if total else 0.0,
         "warn_rate": round(warnings / total, 6) if total else 0.0,
-        "first_timestamp": acc.first,
-        "last_timestamp": acc.last,
+        "first_timestamp": _iso(acc.first),
+        "last_timestamp": _iso(acc.last),
         "services": len(services),
         "hosts_with_errors": hosts_with_errors,
     }
@@ -319,6 +352,7 @@ def _parse_notes(acc: Analysis, reader: LogReader, unreadable: int) -> dict[str,
         if acc.canonical(raw) == "UNKNOWN" and raw != "UNKNOWN":
             parse["unknown_levels"][str(raw)] = n
     parse["timestamps_unreadable"] = unreadable
+    parse["confidence"], parse["confidence_reasons"] = confidence(parse)
     return parse
 
 
@@ -334,11 +368,13 @@ def _report(
     diagnostics = diagnose(
         [*acc.signatures("ERROR", total, None), *acc.signatures("WARN", total, None)], total
     )
+    parse = _parse_notes(acc, reader, unreadable)
+    guessed = total > 0 and parse["levels_inferred"] * 2 > total
     return {
         "source": reader.source,
         "format": reader.stats.format,
         "summary": summary,
-        "health": thresholds.verdict(summary, diagnostics, anomalies),
+        "health": thresholds.verdict(summary, diagnostics, anomalies, estimated=guessed),
         "top_errors": acc.signatures("ERROR", total, acc.top),
         "top_warnings": acc.signatures("WARN", total, acc.top),
         "errors_by_service": dict(error_services.most_common()),
@@ -350,7 +386,7 @@ def _report(
         "timeline": timeline,
         "anomalies": anomalies,
         "diagnostics": diagnostics,
-        "parse": _parse_notes(acc, reader, unreadable),
+        "parse": parse,
         "elapsed_seconds": round(time.perf_counter() - started, 3),
     }
 
@@ -370,6 +406,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--service", default="unknown", help="service name for records that carry none")
     parser.add_argument("--host", default="unknown", help="host name for records that carry none")
     parser.add_argument("--year", type=int, help="year for syslog timestamps without one")
+    add_input_options(parser)
     parser.add_argument("--top", type=int, default=10, help="how many error/warning signatures to list (10)")
     parser.add_argument(
         "--error-critical", type=float, default=0.10, help="error rate that is critical (0.10)"

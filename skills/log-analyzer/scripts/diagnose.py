@@ -244,9 +244,28 @@ class Thresholds(NamedTuple):
     warn_degraded: float = 0.10
 
     def verdict(
+        self,
+        summary: dict[str, Any],
+        diagnostics: list[dict[str, Any]],
+        anomalies: list[Any],
+        *,
+        estimated: bool = False,
+    ) -> dict[str, Any]:
+        """healthy / degraded / critical (unknown without records), with the rule that decided it.
+
+        With `estimated` (most records carried no level) the verdict says it rests on failure
+        words in the messages: `basis` is "failure words" and the rule starts with "estimated"."""
+        found = self._verdict(summary, diagnostics, anomalies)
+        found["basis"] = "failure words" if estimated else "levels"
+        if estimated and found["status"] != "unknown":
+            found["rule"] = (
+                f"estimated from failure words in messages (the log has no levels): {found['rule']}"
+            )
+        return found
+
+    def _verdict(
         self, summary: dict[str, Any], diagnostics: list[dict[str, Any]], anomalies: list[Any]
     ) -> dict[str, Any]:
-        """healthy / degraded / critical (unknown without records), with the rule that decided it."""
         reasons: list[tuple[str, str]] = []
         total, err, warn = summary["total"], summary["error_rate"], summary["warn_rate"]
         if total == 0:

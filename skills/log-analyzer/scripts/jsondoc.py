@@ -1,52 +1,156 @@
-"""JSON documents that hold logs: arrays streamed element by element, envelopes, Loki answers.
+"""JSON that holds logs: arrays streamed a chunk at a time, envelopes, Loki answers, and records.
 
-Standard library only; used by parse_logs.py.
+Standard library only (orjson when importable); used by parse_logs.py.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+
+from logformats import Record, TextFormats, infer_level
+from readstats import ParseStats
+from timestamps import BadTimestamp
 
 MAX_DOCUMENT = 512 << 20
+MAX_RECORD = 32 << 20
+CHUNK = 1 << 20
+ARRAY_KEYS = ("logs", "records", "entries", "items", "events", "data", "result", "hits")
 # An object whose first array-valued key holds the records, after only scalar keys: streamable.
 ENVELOPE = re.compile(
-    rb'\s*\{\s*(?:"[^"\\]*"\s*:\s*(?:"[^"\\]*"|-?[\d.eE+]+|true|false|null)\s*,\s*)*"(logs|records|entries|items|events|data)"\s*:\s*\['
+    rb'\s*\{\s*(?:"[^"\\]*"\s*:\s*(?:"[^"\\]*"|-?[\d.eE+]+|true|false|null)\s*,\s*)*"('
+    + "|".join(ARRAY_KEYS).encode()
+    + rb')"\s*:\s*\['
 )
+_BOUNDARY = re.compile(rb"\}\s*,\s*\{")
+_SKIP = re.compile(r"[\s,]*")
+_TS_KEYS = ("timestamp", "@timestamp", "time", "ts", "datetime", "date", "eventTime", "t")
+_LEVEL_KEYS = ("level", "severity", "log.level", "levelname", "lvl", "loglevel", "log_level", "@level")
+_MSG_KEYS = ("message", "msg", "@message", "log", "text", "event")
+_SERVICE_KEYS = ("service", "service.name", "service_name", "app", "application", "component")
+_HOST_KEYS = ("host", "host.name", "hostname", "host_name", "node", "instance", "pod")
+_RECORD_KEYS = frozenset((*_TS_KEYS, *_LEVEL_KEYS, *_MSG_KEYS))
+Loads = Callable[[bytes], Any]
 
 
 class ParseError(Exception):
     """The input cannot be read at all (as opposed to a malformed line, which is only counted)."""
 
 
-def stream_array(text: io.TextIOWrapper, start: int) -> Iterator[Any]:
-    """Decode the elements of a JSON array one by one, holding at most one element plus a chunk."""
-    decoder = json.JSONDecoder()
-    count = 0
-    buf, pos, eof = text.read(start + 1)[start + 1 :], 0, False
-    skip = re.compile(r"[\s,]*")
+def json_codec() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
+    """(loads, dumps): orjson's when it is installed and safe, else the standard library's.
+
+    orjson before 3.9.15 overflows the C stack on deeply nested input (CVE-2024-27454): one line
+    nested 100,000 levels deep would kill the process, so older versions are not used.
+    """
+    try:
+        import orjson
+    except ImportError:  # a bare python3: the standard json module is slower but enough
+        orjson = None
+    version = tuple(int(p) for p in re.findall(r"\d+", getattr(orjson, "__version__", "0"))[:3])
+    if orjson is not None and version >= (3, 9, 15):
+        return orjson.loads, orjson.dumps
+
+    def dumps(obj: Any) -> bytes:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+    return json.loads, dumps
+
+
+def preview(value: Any) -> str:
+    """A short JSON text of a value for a malformed-record example; never raises."""
+    try:
+        return json.dumps(value, ensure_ascii=False)[:200]
+    except (TypeError, ValueError, RecursionError):
+        return repr(type(value))
+
+
+def stream_array(handle: BinaryIO, loads: Loads) -> Iterator[list[Any]]:
+    """The elements of the JSON array `handle` is positioned in (just after its `[`), in batches.
+
+    Runs of whole objects are cut at `},{` boundaries and parsed with one `loads` call each; a
+    cut that falls inside a string, or elements that are not objects, go through the standard
+    decoder one element at a time. Memory holds about one chunk plus one record.
+    """
+    buf, eof, count = b"", False, 0
     while True:
-        pos = skip.match(buf, pos).end()  # type: ignore[union-attr]
-        if pos >= len(buf) - 1 and not eof:
-            more = text.read(1 << 20)
-            buf, pos, eof = buf[pos:] + more, 0, not more
+        if not eof and len(buf) < CHUNK:
+            more = handle.read(max(CHUNK, len(buf)))
+            eof, buf = not more, buf + more
             continue
-        if pos >= len(buf) or buf[pos] == "]":
-            return
+        values = _fast(buf, loads) if not eof else None
+        if values is not None:
+            batch, used = values
+        else:
+            batch, used, finished = _slow(buf, eof, count)
+            if finished:
+                if batch:
+                    yield batch
+                return
+            if not batch and not eof and len(buf) > MAX_RECORD:
+                raise ParseError(f"record {count + 1} of the JSON array is larger than {MAX_RECORD >> 20} MB")
+            if not batch:
+                more = handle.read(max(CHUNK, len(buf)))
+                eof, buf = not more, buf + more
+                continue
+        count += len(batch)
+        buf = buf[used:]
+        yield batch
+
+
+def _fast(buf: bytes, loads: Loads) -> tuple[list[Any], int] | None:
+    """(the whole objects before the last `},{` in buf, bytes used) or None when that cannot be had."""
+    tail = max(0, len(buf) - (1 << 16))
+    last = None
+    for last in _BOUNDARY.finditer(buf, tail):  # noqa: B007 - the last match is the one we want
+        pass
+    if last is None:
+        return None
+    try:
+        values = loads(b"[" + buf[: last.start() + 1] + b"]")
+    except (ValueError, RecursionError):
+        return None
+    return (values, last.end() - 1) if isinstance(values, list) else None
+
+
+def _slow(buf: bytes, eof: bool, count: int) -> tuple[list[Any], int, bool]:
+    """Decode elements one by one: (values, bytes used, whether the array ended)."""
+    text = buf.decode("utf-8", "surrogateescape")
+    try:
+        buf.decode("utf-8")
+        clean = True
+    except UnicodeDecodeError:  # bad bytes, or a character cut at the end of the buffer
+        clean = False
+    decoder = json.JSONDecoder()
+    values: list[Any] = []
+    pos = 0
+    while True:
+        pos = _SKIP.match(text, pos).end()  # type: ignore[union-attr]
+        if pos < len(text) and text[pos] == "]":
+            return values, len(text[:pos].encode("utf-8", "surrogateescape")), True
+        if pos >= len(text):
+            if eof:
+                raise ParseError(
+                    f"the JSON array ends without its closing ']' after {count + len(values)} records"
+                )
+            break
         try:
-            value, end = decoder.raw_decode(buf, pos)
+            value, end = decoder.raw_decode(text, pos)
+        except RecursionError:
+            raise ParseError(
+                f"record {count + len(values) + 1} of the JSON array is nested too deeply to read"
+            ) from None
         except ValueError as exc:
-            if eof or len(buf) - pos > MAX_DOCUMENT:
-                raise ParseError(f"malformed JSON array after {count} records: {exc}") from None
-            more = text.read(1 << 20)
-            buf, pos, eof = buf[pos:] + more, 0, not more
-            continue
-        count += 1
-        yield value
+            if eof or len(buf) > MAX_RECORD:
+                raise ParseError(f"malformed JSON array after {count + len(values)} records: {exc}") from None
+            break
+        if not clean:
+            value = json.loads(text[pos:end].encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+        values.append(value)
         pos = end
+    return values, len(text[:pos].encode("utf-8", "surrogateescape")), False
 
 
 def extract_records(document: Any) -> list[Any]:
@@ -55,16 +159,25 @@ def extract_records(document: Any) -> list[Any]:
         return document
     if not isinstance(document, dict):
         raise ParseError("a JSON document must be an array of records or an object holding one")
+    records = envelope_records(document)
+    return [document] if records is None else records
+
+
+def envelope_records(document: dict[str, Any]) -> list[Any] | None:
+    """The records of an envelope (`{"logs": [...]}` and its kin, Loki, Elasticsearch), or None
+    when `document` is not one: an object with its own timestamp, level or message is a record."""
+    if not _RECORD_KEYS.isdisjoint(document):
+        return None
     data = document.get("data")
     if isinstance(data, dict) and isinstance(data.get("result"), list):
         return list(loki_records(data["result"]))
-    for key in ("logs", "records", "entries", "items", "events", "data", "hits"):
+    for key in ARRAY_KEYS:
         value = document.get(key)
         if isinstance(value, dict) and isinstance(value.get("hits"), list):  # Elasticsearch
             return [h.get("_source", h) if isinstance(h, dict) else h for h in value["hits"]]
         if isinstance(value, list):
             return value
-    return [document]
+    return None
 
 
 def loki_records(streams: list[Any]) -> Iterator[dict[str, Any]]:
@@ -74,11 +187,113 @@ def loki_records(streams: list[Any]) -> Iterator[dict[str, Any]]:
         for ns, line, *_ in stream.get("values", []) if isinstance(stream, dict) else []:
             try:
                 parsed = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 parsed = None
             record = {**labels, "timestamp": int(ns)}
             record.update(parsed if isinstance(parsed, dict) else {"message": line})
             yield record
+
+
+def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
+    for key in keys:
+        if key in obj:
+            return key, obj[key]
+    return None, None
+
+
+def _name(value: Any) -> Any:
+    """ECS-style nested values ({"name": ...}) become their name."""
+    if isinstance(value, dict):
+        return value.get("name") or value.get("hostname") or preview(value)
+    return value
+
+
+class JsonRecords:
+    """Turns decoded JSON values into normalised records, counting what could not be used."""
+
+    def __init__(self, stats: ParseStats, text: TextFormats):
+        self.stats, self.text = stats, text
+
+    def all(self, values: list[Any]) -> list[Record]:
+        """Every record in `values`: envelopes and arrays (a page saved on one line) are opened."""
+        out: list[Record] = []
+        for value in values:
+            inner = _inner(value)
+            if inner is None:
+                rec = self.one(value)
+                if rec is not None:
+                    out.append(rec)
+                continue
+            self.stats.records += len(inner) - 1
+            self.stats.lines += len(inner) - 1
+            out.extend(r for r in map(self.one, inner) if r is not None)
+        return out
+
+    def reject(self, value: Any, reason: str) -> None:
+        self.stats.bad_line(None, preview(value), reason)
+        self.stats.records -= 1
+
+    def one(self, obj: Any) -> Record | None:
+        """One JSON value as a normalised record, or None (counted as malformed, with the reason)."""
+        if not isinstance(obj, dict):
+            self.reject(obj, "not a JSON object")
+            return None
+        if isinstance(obj.get("log"), dict) and "level" in obj["log"]:  # ECS: {"log": {"level": ...}}
+            obj = {**obj, "log.level": obj["log"]["level"]}
+            del obj["log"]
+        ts_key, ts_raw = _first(obj, _TS_KEYS)
+        level_key, level_raw = _first(obj, _LEVEL_KEYS)
+        msg_key, message = _first(obj, _MSG_KEYS)
+        if ts_key is None and level_key is None and msg_key is None:
+            keys = ", ".join(list(obj)[:8]) or "none"
+            self.reject(obj, f"not a log record: no timestamp, level or message field (keys: {keys})")
+            return None
+        try:
+            timestamp = self.stats.clock.iso(ts_raw) if ts_key else None
+            message = "" if message is None else message if isinstance(message, str) else json.dumps(message)
+        except BadTimestamp as exc:
+            self.reject(obj, str(exc))
+            return None
+        except RecursionError:
+            self.reject(obj, "nested too deeply to read")
+            return None
+        if timestamp is None:
+            self.stats.missing_timestamps += 1
+        return self._record(obj, timestamp, level_key, level_raw, message, {ts_key, level_key, msg_key})
+
+    def _record(
+        self,
+        obj: dict[str, Any],
+        timestamp: str | None,
+        level_key: str | None,
+        level_raw: Any,
+        message: str,
+        used: set[str | None],
+    ) -> Record:
+        service_key, service = _first(obj, _SERVICE_KEYS)
+        host_key, host = _first(obj, _HOST_KEYS)
+        if level_key is None:
+            level_raw = infer_level(message)
+        rec = self.text.record(timestamp, level_raw, message)
+        rec["service"] = str(_name(service)) if service_key else self.text.service
+        rec["host"] = str(_name(host)) if host_key else self.text.host
+        if level_key is None:
+            rec["level_inferred"] = True
+            self.stats.levels_inferred += 1
+        used |= {service_key, host_key}
+        for key, value in obj.items():
+            if key not in used and key not in rec:
+                rec[key] = value
+        return rec
+
+
+def _inner(value: Any) -> list[Any] | None:
+    """The records inside a value that holds many (an envelope, or an array of objects)."""
+    if isinstance(value, list):
+        return value if value and all(isinstance(v, dict) for v in value) else None
+    if isinstance(value, dict) and _RECORD_KEYS.isdisjoint(value):
+        return envelope_records(value)
+    return None
 
 
 if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead

@@ -7,12 +7,13 @@ Every text format is one regex plus a small function that turns its groups into 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from itertools import compress
 from operator import itemgetter
 from typing import Any
 
-from timestamps import Clock
+from readstats import ParseStats
 
 Record = dict[str, Any]
 Groups = tuple[Any, ...]
@@ -29,12 +30,14 @@ _LEVEL_NAMES = {
     **dict.fromkeys(("INFO", "INFORMATION", "INFORMATIONAL", "NOTICE", "I", "CONFIG", "LOG"), "INFO"),
     **dict.fromkeys(("WARN", "WARNING", "W"), "WARN"),
     **dict.fromkeys(("ERROR", "ERR", "E", "SEVERE", "FAIL", "FAILURE"), "ERROR"),
-    **dict.fromkeys(("FATAL", "CRITICAL", "CRIT", "ALERT", "EMERG", "EMERGENCY", "PANIC", "F", "C"), "FATAL"),
+    **dict.fromkeys(
+        ("FATAL", "CRITICAL", "CRIT", "ALERT", "EMERG", "EMERGENCY", "PANIC", "F", "C", "A"), "FATAL"
+    ),
 }
 _SYSLOG_SEVERITY = ("FATAL", "FATAL", "FATAL", "ERROR", "WARN", "INFO", "INFO", "DEBUG")
 _BUNYAN = {10: "DEBUG", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
 _INFER = re.compile(
-    r"\b(fatal|panic|emergency|critical)\b|\b(error|errors|fail|failed|failure|exception|refused|denied)\b|\b(warn|warning)\b",
+    r"\b(fatal|panic|emergency|critical)\b|\b(error|errors|fail|failed|failure|exception|refused|denied|timeout|timed out)\b|\b(warn|warning)\b",
     re.IGNORECASE,
 )
 
@@ -111,6 +114,8 @@ _ZOOKEEPER = re.compile(
 )
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
+_SECONDS = itemgetter(slice(0, 19))
+_MINUTE = itemgetter(slice(0, 16))
 _CANONICAL = frozenset(("DEBUG", "INFO", "WARN", "ERROR", "FATAL"))
 
 
@@ -122,20 +127,21 @@ class Columns:
     """A block of text rows kept as columns for analyze.py, so that no line needs a dict.
 
     Only the rows the analysis asks for (WARN and worse) become records, through `records`.
-    `stamps` are the raw times: callers use them only to sort and to cut minutes.
+    `minutes` counts the rows per ISO minute (`2026-03-14T09:00`); `first`/`last` are the block's
+    earliest and latest ISO timestamps.
     """
 
     def __init__(
         self,
         rows: list[Groups],
         build: Builder,
-        stamps: list[str],
+        minutes: Counter[str],
         levels: list[Any],
         service: str,
         first: str | None,
         last: str | None,
     ):
-        self.rows, self.build, self.stamps, self.levels = rows, build, stamps, levels
+        self.rows, self.build, self.minutes, self.levels = rows, build, minutes, levels
         self.service, self.first, self.last = service, first, last
 
     def __len__(self) -> int:
@@ -146,19 +152,24 @@ class Columns:
 
     def pop(self) -> Record:
         """Take the last row off, as a record (the reader holds it back for continuation lines)."""
-        self.stamps.pop()
         self.levels.pop()
-        return self.build(self.rows.pop())
+        rec = self.build(self.rows.pop())
+        minute = (rec["timestamp"] or "")[:16]
+        self.minutes[minute] -= 1
+        if self.minutes[minute] <= 0:
+            del self.minutes[minute]
+        return rec
 
 
 class TextFormats:
     """Line parsers for the text formats; one instance per input (it owns the Clock)."""
 
-    def __init__(self, clock: Clock, service: str, host: str):
-        self.clock = clock
+    def __init__(self, stats: ParseStats, service: str, host: str):
+        self.stats = stats
+        self.clock = stats.clock
         self.service = service
         self.host = host
-        self.unknown_levels: dict[str, int] = {}
+        self.unknown_levels = stats.unknown_levels
         self._fast: dict[str, str] = {}
         self._levels: dict[Any, tuple[str, str | None, bool]] = {}
 
@@ -251,6 +262,7 @@ class TextFormats:
 
     def _zookeeper(self, g: Groups) -> Record:
         """The common `date time,ms - LEVEL [thread] - message` layout."""
+        self.clock.check({g[0][:19]})
         self.clock.assumed_utc += 1
         return self._zk_record(g)
 
@@ -272,15 +284,18 @@ class TextFormats:
     def _zookeeper_columns(self, rows: list[Groups]) -> Columns:
         """Zookeeper-layout rows as columns: the raw times sort and cut into minutes like ISO ones."""
         stamps = list(map(_FIRST, rows))
+        self.clock.check(set(map(_SECONDS, stamps)))  # BadTimestamp: the caller reads line by line
         self.clock.assumed_utc += len(rows)
         first, last = self._zk_record(min(rows))["timestamp"], self._zk_record(max(rows))["timestamp"]
-        return Columns(rows, self._zk_record, stamps, list(map(_SECOND, rows)), self.service, first, last)
+        minutes = Counter({f"{k[:10]}T{k[11:]}": n for k, n in Counter(map(_MINUTE, stamps)).items()})
+        return Columns(rows, self._zk_record, minutes, list(map(_SECOND, rows)), self.service, first, last)
 
     def _zookeeper_block(self, rows: list[Groups]) -> list[Record]:
         """A block of Zookeeper-layout rows with canonical level names: no per-row calls at all.
         The regex guarantees `yyyy-mm-dd hh:mm:ss,SSS`, so the time is rewritten by slicing."""
         if not set(map(_SECOND, rows)) <= _CANONICAL:
             return list(map(self._zookeeper, rows))
+        self.clock.check({row[0][:19] for row in rows})
         service, host = self.service, self.host
         self.clock.assumed_utc += len(rows)
         return [
@@ -334,6 +349,7 @@ class TextFormats:
             rec.pop("level_original", None)
         else:
             rec = self.record(ts, infer_level(message), message, level_inferred=True, **extra)
+            self.stats.levels_inferred += 1
         rec["host"], rec["service"] = host, app
         return rec
 
@@ -381,6 +397,7 @@ def regex_parser(pattern: str, formats: TextFormats) -> LineParser:
         rec = formats.record(ts, level, message, **fields)
         if raw_level is None:
             rec["level_inferred"] = True
+            formats.stats.levels_inferred += 1
         return rec
 
     return parse

@@ -26,53 +26,17 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jsondoc import ENVELOPE, MAX_DOCUMENT, ParseError, extract_records, stream_array
-from logformats import (
-    TEXT_PATTERNS,
-    Columns,
-    LineParser,
-    Record,
-    TextFormats,
-    infer_level,
-    regex_parser,
-)
-from readstats import ParseStats, Progress
+from infer import InferredReader, Layout, infer_layout
+from jsondoc import ENVELOPE, MAX_DOCUMENT, JsonRecords, ParseError, extract_records, json_codec, stream_array
+from logformats import TEXT_PATTERNS, Columns, LineParser, Record, TextFormats, regex_parser
+from readstats import ParseStats, Progress, blocks
+from timestamps import BadTimestamp
 
-try:
-    import orjson
-
-    _loads: Any = orjson.loads
-    _dumps: Any = orjson.dumps
-except ImportError:  # a bare python3: the standard json module is slower but enough
-    _loads = json.loads
-
-    def _dumps(obj: Any) -> bytes:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-FORMATS = ("auto", "jsonl", "json", *TEXT_PATTERNS, "regex")
-CHUNK = 1 << 20
+_loads, _dumps = json_codec()
+FORMATS = ("auto", "jsonl", "json", *TEXT_PATTERNS, "inferred", "regex")
 BATCH = 8192
-_TS_KEYS = ("timestamp", "@timestamp", "time", "ts", "datetime", "date", "eventTime", "t")
-_LEVEL_KEYS = ("level", "severity", "log.level", "levelname", "lvl", "loglevel", "log_level", "@level")
-_MSG_KEYS = ("message", "msg", "@message", "log", "text", "event")
-_SERVICE_KEYS = ("service", "service.name", "service_name", "app", "application", "component")
-_HOST_KEYS = ("host", "host.name", "hostname", "host_name", "node", "instance", "pod")
+MAX_LINE = 64 << 20
 _CONTINUATION = re.compile(r"\s|Caused by|\.\.\. \d+ more|[\w.$]+(?:Exception|Error)\b")
-
-
-def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
-    for key in keys:
-        if key in obj:
-            return key, obj[key]
-    return None, None
-
-
-def _name(value: Any) -> Any:
-    """ECS-style nested values ({"name": ...}) become their name."""
-    if isinstance(value, dict):
-        return value.get("name") or value.get("hostname") or json.dumps(value, sort_keys=True)
-    return value
 
 
 class LogReader:
@@ -80,13 +44,15 @@ class LogReader:
 
     Args:
         source: the file to read, or "-" for standard input.
-        fmt: one of FORMATS; "auto" detects it from the first 64 KB.
+        fmt: one of FORMATS; "auto" detects it from the first 64 KB (inferring a layout when no
+            built-in format fits), "inferred" always infers one.
         regex: a pattern with named groups, used when fmt is "regex" (or given alone).
         service, host: values for records whose input names none.
-        year: the year of syslog timestamps that carry none (default: this year).
+        year: the year of timestamps that carry none (default: this year).
         quiet: no progress lines on stderr.
-        columns: hand text blocks of the commonest log4j layout over as `Columns` rather than
+        columns: hand text blocks of the hottest layouts over as `Columns` rather than
             records (analyze.py's fast path; `records()` and `batches()` never see them).
+        max_line: lines longer than this many bytes are skipped and counted as malformed.
     """
 
     def __init__(
@@ -100,6 +66,7 @@ class LogReader:
         year: int | None = None,
         quiet: bool = False,
         columns: bool = False,
+        max_line: int = MAX_LINE,
     ):
         if fmt not in FORMATS:
             raise ParseError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -107,11 +74,13 @@ class LogReader:
         self.fmt = "regex" if regex and fmt == "auto" else fmt
         self.regex = regex
         self.stats = ParseStats(year)
-        self.text = TextFormats(self.stats.clock, service, host)
-        self.text.unknown_levels = self.stats.unknown_levels
+        self.text = TextFormats(self.stats, service, host)
+        self.json = JsonRecords(self.stats, self.text)
         self.quiet = quiet
         self._last: Record | None = None
         self.columns = columns
+        self.max_line = max_line
+        self.layout: Layout | None = None
 
     def _open(self) -> tuple[BinaryIO, int | None]:
         if self.source == "-":
@@ -126,18 +95,21 @@ class LogReader:
         """Batches of decoded JSON values for JSON inputs, or of normalised records for text inputs.
 
         analyze.py takes JSON values straight from here, so it can count the common shape without
-        normalising every record; call `normalize` on each value for the general case.
+        normalising every record; call `normalize_all` on each batch for the general case.
         """
         handle, size = self._open()
         with handle:
             head = handle.peek(1 << 16)[: 1 << 16]  # type: ignore[attr-defined]
-            fmt = self.fmt if self.fmt != "auto" else detect_format(head)
+            fmt = self.fmt
+            if fmt in ("auto", "inferred"):
+                fmt, self.layout = detect(head, infer_only=fmt == "inferred")
             self.stats.format = fmt
+            self.stats.layout = self.layout.as_dict() if self.layout else None
             progress = Progress(os.path.basename(self.source), size, self.quiet)
             if fmt == "jsonl":
                 yield from self._jsonl(handle, progress)
             elif fmt == "json":
-                yield from _batched(self._document(handle, head, size))
+                yield from self._document(handle, head, size)
             else:
                 yield from self._text(handle, fmt, progress)
 
@@ -154,43 +126,20 @@ class LogReader:
     def batches(self) -> Iterator[list[Record]]:
         """Normalised records, a batch at a time."""
         for batch in self.raw_batches():
-            out = batch if self.prenormalized else [r for r in map(self.normalize, batch) if r is not None]
+            out = batch if self.prenormalized else self.normalize_all(batch)
             if out:
                 yield out
 
     def normalize(self, obj: Any) -> Record | None:
-        """One JSON value as a normalised record (text-format records pass through unchanged)."""
-        if not isinstance(obj, dict):
-            self.stats.bad_line(None, json.dumps(obj)[:200], "not a JSON object")
-            self.stats.records -= 1
-            return None
-        if isinstance(obj.get("log"), dict) and "level" in obj["log"]:  # ECS: {"log": {"level": ...}}
-            obj = {**obj, "log.level": obj["log"]["level"]}
-            del obj["log"]
-        ts_key, ts_raw = _first(obj, _TS_KEYS)
-        level_key, level_raw = _first(obj, _LEVEL_KEYS)
-        msg_key, message = _first(obj, _MSG_KEYS)
-        service_key, service = _first(obj, _SERVICE_KEYS)
-        host_key, host = _first(obj, _HOST_KEYS)
-        message = "" if message is None else message if isinstance(message, str) else json.dumps(message)
-        if level_key is None:
-            level_raw = infer_level(message)
-        timestamp = self.stats.clock.iso(ts_raw) if ts_key else None
-        if timestamp is None:
-            self.stats.missing_timestamps += 1
-        rec = self.text.record(timestamp, level_raw, message)
-        rec["service"] = str(_name(service)) if service_key else self.text.service
-        rec["host"] = str(_name(host)) if host_key else self.text.host
-        if level_key is None:
-            rec["level_inferred"] = True
-        used = {ts_key, level_key, msg_key, service_key, host_key}
-        for key, value in obj.items():
-            if key not in used and key not in rec:
-                rec[key] = value
-        return rec
+        """One JSON value as a normalised record (None: counted as malformed, with the reason)."""
+        return self.json.one(obj)
+
+    def normalize_all(self, batch: list[Any]) -> list[Record]:
+        """A batch of JSON values as records; envelopes and arrays saved on one line are opened."""
+        return self.json.all(batch)
 
     def _jsonl(self, handle: BinaryIO, progress: Progress) -> Iterator[list[Any]]:
-        for body, lineno in _blocks(handle, progress, self.stats):
+        for body, lineno in blocks(handle, progress, self.stats, self.max_line):
             yield self._jsonl_body(body, lineno)
 
     def _jsonl_body(self, body: bytes, lineno: int) -> list[Any]:
@@ -200,7 +149,7 @@ class LogReader:
             self.stats.lines += len(values)
             self.stats.records += len(values)
             return values  # type: ignore[no-any-return]
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         values = []
         for offset, line in enumerate(body.split(b"\n"), lineno + 1):
@@ -210,44 +159,70 @@ class LogReader:
                 continue
             try:
                 values.append(_loads(line))
+                continue
+            except (ValueError, RecursionError):
+                pass
+            try:
+                values.append(json.loads(line.decode("utf-8", "replace")))
+                self.stats.decode_errors += 1
             except ValueError:
-                try:
-                    values.append(json.loads(line.decode("utf-8", "replace")))
-                    self.stats.decode_errors += 1
-                except ValueError:
-                    self.stats.bad_line(offset, line, "not valid JSON")
+                self.stats.bad_line(offset, line, "not valid JSON")
+            except RecursionError:
+                self.stats.bad_line(offset, line, "nested too deeply to read (more than about 1,000 levels)")
         self.stats.records += len(values)
         return values
 
-    def _document(self, handle: BinaryIO, head: bytes, size: int | None) -> Iterator[Any]:
-        """A JSON array or envelope: streamed element by element when the shape allows."""
+    def _document(self, handle: BinaryIO, head: bytes, size: int | None) -> Iterator[list[Any]]:
+        """A JSON array or envelope: streamed a chunk at a time when the shape allows."""
         stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-        envelope = ENVELOPE.match(head)
+        envelope = ENVELOPE.match(head, 3 if head.startswith(b"\xef\xbb\xbf") else 0)
         if stripped.startswith(b"[") or envelope is not None:
-            start = head.index(b"[") if envelope is None else envelope.end() - 1
-            text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace")
-            chars = len(head[:start].decode("utf-8-sig", "replace"))
-            try:
-                for value in stream_array(text, chars):
-                    self.stats.lines += 1
-                    self.stats.records += 1
-                    yield value
-            finally:
-                text.detach()  # the caller closes the file; the wrapper must not do it again
+            handle.read(head.index(b"[") + 1 if envelope is None else envelope.end())
+            for batch in stream_array(handle, _loads):
+                self.stats.lines += len(batch)
+                self.stats.records += len(batch)
+                yield batch
             return
         if size is not None and size > MAX_DOCUMENT:
             raise ParseError(
                 f"{self.source}: a {size >> 20} MB JSON document whose records are not in a top-level "
                 '"logs" array cannot be streamed; convert it to JSON Lines first'
             )
+        body = handle.read(MAX_DOCUMENT + 1)
+        if len(body) > MAX_DOCUMENT:
+            raise ParseError(
+                f"{self.source}: a JSON document over {MAX_DOCUMENT >> 20} MB; convert it to JSON Lines"
+            )
         try:
-            document = json.loads(handle.read().decode("utf-8", "replace"))
+            document = json.loads(body.decode("utf-8-sig", "replace"))
         except ValueError as exc:
             raise ParseError(f"{self.source}: not valid JSON ({exc})") from None
+        except RecursionError:
+            raise ParseError(f"{self.source}: the JSON document is nested too deeply to read") from None
         values = extract_records(document)
         self.stats.lines += len(values)
         self.stats.records += len(values)
-        yield from values
+        for start in range(0, len(values), BATCH):
+            yield values[start : start + BATCH]
+
+    def _text_parsers(self, fmt: str) -> tuple[LineParser, list[Any]]:
+        """The line parser and the block layouts (pattern, builders) of a text format."""
+        if fmt == "regex":
+            return regex_parser(self.regex or "", self.text), []
+        if fmt == "inferred":
+            if self.layout is None:
+                raise ParseError("--format inferred needs lines to infer a layout from")
+            reader = InferredReader(self.layout, self.text)
+            pattern = self.layout.pattern
+
+            def parse(line: str) -> Record | None:
+                m = pattern.match(line)
+                return None if m is None else reader.build(m.groups())
+
+            return parse, [
+                (pattern, reader.build, lambda rows: list(map(reader.build, rows)), reader.columns)
+            ]
+        return self.text.parser(fmt), self.text.layouts(fmt)
 
     def _text(self, handle: BinaryIO, fmt: str, progress: Progress) -> Iterator[list[Any]]:
         """Text lines to records, a block of lines at a time.
@@ -255,12 +230,9 @@ class LogReader:
         The last record of each block is held back until the next block, so that stack-trace
         lines at the start of a block still reach the message they belong to.
         """
-        if fmt == "regex":
-            parse, layouts = regex_parser(self.regex or "", self.text), []
-        else:
-            parse, layouts = self.text.parser(fmt), self.text.layouts(fmt)
+        parse, layouts = self._text_parsers(fmt)
         held: Record | None = None
-        for body, lineno in _blocks(handle, progress, self.stats):
+        for body, lineno in blocks(handle, progress, self.stats, self.max_line):
             records = self._text_block(body, lineno, fmt, parse, layouts)
             if isinstance(records, Columns):
                 if held is not None:
@@ -288,26 +260,25 @@ class LogReader:
     ) -> list[Record] | Columns:
         """One `findall` per layout over the whole block when every line matches (the common case);
         otherwise line by line, with continuation lines, blanks and malformed lines told apart.
-        With `columns` on, the hottest layout comes back as Columns instead of records."""
+        With `columns` on, the hottest layouts come back as Columns instead of records."""
         text = body.decode("utf-8", "replace")
         if "\r" in text:
             text = text.replace("\r\n", "\n")
         count = text.count("\n") + 1
         self.stats.lines += count
         if "\ufffd" not in text:
-            for pattern, _, build_block, build_columns in layouts:
-                rows = pattern.findall(text)
-                if len(rows) == count and self.columns and build_columns is not None:
-                    return build_columns(rows)  # type: ignore[no-any-return]
-                if len(rows) == count:
-                    records: list[Record] = build_block(rows)
-                    self._last = records[-1]
-                    return records
+            found = self._whole_block(text, count, layouts)
+            if found is not None:
+                return found
         records = []
         for offset, line in enumerate(text.split("\n"), lineno + 1):
             if "\ufffd" in line:
                 self.stats.decode_errors += 1
-            rec = parse(line)
+            try:
+                rec = parse(line)
+            except BadTimestamp as exc:
+                self.stats.bad_line(offset, line, str(exc))
+                continue
             if rec is not None:
                 records.append(rec)
                 self._last = rec
@@ -320,63 +291,74 @@ class LogReader:
                 self.stats.bad_line(offset, line, f"does not match the {fmt} format")
         return records
 
-
-def _blocks(handle: BinaryIO, progress: Progress, stats: ParseStats) -> Iterator[tuple[bytes, int]]:
-    """Whole lines, about CHUNK bytes at a time, with the number of lines before each block."""
-    tail, lineno, done = b"", 0, 0
-    while True:
-        chunk = handle.read(CHUNK)
-        if not chunk:
-            break
-        done += len(chunk)
-        chunk = tail + chunk
-        cut = chunk.rfind(b"\n")
-        if cut < 0:
-            tail = chunk if len(chunk) < MAX_DOCUMENT else b""
-            continue
-        tail, body = chunk[cut + 1 :], chunk[:cut]
-        yield body, lineno
-        lineno += body.count(b"\n") + 1
-        progress.update(done, stats.records)
-    if tail.strip():
-        yield tail, lineno
+    def _whole_block(self, text: str, count: int, layouts: list[Any]) -> list[Record] | Columns | None:
+        """The block read by one layout in one go, or None when no layout fits every line (or a
+        timestamp in it names no real time: the line-by-line path says which)."""
+        for pattern, _, build_block, build_columns in layouts:
+            rows = pattern.findall(text)
+            if len(rows) != count:
+                continue
+            try:
+                if self.columns and build_columns is not None:
+                    block = build_columns(rows)
+                    if block is not None:
+                        return block  # type: ignore[no-any-return]
+                records: list[Record] = build_block(rows)
+            except BadTimestamp:
+                return None
+            self._last = records[-1]
+            return records
+        return None
 
 
-def _batched(values: Iterator[Any]) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for value in values:
-        batch.append(value)
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def detect(head: bytes, infer_only: bool = False) -> tuple[str, Layout | None]:
+    """The format of an input from its first bytes, and the inferred layout when no built-in
+    format fits most of the first lines."""
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if not text:
+        return "jsonl", None
+    if not infer_only:
+        if text.startswith("[") and not TEXT_PATTERNS["apache-error"].match(
+            text.split("\n", 1)[0].rstrip("\r")
+        ):
+            return "json", None
+        if text.startswith("{"):
+            return _json_kind(head, text), None
+    lines = [ln.rstrip("\r") for ln in text.split("\n")]
+    if len(lines) > 1 and len(head) >= 1 << 16:
+        lines.pop()  # the sample cut the last line short
+    heads = [ln for ln in lines[:60] if ln.strip() and not _CONTINUATION.match(ln)] or [text]
+    scores = {name: sum(1 for ln in heads if pattern.match(ln)) for name, pattern in TEXT_PATTERNS.items()}
+    best = max(scores, key=lambda name: scores[name])
+    known = not infer_only and scores[best] > 0 and scores[best] * 2 >= len(heads)
+    if known and scores[best] == len(heads):
+        return best, None
+    layout = infer_layout(lines)
+    if known and (layout is None or layout.matched <= scores[best]):
+        return best, None  # a built-in format reads as many lines as inference would: keep it
+    if layout is None:
+        raise ParseError(
+            f"cannot tell the log format from the first lines ({heads[0][:80]!r}): no built-in format "
+            "fits and no timestamp or level field was found at the same place in most lines; "
+            "pass --format or --regex with named groups"
+        )
+    return "inferred", layout
+
+
+def _json_kind(head: bytes, text: str) -> str:
+    first, newline, _ = text.partition("\n")
+    bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    if not newline and len(head) >= 1 << 16 and ENVELOPE.match(head, bom) is None:
+        return "jsonl"  # a first line longer than the sample, and no envelope in sight
+    try:
+        return "jsonl" if isinstance(json.loads(first.strip()), dict) else "json"
+    except (ValueError, RecursionError):
+        return "json"
 
 
 def detect_format(head: bytes) -> str:
-    """Guess the format from the first bytes of the input."""
-    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
-    if not text:
-        return "jsonl"
-    if text.startswith("[") and not TEXT_PATTERNS["apache-error"].match(text.split("\n", 1)[0].rstrip("\r")):
-        return "json"
-    if text.startswith("{"):
-        first, newline, _ = text.partition("\n")
-        if not newline and len(head) >= 1 << 16 and ENVELOPE.match(head) is None:
-            return "jsonl"  # a first line longer than the sample, and no envelope in sight
-        try:
-            return "jsonl" if isinstance(json.loads(first.strip()), dict) else "json"
-        except ValueError:
-            return "json"
-    lines = [ln for ln in text.split("\n")[:60] if ln.strip() and not _CONTINUATION.match(ln)][:-1] or [text]
-    scores = {name: sum(1 for ln in lines if pattern.match(ln)) for name, pattern in TEXT_PATTERNS.items()}
-    best = max(scores, key=lambda name: scores[name])
-    if scores[best] == 0 or scores[best] * 2 < len(lines):
-        raise ParseError(
-            f"cannot tell the log format from the first lines ({lines[0][:80]!r}); "
-            "pass --format or --regex with named groups"
-        )
-    return best
+    """The name of the format `detect` finds ("inferred" for a layout it had to infer)."""
+    return detect(head)[0]
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -398,8 +380,19 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--year", type=int, help="year for syslog timestamps without one (default: this year)"
     )
+    add_input_options(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
     return parser.parse_args(argv)
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """Options both parse_logs.py and analyze.py take for reading the input."""
+    parser.add_argument(
+        "--max-line-mb",
+        type=float,
+        default=MAX_LINE >> 20,
+        help=f"skip (and count as malformed) lines longer than this (default {MAX_LINE >> 20} MB)",
+    )
 
 
 def reader_from_args(args: argparse.Namespace) -> LogReader:
@@ -412,6 +405,7 @@ def reader_from_args(args: argparse.Namespace) -> LogReader:
         host=args.host,
         year=args.year,
         quiet=args.quiet,
+        max_line=max(1, int(args.max_line_mb * (1 << 20))),
     )
 
 

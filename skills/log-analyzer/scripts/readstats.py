@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 from timestamps import Clock
 
@@ -24,6 +25,9 @@ class ParseStats:
         self.continuation_lines = 0
         self.decode_errors = 0
         self.missing_timestamps = 0
+        self.levels_inferred = 0
+        self.long_lines = 0
+        self.layout: dict[str, Any] | None = None
         self.malformed_examples: list[dict[str, Any]] = []
         self.unknown_levels: dict[str, int] = {}
         self.clock = Clock(year)
@@ -33,6 +37,17 @@ class ParseStats:
         if len(self.malformed_examples) < 5:
             text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
             self.malformed_examples.append({"line": lineno, "reason": reason, "text": text[:200]})
+
+    def long_line(self, lineno: int, start: bytes, size: int, limit: int) -> None:
+        """Count a line that was skipped for being longer than `limit` bytes."""
+        self.lines += 1
+        self.long_lines += 1
+        self.bad_line(
+            lineno,
+            start,
+            f"line is {size:,} bytes long, over the {limit >> 20} MB limit for one line; skipped "
+            "(raise it with --max-line-mb; a whole JSON document on one line reads with --format json)",
+        )
 
     def as_dict(self) -> dict[str, Any]:
         notes = []
@@ -44,6 +59,17 @@ class ParseStats:
             )
         if self.decode_errors:
             notes.append(f"{self.decode_errors} lines were not valid UTF-8; bad bytes became U+FFFD")
+        if self.long_lines:
+            notes.append(
+                f"{self.long_lines} lines were too long to read and were skipped (see malformed_examples)"
+            )
+        if self.levels_inferred:
+            notes.append(
+                f"{self.levels_inferred} records had no level; it was guessed from failure words in the message"
+            )
+        if self.layout is not None:
+            notes.append(f"the line layout was inferred: {self.layout['description']}")
+        found: dict[str, Any] = {"layout": self.layout} if self.layout is not None else {}
         return {
             "format": self.format,
             "lines": self.lines,
@@ -53,12 +79,97 @@ class ParseStats:
             "continuation_lines": self.continuation_lines,
             "decode_errors": self.decode_errors,
             "missing_timestamps": self.missing_timestamps,
+            "levels_inferred": self.levels_inferred,
             "timestamps_assumed_utc": self.clock.assumed_utc,
             "timestamps_assumed_year": self.clock.assumed_year,
             "unknown_levels": dict(self.unknown_levels),
             "malformed_examples": self.malformed_examples,
             "notes": notes,
+            **found,
         }
+
+
+def confidence(parse: dict[str, Any]) -> tuple[str, list[str]]:
+    """How far the numbers can be trusted, from what reading met: (high|medium|low, reasons).
+
+    Low when little of the input was read or the levels were guessed; medium when something had
+    to be assumed (an inferred layout, times without a zone or year, unreadable timestamps)."""
+    records, malformed = parse["records"], parse["malformed"]
+    reasons: list[str] = []
+    low = records == 0
+    if malformed:
+        share = malformed / max(1, records + malformed)
+        reasons.append(f"{malformed:,} unreadable lines or records ({share:.1%} of the input)")
+        low = low or share > 0.10
+    if parse["levels_inferred"]:
+        reasons.append(f"{parse['levels_inferred']:,} records had no level (guessed from failure words)")
+        low = low or parse["levels_inferred"] * 2 > records
+    medium = [
+        (parse.get("layout") is not None, "the line layout was inferred"),
+        (
+            parse["timestamps_assumed_utc"] > 0,
+            f"{parse['timestamps_assumed_utc']:,} timestamps without a zone",
+        ),
+        (
+            parse["timestamps_assumed_year"] > 0,
+            f"{parse['timestamps_assumed_year']:,} timestamps without a year",
+        ),
+        (
+            parse.get("timestamps_unreadable", 0) > 0,
+            f"{parse.get('timestamps_unreadable', 0):,} records without a readable time",
+        ),
+    ]
+    reasons += [text for hit, text in medium if hit]
+    if records == 0:
+        reasons.insert(0, "no records were read")
+    level = "low" if low else "medium" if reasons else "high"
+    return level, reasons
+
+
+def blocks(
+    handle: BinaryIO, progress: Progress, stats: ParseStats, max_line: int, chunk: int = 1 << 20
+) -> Iterator[tuple[bytes, int]]:
+    """Whole lines, about `chunk` bytes at a time, with the number of lines before each block.
+
+    A leading UTF-8 byte order mark is dropped. A line longer than `max_line` bytes is skipped as
+    it streams past, never held whole, and counted as malformed with its length: a 2 GB file
+    without a newline costs one pass over the disk and `max_line` of memory.
+    """
+    parts: list[bytes] = []  # the unfinished last line
+    held = lineno = done = 0
+    skipped = -1  # bytes of an over-long line skipped so far; -1 when not skipping
+    first: bytes = b""
+    while True:
+        data = handle.read(chunk)
+        if not data:
+            break
+        if done == 0 and data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        done += len(data)
+        if skipped >= 0:
+            cut = data.find(b"\n")
+            if cut < 0:
+                skipped += len(data)
+                continue
+            stats.long_line(lineno + 1, first, skipped + cut, max_line)
+            lineno, skipped, data = lineno + 1, -1, data[cut + 1 :]
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            parts.append(data)
+            held += len(data)
+            if held > max_line:
+                first, skipped, parts, held = parts[0][:200], held, [], 0
+            continue
+        body = b"".join((*parts, data[:cut]))
+        parts, held = [data[cut + 1 :]], len(data) - cut - 1
+        yield body, lineno
+        lineno += body.count(b"\n") + 1
+        progress.update(done, stats.records)
+    if skipped >= 0:
+        stats.long_line(lineno + 1, first, skipped, max_line)
+    tail = b"".join(parts)
+    if tail.strip():
+        yield tail, lineno
 
 
 class Progress:

@@ -24,6 +24,26 @@ _APACHE = re.compile(
 )
 _ACCESS = re.compile(r"(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-]\d{4})$")
 _SYSLOG = re.compile(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$")
+_STAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})")
+
+
+class BadTimestamp(ValueError):
+    """A value shaped like a timestamp that names no real moment (`2026-02-30`, `99:99:99`).
+
+    Readers count the record as malformed with this message as the reason, and go on.
+    """
+
+
+def check_stamp(base: str) -> None:
+    """Raise BadTimestamp unless `yyyy-MM-ddTHH:mm:ss` (the first 19 characters) is a real time."""
+    m = _STAMP.match(base)
+    if m is None:
+        raise BadTimestamp(f"timestamp {base[:40]!r} is not yyyy-MM-dd HH:mm:ss")
+    y, mo, d, h, mi, s = map(int, m.groups())
+    try:
+        datetime(y, mo, d, h, mi, min(s, 59))  # 60 is a leap second: a real moment
+    except ValueError as exc:
+        raise BadTimestamp(f"timestamp {base[:40]!r} is not a real date and time ({exc})") from None
 
 
 class Clock:
@@ -38,9 +58,25 @@ class Clock:
         self.assumed_utc = 0
         self.assumed_year = 0
         self._cache: dict[tuple[str, str], str] = {}
+        self._checked: set[str] = set()
+
+    def check(self, stamps: set[str]) -> None:
+        """Raise BadTimestamp unless every `yyyy-MM-ddTHH:mm:ss` prefix in `stamps` is a real time.
+
+        The fast paths slice timestamps instead of parsing them; they call this once per batch
+        with the distinct seconds they saw, so checking costs little."""
+        new = stamps - self._checked
+        for stamp in new:
+            check_stamp(stamp)
+        if len(self._checked) > 100_000:
+            self._checked.clear()
+        self._checked |= new
 
     def iso(self, value: Any) -> str | None:
-        """ISO 8601 UTC with milliseconds, or None when the value is not a timestamp we can read."""
+        """ISO 8601 UTC with milliseconds, or None when the value is not a timestamp we can read.
+
+        Raises BadTimestamp for a value of a known shape that names no real time (`2026-02-30`).
+        """
         if isinstance(value, bool) or value is None:
             return None
         if isinstance(value, (int, float)):
@@ -61,6 +97,7 @@ class Clock:
         key = (f"{y}-{mo}-{d}T{h}:{mi}:{s or '00'}", tz)
         base = self._cache.get(key)
         if base is None:
+            check_stamp(key[0])
             base = self._shift(key[0], tz)
             if len(self._cache) > 50_000:
                 self._cache.clear()
@@ -100,6 +137,10 @@ class Clock:
                 f"{self.year}-{_MONTHS.get(mon, 1):02d}-{int(d):02d}T{h}:{mi}:{s}"
                 + (f".{frac}" if frac else "")
             )
+        for shape in SHAPES:
+            m = shape.full.match(text)
+            if m is not None:
+                return self.from_parts(m.groupdict())
         try:
             from email.utils import parsedate_to_datetime  # slow to import, rarely needed
 
@@ -110,6 +151,112 @@ class Clock:
             self.assumed_utc += 1
             moment = moment.replace(tzinfo=timezone.utc)
         return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    def from_parts(self, parts: dict[str, str | None]) -> str | None:
+        """ISO 8601 UTC from the named groups of a Shape (Y/y year, M/b month, d, H, m, S, f, z, e)."""
+        if parts.get("e"):
+            return _from_epoch(float(parts["e"] or 0))
+        year = parts.get("Y") or (_century(parts["y"]) if parts.get("y") else None)
+        if year is None:
+            self.assumed_year += 1
+            year = str(self.year)
+        month = parts.get("M") or f"{_MONTHS.get(parts.get('b') or '', 0):02d}"
+        day = f"{int(parts['d'] or 0):02d}"
+        text = f"{year}-{month}-{day}T{parts['H']}:{parts['m']}:{parts.get('S') or '00'}"
+        return self.iso(text + (f".{parts['f']}" if parts.get("f") else "") + (parts.get("z") or ""))
+
+
+def _century(yy: str) -> str:
+    return ("19" if int(yy) >= 70 else "20") + yy
+
+
+class Shape:
+    """One timestamp layout that format inference looks for in the first fields of lines.
+
+    `pattern` has no capturing groups, so it can sit inside a bigger line regex; `full` matches a
+    whole value with named parts for `Clock.from_parts`; `search` finds it inside a line, on
+    field boundaries. `second` is how many leading characters hold everything up to the second
+    when the layout has a fixed width (None otherwise): the fast path converts each distinct
+    second once. `sortable` says whether raw values sort in time order.
+    """
+
+    def __init__(
+        self, name: str, parts: str, *, second: int | None, sortable: bool = True, year: bool = True
+    ):
+        self.name = name
+        self.full = re.compile(f"(?:{parts})$")
+        self.pattern = re.sub(r"\(\?P<\w+>", "(?:", parts)
+        self.search = re.compile(r"(?<![\w.:/-])(?:" + self.pattern + r")(?![\w:])")
+        self.second = second
+        self.sortable = sortable
+        self.year = year
+        self.zoned = "(?P<z>" in parts
+        self.epoch = "(?P<e>" in parts
+
+
+_FRAC = r"(?:[.,](?P<f>\d{1,9}))?"
+_HMS = r"(?P<H>\d\d):(?P<m>\d\d):(?P<S>\d\d)" + _FRAC
+_MON = r"(?P<b>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+# Most specific first: inference takes the first shape that fits most of the sample.
+SHAPES = (
+    Shape(
+        "ISO 8601 (yyyy-MM-dd HH:mm:ss[.fff][zone])",
+        r"(?P<Y>\d{4})-(?P<M>\d\d)-(?P<d>\d\d)[T ]" + _HMS + r"(?P<z>Z|[+-]\d\d:?\d\d| ?UTC)?",
+        second=19,
+    ),
+    Shape(
+        "yyyy-MM-dd-HH.mm.ss.ffffff",
+        r"(?P<Y>\d{4})-(?P<M>\d\d)-(?P<d>\d\d)-(?P<H>\d\d)\.(?P<m>\d\d)\.(?P<S>\d\d)(?:\.(?P<f>\d{1,9}))?",
+        second=19,
+    ),
+    Shape(
+        "yyyy.MM.dd HH:mm:ss",
+        r"(?P<Y>\d{4})\.(?P<M>\d\d)\.(?P<d>\d\d)[ T-]" + _HMS,
+        second=19,
+    ),
+    Shape("yyyy/MM/dd HH:mm:ss", r"(?P<Y>\d{4})/(?P<M>\d\d)/(?P<d>\d\d)[ T]" + _HMS, second=19),
+    Shape("yy/MM/dd HH:mm:ss", r"(?P<y>\d\d)/(?P<M>\d\d)/(?P<d>\d\d) " + _HMS, second=17),
+    Shape(
+        "yyyyMMdd HHmmss",
+        r"(?P<Y>\d{4})(?P<M>\d\d)(?P<d>\d\d)[T ]?(?P<H>\d\d)(?P<m>\d\d)(?P<S>\d\d)" + _FRAC + r"(?![\d:])",
+        second=None,
+    ),
+    Shape(
+        "yyMMdd HHmmss",
+        r"(?P<y>\d\d)(?P<M>\d\d)(?P<d>\d\d) (?P<H>\d\d)(?P<m>\d\d)(?P<S>\d\d)(?![\d:])",
+        second=13,
+    ),
+    Shape(
+        "MM-dd HH:mm:ss.SSS (no year)",
+        r"(?P<M>\d\d)-(?P<d>\d\d) " + _HMS,
+        second=14,
+        year=False,
+    ),
+    Shape(
+        "dd-Mmm-yyyy HH:mm:ss",
+        r"(?P<d>\d\d)-" + _MON + r"-(?P<Y>\d{4}) " + _HMS,
+        second=20,
+        sortable=False,
+    ),
+    Shape(
+        "Www Mmm dd HH:mm:ss yyyy",
+        r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) " + _MON + r" +(?P<d>\d{1,2}) " + _HMS + r" (?P<Y>\d{4})",
+        second=None,
+        sortable=False,
+    ),
+    Shape(
+        "Mmm dd HH:mm:ss (syslog, no year)",
+        _MON + r" +(?P<d>\d{1,2}) " + _HMS,
+        second=None,
+        sortable=False,
+        year=False,
+    ),
+    Shape(
+        "epoch seconds or milliseconds",
+        r"(?P<e>1\d{9}(?:\.\d{1,9})?|1\d{12})(?![\d])",
+        second=10,
+    ),
+)
 
 
 def _from_epoch(number: float) -> str | None:
