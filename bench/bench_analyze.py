@@ -3,9 +3,14 @@
 Prints one JSON line per measurement. The data lives in a temp dir that is removed at the end.
 
     .venv/bin/python bench/bench_analyze.py [--records 1000000] [--text-lines 1000000] [--fetch 100000]
+        [--array-records 200000]
 
 Targets (issue 5): analyze.py on 1M JSON Lines records faster than the count-only baseline run in
 the same bench, with peak RSS under 200 MB; 1M log4j lines under 4 s; fetch throughput reported.
+Issue 12: a 200,000-record JSON array (one document on one line) against a plain json.load +
+Counter script, memory bounded; 1M lines of an inferred layout (logcat) within 1.5x of the same
+records as log4j lines. Each comparison runs its baseline in the same bench, alternating, and
+reports wall and CPU time (CPU is the steadier figure on a shared machine).
 """
 
 from __future__ import annotations
@@ -45,6 +50,16 @@ sys.stdout.buffer.write(done.stdout)
 """
 
 
+ARRAY_BASELINE = """
+import json, sys
+from collections import Counter
+with open(sys.argv[1]) as f:
+    records = json.load(f)
+print(json.dumps(Counter(r.get("level") for r in records)))
+"""
+_LETTER = {"DEBUG": "D", "INFO": "I", "WARN": "W", "ERROR": "E", "FATAL": "F"}
+
+
 def run(argv: list[str]) -> tuple[dict[str, float], str]:
     """Run argv under a small probe process whose only child it is, so RUSAGE_CHILDREN is that
     child's own peak RSS; returns ({wall, cpu, rss_mb}, stdout)."""
@@ -67,6 +82,73 @@ def write_log4j(path: Path, lines: int) -> int:
                 f"{ts[:10]} {ts[11:19]},{ts[20:23]} - {rec['level']:<5} [{rec['host']}:{rec['service']}@1] - {rec['message']}\n"
             )
     return path.stat().st_size
+
+
+def write_logcat(path: Path, lines: int) -> int:
+    """The same records as write_log4j, in Android logcat's layout (no built-in format: inferred)."""
+    from conjure_nb.demo.generator import generate
+
+    with open(path, "w", encoding="utf-8", buffering=1 << 20) as out:
+        for i, rec in enumerate(generate(lines, seed=7)):
+            ts = rec["timestamp"]
+            out.write(
+                f"{ts[5:10]} {ts[11:23]}  {1000 + i % 900}  {2000 + i % 97} {_LETTER[rec['level']]} "
+                f"{rec['service']}: {rec['message']}\n"
+            )
+    return path.stat().st_size
+
+
+def bench_json_array(tmp: Path, records: int, repeat: int) -> None:
+    from conjure_nb.demo.generator import generate
+
+    data = tmp / "array.json"
+    data.write_text(json.dumps(list(generate(records, seed=3))))  # one line, no newline inside
+    baseline = tmp / "array_baseline.py"
+    baseline.write_text(ARRAY_BASELINE)
+    for attempt in range(repeat):
+        base, _ = run([sys.executable, str(baseline), str(data)])
+        ana, out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(data), "--quiet"])
+        report = json.loads(out)
+        emit(
+            bench="analyze_json_array",
+            attempt=attempt,
+            records=records,
+            mb=round(data.stat().st_size / 1e6, 1),
+            baseline_s=round(base["wall"], 3),
+            analyze_s=round(ana["wall"], 3),
+            faster=ana["wall"] < base["wall"],
+            baseline_cpu_s=round(base["cpu"], 3),
+            analyze_cpu_s=round(ana["cpu"], 3),
+            faster_cpu=ana["cpu"] < base["cpu"],
+            baseline_peak_rss_mb=round(base["rss_mb"], 1),
+            analyze_peak_rss_mb=round(ana["rss_mb"], 1),
+            total=report["summary"]["total"],
+        )
+
+
+def bench_inferred(tmp: Path, lines: int, repeat: int) -> None:
+    log4j, logcat = tmp / "same.log4j.log", tmp / "same.logcat.log"
+    write_log4j(log4j, lines)
+    write_logcat(logcat, lines)
+    for attempt in range(repeat):
+        fast, fast_out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(log4j), "--quiet"])
+        inferred, out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(logcat), "--quiet"])
+        a, b = json.loads(fast_out), json.loads(out)
+        emit(
+            bench="analyze_inferred_text",
+            attempt=attempt,
+            lines=lines,
+            log4j_s=round(fast["wall"], 3),
+            inferred_s=round(inferred["wall"], 3),
+            ratio=round(inferred["wall"] / fast["wall"], 2),
+            within_1_5x=inferred["wall"] <= 1.5 * fast["wall"],
+            log4j_cpu_s=round(fast["cpu"], 3),
+            inferred_cpu_s=round(inferred["cpu"], 3),
+            cpu_ratio=round(inferred["cpu"] / fast["cpu"], 2),
+            inferred_peak_rss_mb=round(inferred["rss_mb"], 1),
+            formats=[a["format"], b["format"]],
+            same_levels=a["summary"]["levels"] == b["summary"]["levels"],
+        )
 
 
 def bench_jsonl(tmp: Path, records: int, repeat: int) -> None:
@@ -149,6 +231,7 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--text-lines", type=int, default=1_000_000)
     parser.add_argument("--fetch", type=int, default=100_000)
+    parser.add_argument("--array-records", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=2, help="baseline/analyze pairs to run")
     args = parser.parse_args()
     emit(bench="env", python=sys.version.split()[0], orjson=_has_orjson(), cpus=os.cpu_count())
@@ -158,6 +241,10 @@ def main() -> int:
             bench_jsonl(tmp, args.records, args.repeat)
         if args.text_lines:
             bench_log4j(tmp, args.text_lines)
+        if args.array_records:
+            bench_json_array(tmp, args.array_records, args.repeat)
+        if args.text_lines:
+            bench_inferred(tmp, args.text_lines, args.repeat)
         if args.fetch:
             bench_fetch(tmp, args.fetch)
     return 0

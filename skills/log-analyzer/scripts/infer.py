@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 from operator import itemgetter
 from typing import Any
 
@@ -53,6 +52,9 @@ class Layout:
         level_field: 0-based field index of the level (None: levels are guessed from messages).
         letters: the level field holds single letters (V/D/I/W/E/F/A) rather than words.
         delimiter: the character between fields when it is not only whitespace.
+        tight: a regex for exactly the sample's spelling (no brackets or `key=` around the
+            timestamp and level, only the delimiter seen): about twice as fast to match, so it
+            is used whenever it reads as many sample lines as the general one.
     """
 
     def __init__(
@@ -62,9 +64,10 @@ class Layout:
         level_field: int | None,
         letters: bool,
         delimiter: str,
+        tight: bool = False,
     ):
         self.shape, self.ts_field, self.level_field = shape, ts_field, level_field
-        self.letters, self.delimiter = letters, delimiter
+        self.letters, self.delimiter, self.tight = letters, delimiter, tight
         self.regex = self._regex()
         self.pattern = re.compile("^(?:" + self.regex[1:] + ")", re.MULTILINE)
         self.groups = sorted(self.pattern.groupindex, key=self.pattern.groupindex.__getitem__)
@@ -73,16 +76,23 @@ class Layout:
 
     def _regex(self) -> str:
         last = max(i for i in (self.ts_field, self.level_field, -1) if i is not None)
+        sep, field = SEP, FIELD
+        if self.tight:
+            char = re.escape("\t" if self.delimiter == "tab" else self.delimiter)
+            sep = rf"(?:[ \t]*{char}[ \t]*|[ \t]+)" if self.delimiter else r"[ \t]+"
+            field = FIELD if self.delimiter else r"(?:\[[^\]\n]*\]|\S+)"
+        ts_open, ts_close = ("", "") if self.tight else (r"(?:\w+=)?[\[(<\"]?", r"[\])>\"]?")
+        level_open, level_close = ("", ":?") if self.tight else (_LEVEL_KEY + _WRAP_OPEN, _WRAP_CLOSE)
         parts = []
         for index in range(last + 1):
             if index == self.ts_field and self.shape is not None:
-                parts.append(r"(?:\w+=)?[\[(<\"]?(?P<timestamp>" + self.shape.pattern + r")[\])>\"]?")
+                parts.append(ts_open + "(?P<timestamp>" + self.shape.pattern + ")" + ts_close)
             elif index == self.level_field:
                 levels = "[VDIWEFA]" if self.letters else "(?i:" + LEVEL_WORDS + ")"
-                parts.append(_LEVEL_KEY + _WRAP_OPEN + "(?P<level>" + levels + ")" + _WRAP_CLOSE + _END)
+                parts.append(level_open + "(?P<level>" + levels + ")" + level_close + _END)
             else:
-                parts.append(FIELD)
-        return "^" + SEP.join(parts) + "(?:" + SEP + "(?P<message>.*))?$"
+                parts.append(field)
+        return "^" + sep.join(parts) + "(?:" + sep + "(?P<message>.*))?$"
 
     def describe(self) -> str:
         """The layout in words, for the report and the model."""
@@ -136,22 +146,18 @@ def infer_layout(lines: list[str]) -> Layout | None:
     level_field, letters = _level_field(fields, len(sample), None if shape is None else ts_field)
     if shape is None and level_field is None:
         return None
-    for candidate in _candidates(shape, ts_field, level_field, letters, sample):
-        candidate.sampled = len(sample)
-        candidate.matched = sum(1 for line in sample if candidate.pattern.match(line))
-        if candidate.matched * 2 >= len(sample):
-            return candidate
-    return None
-
-
-def _candidates(
-    shape: Shape | None, ts_field: int, level_field: int | None, letters: bool, sample: list[str]
-) -> Iterable[Layout]:
     delimiter = _delimiter(sample)
     ts = ts_field if shape is not None else None
-    yield Layout(shape, ts, level_field, letters, delimiter)
-    if level_field is not None and shape is not None:
-        yield Layout(shape, ts, None, False, delimiter)
+    tries = [(level_field, letters)] + ([(None, False)] if level_field is not None and shape else [])
+    for level, kind in tries:
+        tight, loose = (Layout(shape, ts, level, kind, delimiter, tight) for tight in (True, False))
+        for candidate in (tight, loose):
+            candidate.sampled = len(sample)
+            candidate.matched = sum(1 for line in sample if candidate.pattern.match(line))
+        best = tight if tight.matched >= loose.matched else loose
+        if best.matched * 2 >= len(sample):
+            return best
+    return None
 
 
 def _locate(line: str) -> tuple[int, int, list[str]] | None:
@@ -321,3 +327,12 @@ class InferredReader:
         levels = list(map(itemgetter(self.slot["level"]), rows))
         first, last = self._stamp(low, False), self._stamp(high, False)
         return Columns(rows, self.build_quiet, minutes, levels, self.formats.service, first, last)
+
+
+if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
+    import sys
+
+    print(
+        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by parse_logs.py and analyze.py, not a command; run those with --help"
+    )
+    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)
