@@ -190,6 +190,7 @@ def _before_request(effect: CallModel, emit: Emit | None) -> float:
     if emit is not None:
         emit(ModelRequestStart(effect.iteration))
         effect.request.on_text = lambda text: emit(TextDelta(text))
+        effect.request.on_event = emit
     return time.perf_counter()
 
 

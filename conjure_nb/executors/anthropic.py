@@ -20,12 +20,13 @@ from __future__ import annotations
 import os
 import warnings
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from .. import telemetry
 from ..errors import ConjureError, ModelError, UsageError
+from ..hosted.adapter import FileInfo, safe_filename
 from ..hosted.blocks import file_ids, server_calls
 from ..hosted.client import HostedClient
 from ..hosted.model import HostedModel, HostedSettings, HostedWarning, SkillRef
@@ -33,6 +34,7 @@ from ..hosted.upload import upload_files
 from ..skills.loader import load_skill
 from ..skills.model import Skill
 from ..tools.data import CreatedFile, ToolCall, ToolResult
+from ..tools.events import FileCreated, ToolCallFinished, ToolCallStarted
 from .base import Executor, ExecutorSetup
 
 __all__ = ["AnthropicExecutor", "parse_specs"]
@@ -167,10 +169,9 @@ class AnthropicExecutor(Executor):
 
     def run(self, call: ToolCall) -> ToolResult:
         return ToolResult(
-            f"{call.name!r} is not a tool of the anthropic backend: code runs in the hosted "
+            content=f"{call.name!r} is not a tool of the anthropic backend: code runs in the hosted "
             "code_execution tool",
-            True,
-            None,
+            is_error=True,
             error_code="unknown_tool",
         )
 
@@ -195,7 +196,7 @@ class AnthropicExecutor(Executor):
 
     # -- replies and files ----------------------------------------------------------------------
 
-    def _on_reply(self, reply: dict[str, Any]) -> None:
+    def _on_reply(self, reply: dict[str, Any], emit: Callable[[Any], None] | None) -> None:
         session = self._session() if self._session is not None else None
         if session is None:
             return
@@ -209,20 +210,32 @@ class AnthropicExecutor(Executor):
                 owner.setdefault(fid, call.id)
             meta = {"tool": call.name, "backend": self.backend, "session": session.id, "server": True}
             telemetry.emit(("conjure", "backend", self.backend, "tool_call"), {"duration_ms": 0.0}, meta)
+            if emit is not None:
+                result = call.tool_result()
+                emit(ToolCallStarted(call.id, call.name, call.input))
+                emit(ToolCallFinished(call.id, call.name, result, result.is_error, 0.0))
         known = {f.file_id for f in session.created_files}
         for fid in file_ids(content):
             if fid not in known:
-                session.created_files.append(self._describe(fid, owner.get(fid)))
+                created = self._describe(fid, owner.get(fid))
+                session.created_files.append(created)
+                if emit is not None:
+                    emit(FileCreated(created))
 
     def _describe(self, file_id: str, tool_use_id: str | None) -> CreatedFile:
-        from ..hosted.adapter import safe_filename
-
         try:
             info = self.client.file_metadata(file_id)
         except ModelError:  # the file is still listed; its name is its id
-            return CreatedFile(None, file_id, None, None, "application/octet-stream", tool_use_id, file_id)
-        name = safe_filename(info.filename, file_id)
-        return CreatedFile(None, name, info.size, None, info.mime_type, tool_use_id, file_id)
+            info = FileInfo(file_id, file_id, "application/octet-stream", None)
+        return CreatedFile(
+            path=None,
+            filename=safe_filename(info.filename, file_id),
+            size=info.size,
+            sha256=None,
+            media_type=info.mime_type,
+            tool_use_id=tool_use_id,
+            file_id=file_id,
+        )
 
     def download(self, files: Iterable[CreatedFile], directory: str | os.PathLike[str]) -> list[Path]:
         """Download hosted files via the Files API into `directory`, basename only, never overwriting."""

@@ -8,11 +8,12 @@ result's `return_code` as `exit_code` and a server error's `error_code`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..tools.data import ToolCallRecord
+from ..tools.data import ToolCallRecord, ToolResult
 
 __all__ = ["ServerCall", "file_ids", "server_calls"]
 
@@ -55,6 +56,27 @@ class ServerCall:
         if isinstance(content, dict) and content.get("is_error"):
             return True
         return self.exit_code not in (None, 0)
+
+    def tool_result(self) -> ToolResult:
+        """The result as a `ToolResult` (for events and renderers), as the model saw it."""
+        content = (self.result or {}).get("content")
+        data = content if isinstance(content, dict) else {}
+        stdout, stderr = str(data.get("stdout") or ""), str(data.get("stderr") or "")
+        if self.error_code is not None:
+            text = f"The server tool failed: {self.error_code}."
+        elif "stdout" in data or "stderr" in data:
+            text = stdout if not stderr else f"{stdout}\n[stderr]\n{stderr}"
+        else:
+            text = json.dumps(content, ensure_ascii=False)
+        return ToolResult(
+            content=text,
+            is_error=self.is_error,
+            exit_code=self.exit_code,
+            stdout=stdout,
+            stderr=stderr,
+            tool_use_id=self.id,
+            error_code=self.error_code,
+        )
 
     def record(self, backend: str = "anthropic") -> ToolCallRecord:
         """This call as a `session.tool_log` line (`server=True`)."""

@@ -93,7 +93,8 @@ class HostedModel(BaseModel):
         model: the model that sends the requests.
         skills: the container's skills (custom ones already uploaded).
         settings: see `HostedSettings`.
-        on_reply: called with every reply, in the thread that made the request.
+        on_reply: called with every reply and the request's `on_event` (None when nobody listens),
+            in the thread that made the request.
         sleep / asleep: how to wait before a retry (injected by tests that check the wait asked for).
     """
 
@@ -102,7 +103,7 @@ class HostedModel(BaseModel):
         model: Any,
         skills: list[SkillRef],
         settings: HostedSettings | None = None,
-        on_reply: Callable[[dict[str, Any]], None] | None = None,
+        on_reply: Callable[[dict[str, Any], Callable[[Any], None] | None], None] | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
         asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -171,13 +172,13 @@ class HostedModel(BaseModel):
             return min(wait, self.settings.max_retry_wait)
         return None
 
-    def _done(self, reply: dict[str, Any]) -> dict[str, Any]:
+    def _done(self, reply: dict[str, Any], emit: Callable[[Any], None] | None) -> dict[str, Any]:
         reply = normalize_response(reply)
         cid = _container_id(reply.get("container"))
         if cid:
             self.container_id = cid
         if self.on_reply is not None:
-            self.on_reply(reply)
+            self.on_reply(reply, emit)
         return reply
 
     def request(self, req: ModelRequest) -> dict[str, Any]:
@@ -185,7 +186,7 @@ class HostedModel(BaseModel):
         while True:
             sent = self.prepare(req)
             try:
-                return self._done(self.inner.request(sent))
+                return self._done(self.inner.request(sent), sent.on_event)
             except ModelError as exc:
                 wait = self._recover(exc, sent, attempt)
                 if wait is None:
@@ -201,7 +202,7 @@ class HostedModel(BaseModel):
             try:
                 arequest = getattr(self.inner, "arequest", None)
                 reply = await (arequest(sent) if arequest else asyncio.to_thread(self.inner.request, sent))
-                return await asyncio.to_thread(self._done, reply)
+                return await asyncio.to_thread(self._done, reply, sent.on_event)
             except ModelError as exc:
                 wait = self._recover(exc, sent, attempt)
                 if wait is None:

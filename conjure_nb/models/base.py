@@ -39,6 +39,9 @@ class ModelRequest:
     """Extra Messages-API parameters (tool_choice, temperature, stop_sequences, ...)."""
     on_text: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
     """Set when the caller wants text deltas as they stream."""
+    on_event: Callable[[Any], None] | None = field(default=None, repr=False, compare=False)
+    """Set when the caller wants live events; a model that learns of server-side tool calls and
+    files (the hosted backend) reports them here as the tools layer's events."""
 
     def to_body(self) -> dict[str, Any]:
         """The JSON body fields (without model and max_tokens, which the model adds)."""

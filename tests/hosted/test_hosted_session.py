@@ -326,3 +326,42 @@ def test_new_by_name_and_async(server: FakeAnthropicServer) -> None:
         r = asyncio.run(s.achat("x"))
         assert r.text == "async ok" and [f.filename for f in s.created_files] == ["a.csv"]
         assert s.tool_log[0].tool == "bash_code_execution"
+
+
+def test_server_tool_calls_and_files_are_live_events(server: FakeAnthropicServer) -> None:
+    fid = server.add_file("out.pdf", b"%PDF-1.7", "application/pdf")
+    content = [
+        *bash("srvtoolu_1", "python make.py", ran("made\n", files=(fid,))),
+        {"type": "text", "text": "ok"},
+    ]
+    server.replies += [{"content": content}, {"content": list(content)}]
+    events: list[Any] = []
+    with cj.Session.new_anthropic([XLSX], model=model_for(server)) as s:
+        s.chat("go", on_event=events.append)
+
+        async def stream() -> list[Any]:
+            return [e async for e in s.astream("again")]
+
+        streamed = asyncio.run(stream())
+    kinds = [e.type for e in events]
+    assert kinds.index("tool_call_started") < kinds.index("tool_call_finished") < kinds.index("turn_finished")
+    finished = next(e for e in events if e.type == "tool_call_finished")
+    assert (finished.tool, finished.result.stdout, finished.result.exit_code) == (
+        "bash_code_execution",
+        "made\n",
+        0,
+    )
+    (created,) = [e for e in events if e.type == "file_created"]
+    assert created.file.file_id == fid and created.file.filename == "out.pdf"
+    # the same file id in a later turn is not a new file
+    assert "tool_call_finished" in [e.type for e in streamed] and "file_created" not in [
+        e.type for e in streamed
+    ]
+
+
+def test_a_file_without_metadata_is_still_listed_by_id(server: FakeAnthropicServer) -> None:
+    server.replies.append({"content": bash("srvtoolu_1", "x", ran(files=("file_gone",)))})
+    with cj.Session.new_anthropic([XLSX], model=model_for(server)) as s:
+        s.chat("go")
+        (f,) = s.created_files
+    assert (f.file_id, f.filename, f.size) == ("file_gone", "file_gone", None)
