@@ -117,7 +117,30 @@ class Layout:
             "level_field": None if self.level_field is None else self.level_field + 1,
             "level_kind": None if self.level_field is None else "letters" if self.letters else "words",
             "sample_lines_matched": f"{self.matched} of {self.sampled}",
+            "delimiter": self.delimiter,
+            "tight": self.tight,
         }
+
+    @classmethod
+    def from_dict(cls, found: dict[str, Any]) -> Layout:
+        """The layout `as_dict` described, so that shards of one file are all read with it."""
+        names = [shape.name for shape in SHAPES]
+        if found.get("timestamp") is not None and found["timestamp"] not in names:
+            raise ValueError(f"unknown timestamp shape {found['timestamp']!r}")
+        shape = SHAPES[names.index(found["timestamp"])] if found.get("timestamp") else None
+        ts = found.get("timestamp_field")
+        level = found.get("level_field")
+        layout = cls(
+            shape,
+            None if ts is None else ts - 1,
+            None if level is None else level - 1,
+            found.get("level_kind") == "letters",
+            found.get("delimiter", ""),
+            bool(found.get("tight")),
+        )
+        matched, _, sampled = str(found.get("sample_lines_matched", "0 of 0")).partition(" of ")
+        layout.matched, layout.sampled = int(matched or 0), int(sampled or 0)
+        return layout
 
 
 def infer_layout(lines: list[str]) -> Layout | None:

@@ -53,6 +53,8 @@ class LogReader:
         columns: hand text blocks of the hottest layouts over as `Columns` rather than
             records (analyze.py's fast path; `records()` and `batches()` never see them).
         max_line: lines longer than this many bytes are skipped and counted as malformed.
+        layout: an inferred layout (`parse.layout` of an earlier run) to read with instead of
+            inferring one, so that every shard of a file is read alike.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class LogReader:
         quiet: bool = False,
         columns: bool = False,
         max_line: int = MAX_LINE,
+        layout: dict[str, Any] | None = None,
     ):
         if fmt not in FORMATS:
             raise ParseError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -80,7 +83,9 @@ class LogReader:
         self._last: Record | None = None
         self.columns = columns
         self.max_line = max_line
-        self.layout: Layout | None = None
+        self.layout: Layout | None = Layout.from_dict(layout) if layout else None
+        if layout:
+            self.fmt = "inferred"
 
     def _open(self) -> tuple[BinaryIO, int | None]:
         if self.source == "-":
@@ -101,7 +106,7 @@ class LogReader:
         with handle:
             head = handle.peek(1 << 16)[: 1 << 16]  # type: ignore[attr-defined]
             fmt = self.fmt
-            if fmt in ("auto", "inferred"):
+            if fmt == "auto" or (fmt == "inferred" and self.layout is None):
                 fmt, self.layout = detect(head, infer_only=fmt == "inferred")
             self.stats.format = fmt
             self.stats.layout = self.layout.as_dict() if self.layout else None
