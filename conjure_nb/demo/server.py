@@ -3,10 +3,19 @@
 Two dialects, so one fetcher can be tested against both and then pointed at real systems:
 
 - `GET /api/logs` — this project's own JSON API: `limit`, `level`, `service`, `host`, `since`,
-  `until`, `cursor` pagination (`next_cursor`), `format=json|jsonl`.
+  `until`, `cursor` pagination (`next_cursor`), `direction=forward|backward` (oldest or newest
+  first; forward by default), `format=json|jsonl`.
 - `GET /loki/api/v1/query_range` — Grafana Loki's response shape: a `{label="v"}` selector with
   `=`, `!=`, `=~`, `!~`, line filters `|=`, `!=`, `|~`, `!~`, `start`/`end` in ns or RFC 3339,
   `limit` and `direction`.
+
+By default the generated records end at the moment the server is made (the last full minute
+before "now"), so relative ranges such as `since=<15 minutes ago>` find data; pass `now=` (or
+`start=`) to pin the time span, which keeps the data identical for a given seed.
+
+Every bad parameter gets a 400 with a JSON `{"error": ...}`; regexes in LogQL are checked so that
+none can keep a thread busy for long (`loki.check_pattern`), matching has a time budget, and a
+client that sends half a request is dropped after `read_timeout` seconds.
 
 `GET /health` answers `{"status": "ok", ...}`. Test hooks make the server misbehave on purpose:
 `fail_first` (the next N requests get a 500), `fail_always`, `delay` (seconds before answering), and
@@ -19,22 +28,26 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import sys
 import threading
 import time
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .generator import DEFAULT_START, generate
+from .generator import generate
 from .loki import LokiQuery, parse_loki_query, parse_time
 
-__all__ = ["DemoLogServer", "RequestError"]
+__all__ = ["DemoLogServer", "RequestError", "span_start"]
 
 DEFAULT_PAGE = 100
+MATCH_BUDGET = 5.0
+"""Seconds of line matching one Loki query may use before it is refused."""
+MAX_DELAY = 60.0
 
 
 class RequestError(Exception):
@@ -45,28 +58,59 @@ class RequestError(Exception):
         self.status = status
 
 
-def _encode_cursor(index: int) -> str:
-    return base64.urlsafe_b64encode(f"c1:{index}".encode()).decode().rstrip("=")
+def _encode_cursor(index: int, forward: bool = True) -> str:
+    prefix = "c1" if forward else "c1b"
+    return base64.urlsafe_b64encode(f"{prefix}:{index}".encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> int:
+def _decode_cursor(cursor: str, forward: bool) -> int:
+    """The index a page starts at (forward) or stops before (backward)."""
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, index = text.partition(":")
-        if prefix != "c1" or not index.isdigit():
+        if prefix != ("c1" if forward else "c1b") or not _digits(index, 12):
             raise ValueError(text)
         return int(index)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise RequestError(400, f"invalid cursor {cursor!r}: pass back next_cursor unchanged") from None
+        raise RequestError(
+            400, f"invalid cursor {cursor[:80]!r}: pass back next_cursor unchanged, with the same direction"
+        ) from None
+
+
+def _digits(text: str, most: int) -> bool:
+    """ASCII digits only (`str.isdigit` accepts '²'), and few enough to be a sane number."""
+    return 0 < len(text) <= most and text.isascii() and text.isdigit()
 
 
 def _int_param(params: dict[str, str], name: str, default: int, maximum: int) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise RequestError(400, f"{name} must be a positive integer, got {raw!r}")
+    if not _digits(raw, 9) or int(raw) < 1:
+        raise RequestError(400, f"{name} must be a positive integer (at most 9 digits), got {raw[:40]!r}")
     return min(int(raw), maximum)
+
+
+def _direction(params: dict[str, str], default: str) -> bool:
+    """True for forward (oldest first), False for backward (newest first)."""
+    direction = params.get("direction", default).lower()
+    if direction not in ("forward", "backward"):
+        raise RequestError(400, f"direction must be forward or backward, got {direction[:40]!r}")
+    return direction == "forward"
+
+
+def _hooks(params: dict[str, str]) -> tuple[float, int | None]:
+    """The per-request test hooks `_delay` (seconds) and `_status` (a 5xx to answer with)."""
+    raw_delay, raw_status = params.get("_delay", ""), params.get("_status", "")
+    try:
+        delay = float(raw_delay) if raw_delay else 0.0
+    except ValueError:
+        delay = math.nan
+    if not 0 <= delay <= MAX_DELAY:
+        raise RequestError(400, f"_delay must be seconds between 0 and {MAX_DELAY:g}, got {raw_delay[:40]!r}")
+    if raw_status and not (_digits(raw_status, 3) and 500 <= int(raw_status) <= 599):
+        raise RequestError(400, f"_status must be a 5xx status code such as 503, got {raw_status[:40]!r}")
+    return delay, int(raw_status) if raw_status else None
 
 
 def _csv(params: dict[str, str], name: str, *, upper: bool = False) -> set[str] | None:
@@ -84,24 +128,28 @@ class _LogStore:
         self.records = sorted(records, key=lambda r: str(r["timestamp"]))
         self.nanos = [parse_time(str(r["timestamp"])) for r in self.records]
 
-    def page(self, params: dict[str, str], page_max: int) -> tuple[list[dict[str, Any]], int | None]:
-        """One page of `/api/logs`: the matching records and the index the next page starts at."""
+    def page(
+        self, params: dict[str, str], page_max: int, forward: bool
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of `/api/logs` in the asked direction: the matching records and the index the
+        next page starts at (forward) or stops before (backward)."""
         limit = _int_param(params, "limit", DEFAULT_PAGE, page_max)
         levels = _csv(params, "level", upper=True)
         services = _csv(params, "service")
         hosts = _csv(params, "host")
         lo, hi = self._window(params.get("since"), params.get("until"))
         if params.get("cursor"):
-            lo = max(lo, _decode_cursor(params["cursor"]))
+            index = _decode_cursor(params["cursor"], forward)
+            lo, hi = (max(lo, index), hi) if forward else (lo, min(hi, index))
         found: list[dict[str, Any]] = []
-        for index in range(lo, hi):
+        for index in range(lo, hi) if forward else range(hi - 1, lo - 1, -1):
             record = self.records[index]
             if levels and str(record["level"]).upper() not in levels:
                 continue
             if (services and record["service"] not in services) or (hosts and record["host"] not in hosts):
                 continue
             if len(found) == limit:
-                return found, index
+                return found, index if forward else index + 1
             found.append(record)
         return found, None
 
@@ -119,7 +167,12 @@ class _LogStore:
         indexes: Sequence[int] = range(lo, hi) if forward else range(hi - 1, lo - 1, -1)
         streams: dict[tuple[tuple[str, str], ...], list[list[str]]] = {}
         taken = 0
+        deadline = time.monotonic() + MATCH_BUDGET
         for index in indexes:
+            if index % 256 == 0 and time.monotonic() > deadline:
+                raise RequestError(
+                    400, f"query took more than {MATCH_BUDGET:g} s of matching: use a narrower selector"
+                )
             record = self.records[index]
             labels = {
                 "service": str(record["service"]),
@@ -152,11 +205,15 @@ class DemoLogServer:
         seed: the generator's seed: the same seed serves the same logs.
         records: how many records to generate, or an iterable of ready-made records to serve.
         minutes: the time span the generated records cover.
+        now: where the generated span ends (default: the current minute, so the data is recent);
+            the same seed and `now` always give the same records.
+        start: where the span begins instead (overrides `now`).
         token: when set, every request must carry `Authorization: Bearer <token>`.
         fail_first: answer the next N requests with HTTP 500 (then behave), to test retries.
         fail_always: answer every request with HTTP 500.
         delay: seconds to wait before answering each request, to test timeouts.
         page_max: the largest page `/api/logs` hands out.
+        read_timeout: seconds a client may take to send its request before it is dropped.
     """
 
     def __init__(
@@ -167,19 +224,23 @@ class DemoLogServer:
         seed: int = 42,
         records: int | Iterable[dict[str, Any]] = 2000,
         minutes: int = 60,
-        start: datetime = DEFAULT_START,
+        now: datetime | None = None,
+        start: datetime | None = None,
         token: str | None = None,
         fail_first: int = 0,
         fail_always: bool = False,
         delay: float = 0.0,
         page_max: int = 1000,
+        read_timeout: float = 10.0,
     ):
+        self.start_time = start if start is not None else span_start(now, minutes)
         source = (
-            generate(records, seed=seed, start=start, minutes=minutes)
+            generate(records, seed=seed, start=self.start_time, minutes=minutes)
             if isinstance(records, int)
             else records
         )
         self.store = _LogStore(source)
+        self.read_timeout = read_timeout
         self.token = token
         self.fail_first = fail_first
         self.fail_always = fail_always
@@ -249,13 +310,20 @@ class DemoLogServer:
         if path in ("/health", "/healthz"):
             return 200, {"status": "ok", "records": len(self.store.records)}, None
         if path == "/api/logs":
-            found, next_index = self.store.page(params, self.page_max)
-            cursor = _encode_cursor(next_index) if next_index is not None else None
+            forward = _direction(params, "forward")
+            found, next_index = self.store.page(params, self.page_max, forward)
+            cursor = _encode_cursor(next_index, forward) if next_index is not None else None
             if params.get("format", "json") == "jsonl":
                 return 200, "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in found), cursor
             if params.get("format", "json") != "json":
-                raise RequestError(400, f"format must be json or jsonl, got {params['format']!r}")
-            return 200, {"logs": found, "count": len(found), "next_cursor": cursor}, cursor
+                raise RequestError(400, f"format must be json or jsonl, got {params['format'][:40]!r}")
+            body = {
+                "logs": found,
+                "count": len(found),
+                "next_cursor": cursor,
+                "direction": "forward" if forward else "backward",
+            }
+            return 200, body, cursor
         if path == "/loki/api/v1/query_range":
             return 200, self._loki(params), None
         raise RequestError(
@@ -276,10 +344,13 @@ class DemoLogServer:
         except ValueError as exc:
             raise RequestError(400, f"parse error : {exc}") from None
         limit = _int_param(params, "limit", DEFAULT_PAGE, 5000)
-        direction = params.get("direction", "backward").lower()
-        if direction not in ("forward", "backward"):
-            raise RequestError(400, f"direction must be forward or backward, got {direction!r}")
-        return self.store.loki(query, start, end, limit, direction == "forward")
+        return self.store.loki(query, start, end, limit, _direction(params, "backward"))
+
+
+def span_start(now: datetime | None, minutes: int) -> datetime:
+    """Where a span of `minutes` ending at `now` (default: this minute) begins, minute-aligned."""
+    end = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(second=0, microsecond=0)
+    return end - timedelta(minutes=minutes)
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -298,23 +369,29 @@ class _Handler(BaseHTTPRequestHandler):
     app: DemoLogServer
 
     def do_GET(self) -> None:
+        try:
+            self._answer()
+        except RequestError as exc:
+            self._send(exc.status, {"error": str(exc)})
+        except (ConnectionError, TimeoutError):
+            raise
+        except Exception as exc:  # a bug in the demo server: still an answer, never a dropped socket
+            self._send(500, {"error": f"internal error: {type(exc).__name__}: {exc}"})
+
+    def _answer(self) -> None:
         app = self.app
         app.last_headers = {k.lower(): v for k, v in self.headers.items()}
         split = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        delay = app.delay + float(params.get("_delay", "0") or 0)
-        if delay > 0:
-            time.sleep(delay)
-        if app.should_fail() or params.get("_status", "").startswith("5"):
-            self._send(int(params.get("_status") or 500), {"error": "internal server error (test hook)"})
+        extra_delay, status_hook = _hooks(params)
+        if app.delay + extra_delay > 0:
+            time.sleep(app.delay + extra_delay)
+        if app.should_fail() or status_hook is not None:
+            self._send(status_hook or 500, {"error": "internal server error (test hook)"})
         elif app.token is not None and self.headers.get("Authorization") != f"Bearer {app.token}":
             self._send(401, {"error": "missing or wrong bearer token: send Authorization: Bearer <token>"})
         else:
-            try:
-                status, body, cursor = app.handle(split.path, params)
-            except RequestError as exc:
-                self._send(exc.status, {"error": str(exc)})
-                return
+            status, body, cursor = app.handle(split.path, params)
             self._send(status, body, next_cursor=cursor)
 
     def _send(self, status: int, body: Any, next_cursor: str | None = None) -> None:
@@ -335,4 +412,5 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _handler_for(app: DemoLogServer) -> type[BaseHTTPRequestHandler]:
-    return type("DemoLogHandler", (_Handler,), {"app": app})
+    # `timeout` is the socket timeout for reading a request: a half-sent one is dropped, not waited for
+    return type("DemoLogHandler", (_Handler,), {"app": app, "timeout": app.read_timeout})

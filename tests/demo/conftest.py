@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ SKILLS = ROOT / "skills"
 ANALYZER = SKILLS / "log-analyzer" / "scripts"
 REPORTER = SKILLS / "incident-report" / "scripts"
 SAMPLES = Path(__file__).resolve().parent / "samples"
+NOW = datetime(2026, 3, 14, 10, 0, tzinfo=timezone.utc)
+"""The demo API's `now` in these tests: its hour of data is 09:00-10:00 on 14 March 2026."""
 
 
 def run_script(
@@ -40,8 +43,8 @@ def run_script(
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[DemoLogServer]:
-    """A demo log API with 1,500 records (seed 42) on a free port, shared by a test module."""
-    with DemoLogServer(records=1500, seed=42) as live:
+    """A demo log API with 1,500 records (seed 42, 09:00-10:00) on a free port, shared by a module."""
+    with DemoLogServer(records=1500, seed=42, now=NOW) as live:
         yield live
 
 

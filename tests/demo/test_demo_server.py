@@ -194,3 +194,103 @@ def test_cli_demo_serve_reports_a_busy_port(server: DemoLogServer) -> None:
     )
     assert done.returncode == 1 and "try --port 0" in done.stderr
     assert Counter(done.stdout.splitlines()) == Counter()
+
+
+# --- issue 15 item 13: every bad parameter is a 400 with a JSON error -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("limit=%C2%B2", "limit must be a positive integer"),  # '²' passes str.isdigit()
+        ("limit=" + "9" * 5000, "at most 9 digits"),
+        ("since=1e400", "out of range"),
+        ("until=inf", "out of range"),
+        ("since=nan", "out of range"),
+        ("_delay=abc", "_delay must be seconds"),
+        ("_delay=1e9", "_delay must be seconds"),
+        ("_status=5xx", "_status must be a 5xx"),
+        ("_status=200", "_status must be a 5xx"),
+        ("direction=sideways", "direction must be forward or backward"),
+    ],
+)
+def test_hostile_parameters_get_a_json_400(server: DemoLogServer, query: str, fragment: str) -> None:
+    status, body, headers = get(f"{server.logs_url}?{query}")
+    assert status == 400 and fragment in body["error"] and headers["Content-Type"] == "application/json"
+    status, body, _ = get(
+        f"{server.loki_url}?query=%7Bhost%3D%22gw-01%22%7D&{query.replace('since', 'start').replace('until', 'end')}"
+    )
+    assert status == 400 and "error" in body
+
+
+@pytest.mark.parametrize(
+    "regex", ["(.*){2}Q", "(a|aa)*Q", r"(\\w+\\s?)*Q", ".*.*.*Q", "x" * 300, "(?(1)a|b)"]
+)
+def test_backtracking_regexes_are_refused(server: DemoLogServer, regex: str) -> None:
+    query = urllib.parse.urlencode({"query": f'{{service=~".+"}} |~ "{regex}"', "limit": 5000})
+    status, body, _ = get(f"{server.loki_url}?{query}")
+    assert status == 400 and body["error"].startswith("parse error")
+
+
+def test_ordinary_regexes_still_work(server: DemoLogServer) -> None:
+    query = urllib.parse.urlencode(
+        {"query": '{service=~"pay.*|ord.*"} |~ "(?i)pool.*(exhausted|usage)"', "limit": 5000}
+    )
+    status, body, _ = get(f"{server.loki_url}?{query}")
+    lines = [v[1] for s in body["data"]["result"] for v in s["values"]]
+    assert status == 200 and lines and all("pool" in line.lower() for line in lines)
+
+
+def test_a_half_sent_request_is_dropped() -> None:
+    import socket
+
+    with DemoLogServer(records=5, read_timeout=0.5) as live:
+        host, port = live.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # no blank line: never finished
+            assert sock.recv(1024) == b""  # the server hung up instead of waiting forever
+        assert get(f"{live.url}/health")[0] == 200  # and it still serves others
+
+
+# --- issue 13: newest first, and data that ends now --------------------------------------------------
+
+
+def test_backward_pages_run_newest_first_and_cover_everything(server: DemoLogServer) -> None:
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = {"limit": 400, "direction": "backward", **({"cursor": cursor} if cursor else {})}
+        status, body, _ = get(f"{server.logs_url}?{urllib.parse.urlencode(query)}")
+        assert status == 200 and body["direction"] == "backward"
+        seen += body["logs"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == server.store.records[::-1]
+    _, body, _ = get(f"{server.logs_url}?limit=3&direction=backward&level=ERROR&until=2026-03-14T09:30:00Z")
+    errors = [
+        r for r in server.store.records if r["level"] == "ERROR" and r["timestamp"] < "2026-03-14T09:30"
+    ]
+    assert body["logs"] == errors[::-1][:3]
+    status, body, _ = get(
+        f"{server.logs_url}?limit=3&cursor={body['next_cursor']}"
+    )  # forward with a backward cursor
+    assert status == 400 and "same direction" in body["error"]
+
+
+def test_demo_data_ends_now_and_is_pinned_by_now() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    before = datetime.now(timezone.utc)
+    with DemoLogServer(records=600, seed=3) as live:
+        last = datetime.fromisoformat(live.store.records[-1]["timestamp"].replace("Z", "+00:00"))
+        first = datetime.fromisoformat(live.store.records[0]["timestamp"].replace("Z", "+00:00"))
+    assert before - timedelta(minutes=2) < last <= datetime.now(timezone.utc)
+    assert last - first > timedelta(minutes=55)
+    pinned = datetime(2026, 5, 1, 12, 30, 40, tzinfo=timezone.utc)
+    one, two = (DemoLogServer(records=300, seed=3, now=pinned) for _ in range(2))
+    assert one.store.records == two.store.records
+    assert one.store.records[0]["timestamp"].startswith("2026-05-01T11:30")
+    assert one.store.records[-1]["timestamp"] < "2026-05-01T12:30"
+    messages = [r["message"] for r in one.store.records]
+    assert messages == [r["message"] for r in DemoLogServer(records=300, seed=3).store.records]
