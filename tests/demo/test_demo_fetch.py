@@ -34,10 +34,15 @@ def expected(server: DemoLogServer, **where: set[str]) -> list[dict[str, Any]]:
 def test_script_pages_through_the_json_api(server: DemoLogServer) -> None:
     before = server.requests
     records, stderr = fetch(server.logs_url, "--limit", "1000", "--page-size", "300")
-    assert records == server.store.records[:1000]
+    assert records == server.store.records[-1000:]  # the newest 1,000, in time order
     assert server.requests - before == 4
     summary = json.loads(stderr.strip().splitlines()[-1].split(": ", 1)[1])
     assert summary == {**summary, "records": 1000, "pages": 4, "retries": 0, "api": "json"}
+    assert summary["first_timestamp"] == server.store.records[-1000]["timestamp"]
+    assert summary["last_timestamp"] == server.store.records[-1]["timestamp"]
+    assert summary["more_available"] is True and summary["query"]["order"] == "newest first"
+    oldest, _ = fetch(server.logs_url, "--limit", "1000", "--page-size", "300", "--oldest-first")
+    assert oldest == server.store.records[:1000]
 
 
 def test_script_filters_and_writes_a_file(server: DemoLogServer, tmp_path: Path) -> None:
@@ -78,7 +83,7 @@ def test_script_speaks_loki(server: DemoLogServer) -> None:
         "50",
     )
     wanted = expected(server, service={"order-service"}, level={"ERROR"})
-    assert [r["trace_id"] for r in records] == [r["trace_id"] for r in wanted]
+    assert [r["trace_id"] for r in records] == [r["trace_id"] for r in wanted]  # all of them, in order
     assert records[0]["timestamp"] == wanted[0]["timestamp"] and records[0]["level"] == "ERROR"
     assert '"api": "loki"' in stderr
     raw, _ = fetch(f"{server.loki_url}", "--query", '{host="pay-02"} |= "Connection pool"', "--limit", "100")
@@ -140,8 +145,10 @@ def context(tmp_path: Path) -> cj.Context:
 
 def test_fetcher_returns_records(server: DemoLogServer, context: cj.Context) -> None:
     fetcher = cj.LogFetcher()
-    records = json.loads(fetcher.execute(f"fetch {server.logs_url} --limit 250 --level WARN", context))
-    assert records == expected(server, level={"WARN"})[:250]
+    records = json.loads(fetcher.execute(f"fetch {server.logs_url} --limit 50 --level WARN", context))
+    assert records == expected(server, level={"WARN"})[-50:]
+    first = fetcher.execute(f"fetch {server.logs_url} --limit 50 --level WARN --oldest-first", context)
+    assert json.loads(first) == expected(server, level={"WARN"})[:50]
     assert fetcher.name == "log-fetcher" and "fetch <url>" in fetcher.description
 
 
@@ -153,7 +160,10 @@ def test_fetcher_writes_jsonl_in_the_working_dir(server: DemoLogServer, context:
     assert summary["file"] == "logs/app.jsonl" and summary["path"] == str(path.resolve())
     assert summary["records"] == 400 == len(path.read_text().splitlines())
     assert sum(summary["levels"].values()) == 400 and summary["api"] == "loki"
-    assert summary["first_timestamp"] == server.store.records[0]["timestamp"]
+    assert summary["first_timestamp"] == server.store.records[-400]["timestamp"]
+    assert [json.loads(line) for line in path.read_text().splitlines()] == server.store.records[-400:]
+    beside = json.loads((context.working_dir / "logs" / "app.jsonl.fetch.json").read_text())
+    assert beside["query"]["url"] == server.url and beside["records"] == 400
 
 
 @pytest.mark.parametrize(
@@ -203,8 +213,8 @@ def test_fetcher_in_a_native_session(server: DemoLogServer) -> None:
     with cj.Session.new_native([cj.LogFetcher()]) as session:
         good = session.run_tool("log_fetcher_execute", command=f"fetch {server.logs_url} --limit 3")
         assert not good.is_error and len(json.loads(good.content)) == 3
-        assert good.dataframe is not None and list(good.dataframe["service"])[:3] == [
-            r["service"] for r in server.store.records[:3]
+        assert good.dataframe is not None and list(good.dataframe["service"]) == [
+            r["service"] for r in server.store.records[-3:]
         ]
         bad = session.run_tool("log_fetcher_execute", command="fetch")
         assert bad.is_error and "usage: fetch" in bad.content
@@ -244,3 +254,117 @@ def test_fetcher_gives_up_before_the_tool_call_times_out(tmp_path: Path) -> None
         with pytest.raises(cj.ToolError, match="no time left for another"):
             fetcher.execute(f"fetch {live.logs_url}", context)
         assert live.requests == 1
+
+
+# --- issue 13: the newest records, relative ranges; issue 8 item 9: one implementation -----------------
+
+
+def _after(records: list[dict[str, Any]], moment: Any) -> list[dict[str, Any]]:
+    from datetime import timezone
+
+    stamp = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return [r for r in records if r["timestamp"] >= stamp]
+
+
+@pytest.mark.parametrize("api", ["json", "loki"])
+def test_relative_ranges_find_the_demo_data(api: str, tmp_path: Path) -> None:
+    """The demo data ends now, so --since 15m is the last quarter hour of it (script and native)."""
+    from datetime import datetime, timedelta, timezone
+
+    with DemoLogServer(records=1200, seed=9) as live:
+        url = live.logs_url if api == "json" else live.url
+        before = datetime.now(timezone.utc) - timedelta(minutes=15)
+        records, _ = fetch(url, "--api", api, "--since", "15m", "--limit", "5000", "--page-size", "70")
+        context = cj.Context(session_id="s", working_dir=tmp_path)
+        native = json.loads(
+            cj.LogFetcher().execute(f"fetch {url} --api {api} --since 15m --limit 5000", context)
+        )
+        after = datetime.now(timezone.utc) - timedelta(minutes=15)
+    for got in (records, native):
+        assert got and len(got) < len(live.store.records) / 2
+        assert _after(live.store.records, after) == got[-len(_after(live.store.records, after)) :]
+        assert all(r in _after(live.store.records, before) for r in got)
+
+
+def test_loki_pages_backward_without_gaps_or_repeats(server: DemoLogServer) -> None:
+    def same(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> bool:
+        """The same records, in time order (records in one millisecond may come in any order)."""
+        stamps = [r["timestamp"] for r in got]
+        return stamps == sorted(stamps) and {r["trace_id"] for r in got} == {r["trace_id"] for r in want}
+
+    records, stderr = fetch(server.url, "--api", "loki", "--limit", "777", "--page-size", "100")
+    assert len(records) == 777 and same(records, server.store.records[-777:])
+    assert '"more_available": true' in stderr
+    oldest, _ = fetch(server.url, "--api", "loki", "--limit", "777", "--page-size", "100", "--oldest-first")
+    assert len(oldest) == 777 and same(oldest, server.store.records[:777])
+
+
+def test_an_api_that_ignores_direction_still_gives_the_newest(tmp_path: Path) -> None:
+    """A plain JSON array API (no direction, no cursor): the newest --limit by position, said so."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    rows = [
+        {"timestamp": f"2026-03-14T09:{m:02d}:00.000Z", "level": "INFO", "message": str(m)} for m in range(40)
+    ]
+
+    class Plain(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            data = json.dumps(rows).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Plain)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        records, stderr = fetch(f"http://127.0.0.1:{httpd.server_address[1]}/logs", "--limit", "5")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+    assert records == rows[-5:] and "ignored direction=backward" in stderr
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "--limit 333 --page-size 90",
+        "--limit 333 --page-size 90 --oldest-first",
+        "--api loki --limit 200 --page-size 60 --level error,warn",
+        "--since 2026-03-14T09:20:00Z --until 2026-03-14T09:31:00Z --service payment-service --limit 5000",
+    ],
+)
+def test_native_and_script_fetch_the_same(server: DemoLogServer, tmp_path: Path, options: str) -> None:
+    from conjure_nb.demo import fetcher as native_module
+
+    url = server.url if "loki" in options else server.logs_url
+    script, _ = fetch(url, *options.split())
+    context = cj.Context(session_id="s", working_dir=tmp_path)
+    native = json.loads(cj.LogFetcher().execute(f"fetch {url} {options}", context))
+    assert native == script and native
+    # one implementation: the native skill runs the skill's own script module
+    assert Path(native_module._shared().__file__).resolve() == FETCH.resolve()
+
+
+def test_the_script_needs_only_the_standard_library(server: DemoLogServer, tmp_path: Path) -> None:
+    """-I -S: no site-packages, no user site, no PYTHONPATH, as bare as the sandbox's python3."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "logs.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", str(FETCH), server.logs_url, "--limit", "20", "-o", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(out.read_text().splitlines()) == 20
+    assert json.loads((tmp_path / "logs.jsonl.fetch.json").read_text())["query"]["limit"] == 20
