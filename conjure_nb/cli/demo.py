@@ -1,6 +1,9 @@
 """`conjure-nb demo ...`: the demo log API (and, later in this file, the monitoring-agent job).
 
-conjure-nb demo serve [--port 8080] [--seed 42] [--records 2000]   # runs until Ctrl-C
+conjure-nb demo serve [--port 8080] [--seed 42] [--records 2000] [--now T]   # runs until Ctrl-C
+conjure-nb demo run [--out out] [--backend auto] [--now T]                   # the main job
+
+The demo data ends at "now" unless `--now` pins it (the same seed and `--now`, the same logs).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import argparse
 import os
 import sys
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 from ..demo.server import DemoLogServer
@@ -24,9 +28,23 @@ def start_server(
     records: int = 2000,
     minutes: int = 60,
     token: str | None = None,
+    now: datetime | None = None,
 ) -> DemoLogServer:
     """Start the demo log API in a background thread and return it (call `stop()` when done)."""
-    return DemoLogServer(port, host=host, seed=seed, records=records, minutes=minutes, token=token).start()
+    return DemoLogServer(
+        port, host=host, seed=seed, records=records, minutes=minutes, token=token, now=now
+    ).start()
+
+
+def _moment(text: str) -> datetime:
+    """`--now`: an ISO 8601 time (no zone means UTC)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time such as 2026-03-14T10:00:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _serve(ns: argparse.Namespace) -> int:
@@ -36,7 +54,13 @@ def _serve(ns: argparse.Namespace) -> int:
         return 1
     try:
         server = start_server(
-            ns.port, host=ns.host, seed=ns.seed, records=ns.records, minutes=ns.minutes, token=token
+            ns.port,
+            host=ns.host,
+            seed=ns.seed,
+            records=ns.records,
+            minutes=ns.minutes,
+            token=token,
+            now=ns.now,
         )
     except OSError as exc:
         print(
@@ -48,7 +72,9 @@ def _serve(ns: argparse.Namespace) -> int:
     print(f"  logs:   {server.logs_url}?limit=100&level=ERROR", flush=True)
     print(f'  loki:   {server.loki_url}?query={{service="payment-service"}}', flush=True)
     print(f"  health: {server.url}/health", flush=True)
-    print(f"{len(server.store.records):,} records, seed {ns.seed}; Ctrl-C to stop", flush=True)
+    records = server.store.records
+    span = f", {records[0]['timestamp']} to {records[-1]['timestamp']}" if records else ""
+    print(f"{len(records):,} records{span}, seed {ns.seed}; Ctrl-C to stop", flush=True)
     try:
         while True:
             time.sleep(3600)
@@ -72,6 +98,7 @@ def _register_serve(sub: Any) -> None:
     serve.add_argument("--records", type=int, default=2000, help="records to generate (2000)")
     serve.add_argument("--minutes", type=int, default=60, help="time span the records cover (60)")
     serve.add_argument("--token-env", help="require a bearer token, read from this environment variable")
+    serve.add_argument("--now", type=_moment, help="where the data ends (ISO 8601; default: now)")
     serve.set_defaults(func=_serve)
 
 
@@ -102,6 +129,7 @@ def _run(ns: argparse.Namespace) -> int:
             records=ns.records,
             seed=ns.seed,
             url=ns.url,
+            now=ns.now,
         )
     except ConjureError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -126,4 +154,5 @@ def _register_run(sub: Any) -> None:
     run.add_argument("--records", type=int, default=5000, help="records the demo API generates (5000)")
     run.add_argument("--seed", type=int, default=42, help="demo data seed (42)")
     run.add_argument("--url", help="analyse this log API instead of starting the demo one")
+    run.add_argument("--now", type=_moment, help="where the demo data ends (ISO 8601; default: now)")
     run.set_defaults(func=_run)

@@ -21,18 +21,19 @@ import shlex
 import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .. import telemetry
 from ..errors import ConjureError, UsageError
 from ..session import Session
 from ..skills.model import Skill
 from ..skills.registry import Registry
 from ..tools import ToolResult
 from .fetcher import LogFetcher
+from .skillcode import bundled_skills_dir
 
 __all__ = [
     "AgentError",
@@ -59,14 +60,18 @@ def default_skills_dir() -> Path:
     env = os.environ.get("CONJURE_SKILLS_DIR")
     if env:
         return Path(env)
-    here = Path(__file__).resolve()
-    packaged = here.parent.parent / "_bundled_skills"
-    if (packaged / "log-analyzer" / "SKILL.md").is_file():
-        return packaged
-    for parent in here.parents:
-        if (parent / "skills" / "log-analyzer" / "SKILL.md").is_file():
-            return parent / "skills"
-    raise UsageError("cannot find the bundled skills; pass skills=... or set CONJURE_SKILLS_DIR")
+    try:
+        return bundled_skills_dir()
+    except UsageError:
+        raise UsageError(
+            "cannot find the bundled skills; pass skills=... or set CONJURE_SKILLS_DIR"
+        ) from None
+
+
+def _remove_dirs(dirs: list[Path]) -> None:
+    """Remove the agent's temp dirs (on close, or when the agent is collected or Python exits)."""
+    while dirs:
+        shutil.rmtree(dirs.pop(), ignore_errors=True)
 
 
 @dataclass
@@ -83,6 +88,8 @@ class MonitoringResult:
     report_files: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     working_dir: Path | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    """This run's tool calls, errors and tool time, counted from its own sessions only."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +101,7 @@ class MonitoringResult:
             "health_rule": self.health_rule,
             "report_files": [str(p) for p in self.report_files],
             "timings_ms": {k: round(v, 1) for k, v in self.timings.items()},
+            "metrics": dict(self.metrics),
         }
 
     def _repr_markdown_(self) -> str:
@@ -142,8 +150,9 @@ class MonitoringAgent:
             engine and the sandbox image are there, else local).
         mode: "auto" (agent when a model is configured), "agent" or "pipeline".
         out_dir: where analysis.json and the reports are copied, replacing earlier runs' files;
-            the step's working dir is then removed. None keeps the working dir (a fresh temp
-            dir per run) and returns the files in it.
+            the run's working dir is then removed. None keeps each run's files in a fresh temp
+            dir (`result.working_dir`) until the agent is closed: `close()`, the end of a `with`
+            block, the agent being garbage-collected, or interpreter exit, whichever is first.
         progress: called with one line per step (default: silent).
         report_writer: the report step (default: the local `incident-report` skill).
         watch: hot-reload the skills when their folders change (a `Registry` watcher); call
@@ -180,10 +189,13 @@ class MonitoringAgent:
         self.fetcher = fetcher or LogFetcher()
         self.session_options = session_options
         self.metrics: dict[str, float] = {"tool_calls": 0, "tool_errors": 0, "tool_ms": 0.0}
+        self._temp_dirs: list[Path] = []
+        self._cleanup = weakref.finalize(self, _remove_dirs, self._temp_dirs)
 
     def close(self) -> None:
-        """Stop the skills watcher, if any."""
+        """Stop the skills watcher and remove the temp dirs of runs made without `out_dir`."""
         self.registry.close()
+        self._cleanup()
 
     def __enter__(self) -> MonitoringAgent:
         return self
@@ -257,28 +269,41 @@ class MonitoringAgent:
         if limit < 1:
             raise UsageError(f"limit must be at least 1, not {limit}")
         backend = self.resolve_backend()
+        if not self._cleanup.alive:
+            raise UsageError("this MonitoringAgent is closed; make a new one")
         workdir = Path(tempfile.mkdtemp(prefix="conjure-agent-"))
+        self._temp_dirs.append(workdir)
         timings: dict[str, float] = {}
-        handler_id = f"monitoring-agent-{id(self)}-{time.monotonic_ns()}"
-        telemetry.attach(handler_id, [("conjure", "execute", "stop")], self._count)
+        metrics = {"tool_calls": 0.0, "tool_errors": 0.0, "tool_ms": 0.0}
         try:
             opts: dict[str, Any] = {"working_dir": workdir}
             steps = 3 if generate_report else 2
             self.progress(f"mode: {self.mode} · backend: {backend} · working dir {workdir}")
             with self.start_session("native", **opts) as fetch_session:
-                self.progress(f"[1/{steps}] fetching up to {limit:,} records from {url} (native log-fetcher)")
-                count = self._timed(timings, "fetch", lambda: self._fetch(fetch_session, url, limit))
+                self.progress(
+                    f"[1/{steps}] fetching the newest {limit:,} records from {url} (native log-fetcher)"
+                )
+                try:
+                    count = self._timed(timings, "fetch", lambda: self._fetch(fetch_session, url, limit))
+                finally:
+                    self._count(fetch_session, metrics)
             with self.start_session(backend, **opts) as session:
-                self.progress(f"[2/{steps}] analysing {count:,} records with log-analyzer ({backend})")
-                analysis = self._timed(timings, "analyze", lambda: self._analyze(session))
-                files: list[Path] = []
-                if generate_report:
-                    self.progress(f"[3/{steps}] writing the incident report with incident-report ({backend})")
-                    files = self._timed(timings, "report", lambda: self._report(session))
+                try:
+                    self.progress(f"[2/{steps}] analysing {count:,} records with log-analyzer ({backend})")
+                    analysis = self._timed(timings, "analyze", lambda: self._analyze(session))
+                    files: list[Path] = []
+                    if generate_report:
+                        self.progress(
+                            f"[3/{steps}] writing the incident report with incident-report ({backend})"
+                        )
+                        files = self._timed(timings, "report", lambda: self._report(session))
+                finally:
+                    self._count(session, metrics)
                 result = self._result(url, backend, count, analysis, files, timings, workdir)
+                result.metrics = metrics
         finally:
-            telemetry.detach(handler_id)
             if self.out_dir is not None:
+                self._temp_dirs.remove(workdir)
                 shutil.rmtree(workdir, ignore_errors=True)
         return result
 
@@ -298,10 +323,21 @@ class MonitoringAgent:
         finally:
             timings[step] = (time.perf_counter() - t0) * 1000
 
-    def _count(self, event: tuple[str, ...], measurements: dict[str, Any], metadata: dict[str, Any]) -> None:
-        self.metrics["tool_calls"] += 1
-        self.metrics["tool_errors"] += 1 if metadata.get("is_error") else 0
-        self.metrics["tool_ms"] += float(measurements.get("duration_ms", 0.0))
+    def _count(self, session: Session, metrics: dict[str, float]) -> None:
+        """Add one session's tool calls to this run's and this agent's figures.
+
+        Counted from the session's own tool log, not a process-wide telemetry handler, so two
+        agents (or any other sessions) running at the same time never inflate each other's figures.
+        """
+        calls = session.tool_log
+        run = {
+            "tool_calls": float(len(calls)),
+            "tool_errors": float(sum(1 for c in calls if c.is_error)),
+            "tool_ms": float(sum(c.duration_ms or 0.0 for c in calls)),
+        }
+        for key, value in run.items():
+            metrics[key] += value
+            self.metrics[key] += value
 
     def _fetch(self, session: Session, url: str, limit: int) -> int:
         command = f"fetch {shlex.quote(url)} --limit {limit} --out {LOGS_FILE}"
@@ -337,15 +373,25 @@ class MonitoringAgent:
         return data
 
     def _report(self, session: Session) -> list[Path]:
-        if self.mode == "agent":
-            session.chat(
-                f"Write the incident report from {ANALYSIS_FILE} with the incident-report skill, as "
-                f"xlsx and pdf, into the folder {REPORT_DIR}/. Then list the files you wrote."
+        if self.mode != "agent":
+            return self.report_writer.write(self, session)
+        response = session.chat(
+            f"Write the incident report from {ANALYSIS_FILE} with the incident-report skill, as "
+            f"xlsx and pdf, into the folder {REPORT_DIR}/. Then list the files you wrote."
+        )
+        files = sorted(
+            p for p in session.working_dir.glob(f"{REPORT_DIR}/*") if p.suffix in (".xlsx", ".pdf")
+        )
+        if not files:
+            said = " ".join(response.text.split())[:300] or "(no text)"
+            analysis = session.working_dir / ANALYSIS_FILE
+            kept = self._keep([analysis])[0] if self.out_dir is not None else analysis
+            raise AgentError(
+                f"the report step wrote no report: the model did not create {REPORT_DIR}/*.xlsx or *.pdf "
+                f"(it answered: {said!r}). The analysis is kept in {kept}; run again, or use "
+                "mode='pipeline' to write the report without a model"
             )
-            return sorted(
-                p for p in session.working_dir.glob(f"{REPORT_DIR}/*") if p.suffix in (".xlsx", ".pdf")
-            )
-        return self.report_writer.write(self, session)
+        return files
 
     def _result(
         self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,6 +31,7 @@ def run_main_job(
     seed: int = 42,
     url: str | None = None,
     stream: TextIO | None = None,
+    now: datetime | None = None,
 ) -> MonitoringResult:
     """Run the whole job; prints progress and a summary to `stream` (default stderr/stdout)."""
     say = _printer(stream or sys.stderr)
@@ -44,7 +46,7 @@ def run_main_job(
     else:
         say(f"agent mode: {agent.model!r} drives each step")
     if url is None:
-        with DemoLogServer(records=records, seed=seed) as server:
+        with DemoLogServer(records=records, seed=seed, now=now) as server:
             say(f"demo log API on {server.url} ({records:,} records, seed {seed})")
             result = agent.analyze(server.logs_url, limit=limit)
     else:

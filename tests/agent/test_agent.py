@@ -184,3 +184,98 @@ def test_hot_reloaded_skills(tmp_path: Path) -> None:
                 break
             time.sleep(0.05)
         assert agent.skill("log-analyzer").name == "log-analyzer"
+
+
+# --- issue 8 items 2, 4 and 10 -------------------------------------------------------------------------
+
+
+def test_runs_without_out_dir_leave_no_temp_dir(api: DemoLogServer, tmp_path: Path) -> None:
+    """Kept until close() (or the with block ends); and a script that never closes leaves nothing at exit."""
+    import os
+
+    with cj.MonitoringAgent() as agent:
+        result = agent.analyze(api.logs_url, limit=200)
+        workdir = result.working_dir
+        assert workdir is not None and (workdir / "analysis.json").is_file()
+        assert all(p.is_file() for p in result.report_files)
+    assert not workdir.exists()
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    script = (
+        "import conjure_nb as cj\n"
+        f"r = cj.MonitoringAgent().analyze({api.logs_url!r}, limit=100, generate_report=False)\n"
+        "print(r.working_dir)\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(str(tmp)) and list(tmp.iterdir()) == []
+
+
+def test_a_closed_agent_says_so(api: DemoLogServer) -> None:
+    agent = cj.MonitoringAgent()
+    agent.close()
+    with pytest.raises(cj.UsageError, match="closed"):
+        agent.analyze(api.logs_url, limit=10)
+
+
+def test_metrics_count_only_the_agents_own_sessions(api: DemoLogServer, tmp_path: Path) -> None:
+    """Two agents at once, and a stranger's session running tools meanwhile: each counts its own 3."""
+    import threading
+
+    agents = [cj.MonitoringAgent(out_dir=tmp_path / f"out{i}") for i in range(2)]
+    results: list[Any] = [None, None]
+    stop = threading.Event()
+
+    def stranger() -> None:
+        with cj.Session.new_local([]) as other:
+            while not stop.is_set():
+                other.run_tool("bash_tool", command="true", description="someone else's work")
+
+    def run(i: int) -> None:
+        results[i] = agents[i].analyze(api.logs_url, limit=300)
+
+    noise = threading.Thread(target=stranger)
+    noise.start()
+    try:
+        runs = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in runs:
+            t.start()
+        for t in runs:
+            t.join()
+    finally:
+        stop.set()
+        noise.join()
+    for agent, result in zip(agents, results):
+        assert agent.metrics["tool_calls"] == 3 and agent.metrics["tool_errors"] == 0
+        assert result.metrics["tool_calls"] == 3 and result.metrics["tool_ms"] > 0
+
+
+def test_agent_mode_says_when_the_model_skips_the_report(api: DemoLogServer, tmp_path: Path) -> None:
+    analyzer = SKILLS / "log-analyzer"
+    model = S(
+        [
+            S.reply(
+                S.tool_use(
+                    "log_fetcher_execute", command=f"fetch {api.logs_url} --limit 100 --out logs.jsonl"
+                )
+            ),
+            "Fetched.",
+            S.reply(
+                S.tool_use(
+                    "bash_tool",
+                    command=f"python3 {analyzer}/scripts/analyze.py logs.jsonl -o analysis.json",
+                    description="analyse",
+                )
+            ),
+            "Analysed.",
+            "I think a report is not needed; everything is fine.",
+        ]
+    )
+    with pytest.raises(AgentError, match="the report step wrote no report") as info:
+        cj.MonitoringAgent(model=model, out_dir=tmp_path / "out").analyze(api.logs_url, limit=100)
+    assert "a report is not needed" in str(info.value)
+    assert (tmp_path / "out" / "analysis.json").is_file()  # nothing lost
