@@ -112,7 +112,11 @@ def _results_message(results: list[ToolResult]) -> dict[str, Any]:
 
 def _placeholder(call: ToolCall, why: str) -> ToolResult:
     return ToolResult(
-        f"Tool call not completed: {why}.", True, None, tool_use_id=call.id, error_code="not_run"
+        f"Tool call not completed: {why}.",
+        is_error=True,
+        exit_code=None,
+        tool_use_id=call.id,
+        error_code="not_run",
     )
 
 
@@ -130,7 +134,13 @@ def run_turn(
     while True:
         iteration += 1
         req = ModelRequest(
-            list(messages), cfg.system, cfg.tools, cfg.max_tokens, container, cfg.betas, cfg.options
+            list(messages),
+            system=cfg.system,
+            tools=cfg.tools,
+            max_tokens=cfg.max_tokens,
+            container=container,
+            betas=cfg.betas,
+            options=cfg.options,
         )
         reply = yield CallModel(req, iteration)
         add_usage(usage, reply.get("usage"))

@@ -13,7 +13,7 @@ import signal
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -54,6 +54,7 @@ class ExecutorSetup:
 
     session_id: str
     working_dir: Path
+    _: KW_ONLY
     skills: list[Skill] = field(default_factory=list)
     timeout: float = DEFAULT_TIMEOUT
     env: dict[str, str] = field(default_factory=dict)
@@ -136,11 +137,13 @@ class ShellExecutor(Executor):
         if call.name == "bash_tool":
             command = call.input.get("command")
             if not isinstance(command, str) or not command.strip():
-                return ToolResult("bash_tool needs a non-empty string 'command'", True, 2)
+                return ToolResult("bash_tool needs a non-empty string 'command'", is_error=True, exit_code=2)
             return self.run_command(command)
         if call.name in FILE_TOOLS:
             return self.run_file_tool(call)
-        return ToolResult(f"Unknown tool {call.name!r} for the {self.backend} executor", True, 1)
+        return ToolResult(
+            f"Unknown tool {call.name!r} for the {self.backend} executor", is_error=True, exit_code=1
+        )
 
     @abstractmethod
     def run_command(self, command: str, timeout: float | None = None) -> ToolResult:
@@ -221,7 +224,9 @@ def process_result(
     failed = timed_out is not None or exit_code != 0
     if not failed:
         content = out if not err else f"{out}\n[stderr]\n{err}" if out else f"[stderr]\n{err}"
-        return ToolResult(content, False, exit_code, out, err, duration_ms)
+        return ToolResult(
+            content, is_error=False, exit_code=exit_code, stdout=out, stderr=err, duration_ms=duration_ms
+        )
     if timed_out is not None:
         status = f"Command timed out after {timed_out:g} s and was killed (with its process group)."
     elif exit_code is not None and exit_code < 0:
@@ -233,4 +238,6 @@ def process_result(
         parts.append(note)
     parts.append(f"[stdout]\n{out}" if out else "[stdout]\n(empty)")
     parts.append(f"[stderr]\n{err}" if err else "[stderr]\n(empty)")
-    return ToolResult("\n".join(parts), True, exit_code, out, err, duration_ms)
+    return ToolResult(
+        "\n".join(parts), is_error=True, exit_code=exit_code, stdout=out, stderr=err, duration_ms=duration_ms
+    )

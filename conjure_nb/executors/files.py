@@ -145,10 +145,12 @@ class FileTools:
                 "str_replace": self.str_replace,
             }[call.name]
             content = handler(call.input)
-            result = ToolResult(content, False, 0, content)
+            result = ToolResult(content, is_error=False, exit_code=0, stdout=content)
         except (ValueError, PermissionError, OSError, KeyError, TypeError) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            result = ToolResult(f"{call.name} failed: {msg}", True, 1, "", str(msg))
+            result = ToolResult(
+                f"{call.name} failed: {msg}", is_error=True, exit_code=1, stdout="", stderr=str(msg)
+            )
         result.duration_ms = (time.perf_counter() - t0) * 1000
         return result
 

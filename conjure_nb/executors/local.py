@@ -133,7 +133,12 @@ class LocalExecutor(ShellExecutor):
                 start_new_session=True,
             )
         except OSError as exc:
-            return ToolResult(f"could not start {self.shell}: {exc}", True, None, error_code="spawn_failed")
+            return ToolResult(
+                f"could not start {self.shell}: {exc}",
+                is_error=True,
+                exit_code=None,
+                error_code="spawn_failed",
+            )
         with self._lock:
             self._groups.add(proc.pid)
         try:

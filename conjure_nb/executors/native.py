@@ -322,11 +322,15 @@ class NativeExecutor(Executor):
         t0 = time.perf_counter()
         entry = self._tools.get(call.name)
         if entry is None:
-            return ToolResult(f"Unknown tool {call.name!r}; available: {sorted(self._tools)}", True, 1)
+            return ToolResult(
+                f"Unknown tool {call.name!r}; available: {sorted(self._tools)}", is_error=True, exit_code=1
+            )
         skill, method = entry
         args, problem = _bind_input(method, call.input)
         if problem:
-            return _finish(ToolResult(f"Invalid input for {call.name}: {problem}", True, 2), t0)
+            return _finish(
+                ToolResult(f"Invalid input for {call.name}: {problem}", is_error=True, exit_code=2), t0
+            )
         timeout = self._timeout if self._timeout is not None else self.config.timeout
         ctx = self._context(call, skill, timeout)
         fn = getattr(skill, method)
@@ -340,14 +344,19 @@ class NativeExecutor(Executor):
             with self._lock:
                 self._running.discard(worker)
         if worker.abandoned:
-            return _finish(ToolResult(f"{call.name} was cancelled", True, None, error_code="cancelled"), t0)
+            return _finish(
+                ToolResult(
+                    f"{call.name} was cancelled", is_error=True, exit_code=None, error_code="cancelled"
+                ),
+                t0,
+            )
         if not worker.finished:
             msg = f"{call.name} timed out after {timeout:g} s (the native call was abandoned)"
-            return _finish(ToolResult(msg, True, None, error_code="timeout"), t0)
+            return _finish(ToolResult(msg, is_error=True, exit_code=None, error_code="timeout"), t0)
         if worker.error is not None:
             return _finish(_error_result(call.name, worker.error), t0)
         text = cap_output(_render(worker.value), self.config.max_output)
-        return _finish(ToolResult(text, False, 0, text), t0)
+        return _finish(ToolResult(text, is_error=False, exit_code=0, stdout=text), t0)
 
 
 def _bind_input(method: str, inp: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -370,10 +379,12 @@ def _bind_input(method: str, inp: dict[str, Any]) -> tuple[dict[str, Any], str |
 
 def _error_result(tool: str, exc: BaseException) -> ToolResult:
     if isinstance(exc, ToolError):
-        return ToolResult(str(exc), True, 1, "", str(exc), error_code="tool_error")
+        return ToolResult(
+            str(exc), is_error=True, exit_code=1, stdout="", stderr=str(exc), error_code="tool_error"
+        )
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))
     msg = f"{tool} raised {type(exc).__name__}: {exc}\n{tb}"
-    return ToolResult(msg, True, 1, "", msg, error_code="exception")
+    return ToolResult(msg, is_error=True, exit_code=1, stdout="", stderr=msg, error_code="exception")
 
 
 def _finish(result: ToolResult, t0: float) -> ToolResult:

@@ -11,7 +11,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import ModelError
@@ -30,6 +30,7 @@ class ModelRequest:
     """One request to a model, as the loop builds it."""
 
     messages: list[dict[str, Any]]
+    _: KW_ONLY
     system: str | None = None
     tools: list[dict[str, Any]] = field(default_factory=list)
     max_tokens: int | None = None

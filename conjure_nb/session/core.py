@@ -436,8 +436,8 @@ class Session:
             if r is not None
             else ToolResult(
                 "Interrupted by the user before it finished.",
-                True,
-                None,
+                is_error=True,
+                exit_code=None,
                 tool_use_id=c.id,
                 error_code="interrupted",
             )
@@ -461,9 +461,15 @@ class Session:
             extra.update(is_error=result.is_error, exit_code=result.exit_code)
         result.tool_use_id = call.id
         record = ToolCallRecord(
-            call.name, call.input, result.is_error, result.exit_code, result.duration_ms,
-            self.backend, False, result.error_code, call.id,
-        )  # fmt: skip
+            tool=call.name,
+            input=call.input,
+            is_error=result.is_error,
+            exit_code=result.exit_code,
+            duration_ms=result.duration_ms,
+            backend=self.backend,
+            error_code=result.error_code,
+            tool_use_id=call.id,
+        )
         with self._lock:
             self.tool_log.append(record)
         telemetry.emit(
@@ -478,20 +484,25 @@ class Session:
         if definition is None:
             return ToolResult(
                 f"Unknown tool {call.name!r}. Available tools: {', '.join(self._tools)}.",
-                True,
-                None,
+                is_error=True,
+                exit_code=None,
                 error_code="unknown_tool",
             )
         problem = check_input(definition, call.input)
         if problem:
             return ToolResult(
-                f"Invalid input for {call.name}: {problem}.", True, None, error_code="invalid_input"
+                f"Invalid input for {call.name}: {problem}.",
+                is_error=True,
+                exit_code=None,
+                error_code="invalid_input",
             )
         try:
             result = self.executor.run(call)
         except Exception as exc:
             msg = f"The {self.backend} backend failed to run {call.name}: {type(exc).__name__}: {exc}"
-            return ToolResult(msg, True, None, "", msg, error_code="executor_error")
+            return ToolResult(
+                msg, is_error=True, exit_code=None, stdout="", stderr=msg, error_code="executor_error"
+            )
         result.tool_use_id = call.id
         shown = self.executor.working_dir_display()
         return spill(

@@ -7,7 +7,7 @@ created files) can be saved and reloaded.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ class ToolResult:
     """
 
     content: str
+    _: KW_ONLY  # the rest by keyword: ToolResult("text", is_error=True, exit_code=2)
     is_error: bool = False
     exit_code: int | None = None
     stdout: str = ""
@@ -95,6 +96,7 @@ class ToolCallRecord:
     """One line of `session.tool_log`: a tool call, local or hosted, with its outcome."""
 
     tool: str
+    _: KW_ONLY
     input: dict[str, Any]
     is_error: bool
     exit_code: int | None

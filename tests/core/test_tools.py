@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import conjure_nb as cj
+from conjure_nb.executors.base import ExecutorSetup
 from conjure_nb.tools import check_input
 
 S = cj.ScriptedModel
@@ -63,3 +66,15 @@ def test_an_executor_failure_is_an_error_result_not_a_crash() -> None:
     result = r.messages[2]["content"][0]
     assert r.messages[0] == {"role": "user", "content": [{"type": "text", "text": "go"}]}
     assert result["is_error"] and "RuntimeError: the backend caught fire" in result["content"]
+
+
+def test_dataclasses_with_many_fields_are_built_by_keyword() -> None:
+    with pytest.raises(TypeError):
+        cj.ToolResult("out", True, 1)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        cj.ToolCallRecord("bash_tool", {}, False)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        ExecutorSetup("s", Path("."), [], 5.0)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        cj.ModelRequest([], "system")  # type: ignore[misc]
+    assert cj.ToolResult("out", is_error=True, exit_code=1).exit_code == 1

@@ -142,7 +142,17 @@ def make_executor(docker_image: str, tmp_path: Path) -> Iterator[MakeExecutor]:
         wd.mkdir(parents=True, exist_ok=True)
         ex = cj.DockerExecutor(image=options.pop("image", docker_image), **options)
         session_id = f"test-{os.getpid()}-{len(made)}"
-        ex.setup(ExecutorSetup(session_id, wd, skills or [], timeout, env or {}, allowed_paths, max_output))
+        ex.setup(
+            ExecutorSetup(
+                session_id,
+                wd,
+                skills=skills or [],
+                timeout=timeout,
+                env=env or {},
+                allowed_paths=allowed_paths,
+                max_output=max_output,
+            )
+        )
         made.append(ex)
         return ex
 

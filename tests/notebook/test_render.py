@@ -147,7 +147,14 @@ def test_tool_result_table_text_and_error() -> None:
 
 def test_response_answer_files_and_folded_trace(tmp_path: Path) -> None:
     path = _xlsx(tmp_path / "r.xlsx")
-    rec = cj.ToolCallRecord("bash_tool", {"command": "python3 x.py"}, False, 0, 12.0, "local")
+    rec = cj.ToolCallRecord(
+        tool="bash_tool",
+        input={"command": "python3 x.py"},
+        is_error=False,
+        exit_code=0,
+        duration_ms=12.0,
+        backend="local",
+    )
     created = cj.CreatedFile(str(path), "r.xlsx", path.stat().st_size, None, "application/x")
     resp = cj.Response("# Title\n\n<script>alert(1)</script> **bold**", "end_turn", {"input_tokens": 5},
                        [rec], [created], [], 2)  # fmt: skip

@@ -154,7 +154,15 @@ class DockerExecutor(ShellExecutor):
         ms = (time.perf_counter() - t0) * 1000
         if "error" in reply:
             msg = f"the sandbox could not start the command: {reply['error']}"
-            return ToolResult(msg, True, None, "", msg, ms, error_code="spawn_failed")
+            return ToolResult(
+                msg,
+                is_error=True,
+                exit_code=None,
+                stdout="",
+                stderr=msg,
+                duration_ms=ms,
+                error_code="spawn_failed",
+            )
         note = None
         if reply.get("oom"):
             note = f"killed: out of memory (limit {self.memory})"
@@ -296,7 +304,13 @@ class DockerExecutor(ShellExecutor):
         if self._closed:
             msg = "The session was closed while this call ran; it was stopped."
             return ToolResult(
-                msg, True, None, "", msg, (time.perf_counter() - t0) * 1000, error_code="closed"
+                msg,
+                is_error=True,
+                exit_code=None,
+                stdout="",
+                stderr=msg,
+                duration_ms=(time.perf_counter() - t0) * 1000,
+                error_code="closed",
             )
         with self._lock:
             state = self._state
@@ -311,9 +325,25 @@ class DockerExecutor(ShellExecutor):
             "The next call starts a fresh container; files in /workspace are kept."
         )
         ms = (time.perf_counter() - t0) * 1000
-        return ToolResult(msg, True, None, "", msg, ms, error_code="container_died")
+        return ToolResult(
+            msg,
+            is_error=True,
+            exit_code=None,
+            stdout="",
+            stderr=msg,
+            duration_ms=ms,
+            error_code="container_died",
+        )
 
 
 def _cancelled(t0: float) -> ToolResult:
     msg = "Cancelled before it started."
-    return ToolResult(msg, True, None, "", msg, (time.perf_counter() - t0) * 1000, error_code="cancelled")
+    return ToolResult(
+        msg,
+        is_error=True,
+        exit_code=None,
+        stdout="",
+        stderr=msg,
+        duration_ms=(time.perf_counter() - t0) * 1000,
+        error_code="cancelled",
+    )
