@@ -7,18 +7,30 @@ resolving symlinks) lives here, so every backend confines paths the same way.
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
+import stat
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..tools import ToolCall, ToolResult
+from .beneath import Roots, open_beneath
 
 __all__ = ["FileTools", "Filesystem", "LocalFilesystem", "PathPolicy", "StatResult"]
 
 MAX_VIEW_BYTES = 2_000_000
+MAX_EDIT_BYTES = 10_000_000
+"""The largest file `str_replace` edits: it holds the file and its edited copy in memory."""
 LISTING_LIMIT = 500
+
+
+def _hard_link_message(path: str, nlink: int) -> str:
+    return (
+        f"{path!r} has {nlink} hard links; another name of the same file may be outside the "
+        "working dir, so the file tools refuse it (copy it with bash_tool if you need it)"
+    )
 
 
 @dataclass
@@ -38,53 +50,100 @@ class Filesystem(Protocol):
     def listdir(self, path: str, depth: int) -> list[tuple[str, bool, int]]: ...
 
 
+def kind_of(mode: int) -> str:
+    """The `StatResult.kind` of an st_mode."""
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    for test, name in ((stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"), (stat.S_ISLNK, "symlink")):
+        if test(mode):
+            return name
+    return "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "other"
+
+
+def _regular(fd: int, path: str) -> os.stat_result:
+    """fstat `fd`, refusing what the file tools must not read or write (see `FileTools`)."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{path!r} is a {kind_of(st.st_mode)}, not a regular file")
+    if st.st_nlink > 1:
+        raise ValueError(_hard_link_message(path, st.st_nlink))
+    return st
+
+
 class LocalFilesystem:
-    """`Filesystem` on this machine."""
+    """`Filesystem` on this machine; every open goes beneath a root and never follows a link.
+
+    Args:
+        roots: the directories the policy allows (working dir, skills, allowed paths). Paths
+            given to the methods are already resolved and checked against them.
+    """
+
+    def __init__(self, roots: list[str]):
+        self.roots = Roots(roots)
+
+    def _open(self, path: str, flags: int, *, create_dirs: bool = False) -> int:
+        dirfd, rel = self.roots.split(path)
+        return open_beneath(dirfd, rel, flags, create_dirs=create_dirs)
 
     def realpath(self, path: str) -> str:
         return os.path.realpath(path)
 
     def stat(self, path: str) -> StatResult | None:
         try:
-            st = os.stat(path)
-        except OSError:
+            fd = self._open(path, os.O_PATH)
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        import stat as _st
-
-        kind = "dir" if _st.S_ISDIR(st.st_mode) else "file" if _st.S_ISREG(st.st_mode) else "other"
-        return StatResult(kind, st.st_size)
+        try:
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        return StatResult(kind_of(st.st_mode), st.st_size, st.st_nlink)
 
     def read(self, path: str, limit: int) -> bytes:
-        with open(path, "rb") as f:
+        fd = self._open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens at once, then is refused
+        with os.fdopen(fd, "rb") as f:
+            _regular(fd, path)
             return f.read(limit)
 
     def write(self, path: str, data: bytes) -> None:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(path, "wb") as f:
+        try:
+            fd = self._open(path, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK, create_dirs=True)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # a FIFO nobody reads
+                raise ValueError(f"{path!r} is a fifo, not a regular file") from None
+            raise
+        with os.fdopen(fd, "wb") as f:
+            _regular(fd, path)
+            f.truncate(0)
             f.write(data)
 
     def listdir(self, path: str, depth: int) -> list[tuple[str, bool, int]]:
+        top = self._open(path, os.O_RDONLY | os.O_DIRECTORY)
         out: list[tuple[str, bool, int]] = []
-        base_depth = path.rstrip("/").count("/")
-        for dirpath, dirnames, filenames in os.walk(path):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            level = dirpath.rstrip("/").count("/") - base_depth
-            rel = os.path.relpath(dirpath, path)
-            for d in dirnames:
-                out.append((posixpath.normpath(posixpath.join(rel, d)), True, 0))
-            for name in sorted(filenames):
-                if name.startswith("."):
-                    continue
-                try:
-                    size = os.lstat(os.path.join(dirpath, name)).st_size
-                except OSError:
-                    size = 0
-                out.append((posixpath.normpath(posixpath.join(rel, name)), False, size))
-            if level + 1 >= depth:
-                dirnames[:] = []
-            if len(out) > LISTING_LIMIT:
-                break
+        try:
+            for dirpath, dirnames, filenames, dirfd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                rel = posixpath.normpath(dirpath)
+                level = 0 if rel == "." else rel.count("/") + 1
+                out += [(posixpath.normpath(posixpath.join(rel, d)), True, 0) for d in dirnames]
+                for name in sorted(n for n in filenames if not n.startswith(".")):
+                    try:
+                        size = os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_size
+                    except OSError:
+                        size = 0
+                    out.append((posixpath.normpath(posixpath.join(rel, name)), False, size))
+                if level + 1 >= depth:
+                    dirnames[:] = []
+                if len(out) > LISTING_LIMIT:
+                    break
+        finally:
+            os.close(top)
         return sorted(out)
+
+    def close(self) -> None:
+        self.roots.close()
 
 
 class PathPolicy:
@@ -170,6 +229,7 @@ class FileTools:
             raise ValueError(f"{inp['path']!r} does not exist")
         if st.kind == "dir":
             return self._listing(path)
+        self._check_regular(inp["path"], st)
         data = self.fs.read(path, MAX_VIEW_BYTES)
         if _is_binary(data):
             return f"{inp['path']}: binary file, {st.size:,} bytes; not shown (use a script to inspect it)"
@@ -202,6 +262,17 @@ class FileTools:
             raise ValueError(f"view_range {list(raw)} is invalid for a file of {n} lines")
         return start, min(end, n)
 
+    @staticmethod
+    def _check_regular(path: str, st: StatResult) -> None:
+        """Refuse what would hang (a FIFO) or reach outside (a hard link) before touching it."""
+        if st.kind != "file":
+            raise ValueError(
+                f"{path!r} is a {st.kind}, not a regular file; the file tools read and write "
+                "regular files and list directories only"
+            )
+        if st.nlink > 1:
+            raise ValueError(_hard_link_message(path, st.nlink))
+
     def _listing(self, path: str) -> str:
         entries = self.fs.listdir(path, 2)
         lines = [f"{path}/"]
@@ -217,6 +288,8 @@ class FileTools:
         st = self.fs.stat(path)
         if st is not None and st.kind == "dir":
             raise ValueError(f"{inp['path']!r} is a directory")
+        if st is not None:
+            self._check_regular(inp["path"], st)
         self.fs.write(path, text.encode("utf-8"))
         verb = "Overwrote" if st is not None else "Created"
         return f"{verb} {inp['path']} ({len(text.encode('utf-8')):,} bytes)"
@@ -226,10 +299,17 @@ class FileTools:
         new = self._str_arg(inp, "new_str", "")
         path = self.policy.resolve(self._str_arg(inp, "path"), write=True)
         st = self.fs.stat(path)
-        if st is None or st.kind != "file":
+        if st is None or st.kind == "dir":
             raise ValueError(f"{inp['path']!r} is not an existing file")
+        self._check_regular(inp["path"], st)
         if not old:
             raise ValueError("old_str must not be empty")
+        if st.size > MAX_EDIT_BYTES:
+            raise ValueError(
+                f"{inp['path']!r} is {st.size:,} bytes; str_replace edits files up to "
+                f"{MAX_EDIT_BYTES:,} bytes. Nothing was changed: edit it with a script through "
+                "bash_tool (sed, python) instead"
+            )
         text = self.fs.read(path, st.size + 1).decode("utf-8")
         count = text.count(old)
         if count == 0:

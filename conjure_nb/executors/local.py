@@ -3,24 +3,33 @@
 Each command runs in its own process group, so a timeout (or `cancel()`) kills everything it
 started. Output is read incrementally into bounded buffers, so a command printing 100 MB costs
 at most a few times `max_output` in memory, and the model sees the head and the tail.
+
+Whatever a command leaves running in the background (`setsid nohup ... &`, a double fork) is
+found by its environment marker and killed on `close()`, or by the session's watchdog process
+when the host process dies (see `procwatch.py`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.resources
 import os
+import secrets
 import selectors
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import UsageError
 from ..tools import ToolCall, ToolResult
 from .base import ExecutorSetup, ShellExecutor, build_env, process_result
 from .files import FileTools, LocalFilesystem, PathPolicy
+from .procwatch import MARKER_VAR, kill_marked
 
 __all__ = ["LocalExecutor"]
 
@@ -71,6 +80,11 @@ def _devnull() -> int:
     return _DEVNULL_FD
 
 
+@lru_cache(maxsize=1)
+def _watchdog_source() -> str:
+    return importlib.resources.files(__package__).joinpath("procwatch.py").read_text(encoding="utf-8")
+
+
 def _pidfd(pid: int) -> int | None:
     try:
         return os.pidfd_open(pid)
@@ -96,19 +110,19 @@ class LocalExecutor(ShellExecutor):
         self._files: FileTools | None = None
         self._env: dict[str, str] = {}
         self._shell_path = shell
+        self._marker = secrets.token_hex(12)
+        self._watchdog: subprocess.Popen[bytes] | None = None
 
     def setup(self, setup: ExecutorSetup) -> None:
         super().setup(setup)
-        fs = LocalFilesystem()
         wd = str(setup.working_dir)
-        policy = PathPolicy(
-            wd,
-            writable=[wd, *map(str, setup.allowed_paths)],
-            readonly=[str(s.path) for s in setup.skills],
-            fs=fs,
-        )
+        writable = [wd, *map(str, setup.allowed_paths)]
+        readonly = [str(s.path) for s in setup.skills]
+        fs = LocalFilesystem([*writable, *readonly])
+        policy = PathPolicy(wd, writable=writable, readonly=readonly, fs=fs)
         self._files = FileTools(fs, policy, setup.max_output)
         self._env = build_env(setup.env, home=self.home or str(Path.home()))
+        self._env[MARKER_VAR] = self._marker
         # resolved once: Popen would search PATH on every call
         self._shell_path = shutil.which(self.shell, path=self._env["PATH"]) or self.shell
 
@@ -122,6 +136,8 @@ class LocalExecutor(ShellExecutor):
         cfg = self.config
         timeout = cfg.timeout if timeout is None else timeout
         t0 = time.perf_counter()
+        if self._watchdog is None:
+            self._start_watchdog()
         try:
             proc = subprocess.Popen(
                 [self._shell_path, "-c", command],
@@ -222,6 +238,22 @@ class LocalExecutor(ShellExecutor):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
 
+    def _start_watchdog(self) -> None:
+        """The process that kills this session's leftovers if the host dies (see procwatch.py)."""
+        with self._lock:
+            if self._watchdog is not None:
+                return
+            with contextlib.suppress(OSError):  # without it, close() still kills what it finds
+                self._watchdog = subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-c", _watchdog_source(), self._marker],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env={},
+                    cwd="/",
+                    start_new_session=True,
+                )
+
     def cancel(self) -> None:
         with self._lock:
             groups = list(self._groups)
@@ -229,4 +261,21 @@ class LocalExecutor(ShellExecutor):
             self._kill(pgid)
 
     def close(self) -> None:
+        """Kill every running call and every process the session's tools left behind."""
         self.cancel()
+        kill_marked(self._marker)
+        with self._lock:
+            watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            assert watchdog.stdin is not None
+            with contextlib.suppress(OSError):
+                watchdog.stdin.close()  # the watchdog looks once more, then exits
+            try:
+                watchdog.wait(5)
+            except subprocess.TimeoutExpired:
+                watchdog.kill()
+                watchdog.wait()
+        if self._files is not None:
+            fs = self._files.fs
+            if isinstance(fs, LocalFilesystem):
+                fs.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -190,3 +191,180 @@ def test_bad_session_arguments() -> None:
         cj.Session.new_local(max_iterations=0)
     with pytest.raises(cj.UsageError, match="unknown backend"):
         cj.Session.new("cloud")
+
+
+# -- attacks from issue 15 on the local backend ------------------------------------------------
+
+
+def _in_thread(fn: Any, wait: float) -> Any:
+    """Run `fn` in a thread; fail (instead of hanging the suite) if it does not return in time."""
+    import threading
+
+    box: list[Any] = []
+    t = threading.Thread(target=lambda: box.append(fn()), daemon=True)
+    t.start()
+    t.join(wait)
+    assert box, f"the call did not return within {wait:g} s"
+    return box[0]
+
+
+def _reap(pids: list[int]) -> None:
+    import signal
+
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+ESCAPES = {
+    "setsid nohup": "setsid nohup sleep 1000 >/dev/null 2>&1 & echo $!",
+    "plain background": "sleep 1001 >/dev/null 2>&1 & echo $!",
+    "double fork": "bash -c 'sleep 1002 >/dev/null 2>&1 & echo $!' &  wait",
+}
+
+
+def test_background_processes_do_not_outlive_close(tmp_path: Path) -> None:
+    pids: list[int] = []
+    try:
+        with cj.Session.new_local(working_dir=tmp_path) as s:
+            for command in ESCAPES.values():
+                r = s.run_tool("bash_tool", command=command, description="d")
+                pids.append(int(r.stdout.split()[-1]))
+            assert all(_alive(pid) for pid in pids), "the background processes should run until close()"
+        left = {name: pid for name, pid in zip(ESCAPES, pids) if _alive(pid)}
+        assert not left, f"still running after close(): {left}"
+    finally:
+        _reap(pids)
+
+
+HOST = """
+import sys, time
+import conjure_nb as cj
+s = cj.Session.new_local(working_dir=sys.argv[1])
+for command in sys.argv[2:]:
+    print(s.run_tool("bash_tool", command=command, description="d").stdout.split()[-1], flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGKILL"])
+def test_background_processes_die_with_the_host_process(tmp_path: Path, signame: str) -> None:
+    import signal
+    import subprocess
+
+    host = subprocess.Popen(
+        [sys.executable, "-c", HOST, str(tmp_path), *ESCAPES.values()], stdout=subprocess.PIPE, text=True
+    )
+    pids: list[int] = []
+    try:
+        assert host.stdout is not None
+        pids = [int(host.stdout.readline()) for _ in ESCAPES]
+        host.send_signal(getattr(signal, signame))
+        host.wait(30)
+        left = {name: pid for name, pid in zip(ESCAPES, pids) if _alive(pid)}
+        assert not left, f"still running after the host got {signame}: {left}"
+    finally:
+        host.kill()
+        host.wait()
+        if host.stdout is not None:
+            host.stdout.close()
+        _reap(pids)
+
+
+def test_file_tools_refuse_a_fifo_instead_of_hanging(session: cj.Session) -> None:
+    os.mkfifo(session.working_dir / "ff")
+    for name, inp in (("view", {"path": "ff"}), ("create_file", {"path": "ff", "file_text": "x"})):
+        r = _in_thread(lambda n=name, i=inp: session.run_tool(n, **i, description="d"), 20)
+        assert r.is_error and "not a regular file" in r.content, r.content
+    r = _in_thread(
+        lambda: session.run_tool("str_replace", path="ff", old_str="a", new_str="b", description="d"), 20
+    )
+    assert r.is_error and "not a regular file" in r.content
+
+
+FLIPPER = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = sys.argv[1].encode(), sys.argv[2].encode()
+while True:  # renameat2(RENAME_EXCHANGE): the two names swap atomically, a dir and a symlink
+    if libc.renameat2(-100, a, -100, b, 2) != 0:
+        sys.exit("renameat2 failed: errno %d" % ctypes.get_errno())
+"""
+
+
+@pytest.mark.parametrize("openat2", [True, False], ids=["openat2", "per-component"])
+def test_a_directory_flipping_to_a_symlink_never_lets_file_tools_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, openat2: bool
+) -> None:
+    import subprocess
+
+    from conjure_nb.executors import beneath
+
+    monkeypatch.setattr(beneath, "openat2_available", openat2 and beneath.openat2_available)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "f").write_text("SECRET from outside")
+    wd = tmp_path / "wd"
+    (wd / "d").mkdir(parents=True)
+    (wd / "d" / "f").write_text("inside")
+    os.symlink(outside, wd / "flip")
+    seen: set[str] = set()
+    with cj.Session.new_local(working_dir=wd) as s:
+        flipper = subprocess.Popen([sys.executable, "-c", FLIPPER, str(wd / "d"), str(wd / "flip")])
+        try:
+            for i in range(400):
+                seen.add(s.run_tool("view", path="d/f").content)
+                s.run_tool("create_file", path="d/new", file_text=f"write {i}", description="d")
+        finally:
+            flipper.kill()
+            flipper.wait()
+    assert not any("SECRET" in c for c in seen), "a file tool read a file outside the working dir"
+    assert not (outside / "new").exists(), "create_file wrote outside the working dir"
+    assert any("inside" in c for c in seen)
+
+
+def test_str_replace_refuses_a_file_over_the_cap(session: cj.Session) -> None:
+    from conjure_nb.executors.files import MAX_EDIT_BYTES
+
+    big = session.working_dir / "big.txt"
+    with open(big, "wb") as f:
+        f.truncate(MAX_EDIT_BYTES + 1)  # sparse: no disk, and no 300 MB read if it is refused
+    r = session.run_tool("str_replace", path="big.txt", old_str="a", new_str="b", description="d")
+    assert (
+        r.is_error and f"up to {MAX_EDIT_BYTES:,} bytes" in r.content and "Nothing was changed" in r.content
+    )
+
+
+def test_a_hard_link_to_an_outside_file_is_refused(session: cj.Session, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("outside the working dir")
+    os.link(outside, session.working_dir / "link.txt")  # what `ln` in a tool does
+    for name, inp in (
+        ("view", {"path": "link.txt"}),
+        ("create_file", {"path": "link.txt", "file_text": "overwritten"}),
+        ("str_replace", {"path": "link.txt", "old_str": "outside", "new_str": "x"}),
+    ):
+        r = session.run_tool(name, **inp, description="d")
+        assert r.is_error and "hard links" in r.content, (name, r.content)
+    assert outside.read_text() == "outside the working dir"
+
+
+def test_what_local_does_not_isolate_is_stated_plainly(tmp_path: Path) -> None:
+    """Issue 15 item 10: a tool reads the host's environment through /proc/$PPID/environ."""
+    import subprocess
+
+    script = (
+        "import sys, conjure_nb as cj\n"
+        "with cj.Session.new_local(working_dir=sys.argv[1]) as s:\n"
+        "    r = s.run_tool('bash_tool', command='cat /proc/$PPID/environ', description='d')\n"
+        "    print(r.content)\n"
+    )
+    env = {**os.environ, "CONJURE_TEST_SECRET_TOKEN": "s3cr3t"}
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], env=env, capture_output=True, text=True
+    )
+    assert "CONJURE_TEST_SECRET_TOKEN=s3cr3t" in out.stdout, out.stderr  # the limit is real...
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
+    assert "/proc/$PPID/environ" in docs  # ...and the security docs say so
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "docs/security.md" in readme

@@ -1,0 +1,89 @@
+"""Finding and killing every process a local session's tools started, even after the host dies.
+
+A command's process group dies with its call, but `setsid nohup sleep 1000 &`, a plain
+`sleep 1000 >/dev/null 2>&1 &` or a double fork leave the group (and their parent) behind. What
+they all keep is their environment: every tool process of a session carries
+`CONJURE_SESSION=<marker>`, so `kill_marked` finds them by reading `/proc/<pid>/environ`.
+
+`close()` calls it. For the host dying without running any Python (SIGTERM, SIGHUP, SIGKILL, a
+crash), each session starts this module as a tiny watchdog process (`python3 -I -S -c <source>
+<marker>`) whose stdin is a pipe only the host holds: when the host goes, the pipe closes, and
+the watchdog kills every marked process and exits. It runs with an empty environment, in its own
+session, so it carries no secret and no terminal signal reaches it.
+
+What escapes: a process that replaces its whole environment (`env -i ...`) and leaves the
+session's process groups. Local tools are trusted code; the docker backend is the boundary.
+
+Standard library only, Linux (/proc); elsewhere it finds nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+__all__ = ["MARKER_VAR", "kill_marked", "marked"]
+
+MARKER_VAR = "CONJURE_SESSION"
+
+
+def marked(marker: str) -> list[int]:
+    """Pids of the processes (readable by us) whose environment has CONJURE_SESSION=<marker>."""
+    needle = f"{MARKER_VAR}={marker}\0".encode()
+    found = []
+    me = os.getpid()
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in names:
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                if needle in f.read():
+                    found.append(int(name))
+        except OSError:
+            pass
+    return found
+
+
+def kill_marked(marker: str, rounds: int = 100) -> int:
+    """SIGKILL every marked process until none is left (a forking loop gets several rounds)."""
+    killed = 0
+    for _ in range(rounds):
+        pids = marked(marker)
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+        time.sleep(0.005)
+    return killed
+
+
+def _watch(marker: str) -> None:
+    """Block until stdin closes (the host closed the session or died), then clean up."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        kill_marked(marker)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    try:
+        while os.read(0, 4096):
+            pass
+    except OSError:
+        pass
+    kill_marked(marker)
+
+
+if __name__ == "__main__":
+    _watch(sys.argv[1])
