@@ -22,8 +22,10 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ..errors import UsageError
 from ..tools import ToolCall, ToolResult
@@ -85,6 +87,21 @@ def _watchdog_source() -> str:
     return importlib.resources.files(__package__).joinpath("procwatch.py").read_text(encoding="utf-8")
 
 
+def _release(marker: str, watchdog: subprocess.Popen[bytes] | None) -> None:
+    """Kill what the session's tools left running; stop its watchdog. Never raises."""
+    kill_marked(marker)
+    if watchdog is None:
+        return
+    if watchdog.stdin is not None:
+        with contextlib.suppress(OSError):
+            watchdog.stdin.close()  # the watchdog looks once more, then exits
+    try:
+        watchdog.wait(5)
+    except subprocess.TimeoutExpired:
+        watchdog.kill()
+        watchdog.wait()
+
+
 def _pidfd(pid: int) -> int | None:
     try:
         return os.pidfd_open(pid)
@@ -111,7 +128,7 @@ class LocalExecutor(ShellExecutor):
         self._env: dict[str, str] = {}
         self._shell_path = shell
         self._marker = secrets.token_hex(12)
-        self._watchdog: subprocess.Popen[bytes] | None = None
+        self._watchdog: weakref.finalize[Any, LocalExecutor] | None = None
 
     def setup(self, setup: ExecutorSetup) -> None:
         super().setup(setup)
@@ -243,8 +260,8 @@ class LocalExecutor(ShellExecutor):
         with self._lock:
             if self._watchdog is not None:
                 return
-            with contextlib.suppress(OSError):  # without it, close() still kills what it finds
-                self._watchdog = subprocess.Popen(
+            try:
+                watchdog = subprocess.Popen(
                     [sys.executable, "-I", "-S", "-c", _watchdog_source(), self._marker],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.DEVNULL,
@@ -253,6 +270,10 @@ class LocalExecutor(ShellExecutor):
                     cwd="/",
                     start_new_session=True,
                 )
+            except OSError:  # without it, close() still kills what it finds
+                watchdog = None
+            # runs on close(), on garbage collection and at interpreter exit
+            self._watchdog = weakref.finalize(self, _release, self._marker, watchdog)
 
     def cancel(self) -> None:
         with self._lock:
@@ -263,18 +284,12 @@ class LocalExecutor(ShellExecutor):
     def close(self) -> None:
         """Kill every running call and every process the session's tools left behind."""
         self.cancel()
-        kill_marked(self._marker)
         with self._lock:
-            watchdog, self._watchdog = self._watchdog, None
-        if watchdog is not None:
-            assert watchdog.stdin is not None
-            with contextlib.suppress(OSError):
-                watchdog.stdin.close()  # the watchdog looks once more, then exits
-            try:
-                watchdog.wait(5)
-            except subprocess.TimeoutExpired:
-                watchdog.kill()
-                watchdog.wait()
+            release, self._watchdog = self._watchdog, None
+        if release is not None:
+            release()
+        else:
+            kill_marked(self._marker)
         if self._files is not None:
             fs = self._files.fs
             if isinstance(fs, LocalFilesystem):

@@ -40,13 +40,14 @@ def test_results_read_exactly_like_the_local_executor(make_executor: MakeExecuto
         "printf 'caf\\xc3\\xa9 \\xff\\n'",
         "kill -9 $$",
     ]
-    for command in commands:
-        mine, theirs = bash(ex, command), bash(local, command)
-        assert (mine.content, mine.is_error, mine.exit_code) == (
-            theirs.content,
-            theirs.is_error,
-            theirs.exit_code,
-        ), command
+    with local:
+        for command in commands:
+            mine, theirs = bash(ex, command), bash(local, command)
+            assert (mine.content, mine.is_error, mine.exit_code) == (
+                theirs.content,
+                theirs.is_error,
+                theirs.exit_code,
+            ), command
 
 
 def test_network_is_really_off(make_executor: MakeExecutor) -> None:
