@@ -155,6 +155,9 @@ class MonitoringAgent:
             block, the agent being garbage-collected, or interpreter exit, whichever is first.
         progress: called with one line per step (default: silent).
         report_writer: the report step (default: the local `incident-report` skill).
+        report_backend: "local" (the `incident-report` skill) or "anthropic" (Anthropic's hosted
+            xlsx/pdf skills, `demo.hosted_report.AnthropicReportWriter`; without a key it falls back
+            to the local skill and says so in the progress).
         watch: hot-reload the skills when their folders change (a `Registry` watcher); call
             `close()` (or use the agent as a context manager) to stop it.
         session_options: passed to every session (timeout, env, image for docker, ...).
@@ -170,6 +173,7 @@ class MonitoringAgent:
         out_dir: str | os.PathLike[str] | None = None,
         progress: Progress | None = None,
         report_writer: ReportWriter | None = None,
+        report_backend: str = "local",
         fetcher: LogFetcher | None = None,
         watch: bool = False,
         **session_options: Any,
@@ -185,6 +189,13 @@ class MonitoringAgent:
         self.backend = backend
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress or (lambda line: None)
+        if report_backend not in ("local", "anthropic"):
+            raise UsageError(f"report_backend must be 'local' or 'anthropic', not {report_backend!r}")
+        if report_writer is None and report_backend == "anthropic":
+            from .hosted_report import AnthropicReportWriter
+
+            report_writer = AnthropicReportWriter(model if hasattr(model, "api_key") else None)
+        self.report_backend = report_backend
         self.report_writer: ReportWriter = report_writer or LocalReportWriter()
         self.fetcher = fetcher or LogFetcher()
         self.session_options = session_options
@@ -373,7 +384,7 @@ class MonitoringAgent:
         return data
 
     def _report(self, session: Session) -> list[Path]:
-        if self.mode != "agent":
+        if self.mode != "agent" or self.report_backend != "local":
             return self.report_writer.write(self, session)
         response = session.chat(
             f"Write the incident report from {ANALYSIS_FILE} with the incident-report skill, as "
