@@ -318,6 +318,29 @@ class MonitoringAgent:
                 shutil.rmtree(workdir, ignore_errors=True)
         return result
 
+    def analyze_many(
+        self,
+        sources: Any,
+        *,
+        client: Any = None,
+        limit: int = 1000,
+        generate_report: bool = True,
+        shard_bytes: int | None = None,
+    ) -> Any:
+        """Many sources (URLs, files, globs) analysed in parallel and merged exactly into one fleet
+        view, per-source results and one report; `client=` a dask.distributed Client runs the
+        shards on that cluster. Returns a `FleetResult`; see `conjure_nb.demo.fleet`."""
+        from .fleet import SHARD_BYTES, analyze_many
+
+        return analyze_many(
+            self,
+            sources,
+            client=client,
+            limit=limit,
+            generate_report=generate_report,
+            shard_bytes=shard_bytes or SHARD_BYTES,
+        )
+
     def diagnose_and_report(self, url: str, limit: int = 1000) -> dict[str, Any]:
         """The tutorial's complete example: logs fetched, health status and report files."""
         result = self.analyze(url, limit=limit, generate_report=True)

@@ -55,6 +55,7 @@ class LogReader:
         max_line: lines longer than this many bytes are skipped and counted as malformed.
         layout: an inferred layout (`parse.layout` of an earlier run) to read with instead of
             inferring one, so that every shard of a file is read alike.
+        start, end: read only these bytes of the file (a shard; both must be line starts).
     """
 
     def __init__(
@@ -70,6 +71,8 @@ class LogReader:
         columns: bool = False,
         max_line: int = MAX_LINE,
         layout: dict[str, Any] | None = None,
+        start: int = 0,
+        end: int | None = None,
     ):
         if fmt not in FORMATS:
             raise ParseError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -86,15 +89,21 @@ class LogReader:
         self.layout: Layout | None = Layout.from_dict(layout) if layout else None
         if layout:
             self.fmt = "inferred"
+        self.start, self.end = start, end
 
     def _open(self) -> tuple[BinaryIO, int | None]:
         if self.source == "-":
             stdin: Any = sys.stdin.buffer
             return io.BufferedReader(stdin, buffer_size=1 << 16), None
         try:
-            return open(self.source, "rb", buffering=1 << 16), os.path.getsize(self.source)
+            if self.start == 0 and self.end is None:
+                return open(self.source, "rb", buffering=1 << 16), os.path.getsize(self.source)
+            raw = open(self.source, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
         except OSError as exc:
             raise ParseError(f"cannot read {self.source}: {exc.strerror or exc}") from None
+        end = os.fstat(raw.fileno()).st_size if self.end is None else self.end
+        raw.seek(self.start)
+        return io.BufferedReader(_Window(raw, end - self.start), buffer_size=1 << 16), end - self.start
 
     def raw_batches(self) -> Iterator[list[Any]]:
         """Batches of decoded JSON values for JSON inputs, or of normalised records for text inputs.
@@ -314,6 +323,28 @@ class LogReader:
             self._last = records[-1]
             return records
         return None
+
+
+class _Window(io.RawIOBase):
+    """The next `size` bytes of a raw file: a shard that reads like a whole file."""
+
+    def __init__(self, raw: io.FileIO, size: int):
+        self.raw, self.left = raw, max(0, size)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.left <= 0:
+            return 0
+        view = memoryview(buffer)[: self.left]
+        n = self.raw.readinto(view) or 0
+        self.left -= n
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 def detect(head: bytes, infer_only: bool = False) -> tuple[str, Layout | None]:

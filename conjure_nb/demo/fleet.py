@@ -1,0 +1,414 @@
+"""Many log sources analysed in parallel and merged exactly: `MonitoringAgent.analyze_many`.
+
+Each source (a URL of the log API with its query, a file, or a glob of files) becomes one or more
+shards: big line-oriented files are cut at line starts. Every shard is analysed by the
+log-analyzer skill's own code into a *partial* (analyze.py --partial), and the partials are
+merged: per source, and across the fleet. Merging is exact (see the skill's partial.py), so the
+fleet view equals one pass over all the logs.
+
+With `client=` a `dask.distributed.Client`, the shards run as Dask tasks on that cluster (a
+LocalCluster on a laptop, or a real cluster: the same code); without one, on a local process
+pool sized to the machine. `client="local"` starts a LocalCluster for the call. A source that
+fails (unreachable, unreadable) is reported in the result and in the report's notes; the others
+still complete.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import glob
+import importlib.util
+import json
+import multiprocessing
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..errors import ConjureError, UsageError
+
+if TYPE_CHECKING:
+    from .agent import MonitoringAgent
+
+SHARD_BYTES = 64 << 20
+_LINE_FORMATS_EXCLUDED = ("json",)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One task: bytes `start`..`end` of `path`, read as `fmt` (and `layout`), for `source`."""
+
+    source: str
+    path: str
+    start: int
+    end: int | None
+    fmt: str
+    layout: dict[str, Any] | None
+    scripts: str
+
+
+@dataclass
+class FleetResult:
+    """The fleet view (one analysis of every source), each source's own, and what failed."""
+
+    analysis: dict[str, Any]
+    sources: dict[str, dict[str, Any]]
+    failures: dict[str, str]
+    report_files: list[Path] = field(default_factory=list)
+    shards: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    working_dir: Path | None = None
+
+    @property
+    def health_status(self) -> str:
+        return str(self.analysis.get("health", {}).get("status", "unknown"))
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per source: records, errors, error rate and health (failed sources included)."""
+        rows = [_row(name, report) for name, report in self.sources.items()]
+        rows += [
+            {"source": name, "records": 0, "health": "failed", "error": why}
+            for name, why in self.failures.items()
+        ]
+        return rows
+
+    def _repr_markdown_(self) -> str:
+        summary = self.analysis.get("summary", {})
+        lines = [
+            f"**Fleet health: {self.health_status}** — {self.analysis.get('health', {}).get('rule', '')}",
+            "",
+            f"{summary.get('total', 0):,} records from {len(self.sources)} sources in {self.shards} shards"
+            + (f"; **{len(self.failures)} failed**" if self.failures else ""),
+            "",
+            "| source | records | errors | error rate | health |",
+            "|---|---:|---:|---:|---|",
+        ]
+        for row in self.table():
+            rate = f"{row['error_rate']:.1%}" if "error_rate" in row else ""
+            lines.append(
+                f"| `{row['source']}` | {row['records']:,} | {row.get('errors', '')} | {rate} | "
+                f"{row['health']}{': ' + row['error'] if 'error' in row else ''} |"
+            )
+        return "\n".join(lines)
+
+
+def _row(name: str, report: dict[str, Any]) -> dict[str, Any]:
+    summary = report["summary"]
+    return {
+        "source": name,
+        "records": summary["total"],
+        "errors": summary["errors"],
+        "error_rate": summary["error_rate"],
+        "health": report["health"]["status"],
+    }
+
+
+def analyze_many(
+    agent: MonitoringAgent,
+    sources: Iterable[str],
+    *,
+    client: Any = None,
+    limit: int = 1000,
+    generate_report: bool = True,
+    shard_bytes: int = SHARD_BYTES,
+) -> FleetResult:
+    """Fetch, shard, analyse and merge `sources`; see the module docstring."""
+    names = list(sources)
+    if not names:
+        raise UsageError("analyze_many needs at least one source (a URL, a file or a glob)")
+    if shard_bytes < 1:
+        raise UsageError(f"shard_bytes must be at least 1, not {shard_bytes}")
+    workdir = Path(tempfile.mkdtemp(prefix="conjure-fleet-"))
+    timings: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        files, failures = _gather(agent, names, workdir, limit)
+        timings["fetch"] = (time.perf_counter() - started) * 1000
+        scripts = str(agent.skill("log-analyzer").path / "scripts")
+        shards = [
+            s
+            for source, paths in files.items()
+            for s in _shards(source, paths, scripts, shard_bytes, failures)
+        ]
+        agent.progress(f"analysing {len(files)} sources in {len(shards)} shards ({_where(client)})")
+        started = time.perf_counter()
+        partials = _run(shards, client, agent.progress, failures)
+        timings["analyze"] = (time.perf_counter() - started) * 1000
+        result = _merge(shards, partials, failures, scripts)
+        result.timings, result.working_dir = timings, agent.out_dir or workdir
+        if generate_report and result.sources:
+            started = time.perf_counter()
+            result.report_files = _report(agent, result, workdir)
+            timings["report"] = (time.perf_counter() - started) * 1000
+    finally:
+        if agent.out_dir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+# -- sources --------------------------------------------------------------------------------------
+
+
+def _gather(
+    agent: MonitoringAgent, names: list[str], workdir: Path, limit: int
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Every source as files on disk: URLs fetched into the working dir, globs expanded."""
+    files: dict[str, list[str]] = {}
+    failures: dict[str, str] = {}
+    for index, name in enumerate(names):
+        try:
+            if name.startswith(("http://", "https://")):
+                files[name] = [_fetch(agent, name, workdir, f"source-{index}.jsonl", limit)]
+            else:
+                files[name] = _expand(name)
+        except (ConjureError, OSError) as exc:
+            failures[name] = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            agent.progress(f"source {name} failed: {failures[name]}")
+    return files, failures
+
+
+_FILTERS = ("level", "service", "host", "since", "until", "query", "api")
+
+
+def _fetch(agent: MonitoringAgent, url: str, workdir: Path, name: str, limit: int) -> str:
+    """The URL's records fetched to a file; its query's filters (`?service=a&level=ERROR`) become
+    the fetcher's options, anything else stays in the URL."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    options = "".join(f" --{k.replace('_', '-')} {shlex.quote(v)}" for k, v in query if k in _FILTERS)
+    rest = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k not in _FILTERS])))
+    command = f"fetch {shlex.quote(rest)} --limit {limit} --out {name}{options}"
+    with agent.start_session("native", working_dir=workdir) as session:
+        result = session.run_tool("log_fetcher_execute", command=command)
+    if result.is_error:
+        raise ConjureError(f"fetch failed: {result.content}")
+    agent.progress(f"fetched {url}")
+    return str(workdir / name)
+
+
+def _expand(pattern: str) -> list[str]:
+    if glob.has_magic(pattern):
+        found = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+        if not found:
+            raise ConjureError(f"no file matches {pattern!r}")
+        return found
+    if not os.path.isfile(pattern):
+        raise ConjureError(f"{pattern}: no such file")
+    with open(pattern, "rb"):  # unreadable files fail here, with the OS's reason
+        pass
+    return [pattern]
+
+
+def _shards(
+    source: str, paths: list[str], scripts: str, size: int, failures: dict[str, str]
+) -> Iterator[Shard]:
+    """The shards of one source: each file detected once, big line files cut at line starts."""
+    analyzer = load_analyzer(scripts)
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                fmt, layout = analyzer.parse_logs.detect(handle.read(1 << 16))
+        except (OSError, analyzer.ParseError) as exc:
+            failures[source] = f"{path}: {exc}"
+            return
+        found = layout.as_dict() if layout is not None else None
+        for start, end in _cuts(path, size if fmt not in _LINE_FORMATS_EXCLUDED else 0):
+            yield Shard(source, path, start, end, fmt, found, scripts)
+
+
+def _cuts(path: str, size: int) -> list[tuple[int, int | None]]:
+    total = os.path.getsize(path)
+    if size <= 0 or total <= size:
+        return [(0, None)]
+    starts = [0]
+    with open(path, "rb") as handle:
+        for offset in range(size, total, size):
+            if offset <= starts[-1]:
+                continue
+            handle.seek(offset - 1)
+            handle.readline()  # to the start of the next whole line
+            if handle.tell() < total:
+                starts.append(handle.tell())
+    return [(a, b) for a, b in zip(starts, [*starts[1:], None])]
+
+
+# -- running the shards -----------------------------------------------------------------------
+
+
+class _Analyzer:
+    """The log-analyzer skill's modules, imported from its scripts folder (stdlib only)."""
+
+    def __init__(self, scripts: str):
+        module = _import(Path(scripts) / "analyze.py", "_conjure_fleet_analyze")
+        self.analyze: Any = module
+        self.parse_logs: Any = sys.modules["parse_logs"]
+        self.ParseError: Any = sys.modules["jsondoc"].ParseError
+
+
+_LOADED: dict[str, _Analyzer] = {}
+
+
+def load_analyzer(scripts: str) -> _Analyzer:
+    if scripts not in _LOADED:
+        _LOADED[scripts] = _Analyzer(scripts)
+    return _LOADED[scripts]
+
+
+def _import(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ConjureError(f"cannot load the log analyzer from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def analyze_shard(shard: Shard) -> dict[str, Any]:
+    """One shard's partial analysis. Runs in a Dask worker or a pool process."""
+    analyzer = load_analyzer(shard.scripts)
+    reader = analyzer.parse_logs.LogReader(
+        shard.path, shard.fmt, quiet=True, layout=shard.layout, start=shard.start, end=shard.end
+    )
+    found: dict[str, Any] = analyzer.analyze.partial(reader)
+    found["sources"] = [shard.source]
+    return found
+
+
+def _where(client: Any) -> str:
+    if client is None:
+        return f"local process pool, {os.cpu_count()} workers"
+    return f"Dask cluster {getattr(client, 'scheduler', None) and client.scheduler.address}"
+
+
+def _run(
+    shards: list[Shard], client: Any, progress: Any, failures: dict[str, str]
+) -> list[dict[str, Any] | None]:
+    """Each shard's partial (None for a shard that failed, recorded in `failures`)."""
+    if not shards:
+        return []
+    if client == "local":
+        distributed = _distributed()
+        with (
+            distributed.LocalCluster(
+                processes=True, host="127.0.0.1", dashboard_address=None, threads_per_worker=1
+            ) as cluster,
+            distributed.Client(cluster) as local,
+        ):
+            return _run_dask(shards, local, progress, failures)
+    if client is not None:
+        return _run_dask(shards, client, progress, failures)
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(
+        max_workers=min(len(shards), os.cpu_count() or 1), mp_context=context
+    ) as pool:
+        futures = {pool.submit(analyze_shard, shard): i for i, shard in enumerate(shards)}
+        return _collect(
+            shards, futures, cf.as_completed(futures), progress, failures, lambda f: f.exception()
+        )
+
+
+def _run_dask(
+    shards: list[Shard], client: Any, progress: Any, failures: dict[str, str]
+) -> list[dict[str, Any] | None]:
+    distributed = _distributed()
+    futures = client.map(analyze_shard, shards, pure=False)
+    index = {future.key: i for i, future in enumerate(futures)}
+    found = _collect(
+        shards,
+        {f: index[f.key] for f in futures},
+        distributed.as_completed(futures),
+        progress,
+        failures,
+        lambda f: f.exception() if f.status == "error" else None,
+    )
+    client.cancel(futures)
+    return found
+
+
+def _collect(
+    shards: list[Shard],
+    futures: dict[Any, int],
+    done: Iterable[Any],
+    progress: Any,
+    failures: dict[str, str],
+    error: Any,
+) -> list[dict[str, Any] | None]:
+    results: list[dict[str, Any] | None] = [None] * len(shards)
+    for count, future in enumerate(done, 1):
+        i = futures[future]
+        problem = error(future)
+        if problem is not None:
+            failures.setdefault(shards[i].source, f"{shards[i].path}: {problem}")
+        else:
+            results[i] = future.result()
+        progress(f"[{count}/{len(shards)} shards] {os.path.basename(shards[i].path)} done")
+    return results
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ImportError(
+            "analyze_many on a Dask cluster needs dask.distributed: pip install 'conjure-nb[dask]'"
+        ) from exc
+    return distributed
+
+
+# -- merging and the report -------------------------------------------------------------------
+
+
+def _merge(
+    shards: list[Shard], partials: list[dict[str, Any] | None], failures: dict[str, str], scripts: str
+) -> FleetResult:
+    merge = load_analyzer(scripts).analyze.merge_partials
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for shard, found in zip(shards, partials):
+        if found is not None and shard.source not in failures:
+            by_source.setdefault(shard.source, []).append(found)
+    sources = {name: _named(merge(parts), [name]) for name, parts in by_source.items()}
+    everything = [p for name in by_source for p in by_source[name]]
+    if everything:
+        fleet = _named(merge(everything), list(by_source))
+    else:
+        fleet = {"summary": {"total": 0}, "health": {"status": "unknown", "rule": "no source could be read"}}
+    fleet["fleet"] = {
+        "sources": {name: _row(name, r) for name, r in sources.items()},
+        "failed": dict(failures),
+    }
+    notes = fleet.setdefault("parse", {}).setdefault("notes", [])
+    notes.extend(f"source {name} failed and is not in these numbers: {why}" for name, why in failures.items())
+    return FleetResult(fleet, sources, dict(failures), shards=len(shards))
+
+
+def _named(report: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    unique = list(dict.fromkeys(names))
+    report["sources"] = unique
+    report["source"] = ", ".join(unique)
+    return report
+
+
+def _report(agent: MonitoringAgent, result: FleetResult, workdir: Path) -> list[Path]:
+    """One incident report for the fleet, written by the report writer from the fleet analysis."""
+    from .agent import ANALYSIS_FILE
+
+    (workdir / ANALYSIS_FILE).write_text(json.dumps(result.analysis, ensure_ascii=False), encoding="utf-8")
+    with agent.start_session(agent.resolve_backend(), working_dir=workdir) as session:
+        files = agent.report_writer.write(agent, session)
+    if agent.out_dir is not None:
+        agent.out_dir.mkdir(parents=True, exist_ok=True)
+        kept = []
+        for src in [workdir / ANALYSIS_FILE, *files]:
+            shutil.copyfile(src, agent.out_dir / src.name)
+            kept.append(agent.out_dir / src.name)
+        return kept[1:]
+    return files
