@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install lint format typecheck test check bench demo sandbox-image clean
+.PHONY: install lint format typecheck test check bench demo sandbox-image lab clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ bench: install
 
 demo: install
 	$(BIN)/conjure-nb demo run --out out
+
+lab: install  # the tutorials in a local JupyterLab
+	$(BIN)/jupyter lab notebooks/
 
 sandbox-image: install
 	$(BIN)/conjure-nb sandbox build --offline

@@ -61,6 +61,7 @@ _EXPORTS: dict[str, str] = {
     # demo
     "MonitoringAgent": "demo.agent",
     "LogFetcher": "demo.fetcher",
+    "DemoLogServer": "demo.server",
 }
 # public submodules: attribute name -> module (relative to this package)
 _MODULES: dict[str, str] = {"telemetry": "telemetry", "events": "tools.events"}
@@ -71,6 +72,7 @@ __all__ = [
     "ConjureError",
     "Context",
     "CreatedFile",
+    "DemoLogServer",
     "DockerExecutor",
     "Executor",
     "ExecutorError",
@@ -146,6 +148,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import telemetry
     from .demo.agent import MonitoringAgent
     from .demo.fetcher import LogFetcher
+    from .demo.server import DemoLogServer
     from .errors import (
         ConjureError,
         ExecutorError,

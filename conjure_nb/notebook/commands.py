@@ -27,6 +27,7 @@ HELP = """\
 | `%conjure tools [--session S]` | the session's tool log |
 | `%conjure files [--session S]` | the files its tools created, rendered |
 | `%conjure sessions` | the open sessions |
+| `%conjure session [--session S]` | the `cj.Session` object itself (e.g. `s = %conjure session`) |
 | `%conjure reset [--session S]` | close a session; the next cell opens a new one |
 | `%conjure usage` | tokens per session and per skill |
 | `%conjure help` · `%conjure version` | this help · versions |
@@ -45,6 +46,7 @@ def run_line(magics: ConjureMagics, command: str, rest: str) -> Any:
         "tools": _tools,
         "files": _files,
         "sessions": _sessions,
+        "session": _session,
         "reset": _reset,
         "usage": _usage,
         "help": _help,
@@ -139,6 +141,10 @@ def _sessions(magics: ConjureMagics, args: Any) -> Any:
         "output_tokens",
     ]
     return _frame(magics.store.as_records(), cols)
+
+
+def _session(magics: ConjureMagics, args: Any) -> Any:
+    return _opened(magics, args.session).session
 
 
 def _reset(magics: ConjureMagics, args: Any) -> None:

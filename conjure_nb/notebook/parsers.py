@@ -61,6 +61,6 @@ def line_parser(command: str) -> MagicArgumentParser:
     p = MagicArgumentParser(prog=f"%conjure {command}")
     if command == "skills":
         p.add_argument("path", nargs="*", help="skill folders (default: %config ConjureMagics.skills)")
-    elif command in ("tools", "files", "reset"):
+    elif command in ("tools", "files", "reset", "session"):
         p.add_argument("--session", default="default", metavar="NAME")
     return p

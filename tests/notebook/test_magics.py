@@ -229,6 +229,10 @@ def test_line_commands(ip: Shell, tmp_path: Path) -> None:
     assert usage.iloc[0].to_dict()["input_tokens"] == 10
     assert "conjure_nb" in ip.shell.run_line_magic("conjure", "version")
     assert "%%conjure chat" in ip.shell.run_line_magic("conjure", "help").data
+    assert (
+        ip.shell.run_line_magic("conjure", "session --session default")
+        is loaded_magics(ip.shell).store.get("default").session
+    )
     ran = ip.run("%conjure reset")
     assert "closed" in ran.io.stdout and len(loaded_magics(ip.shell).store) == 0
 
