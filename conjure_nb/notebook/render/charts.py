@@ -45,6 +45,7 @@ def _levels(ax: Any, analysis: dict[str, Any]) -> None:
     levels = analysis["summary"].get("levels") or {}
     names = list(levels)
     ax.bar(names, [levels[n] for n in names], color=[_LEVEL_COLORS.get(n, "#90a4ae") for n in names])
+    ax.tick_params(axis="x", labelsize=7, labelrotation=30)
     ax.set_title("records by level")
 
 

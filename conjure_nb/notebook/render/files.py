@@ -102,7 +102,7 @@ def file_html(item: CreatedFile | str | os.PathLike[str], opts: FileOptions | No
     if not path.is_file():
         return error_box(f"{label}: no such file", note(str(path)))
     size = path.stat().st_size
-    head = f"<h4 style='margin:0.6em 0 0.2em'>📄 {esc(label)} <small>({_size(size)})</small></h4>"
+    head = f"<h4 style='margin:0.6em 0 0.2em'>{esc(label)} <small>({_size(size)})</small></h4>"
     try:
         body = _body(path, path.suffix.lower(), opts)
     except Exception as exc:  # a broken file shows why, the rest of the output still renders

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from .html import esc, note, rows_table
+from .html import details, esc, note, rows_table
 
 __all__ = ["SheetPreview", "read_sheets", "xlsx_html"]
 
@@ -219,4 +219,8 @@ def xlsx_html(path: str | os.PathLike[str], max_rows: int = 20) -> str:
     """Every sheet of the workbook at `path` as a table under its name."""
     sheets = read_sheets(path, max_rows=max_rows + 1)
     head = note(f"{len(sheets)} sheet(s): " + ", ".join(s.name for s in sheets))
-    return head + "".join(sheet_html(s) for s in sheets)
+    # the first sheet open, the others folded under their names: a workbook stays one screen tall
+    parts = [
+        sheet_html(s) if i == 0 else details(f"sheet {s.name}", sheet_html(s)) for i, s in enumerate(sheets)
+    ]
+    return head + "".join(parts)
