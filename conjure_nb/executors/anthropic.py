@@ -182,7 +182,7 @@ class AnthropicExecutor(Executor):
         return f"/skills/{skill.name}/SKILL.md"
 
     def working_dir_display(self) -> str:
-        return "the code-execution container's working directory"
+        return "the code-execution container's current directory"
 
     def prompt_extra(self) -> str:
         hosted = [r.skill_id for r in self.refs if r.type == "anthropic"]

@@ -8,6 +8,7 @@ metadata/download/list/delete). The session's anthropic backend
 from .adapter import FileInfo, SkillInfo, VersionInfo, file_info, safe_filename, skill_info, version_info
 from .blocks import ServerCall, file_ids, server_calls
 from .client import FILES_BETA, SKILLS_BETA, HostedClient
+from .model import HostedModel, HostedSettings, HostedWarning, SkillRef
 from .upload import upload_files
 
 __all__ = [
@@ -15,8 +16,12 @@ __all__ = [
     "SKILLS_BETA",
     "FileInfo",
     "HostedClient",
+    "HostedModel",
+    "HostedSettings",
+    "HostedWarning",
     "ServerCall",
     "SkillInfo",
+    "SkillRef",
     "VersionInfo",
     "file_ids",
     "file_info",

@@ -17,7 +17,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import telemetry
 from ..errors import UsageError
@@ -38,6 +38,10 @@ from ..tools.response import Response
 from ..tools.spill import spill
 from ..tools.workspace import created_since, download, snapshot
 from .persist import FORMAT_VERSION, as_dicts, read_state, state_fields, write_state
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..hosted.client import HostedClient
+    from ..hosted.model import HostedSettings
 
 __all__ = ["Response", "Session"]
 
@@ -174,8 +178,8 @@ class Session:
         model: Any = None,
         *,
         keep_uploaded: bool = False,
-        client: Any = None,
-        settings: Any = None,
+        client: HostedClient | None = None,
+        settings: HostedSettings | None = None,
         **kw: Any,
     ) -> Session:
         """Tools run in Anthropic's code-execution container with hosted and uploaded custom skills.
