@@ -53,11 +53,20 @@ _EXPORTS: dict[str, str] = {
     "NativeSkill": "executors.native",
     "Context": "executors.native",
     "native_skill": "executors.native",
+    "ApprovalExecutor": "executors.approval",
+    "ApprovalPolicy": "executors.approval",
+    "ApprovalRequest": "executors.approval",
+    "require_approval": "executors.approval",
     # session
     "Session": "session.core",
     "Response": "tools.response",
     # notebook
     "show": "notebook.render",
+    # widget panels
+    "ChatPanel": "notebook.panels.chat",
+    "SkillBrowser": "notebook.panels.skills",
+    "FilesPanel": "notebook.panels.files",
+    "dashboard": "notebook.panels.dashboard",
     # demo
     "MonitoringAgent": "demo.agent",
     "LogFetcher": "demo.fetcher",
@@ -69,6 +78,10 @@ _MODULES: dict[str, str] = {"telemetry": "telemetry", "events": "tools.events"}
 # literal, so type checkers see the re-exports; a test keeps it equal to _EXPORTS + _MODULES
 __all__ = [
     "AnthropicModel",
+    "ApprovalExecutor",
+    "ApprovalPolicy",
+    "ApprovalRequest",
+    "ChatPanel",
     "ConjureError",
     "Context",
     "CreatedFile",
@@ -77,6 +90,7 @@ __all__ = [
     "Executor",
     "ExecutorError",
     "ExecutorSetup",
+    "FilesPanel",
     "FunctionModel",
     "LocalExecutor",
     "LogFetcher",
@@ -93,6 +107,7 @@ __all__ = [
     "ScriptedModel",
     "Session",
     "Skill",
+    "SkillBrowser",
     "SkillError",
     "SkillWarning",
     "ToolCall",
@@ -102,11 +117,13 @@ __all__ = [
     "UsageError",
     "ValidationReport",
     "__version__",
+    "dashboard",
     "events",
     "load",
     "load_skill",
     "native_skill",
     "package",
+    "require_approval",
     "show",
     "system_prompt",
     "telemetry",
@@ -159,6 +176,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ToolError,
         UsageError,
     )
+    from .executors.approval import ApprovalExecutor, ApprovalPolicy, ApprovalRequest, require_approval
     from .executors.base import Executor, ExecutorSetup
     from .executors.docker import DockerExecutor
     from .executors.local import LocalExecutor
@@ -167,6 +185,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .models.base import Model, ModelRequest
     from .models.function import FunctionModel
     from .models.scripted import ScriptedModel
+    from .notebook.panels.chat import ChatPanel
+    from .notebook.panels.dashboard import dashboard
+    from .notebook.panels.files import FilesPanel
+    from .notebook.panels.skills import SkillBrowser
     from .notebook.render import show
     from .prompt import system_prompt
     from .session.core import Session

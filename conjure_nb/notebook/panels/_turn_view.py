@@ -1,0 +1,224 @@
+"""The widgets of one turn in the ChatPanel: the user's message, live activity, the answer, files.
+
+A `TurnView` is fed the session's events (from whichever thread emits them) and keeps plain
+state beside its widgets (`text`, `rows`, `files`), so tests and the panel read the same thing a
+browser shows.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from ...tools.events import (
+    Event,
+    FileCreated,
+    ModelRequestStart,
+    ModelRequestStop,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+from ._render import display_data, escape, markdown_output, pre, summary
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...executors.approval import ApprovalRequest
+    from ...tools import CreatedFile, ToolResult
+    from ...tools.response import Response
+
+__all__ = ["ApprovalCard", "ToolRow", "TurnView"]
+
+_STREAM_EVERY_S = 0.05  # at most ~20 updates a second while text streams
+_ICONS = {"running": "⏳", "ok": "✅", "error": "❌"}
+
+
+@dataclass
+class ToolRow:
+    """One tool call as the panel shows it: tool, input summary, status, duration, result."""
+
+    tool_use_id: str
+    tool: str
+    input: dict[str, Any]
+    status: str = "running"
+    duration_ms: float | None = None
+    result: ToolResult | None = None
+    widget: w.HTML = field(default_factory=w.HTML)
+
+    def render(self) -> None:
+        head = f"{_ICONS[self.status]} <code>{escape(self.tool)}</code> {escape(summary(self.input))}"
+        status = self.status
+        if self.result is not None and self.result.exit_code not in (None, 0):
+            status += f" (exit {self.result.exit_code})"
+        took = "" if self.duration_ms is None else f" · {self.duration_ms:,.0f} ms"
+        body = f'<div class="conjure-tool-row conjure-{self.status}">{head} <b>{status}</b>{took}'
+        self.widget.value = body + self._details() + "</div>"
+
+    def _details(self) -> str:
+        if self.result is None:
+            return ""
+        frame = None if self.result.is_error else self.result.dataframe
+        if frame is not None:
+            rows = f"{len(frame):,} rows × {len(frame.columns)} columns"
+            table = frame.head(20).to_html(max_cols=20, border=0, classes="conjure-table")
+            return f"<details open><summary>output: a table, {rows}</summary>{table}</details>"
+        text = self.result.content or "(no output)"
+        return f"<details><summary>output ({len(text):,} characters)</summary>{pre(text)}</details>"
+
+
+class ApprovalCard:
+    """A pending tool call with its full input and Approve / Deny buttons."""
+
+    def __init__(self, request: ApprovalRequest):
+        self.request = request
+        self.header = w.HTML()
+        self.approve_button = w.Button(description="Approve", button_style="success", icon="check")
+        self.deny_button = w.Button(description="Deny", button_style="danger", icon="times")
+        self.approve_button.on_click(lambda _b: self._answer(True))
+        self.deny_button.on_click(lambda _b: self._answer(False))
+        self.widget = w.VBox(
+            [self.header, w.HBox([self.approve_button, self.deny_button])],
+            layout=w.Layout(border="1px solid #e0a000", padding="4px", margin="4px 0"),
+        )
+        self.widget.add_class("conjure-approval")
+        self.refresh()
+
+    def _answer(self, approved: bool) -> None:
+        if approved:
+            self.request.approve()
+        else:
+            self.request.deny("the user clicked Deny")
+        self.refresh()
+
+    def refresh(self) -> None:
+        req = self.request
+        state = "waiting for you" if req.pending else ("approved" if req.approved else "denied")
+        full = json.dumps(req.input, indent=2, ensure_ascii=False)
+        self.header.value = (
+            f"<b>Approve this {escape(req.backend)} tool call?</b> <code>{escape(req.tool)}</code> "
+            f"— <i>{state}</i>{pre(full, limit=20000)}"
+        )
+        for button in (self.approve_button, self.deny_button):
+            button.disabled = not req.pending
+
+
+class TurnView:
+    """Everything one turn shows, updated live from its events."""
+
+    def __init__(self, message: str, render_file: Any):
+        self.message = message
+        self.text = ""  # what the current model request has streamed so far
+        self.rows: dict[str, ToolRow] = {}
+        self.cards: list[ApprovalCard] = []
+        self.files: list[CreatedFile] = []
+        self.usage: dict[str, int] = {}
+        self._render_file = render_file
+        self._lock = threading.RLock()
+        self._last_flush = 0.0
+        self.user = w.HTML(f'<div class="conjure-user"><b>You:</b> {escape(message)}</div>')
+        self.activity = w.VBox()
+        self.answer = w.HTML()
+        self.reply = w.Output()
+        self.file_box = w.VBox()
+        self.status = w.HTML()
+        self.widget = w.VBox([self.user, self.activity, self.answer, self.reply, self.file_box, self.status])
+        self.widget.add_class("conjure-turn")
+
+    def handle(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, TextDelta):
+                self.text += event.text
+                self._flush_text(force=False)
+            elif isinstance(event, ModelRequestStart):
+                self._freeze_text()
+            elif isinstance(event, ModelRequestStop):
+                for key, value in event.usage.items():
+                    if isinstance(value, int):
+                        self.usage[key] = self.usage.get(key, 0) + value
+                if event.stop_reason == "tool_use":
+                    self._freeze_text()  # written before its tool calls, so shown above their rows
+                else:
+                    self._flush_text(force=True)
+            elif isinstance(event, ToolCallStarted):
+                self._add_row(ToolRow(event.tool_use_id, event.tool, event.input))
+            elif isinstance(event, ToolCallFinished):
+                self._finish_row(event)
+            elif isinstance(event, FileCreated):
+                self.add_file(event.file)
+
+    def ask(self, request: ApprovalRequest) -> ApprovalCard:
+        card = ApprovalCard(request)
+        with self._lock:
+            self.cards.append(card)
+            self.activity.children = (*self.activity.children, card.widget)
+        return card
+
+    def add_file(self, file: CreatedFile) -> None:
+        with self._lock:
+            self.files = [f for f in self.files if f.path != file.path or file.path is None] + [file]
+            self.file_box.children = (*self.file_box.children, self._render_file(file))
+
+    def finish(self, response: Response) -> None:
+        """Replace the streamed text by the reply rendered as a `Response` renders itself."""
+        with self._lock:
+            self.text = response.text
+            self.answer.value = ""
+            self.reply.outputs = (display_data(response),)
+            self._refresh_cards()
+
+    def fail(self, error: BaseException) -> None:
+        with self._lock:
+            self._flush_text(force=True)
+            self._refresh_cards()
+            kind, message = type(error).__name__, str(error) or repr(error)
+            self.status.value = f'<div class="conjure-error" style="color:#b00020"><b>{escape(kind)}</b>: {escape(message)}</div>'
+
+    def stopped(self) -> None:
+        with self._lock:
+            self._flush_text(force=True)
+            self._refresh_cards()
+            self.status.value = '<div class="conjure-stopped"><i>Stopped by you.</i></div>'
+
+    def _add_row(self, row: ToolRow) -> None:
+        self.rows[row.tool_use_id] = row
+        row.render()
+        self.activity.children = (*self.activity.children, row.widget)
+
+    def _finish_row(self, event: ToolCallFinished) -> None:
+        row = self.rows.get(event.tool_use_id)
+        if row is None:
+            row = ToolRow(event.tool_use_id, event.tool, {})
+            self._add_row(row)
+        row.status = "error" if event.is_error else "ok"
+        row.duration_ms = event.duration_ms
+        row.result = event.result
+        row.render()
+        self._refresh_cards()
+
+    def _refresh_cards(self) -> None:
+        for card in self.cards:
+            card.refresh()
+
+    def _freeze_text(self) -> None:
+        """Text written before tool calls moves into the activity list, in order."""
+        if self.text.strip():
+            note = w.Output()
+            note.outputs = (markdown_output(self.text),)
+            self.activity.children = (*self.activity.children, note)
+        self.text = ""
+        self.answer.value = ""
+
+    def _flush_text(self, *, force: bool) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_flush < _STREAM_EVERY_S:
+            return
+        self._last_flush = now
+        self.answer.value = (
+            f'<div class="conjure-stream" style="white-space:pre-wrap">{escape(self.text)}</div>'
+            if self.text
+            else ""
+        )

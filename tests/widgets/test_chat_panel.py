@@ -1,0 +1,263 @@
+"""The ChatPanel, headless: set values, click buttons, wait for the worker, read widget state."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import conjure_nb as cj
+from conjure_nb.models.base import BaseModel, ModelRequest
+from conjure_nb.notebook.panels import ChatPanel
+from conjure_nb.notebook.panels.pricing import Price
+
+from .conftest import S, tool_pairs_consistent, wait_until
+
+MakeSession = Callable[..., cj.Session]
+TABLE_CMD = 'echo \'[{"host": "web-1", "errors": 3}, {"host": "web-2", "errors": 0}]\''
+
+
+def _user_messages(session: cj.Session) -> list[dict[str, Any]]:
+    return [m for m in session.messages if m["role"] == "user" and m["content"][0].get("type") == "text"]
+
+
+def _submit(panel: ChatPanel) -> None:
+    """What the browser sends when Enter is pressed in the message box."""
+    panel.message._handle_custom_msg({"event": "submit"}, [])
+
+
+def test_send_streams_runs_tools_and_renders_the_reply(local_session: MakeSession) -> None:
+    model = S(
+        [
+            S.reply("Let me count.", S.tool_use("bash_tool", command=TABLE_CMD, description="table")),
+            "Two hosts; **web-1** has 3 errors.",
+        ]
+    )
+    panel = ChatPanel(local_session(model))
+    panel.message.value = "How many errors?"
+    panel.send_button.click()
+    response = panel.wait(timeout=30)
+
+    assert response is not None and response.text == "Two hosts; **web-1** has 3 errors."
+    assert panel.message.value == "" and not panel.busy and not panel.send_button.disabled
+    assert panel.stop_button.disabled
+    turn = panel.turns[0]
+    assert "How many errors?" in turn.user.value
+    (row,) = turn.rows.values()
+    assert (row.tool, row.status) == ("bash_tool", "ok")
+    assert "web-1" in row.widget.value and "<table" in row.widget.value, "a table output renders as a table"
+    assert "2 rows × 2 columns" in row.widget.value
+    # the text written before the tool call stays, in order, above the final answer
+    first_note = turn.activity.children[0]
+    assert first_note.outputs[0]["data"]["text/markdown"] == "Let me count."
+    shown = turn.reply.outputs[0]["data"]
+    assert "web-1" in str(shown) and "1 tool call(s)" in str(shown)
+    assert panel.errors == []
+    assert "this turn: 20 in / 10 out tokens" in panel.footer.value
+
+
+class Gate(BaseModel):
+    """A model that streams part of its answer, then waits for the test to let it finish."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.streamed = threading.Event()
+        self.requests = 0
+
+    def request(self, req: ModelRequest) -> dict[str, Any]:
+        self.requests += 1
+        if req.on_text is not None:
+            req.on_text("The answer is")
+            self.streamed.set()
+            self.release.wait(20)
+            req.on_text(" forty-two.")
+        return {"content": [{"type": "text", "text": "The answer is forty-two."}], "usage": {}}
+
+
+def test_the_answer_streams_and_send_is_disabled_while_a_turn_runs(local_session: MakeSession) -> None:
+    model = Gate()
+    session = local_session(model)
+    panel = ChatPanel(session)
+    panel.message.value = "question"
+    panel.send_button.click()
+    assert model.streamed.wait(20)
+    turn = panel.turns[0]
+    wait_until(lambda: "The answer is" in turn.answer.value, "the streamed text")
+    assert panel.busy and panel.send_button.disabled and not panel.stop_button.disabled
+
+    # a second click, Enter, or a direct call while the turn runs: nothing is sent
+    panel.message.value = "second question"
+    panel.send_button.click()
+    _submit(panel)
+    assert panel.chat("third") is False
+    assert panel.message.value == "second question", "what the user typed meanwhile is kept"
+
+    model.release.set()
+    panel.wait(timeout=30)
+    assert model.requests == 1 and len(panel.turns) == 1
+    assert len(_user_messages(session)) == 1
+    assert panel.errors == [], "the core's one-turn guard is never what a user meets"
+    assert turn.answer.value == "" and "forty-two" in str(turn.reply.outputs)
+
+
+def test_enter_and_click_send_the_message_exactly_once(local_session: MakeSession) -> None:
+    model = S(["one reply"])
+    session = local_session(model)
+    panel = ChatPanel(session)
+    panel.message.value = "hello"
+    _submit(panel)
+    panel.send_button.click()  # the same message, clicked right after Enter
+    panel.wait(timeout=30)
+    assert len(model.requests) == 1
+    assert len(_user_messages(session)) == 1 and len(panel.turns) == 1
+    assert panel.errors == []
+
+
+def test_an_empty_message_is_not_sent(local_session: MakeSession) -> None:
+    model = S(["never"])
+    panel = ChatPanel(local_session(model))
+    panel.message.value = "   "
+    panel.send_button.click()
+    assert panel.turns == [] and model.requests == []
+
+
+def test_stop_during_a_long_tool_cancels_cleanly(local_session: MakeSession) -> None:
+    model = S(
+        [
+            S.reply(S.tool_use("bash_tool", command="echo $$ > pid; sleep 60", description="long")),
+            "after the stop",
+        ]
+    )
+    session = local_session(model, timeout=120)
+    panel = ChatPanel(session)
+    panel.chat("run the long thing")
+    turn = panel.turns[0]
+    wait_until(lambda: any(r.status == "running" for r in turn.rows.values()), "the running tool row")
+    pid_file = session.working_dir / "pid"
+    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), "the tool's shell")
+    pid = int(pid_file.read_text())
+    panel.stop_button.click()
+    assert panel.wait(timeout=30) is None
+    assert "Stopped by you" in turn.status.value
+    assert not panel.busy and not panel.send_button.disabled and panel.stop_button.disabled
+    assert tool_pairs_consistent(session.messages)
+    results = [b for m in session.messages for b in m["content"] if b.get("type") == "tool_result"]
+    assert results and all(r["is_error"] for r in results)
+    assert panel.errors == []
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the running tool was killed, not left behind
+    # the session still works: the next message gets the next scripted reply
+    panel.chat("and now?")
+    assert panel.wait(timeout=30) is not None
+    assert panel.responses[-1].text == "after the stop"
+
+
+def test_approve_and_deny_in_the_panel(local_session: MakeSession) -> None:
+    model = S(
+        [
+            S.reply(S.tool_use("bash_tool", command="echo approved-run > a.txt; cat a.txt", description="a")),
+            "first done",
+            S.reply(S.tool_use("bash_tool", command="echo denied-run > d.txt", description="d")),
+            lambda req: f"model saw: {req.messages[-1]['content'][0]['content'][:40]}",
+        ]
+    )
+    session = local_session(model)
+    panel = ChatPanel(session, approvals={"bash_tool": "ask"})
+
+    panel.chat("write a")
+    card = wait_until(lambda: panel.pending_approvals, "an approval card")[0]
+    assert "echo approved-run &gt; a.txt" in card.header.value, "the full input is shown"
+    assert "waiting for you" in card.header.value
+    card.approve_button.click()
+    assert panel.wait(timeout=30) is not None
+    assert (session.working_dir / "a.txt").read_text() == "approved-run\n"
+    assert card.approve_button.disabled and card.deny_button.disabled and "approved" in card.header.value
+
+    panel.chat("write d")
+    card = wait_until(lambda: panel.pending_approvals, "a second approval card")[0]
+    card.deny_button.click()
+    response = panel.wait(timeout=30)
+    assert response is not None and response.text.startswith("model saw: The user denied this tool call")
+    assert not (session.working_dir / "d.txt").exists()
+    row = next(iter(panel.turns[1].rows.values()))
+    assert row.status == "error" and "denied" in card.header.value
+    assert panel.pending_approvals == []
+
+
+def test_stop_while_an_approval_waits_denies_it(local_session: MakeSession) -> None:
+    model = S([S.reply(S.tool_use("bash_tool", command="touch never.txt", description="x")), "unused"])
+    session = local_session(model)
+    panel = ChatPanel(session, approvals="ask")
+    panel.chat("go")
+    card = wait_until(lambda: panel.pending_approvals, "an approval card")[0]
+    panel.stop()
+    panel.wait(timeout=30)
+    assert not card.request.pending and card.request.approved is False
+    assert card.approve_button.disabled
+    assert not (session.working_dir / "never.txt").exists()
+    assert tool_pairs_consistent(session.messages)
+
+
+def test_errors_are_shown_and_kept(local_session: MakeSession) -> None:
+    model = S(["the only reply"])
+    panel = ChatPanel(local_session(model))
+    panel.chat("one")
+    panel.wait(timeout=30)
+    panel.chat("two")  # the scripted model has no reply left: a ModelError
+    assert panel.wait(timeout=30) is None
+    (error,) = panel.errors
+    assert isinstance(error, cj.ModelError)
+    assert "ModelError" in panel.turns[1].status.value and "ran out of replies" in panel.turns[1].status.value
+    assert not panel.busy and not panel.send_button.disabled
+
+
+def test_footer_prices_a_priced_model_and_says_unknown_otherwise(local_session: MakeSession) -> None:
+    model = S(["hi"], usage={"input_tokens": 1_000_000, "output_tokens": 100_000})
+    priced = ChatPanel(
+        local_session(model), prices={"fake-model": Price(input=3.0, output=15.0)}, model_id="fake-model"
+    )
+    priced.chat("hello")
+    priced.wait(timeout=30)
+    assert "this turn: 1,000,000 in / 100,000 out tokens, $4.50" in priced.footer.value
+    assert "session: 1,000,000 in / 100,000 out tokens, $4.50" in priced.footer.value
+
+    unpriced = ChatPanel(local_session(S(["hi"])))
+    unpriced.chat("hello")
+    unpriced.wait(timeout=30)
+    assert "unknown" in unpriced.footer.value and "$" not in unpriced.footer.value
+
+
+def test_built_from_skills_with_backend_and_model_pickers() -> None:
+    first, second = S(["from the first model"]), S(["from the second model"])
+    panel = ChatPanel(skills=[], backend="local", models={"first": first, "second": second})
+    try:
+        assert panel.backend_picker is not None and panel.model_picker is not None
+        assert panel.session is None
+        panel.chat("hi")
+        assert panel.wait(timeout=30) is not None
+        session = panel.session
+        assert session is not None and session.backend == "local" and session.model is first
+        panel.model_picker.value = "second"
+        assert session.model is second
+        panel.chat("again")
+        assert panel.wait(timeout=30) is not None
+        assert panel.responses[-1].text == "from the second model"
+        assert len(session.messages) == 4, "the history carries over a model change"
+        panel.backend_picker.value = "docker"
+        assert session.closed and panel.session is None
+    finally:
+        panel.close()
+
+
+def test_wait_times_out_while_a_turn_runs(local_session: MakeSession) -> None:
+    model = Gate()
+    panel = ChatPanel(local_session(model))
+    panel.chat("q")
+    assert model.streamed.wait(20)
+    with pytest.raises(TimeoutError, match="still running"):
+        panel.wait(timeout=0.01)
+    model.release.set()
+    assert panel.wait(timeout=30) is not None
