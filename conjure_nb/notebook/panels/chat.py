@@ -11,8 +11,8 @@ The model call runs in a background thread, so the kernel keeps serving the widg
 streams in, tool calls show up as rows while they run, created files appear inline. Send is
 disabled while a turn runs and a message is sent exactly once, whether by Enter or by the button.
 Stop cancels cleanly (running tools killed, every tool_use answered). `panel.chat("...")` sends from
-code, like the button. Errors are shown in the turn
-and kept in `panel.errors`; `panel.wait()` blocks until the running turn is over.
+code, like the button. Errors are shown in the turn and kept in `panel.errors`; `panel.wait()` blocks
+until the running turn is over.
 """
 
 from __future__ import annotations
