@@ -1,26 +1,19 @@
 """Helpers for the headless panel tests: sessions on ScriptedModel, and waiting for a condition.
 
-The docker fixtures (engine, sandbox image) come from tests/docker, so approvals run on that
-backend too when an engine is there.
+`docker_image` gives the sandbox image when a Docker engine is reachable (approvals run on that
+backend too); without one the docker test skips, unless CONJURE_REQUIRE_DOCKER=1.
 """
 
 from __future__ import annotations
 
-import sys
+import os
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import conjure_nb as cj
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docker"))
-
-from docker_fixtures import docker_client, docker_image
-
-__all__ = ["docker_client", "docker_image"]
 
 S = cj.ScriptedModel
 
@@ -67,3 +60,27 @@ def local_session() -> Iterator[Callable[..., cj.Session]]:
     yield make
     for session in made:
         session.close()
+
+
+@pytest.fixture(scope="session")
+def docker_image() -> str:
+    """The sandbox image on the local engine (tests/docker builds it when it is missing)."""
+    from conjure_nb.executors.docker import connect, default_image
+
+    def unavailable(reason: str) -> None:
+        if os.environ.get("CONJURE_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"CONJURE_REQUIRE_DOCKER=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+
+    try:
+        client = connect(None, timeout=60)
+    except cj.ExecutorError as exc:
+        unavailable(str(exc))
+    image = default_image()
+    try:
+        client.api.inspect_image(image)
+    except Exception as exc:
+        unavailable(f"the sandbox image {image} is missing ({exc}); `conjure-nb sandbox build --offline`")
+    finally:
+        client.close()
+    return image

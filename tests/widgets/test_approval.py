@@ -50,7 +50,7 @@ def _tool_results(session: cj.Session) -> list[dict[str, Any]]:
     return [b for m in session.messages for b in m["content"] if b.get("type") == "tool_result"]
 
 
-def _run_policy_scenarios(backend: str, docker_image: str | None = None) -> None:
+def _run_policy_scenarios(backend: str, docker_image: str | None = None) -> str | None:
     asked: list[ApprovalRequest] = []
 
     def ask(request: ApprovalRequest) -> bool:
@@ -80,6 +80,7 @@ def _run_policy_scenarios(backend: str, docker_image: str | None = None) -> None
         assert [rec.backend for rec in s.tool_log] == [backend, backend]
         assert s.tool_log[1].error_code == "denied"
         assert tool_pairs_consistent(s.messages)
+        return s.container_id
 
 
 @pytest.mark.parametrize("backend", ["local", "native"])
@@ -89,7 +90,16 @@ def test_ask_runs_approved_calls_and_denies_the_rest(backend: str) -> None:
 
 @pytest.mark.docker
 def test_ask_on_docker(docker_image: str) -> None:
-    _run_policy_scenarios("docker", docker_image)
+    import docker
+
+    container = _run_policy_scenarios("docker", docker_image)
+    assert container, "the approved call ran in a sandbox container"
+    client = docker.from_env()
+    try:
+        with pytest.raises(docker.errors.NotFound):
+            client.containers.get(container)  # closing the wrapper closed the sandbox
+    finally:
+        client.close()
 
 
 @pytest.mark.parametrize("backend", ["local", "native"])

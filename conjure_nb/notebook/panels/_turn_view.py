@@ -7,6 +7,7 @@ browser shows.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -24,7 +25,8 @@ from ...tools.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from ._render import display_data, escape, markdown_output, pre, summary
+from ..render.objects import summarize_input, tool_result_html
+from ._render import display_data, escape, markdown_output, pre
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...executors.approval import ApprovalRequest
@@ -34,7 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["ApprovalCard", "ToolRow", "TurnView"]
 
 _STREAM_EVERY_S = 0.05  # at most ~20 updates a second while text streams
-_ICONS = {"running": "⏳", "ok": "✅", "error": "❌"}
+# plain dots, not emoji: a browser without an emoji font (Debian's chromium) draws those as boxes
+_COLORS = {"running": "#d08c00", "waiting": "#d08c00", "ok": "#1a7f37", "error": "#b00020"}
 
 
 @dataclass
@@ -50,8 +53,9 @@ class ToolRow:
     widget: w.HTML = field(default_factory=w.HTML)
 
     def render(self) -> None:
-        head = f"{_ICONS[self.status]} <code>{escape(self.tool)}</code> {escape(summary(self.input))}"
-        status = self.status
+        dot = f'<span style="color:{_COLORS[self.status]}">●</span>'
+        head = f"{dot} <code>{escape(self.tool)}</code> {escape(summarize_input(self.tool, self.input))}"
+        status = "waiting for approval" if self.status == "waiting" else self.status
         if self.result is not None and self.result.exit_code not in (None, 0):
             status += f" (exit {self.result.exit_code})"
         took = "" if self.duration_ms is None else f" · {self.duration_ms:,.0f} ms"
@@ -62,19 +66,20 @@ class ToolRow:
         if self.result is None:
             return ""
         frame = None if self.result.is_error else self.result.dataframe
-        if frame is not None:
+        body = tool_result_html(self.result, max_rows=20, max_text=4000)
+        if frame is not None:  # tables are what people look for: open
             rows = f"{len(frame):,} rows × {len(frame.columns)} columns"
-            table = frame.head(20).to_html(max_cols=20, border=0, classes="conjure-table")
-            return f"<details open><summary>output: a table, {rows}</summary>{table}</details>"
-        text = self.result.content or "(no output)"
-        return f"<details><summary>output ({len(text):,} characters)</summary>{pre(text)}</details>"
+            return f"<details open><summary>output: a table, {rows}</summary>{body}</details>"
+        size = len(self.result.content or "")
+        return f"<details><summary>output ({size:,} characters)</summary>{body}</details>"
 
 
 class ApprovalCard:
     """A pending tool call with its full input and Approve / Deny buttons."""
 
-    def __init__(self, request: ApprovalRequest):
+    def __init__(self, request: ApprovalRequest, on_answer: Any = None):
         self.request = request
+        self._on_answer = on_answer
         self.header = w.HTML()
         self.approve_button = w.Button(description="Approve", button_style="success", icon="check")
         self.deny_button = w.Button(description="Deny", button_style="danger", icon="times")
@@ -93,6 +98,8 @@ class ApprovalCard:
         else:
             self.request.deny("the user clicked Deny")
         self.refresh()
+        if self._on_answer is not None:
+            self._on_answer(self.request)
 
     def refresh(self) -> None:
         req = self.request
@@ -151,11 +158,22 @@ class TurnView:
                 self.add_file(event.file)
 
     def ask(self, request: ApprovalRequest) -> ApprovalCard:
-        card = ApprovalCard(request)
+        card = ApprovalCard(request, on_answer=self._answered)
         with self._lock:
+            row = self.rows.get(request.call.id)
+            if row is not None and row.status == "running":
+                row.status = "waiting"
+                row.render()
             self.cards.append(card)
             self.activity.children = (*self.activity.children, card.widget)
         return card
+
+    def _answered(self, request: ApprovalRequest) -> None:
+        with self._lock:
+            row = self.rows.get(request.call.id)
+            if row is not None and row.status == "waiting":
+                row.status = "running"
+                row.render()
 
     def add_file(self, file: CreatedFile) -> None:
         with self._lock:
@@ -167,7 +185,8 @@ class TurnView:
         with self._lock:
             self.text = response.text
             self.answer.value = ""
-            self.reply.outputs = (display_data(response),)
+            # files were shown as cards the moment they appeared; the reply renders without them
+            self.reply.outputs = (display_data(dataclasses.replace(response, created_files=[])),)
             self._refresh_cards()
 
     def fail(self, error: BaseException) -> None:

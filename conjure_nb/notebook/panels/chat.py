@@ -33,9 +33,10 @@ from ...executors.approval import (
 )
 from ...tools.events import Event, FileCreated, ModelRequestStop
 from ._files import file_card
+from ._render import escape
 from ._turn_view import ApprovalCard, TurnView
 from ._worker import TurnWorker
-from .pricing import Price, estimate_cost, format_cost
+from .pricing import Price, estimate_cost, find_price, format_cost
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...session import Session
@@ -100,7 +101,8 @@ class ChatPanel(w.VBox):
         self.message = w.Text(placeholder="Ask something, then Enter or Send", layout=w.Layout(flex="1"))
         self.send_button = w.Button(description="Send", button_style="primary", icon="paper-plane")
         self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
-        self.conversation = w.VBox(layout=w.Layout(max_height="640px", overflow="auto"))
+        # no max height: a flex box that must fit squeezes its children (and clips their buttons)
+        self.conversation = w.VBox()
         self.notice = w.HTML()
         self.footer = w.HTML()
         self.backend_picker, self.model_picker = self._pickers(session, backend, backends, model, models)
@@ -326,10 +328,13 @@ class ChatPanel(w.VBox):
             parts.append("this turn: " + _usage_text(mid, turn.usage, self.prices))
         session_usage = self._session.usage if self._session is not None else {}
         parts.append("session: " + _usage_text(mid, session_usage, self.prices))
-        label = mid or "model without a price"
+        if find_price(mid, self.prices) is None:
+            label = f"no price for {mid}" if mid else "no price for this model"
+        else:
+            label = f"estimated at {mid} list prices"
         self.footer.value = (
-            f'<div class="conjure-footer" style="color:#555;font-size:12px">{" · ".join(parts)}'
-            f" <span>({label}; estimated cost)</span></div>"
+            f'<div class="conjure-footer" style="opacity:0.75;font-size:12px">{" · ".join(parts)}'
+            f" <span>({escape(label)})</span></div>"
         )
 
     def __repr__(self) -> str:

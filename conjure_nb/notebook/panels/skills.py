@@ -169,7 +169,11 @@ def _report_html(skill: Skill, strict: bool) -> str:
     except Exception as exc:  # a report that cannot be made says so instead of breaking the browser
         return f"<div style='color:#b00020'>validation failed to run: {escape(str(exc))}</div>"
     profile = "strict" if strict else "lenient"
-    verdict = "✅ valid" if report.ok else "❌ invalid"
+    verdict = (
+        "<span style='color:#1a7f37'>● valid</span>"
+        if report.ok
+        else "<span style='color:#b00020'>● invalid</span>"
+    )
     lines = [f"<li style='color:#b00020'>error: {escape(e)}</li>" for e in report.errors]
     lines += [f"<li style='color:#8a6d00'>warning: {escape(m)}</li>" for m in report.warnings]
     return f"<div class='conjure-validation'><b>Validation ({profile})</b>: {verdict}<ul>{''.join(lines)}</ul></div>"

@@ -1,0 +1,152 @@
+"""A real JupyterLab on 127.0.0.1 (token auth, private config dirs) and a real Debian chromium.
+
+Without chromium, JupyterLab or playwright these tests skip, unless CONJURE_REQUIRE_BROWSER=1 (CI),
+where they fail instead. `playwright install` cannot download browsers here, so the system's
+chromium is driven through `executable_path`. Screenshots go to test-artifacts/browser/ (ignored
+by git) so a person can look at what the test saw.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("CONJURE_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CONJURE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"CONJURE_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@dataclass
+class Lab:
+    url: str
+    token: str
+    root: Path
+
+    def open_url(self, notebook: str) -> str:
+        return f"{self.url}/lab/tree/{notebook}?token={self.token}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, deadline_s: float = 90) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"jupyter lab did not answer within {deadline_s:g} s:\n{log.read_text()[-3000:]}")
+
+
+def _lab_settings(settings: Path) -> None:
+    """No news or update pop-ups over the notebook the test looks at."""
+    notify = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notify.parent.mkdir(parents=True)
+    notify.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab serving a temp dir, on a free loopback port, with a random token."""
+    if shutil.which(CHROMIUM) is None:
+        _unavailable(f"no chromium at {CHROMIUM}")
+    try:
+        import jupyterlab  # noqa: F401
+        import playwright  # noqa: F401
+    except ImportError as exc:
+        _unavailable(f"{exc.name} is not installed (pip install -e '.[dev]')")
+    base = tmp_path_factory.mktemp("lab")
+    root, home = base / "root", base / "home"
+    root.mkdir()
+    _lab_settings(home / "settings")
+    token, port = secrets.token_hex(16), _free_port()
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "IPYTHONDIR": str(home / "ipython"),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+    }
+    log = base / "lab.log"
+    cmd = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--ServerApp.port_retries=0", "--allow-root", "--ServerApp.terminals_enabled=False",
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(f"{url}/api/status?token={token}", proc, log)
+        yield Lab(url, token, root)
+    finally:
+        _stop(proc, f"{url}/api/shutdown?token={token}")
+
+
+def _stop(proc: subprocess.Popen[bytes], shutdown_url: str) -> None:
+    """Ask the server to shut down (it stops its kernels), then make sure its process group is gone."""
+    try:
+        urllib.request.urlopen(urllib.request.Request(shutdown_url, method="POST"), timeout=5).close()
+        proc.wait(timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):  # kernels the server started share its group
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
