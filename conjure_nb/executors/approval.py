@@ -38,6 +38,7 @@ __all__ = [
     "ApprovalRequest",
     "Asker",
     "Decision",
+    "ask_in_console",
     "require_approval",
 ]
 
@@ -273,6 +274,26 @@ class HasExecutor(Protocol):
     """What `require_approval` needs of a session (the executors layer cannot import sessions)."""
 
     executor: Executor
+
+
+_CONSOLE = threading.Lock()
+
+
+def ask_in_console(request: ApprovalRequest) -> bool:
+    """Show the call and its full input, then ask y/N with `input()` (in a notebook: in the cell).
+
+    Calls that run in parallel are asked one at a time. Anything but "y"/"yes" denies.
+    """
+    import json
+
+    with _CONSOLE:
+        print(f"Approve this {request.backend} tool call? {request.tool}")
+        print(json.dumps(request.input, indent=2, ensure_ascii=False))
+        answer = input(f"Run {request.tool}? [y/N] ").strip().lower()
+    if answer in ("y", "yes"):
+        return True
+    request.deny(f"the user answered {answer!r} when asked to approve it" if answer else "the user said no")
+    return False
 
 
 def require_approval(

@@ -21,7 +21,7 @@ HELP = """\
 
 | command | what it does |
 |---|---|
-| `%%conjure chat [--backend B] [--skills P ...] [--model M] [--session S] [-f markdown\\|text\\|json\\|html] [--max-iterations N] [--no-stream] [-i a,b] [-o NAME]` | the body is the message; tools run on the backend |
+| `%%conjure chat [--backend B] [--skills P ...] [--model M] [--session S] [-f markdown\\|text\\|json\\|html] [--max-iterations N] [--no-stream] [--approve [TOOL,...]] [-i a,b] [-o NAME]` | the body is the message; tools run on the backend (`--approve`: ask in the cell before tools run) |
 | `%%conjure run [--backend B] [--skills P ...] [--session S] [--no-stream] [-i a,b] [-o NAME]` | the body is a command run through the executor, no model; gives a `ToolResult` |
 | `%conjure skills [PATH ...]` | skills with their validation status |
 | `%conjure tools [--session S]` | the session's tool log |

@@ -12,7 +12,9 @@ Settings live in traits (`%config ConjureMagics.backend = "docker"`); sessions b
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -147,7 +149,8 @@ class ConjureMagics(Magics):
         if args.max_iterations is not None:
             session.max_iterations = args.max_iterations
         try:
-            response = self._turn(session, message, view)
+            with _approvals(session, args.approve):
+                response = self._turn(session, message, view)
         finally:
             session.max_iterations = previous
         opened.turns.append(response)
@@ -209,6 +212,30 @@ class ConjureMagics(Magics):
             view.on_event(ToolCallFinished("run", tool, result, result.is_error, result.duration_ms))
         self._keep(args, result)
         self._show({"text/html": to_html(result), "text/plain": repr(result)}, meta, view, result)
+
+
+@contextlib.contextmanager
+def _approvals(session: Session, approve: str | None) -> Iterator[None]:
+    """`--approve [TOOL,...]`: for this cell, the named tools (all by default) ask in the cell first."""
+    if approve is None:
+        yield
+        return
+    from ..executors.approval import ApprovalExecutor, ApprovalPolicy, ask_in_console, require_approval
+
+    tools = [t.strip() for t in approve.split(",") if t.strip()] or ["*"]
+    unknown = [t for t in tools if t != "*" and t not in session.tools]
+    if unknown:
+        raise UsageError(f"--approve {approve}: no tool {', '.join(unknown)}; the tools are {session.tools}")
+    before = session.executor
+    saved = (before.policy, before.ask) if isinstance(before, ApprovalExecutor) else None
+    wrapper = require_approval(session, ApprovalPolicy(dict.fromkeys(tools, "ask")), ask=ask_in_console)
+    try:
+        yield
+    finally:
+        if saved is None:
+            wrapper.policy, wrapper.ask = ApprovalPolicy(), None
+        else:
+            wrapper.policy, wrapper.ask = saved
 
 
 def _run_call(session: Session, command: str) -> tuple[str, dict[str, Any]]:

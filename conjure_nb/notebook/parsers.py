@@ -45,6 +45,8 @@ def chat_parser() -> MagicArgumentParser:
     p.add_argument(
         "--max-iterations", type=int, default=None, metavar="N", help="model requests allowed in this turn"
     )
+    p.add_argument("--approve", nargs="?", const="*", default=None, metavar="TOOL[,TOOL...]",
+                   help="ask in the cell before each tool call (or only these tools) runs")  # fmt: skip
     return p
 
 

@@ -132,8 +132,10 @@ def _stop(proc: subprocess.Popen[bytes], shutdown_url: str) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def browser(lab: Lab) -> Iterator[Any]:
+    """Chromium, for one test module: playwright's sync API keeps an event loop running in this
+    thread until it exits, which would break every later test that calls asyncio.run()."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
