@@ -15,6 +15,10 @@ result telling the model the user denied it, so the model can carry on (or ask w
 (returns True or False: a prompt in the cell) or returns None and someone answers later with
 `request.approve()` / `request.deny()` (the ChatPanel's buttons). The tool's thread waits; the
 session's cancel (Stop, Ctrl-C) denies whatever is still waiting.
+
+Hosted server tools (the anthropic backend's `code_execution`) run on Anthropic's side and are only
+reported after they ran; a policy that would ask about or deny one is refused with a UsageError
+rather than pretending to guard it.
 """
 
 from __future__ import annotations
@@ -238,7 +242,9 @@ class ApprovalExecutor(Executor):
         self.inner.setup(setup)
 
     def tool_definitions(self) -> list[dict[str, Any]]:
-        return self.inner.tool_definitions()
+        definitions = self.inner.tool_definitions()
+        check_server_tools(self.policy, definitions)
+        return definitions
 
     def skill_location(self, skill: Skill) -> str:
         return self.inner.skill_location(skill)
@@ -276,6 +282,23 @@ class HasExecutor(Protocol):
     executor: Executor
 
 
+def check_server_tools(policy: ApprovalPolicy, definitions: list[dict[str, Any]]) -> None:
+    """Refuse a policy that would ask about or deny a hosted server tool, which no executor sees.
+
+    A server tool (a definition with a `type`, such as the anthropic backend's `code_execution`)
+    runs on Anthropic's side; its calls are only reported after they ran, so nothing here could
+    stop one. Saying so beats a policy that silently does nothing.
+    """
+    for definition in definitions:
+        name = str(definition.get("name"))
+        if "type" in definition and policy.decide(name) != "allow":
+            raise UsageError(
+                f"approval policy {policy.decide(name)!r} for {name!r}: it is a hosted server tool that "
+                'runs on Anthropic\'s side, so it cannot be asked about or stopped here; give it "allow" '
+                "(e.g. {'" + name + "': 'allow'}) or use a local, docker or native session"
+            )
+
+
 _CONSOLE = threading.Lock()
 
 
@@ -308,6 +331,7 @@ def require_approval(
     wrapper. Returns the wrapper, whose `ask` a panel or a magic may set later.
     """
     executor = session.executor
+    check_server_tools(ApprovalPolicy.coerce(policy), executor.tool_definitions())
     if isinstance(executor, ApprovalExecutor):
         executor.policy = ApprovalPolicy.coerce(policy)
         if ask is not None:

@@ -199,3 +199,26 @@ def test_require_approval_wraps_an_existing_session_once() -> None:
 def test_wrapping_a_class_instead_of_an_instance_names_the_fix() -> None:
     with pytest.raises(cj.UsageError, match=r"pass LocalExecutor\(\)"):
         ApprovalExecutor(cj.LocalExecutor)  # type: ignore[arg-type]
+
+
+class HostedLike(cj.Executor):
+    """An executor offering a server tool, as the anthropic backend does."""
+
+    backend = "anthropic"
+
+    def run(self, call: cj.ToolCall) -> cj.ToolResult:
+        return cj.ToolResult("not a client tool", True)
+
+    def tool_definitions(self) -> list[dict[str, Any]]:
+        return [{"type": "code_execution_20250825", "name": "code_execution"}]
+
+
+def test_a_policy_that_cannot_stop_a_hosted_server_tool_is_refused(tmp_path: Path) -> None:
+    # working_dir given: a session whose construction fails still leaves its private dir (core, issue 8)
+    with pytest.raises(cj.UsageError, match="hosted server tool that runs on Anthropic's side"):
+        cj.Session((), S(["x"]), executor=ApprovalExecutor(HostedLike(), "ask"), working_dir=tmp_path)
+    with cj.Session((), S(["x"]), executor=HostedLike()) as s:
+        with pytest.raises(cj.UsageError, match="'code_execution'"):
+            require_approval(s, {"code_execution": "deny"})
+        assert not isinstance(s.executor, ApprovalExecutor), "a refused policy changes nothing"
+        require_approval(s, {"code_execution": "allow", "*": "ask"})
