@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import telemetry
-from .errors import MaxIterationsError
+from .errors import MaxIterationsError, ModelError
 from .models.base import ModelRequest
 from .tools.data import ToolCall, ToolResult
 from .tools.events import Event, ModelRequestStart, ModelRequestStop, TextDelta
@@ -29,6 +29,7 @@ __all__ = [
     "ToolsOutcome",
     "TurnConfig",
     "TurnOutcome",
+    "check_reply",
     "drive_async",
     "drive_sync",
     "run_turn",
@@ -86,7 +87,9 @@ class TurnOutcome:
 
 
 def add_usage(total: dict[str, int], usage: dict[str, Any] | None) -> None:
-    for key, value in (usage or {}).items():
+    if not isinstance(usage, dict):
+        return
+    for key, value in usage.items():
         if isinstance(value, int) and not isinstance(value, bool):
             total[key] = total.get(key, 0) + value
 
@@ -104,6 +107,47 @@ def _tool_calls(content: list[dict[str, Any]]) -> list[ToolCall]:
                 )
             )
     return calls
+
+
+_BLOCK_FIELDS: dict[str, tuple[tuple[str, type], ...]] = {
+    "text": (("text", str),),
+    "tool_use": (("id", str), ("name", str)),
+}
+
+
+def check_reply(reply: Any) -> list[dict[str, Any]]:
+    """The reply's content blocks, or a ModelError saying what is malformed about them.
+
+    A reply is data from outside (a server, a proxy, a user's callable); a content list holding
+    None or a string, or a text block whose text is null, must not end a turn with an
+    AttributeError, nor enter the history where the next request would carry it.
+    """
+    if not isinstance(reply, dict):
+        raise ModelError(f"the model's reply is a {type(reply).__name__}, not a Messages-API response dict")
+    content = reply.get("content")
+    if content is None:
+        return []
+    if not isinstance(content, list):
+        raise ModelError(f"the model's reply has content of type {type(content).__name__}; expected a list")
+    for i, block in enumerate(content):
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            raise ModelError(
+                f"the model's reply is malformed: content[{i}] is {_brief(block)}, not a content block "
+                "with a 'type'; the history is unchanged, so the turn can be retried"
+            )
+        for name, kind in _BLOCK_FIELDS.get(block["type"], ()):
+            if not isinstance(block.get(name), kind):
+                raise ModelError(
+                    f"the model's reply is malformed: content[{i}] is a {block['type']} block whose "
+                    f"{name!r} is {_brief(block.get(name))}; the history is unchanged, so the turn can "
+                    "be retried"
+                )
+    return content
+
+
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _results_message(results: list[ToolResult]) -> dict[str, Any]:
@@ -143,10 +187,11 @@ def run_turn(
             options=cfg.options,
         )
         reply = yield CallModel(req, iteration)
-        add_usage(usage, reply.get("usage"))
-        if cfg.usage_sink is not None:
-            add_usage(cfg.usage_sink, reply.get("usage"))
-        content = reply.get("content") or []
+        if isinstance(reply, dict):
+            add_usage(usage, reply.get("usage"))
+            if cfg.usage_sink is not None:
+                add_usage(cfg.usage_sink, reply.get("usage"))
+        content = check_reply(reply)  # before the history changes: a bad reply leaves it as it was
         messages.append({"role": "assistant", "content": content})
         container = _next_container(container, reply)
         texts += [b.get("text", "") for b in content if b.get("type") == "text"]
@@ -204,11 +249,10 @@ def _before_request(effect: CallModel, emit: Emit | None) -> float:
     return time.perf_counter()
 
 
-def _after_request(
-    effect: CallModel, reply: dict[str, Any], t0: float, emit: Emit | None, model: Any
-) -> None:
+def _after_request(effect: CallModel, reply: Any, t0: float, emit: Emit | None, model: Any) -> None:
     ms = (time.perf_counter() - t0) * 1000
-    usage = reply.get("usage") or {}
+    reply = reply if isinstance(reply, dict) else {}
+    usage = reply.get("usage") if isinstance(reply.get("usage"), dict) else {}
     stop = reply.get("stop_reason")
     telemetry.emit(
         ("conjure", "model", "request"),

@@ -10,6 +10,7 @@ When `opentelemetry-api` is installed, `enable_opentelemetry()` attaches a bridg
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
@@ -44,7 +45,13 @@ def _refresh() -> None:
 
 
 def attach(handler_id: str, events: Iterable[Event], handler: Handler) -> None:
-    """Attach `handler` to `events` under `handler_id` (which must not be in use yet)."""
+    """Attach `handler` to `events` under `handler_id` (which must not be in use yet).
+
+    Raises:
+        UsageError: `handler` cannot be called as `handler(event, measurements, metadata)`; it is
+            refused here rather than detached at the first event, far from the mistake.
+    """
+    _check_handler(handler_id, handler)
     evs = frozenset(tuple(e) for e in events)
     if not evs:
         raise ValueError("attach() needs at least one event")
@@ -53,6 +60,22 @@ def attach(handler_id: str, events: Iterable[Event], handler: Handler) -> None:
             raise ValueError(f"telemetry handler {handler_id!r} is already attached; detach it first")
         _handlers[handler_id] = (evs, handler)
         _refresh()
+
+
+def _check_handler(handler_id: str, handler: Any) -> None:
+    from .errors import UsageError
+
+    if not callable(handler):
+        raise UsageError(f"telemetry handler {handler_id!r} is {handler!r}, which is not callable")
+    try:
+        inspect.signature(handler).bind(("conjure",), {}, {})
+    except ValueError:  # no signature to inspect (some builtins): trust it
+        return
+    except TypeError as exc:
+        raise UsageError(
+            f"telemetry handler {handler_id!r} cannot be called as handler(event, measurements, "
+            f"metadata): {exc}; give it those three parameters"
+        ) from None
 
 
 def detach(handler_id: str) -> bool:

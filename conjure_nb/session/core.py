@@ -13,11 +13,12 @@ import shutil
 import tempfile
 import threading
 import uuid
+import warnings
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import telemetry
 from ..errors import UsageError
@@ -37,7 +38,15 @@ from ..tools.events import Event, FileCreated, ToolCallFinished, ToolCallStarted
 from ..tools.response import Response
 from ..tools.spill import spill
 from ..tools.workspace import created_since, download, snapshot
-from .persist import FORMAT_VERSION, as_dicts, read_state, state_fields, write_state
+from .persist import (
+    FORMAT_VERSION,
+    ISOLATED_BACKENDS,
+    as_dicts,
+    read_state,
+    rebase,
+    state_fields,
+    write_state,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..hosted.client import HostedClient
@@ -65,6 +74,20 @@ def _load_skills(skills: Any) -> list[Skill]:
     loaded = [s for s in items if isinstance(s, Skill)]
     paths = [s for s in items if not isinstance(s, Skill)]
     return sorted([*loaded, *load(paths)], key=lambda s: s.name)
+
+
+def _as_executor(executor: Any) -> Executor:
+    """An Executor instance; an Executor class is instantiated with its defaults."""
+    if isinstance(executor, type) and issubclass(executor, Executor):
+        return executor()
+    if isinstance(executor, Executor) or all(
+        callable(getattr(executor, name, None)) for name in ("setup", "run", "tool_definitions")
+    ):
+        return cast(Executor, executor)
+    raise TypeError(
+        f"executor must be an Executor instance such as cj.LocalExecutor() or "
+        f"cj.DockerExecutor(image=...), not {executor!r}"
+    )
 
 
 def _cleanup(executor: Executor, tmpdir: str | None, pool: list[ThreadPoolExecutor]) -> None:
@@ -108,7 +131,7 @@ class Session:
         self.id = session_id or uuid.uuid4().hex[:12]
         self.skills = _load_skills(skills)
         self.model = as_model(model)
-        self.executor = executor
+        self.executor = executor = _as_executor(executor)
         self.max_iterations = max_iterations
         self.max_tokens = max_tokens
         self.extra_system = system
@@ -121,28 +144,34 @@ class Session:
         self._lock = threading.Lock()
         self._turn = threading.Lock()  # held for the whole of a chat/achat/astream/run_tool
         self._pool: list[ThreadPoolExecutor] = []
+        self.max_output = max_output
         tmpdir = None
         if working_dir is None:
             tmpdir = tempfile.mkdtemp(prefix=f"conjure-{self.id}-")
             working_dir = tmpdir
-        self.working_dir = Path(working_dir).resolve()
-        self.working_dir.mkdir(parents=True, exist_ok=True)
-        if keep_working_dir:
-            tmpdir = None
-        self.max_output = max_output
-        executor.setup(
-            ExecutorSetup(
-                session_id=self.id,
-                working_dir=self.working_dir,
-                skills=self.skills,
-                timeout=timeout,
-                env=dict(env or {}),
-                allowed_paths=tuple(Path(p).resolve() for p in allowed_paths),
-                max_output=max(max_output, max_kept_output),  # the session cuts to max_output
-            )
+        self._private_dir = tmpdir is not None and not keep_working_dir
+        # armed before anything else can fail, so a failing setup leaves no dir or process behind
+        self._finalizer = weakref.finalize(
+            self, _cleanup, executor, tmpdir if self._private_dir else None, self._pool
         )
-        self._tools = {t["name"]: t for t in executor.tool_definitions()}
-        self._finalizer = weakref.finalize(self, _cleanup, executor, tmpdir, self._pool)
+        try:
+            self.working_dir = Path(working_dir).resolve()
+            self.working_dir.mkdir(parents=True, exist_ok=True)
+            executor.setup(
+                ExecutorSetup(
+                    session_id=self.id,
+                    working_dir=self.working_dir,
+                    skills=self.skills,
+                    timeout=timeout,
+                    env=dict(env or {}),
+                    allowed_paths=tuple(Path(p).resolve() for p in allowed_paths),
+                    max_output=max(max_output, max_kept_output),  # the session cuts to max_output
+                )
+            )
+            self._tools = {t["name"]: t for t in executor.tool_definitions()}
+        except BaseException:
+            self._finalizer()
+            raise
 
     # -- constructors -------------------------------------------------------------------------
 
@@ -250,7 +279,13 @@ class Session:
 
     # -- chat -----------------------------------------------------------------------------------
 
-    def _require_model(self) -> None:
+    def _require_model(self, callback: object = None) -> None:
+        if callback is not None:  # the original library's chat(message, api_callback) shape
+            raise UsageError(
+                "chat() takes no callback: pass the model when you make the session, e.g. "
+                "Session.new_local(skills, model=my_callback) (any callable(messages) -> dict works), "
+                "and use on_event= for live events"
+            )
         if self.model is None:
             raise UsageError(
                 "this session has no model: pass model=... when you make it (Session.new_local(skills, "
@@ -329,12 +364,18 @@ class Session:
             emit(TurnFinished(response))
         return response
 
-    def chat(self, message: str | list[dict[str, Any]], *, on_event: Emit | None = None) -> Response:
+    def chat(
+        self,
+        message: str | list[dict[str, Any]],
+        callback: None = None,
+        *,
+        on_event: Emit | None = None,
+    ) -> Response:
         """Send a message and run the tool loop to the end of the turn (blocking).
 
         Works in a notebook cell: it never touches the running event loop.
         """
-        self._require_model()
+        self._require_model(callback)
         with self._one_turn():
             cfg = self._begin(message)
             marks = len(self.created_files), len(self.tool_log)
@@ -346,9 +387,15 @@ class Session:
             )
             return self._finish(outcome, *marks, on_event)
 
-    async def achat(self, message: str | list[dict[str, Any]], *, on_event: Emit | None = None) -> Response:
+    async def achat(
+        self,
+        message: str | list[dict[str, Any]],
+        callback: None = None,
+        *,
+        on_event: Emit | None = None,
+    ) -> Response:
         """The async twin of `chat`; tools run in threads so the event loop stays free."""
-        self._require_model()
+        self._require_model(callback)
         with self._one_turn():
             return await self._achat(message, on_event)
 
@@ -366,9 +413,11 @@ class Session:
         outcome = await drive_async(run_turn(self.messages, cfg), self.model, run_tools, on_event)
         return self._finish(outcome, *marks, on_event)
 
-    async def astream(self, message: str | list[dict[str, Any]]) -> AsyncIterator[Event]:
+    async def astream(
+        self, message: str | list[dict[str, Any]], callback: None = None
+    ) -> AsyncIterator[Event]:
         """Yield the turn's events as they happen, ending with `TurnFinished`."""
-        self._require_model()
+        self._require_model(callback)
         self._check_open()
         if self._turn.locked():  # checked here too, so the error comes before any task starts
             raise self._busy()
@@ -520,6 +569,18 @@ class Session:
             self.executor.sync_out()
         except Exception as exc:  # a failed copy-out must not lose the tool results
             telemetry.emit(("conjure", "execute", "exception"), {}, {"session": self.id, "error": repr(exc)})
+            ids = {c.id for c in calls}
+            with self._lock:
+                for record in self.tool_log:
+                    if record.tool_use_id in ids and record.error_code is None:
+                        record.error_code = "copy_out_failed"
+            with contextlib.suppress(Warning):  # warnings-as-errors must not cost the results
+                warnings.warn(
+                    f"the {self.backend} backend could not copy the files of the last tool call(s) "
+                    f"out to {self.working_dir} ({type(exc).__name__}: {exc}); session.created_files "
+                    "may miss them (tool_log marks those calls with error_code='copy_out_failed')",
+                    stacklevel=2,
+                )
         for f in created_since(self.working_dir, before, calls):
             with self._lock:
                 self.created_files = [c for c in self.created_files if c.path != f.path] + [f]
@@ -531,8 +592,21 @@ class Session:
     def download_files(
         self, directory: str | os.PathLike[str], files: Iterable[CreatedFile] | None = None
     ) -> list[Path]:
-        """Copy created files into `directory` (created), by basename, never overwriting."""
+        """Copy created files into `directory` (created), by basename, never overwriting.
+
+        A file that cannot be copied (gone, replaced by a link, moved outside the working dir)
+        is named in a warning, never skipped silently.
+
+        Raises:
+            UsageError: the session is closed and its private working dir is gone with the files.
+        """
         chosen = list(self.created_files if files is None else files)
+        if self.closed and self._private_dir and any(f.path is not None for f in chosen):
+            raise UsageError(
+                f"session {self.id} is closed and its private working dir went with it, so its "
+                f"{len(chosen)} created file(s) are gone; call download_files() before close() (inside "
+                "the `with` block), or pass working_dir=... when you make the session to keep them"
+            )
         hosted = [f for f in chosen if f.path is None and f.file_id]
         fetched: list[Path] = []
         if hosted:
@@ -540,7 +614,13 @@ class Session:
             if fetch is None:
                 raise UsageError(f"{len(hosted)} hosted file(s) need the anthropic backend to download")
             fetched = list(fetch(hosted, directory))
-        return download([f for f in chosen if f not in hosted], directory) + fetched
+        written, problems = download([f for f in chosen if f not in hosted], directory, self.working_dir)
+        if problems:
+            warnings.warn(
+                f"download_files: {len(problems)} created file(s) not copied: " + "; ".join(problems),
+                stacklevel=2,
+            )
+        return written + fetched
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -568,10 +648,31 @@ class Session:
         backend: str | None = None,
         **kw: Any,
     ) -> Session:
-        """A new session on `backend` (default: the saved one) continuing a saved history."""
+        """A new session on `backend` continuing a saved history.
+
+        The file is checked field by field. It never chooses where tools run by itself, unless
+        that is an isolated backend (docker, anthropic): a file saved from a local or native
+        session needs `backend=` from the caller, so a crafted file cannot drop the sandbox.
+        Created files are looked up by name in the new session's working dir (pass the same
+        `working_dir=` to download them again).
+
+        Raises:
+            UsageError: the file is not a valid saved session, or it asks for a backend that runs
+                tools on this machine and `backend` was not given.
+        """
         data = read_state(path)
-        fields = state_fields(data)
-        session = cls.new(backend or data.get("backend", "local"), skills, model, **kw)
+        fields = state_fields(data, path)
+        saved = data.get("backend")
+        if backend is None:
+            if saved not in ISOLATED_BACKENDS:
+                raise UsageError(
+                    f"{path} was saved from a {saved!r} session; say where its tools run now with "
+                    f"backend=... ('docker' for the sandbox, or {saved!r} to run them on this machine): "
+                    "a saved file does not pick a backend that runs tools here"
+                )
+            backend = str(saved)
+        session = cls.new(backend, skills, model, **kw)
+        rebase(fields["created_files"], session.working_dir)
         for name, value in fields.items():
             setattr(session, name, value)
         return session

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import mimetypes
 import os
@@ -103,21 +104,62 @@ def _free_name(directory: Path, name: str) -> Path:
     return target
 
 
-def download(files: Iterable[CreatedFile], directory: str | os.PathLike[str]) -> list[Path]:
-    """Copy local created files into `directory` by basename, never overwriting, never via symlinks."""
+def download(
+    files: Iterable[CreatedFile], directory: str | os.PathLike[str], root: Path
+) -> tuple[list[Path], list[str]]:
+    """Copy created files from `root` into `directory` by basename, never overwriting.
+
+    Each file is opened beneath `root` one path component at a time, never following a link, at
+    copy time: a tool that swapped a parent folder for a symlink after the file was recorded
+    (`rm -rf d && ln -s /etc d`) cannot make this copy a file from outside. A recorded `path`
+    is not trusted (a saved session may be crafted); the file's place under `root` is its
+    `filename`.
+
+    Returns:
+        The paths written, and one line per file that could not be copied, saying why.
+    """
     dest = Path(directory)
     dest.mkdir(parents=True, exist_ok=True)
-    written = []
+    written: list[Path] = []
+    problems: list[str] = []
     for f in files:
-        if f.path is None:
-            continue
-        src = Path(f.path)
         try:
-            if not stat.S_ISREG(os.lstat(src).st_mode):
-                continue
-        except OSError:
+            fd = open_beneath(root, f.filename)
+        except OSError as exc:
+            problems.append(f"{f.filename}: {exc.strerror or exc}")
             continue
-        target = _free_name(dest, os.path.basename(f.filename))
-        shutil.copyfile(src, target, follow_symlinks=False)
+        with os.fdopen(fd, "rb") as src:
+            target = _free_name(dest, os.path.basename(f.filename))
+            with open(target, "xb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
         written.append(target)
-    return written
+    return written, problems
+
+
+def open_beneath(root: Path, rel: str) -> int:
+    """A read-only fd of the regular file `rel` under `root`, no link followed on the way.
+
+    Raises:
+        OSError: the path leaves `root` (absolute, `..`), passes a symlink or a non-directory,
+            or does not end at a regular file.
+    """
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise OSError(errno.EPERM, "not a plain relative path inside the working dir")
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        leaf = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise OSError(exc.errno, "a symlink or non-directory is on the way; not copied") from None
+        raise
+    finally:
+        os.close(fd)
+    if not stat.S_ISREG(os.fstat(leaf).st_mode):
+        os.close(leaf)
+        raise OSError(errno.EPERM, "not a regular file; not copied")
+    return leaf

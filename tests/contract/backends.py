@@ -8,7 +8,9 @@ each backend turns an action into the tool call it offers: `bash_tool` for local
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -53,6 +55,11 @@ class ContractSkill(cj.NativeSkill):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(args[1])
             return f"wrote {args[0]}"
+        if op == "swap":  # replace a folder by a link to somewhere else
+            folder = Path(context.working_dir, args[0])
+            shutil.rmtree(folder)
+            os.symlink(args[1], folder)
+            return "swapped"
         if op == "env":
             return f"{args[0]}={context.env.get(args[0], '')}"
         if op == "big":
@@ -87,6 +94,9 @@ class Shell:
                 f"mkdir -p $(dirname {shlex.quote(args[0])}) && printf %s {shlex.quote(args[1])} > {shlex.quote(args[0])}"
             ),
             "env": lambda: f'echo "{args[0]}=${{{args[0]}:-}}"',
+            "swap": lambda: (
+                f"rm -rf {shlex.quote(args[0])} && ln -s {shlex.quote(args[1])} {shlex.quote(args[0])}"
+            ),
             "big": lambda: f"head -c {args[0]} /dev/zero | tr '\\0' a",
             "records": lambda: f"python3 -c {shlex.quote(RECORDS)} {args[0]}",
             "count": lambda: f"python3 -c {shlex.quote(COUNT)} {shlex.quote(args[0])}",

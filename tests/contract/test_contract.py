@@ -7,6 +7,7 @@ import json
 import os
 import re
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +217,25 @@ def test_big_output_is_kept_whole_in_a_file_the_backends_tools_read(backend: Any
         frame = result.dataframe
         assert frame is not None and len(frame) == n
         assert not [f for f in s.created_files if ".conjure" in f.filename]
+
+
+def test_downloads_never_follow_a_parent_folder_swapped_for_a_link(backend: Any, tmp_path: Path) -> None:
+    # issue 15: record d/report.txt, then `rm -rf d && ln -s /elsewhere d` from a tool
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "report.txt").write_text("HOST SECRET")
+    write, swap = backend.call("write", "d/report.txt", "mine"), backend.call("swap", "d", str(outside))
+    model = S([S.reply(write), "ok", S.reply(swap), "ok"])
+    with backend.make(model) as s:
+        s.chat("write the report")
+        assert [f.filename for f in s.created_files] == ["d/report.txt"]
+        s.chat("now swap the folder")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            written = s.download_files(tmp_path / "out")
+    assert all("HOST SECRET" not in p.read_text() for p in written)
+    if not written:  # refused, and said so (a remote engine's host copy is still the real file)
+        assert any("d/report.txt" in str(w.message) for w in caught)
 
 
 def test_run_tool_without_a_model(backend: Any) -> None:
