@@ -71,3 +71,47 @@ def test_kernel_shutdown_closes_the_magics_sessions(tmp_path: Path) -> None:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
     assert not Path(workdir).exists()
+
+
+def _docker_or_skip() -> None:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        client.images.get("conjure-nb/sandbox:latest")
+        client.close()
+    except Exception as exc:
+        if os.environ.get("CONJURE_REQUIRE_DOCKER") == "1":
+            pytest.fail(
+                f"CONJURE_REQUIRE_DOCKER=1 but no engine with the sandbox image: {exc}", pytrace=False
+            )
+        pytest.skip(f"needs a Docker engine and conjure-nb/sandbox:latest ({exc})")
+
+
+@pytest.mark.docker
+def test_kernel_shutdown_leaves_no_sandbox_container(tmp_path: Path) -> None:
+    _docker_or_skip()
+    import docker
+
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(tmp_path), env={**os.environ, "ANTHROPIC_API_KEY": ""})
+    kc = km.client()
+    kc.start_channels()
+    container = ""
+    try:
+        kc.wait_for_ready(timeout=60)
+        _execute(kc, "%load_ext conjure_nb")
+        outs = _execute(kc, "%%conjure run --backend docker --session box --no-stream\nid -u")
+        assert "65534" in _text(outs)
+        container = _text(
+            _execute(kc, "box = %conjure session --session box\nprint(box.container_id)")
+        ).strip()
+        client = docker.from_env(timeout=10)
+        assert client.containers.get(container).status == "running"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    assert container
+    with pytest.raises(docker.errors.NotFound):
+        client.containers.get(container)
+    client.close()

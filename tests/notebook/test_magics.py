@@ -309,3 +309,21 @@ def test_kernel_interrupt_stops_the_turn_cleanly(ip: Shell) -> None:
     # the session goes on with the next cell
     ip.ns["fake"].replies.append("after")
     assert ip.run("%%conjure chat\nstill there?").error is None
+
+
+def test_parallel_tool_calls_each_get_a_live_row(ip: Shell) -> None:
+    ip.ns["fake"] = S(
+        [
+            S.reply(
+                S.tool_use("bash_tool", command="sleep 0.3; echo one", description="a"),
+                S.tool_use("bash_tool", command="echo two; exit 4", description="b"),
+            ),
+            "both ran",
+        ]
+    )
+    ran = ip.run("%%conjure chat --model fake\ngo")
+    assert ran.error is None
+    live = [_html(o) for o in ran.outputs[:-1]]
+    assert any("sleep 0.3; echo one" in h and "echo two; exit 4" in h for h in live)
+    assert any("(exit 4)" in h for h in live), "the failing call's row says error with its exit code"
+    assert "both ran" in _html(ran.last)

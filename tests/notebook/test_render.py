@@ -205,3 +205,10 @@ def test_show_displays_each_value(ip: Shell) -> None:
 @pytest.mark.parametrize("value", [None, 3, "plain words", [1, "two"]])
 def test_show_any_json_value(value: object) -> None:
     assert to_html(value).startswith('<div class="conjure-nb"')
+
+
+def test_json_object_output_is_indented() -> None:
+    html = to_html(
+        cj.ToolResult('{"health": {"status": "ok"}}', stdout='{"health": {"status": "ok"}}', exit_code=0)
+    )
+    assert "{\n &quot;health&quot;: {\n  &quot;status&quot;: &quot;ok&quot;" in html

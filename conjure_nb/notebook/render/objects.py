@@ -66,6 +66,17 @@ def trace_html(rows: Iterable[TraceRow]) -> str:
     return rows_table(["#", "tool", "input", "status", "duration"], cells) if cells else ""
 
 
+def _pretty(text: str) -> str:
+    """A JSON object or array indented so it reads as a structure; any other text as it is."""
+    stripped = text.strip()
+    if stripped[:1] in ("{", "[") and len(stripped) < 2_000_000:
+        try:
+            return json.dumps(json.loads(stripped), indent=1, ensure_ascii=False)
+        except ValueError:
+            return text
+    return text
+
+
 def usage_text(usage: dict[str, Any]) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in sorted(usage.items()) if isinstance(v, int))
 
@@ -86,7 +97,7 @@ def tool_result_html(result: ToolResult, title: str = "", max_rows: int = 50, ma
             f"DataFrame: {len(df):,} rows x {len(df.columns)} columns (.dataframe)"
         )
     else:
-        body = pre(result.content or "(no output)", max_text)
+        body = pre(_pretty(result.content) or "(no output)", max_text)
     if result.is_error:
         return frame(error_box(f"tool failed{': ' + title if title else ''}", line + body))
     return frame(line + body)
