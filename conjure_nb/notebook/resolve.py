@@ -71,6 +71,22 @@ def _claude(model_id: str | None) -> Any:
     return AnthropicModel(model=model_id) if model_id else AnthropicModel()
 
 
+def _hosted_spec(item: str) -> Any:
+    """`xlsx` / `anthropic:xlsx[:VERSION]` / `custom:ID[:VERSION]` as a hosted spec; a path stays a path
+    (a local skill the anthropic backend uploads)."""
+    if Path(item).expanduser().exists():
+        return str(Path(item).expanduser())
+    parts = item.split(":")
+    if len(parts) == 1:
+        return ("anthropic", parts[0], "latest")
+    if parts[0] in ("anthropic", "custom") and len(parts) in (2, 3):
+        return (parts[0], parts[1], parts[2] if len(parts) == 3 else "latest")
+    raise UsageError(
+        f"--skills {item}: for --backend anthropic give a hosted skill (xlsx, anthropic:pdf, "
+        "custom:SKILL_ID[:VERSION]) or a local skill folder to upload"
+    )
+
+
 def resolve_skills(
     items: list[str], backend: str, namespace: dict[str, Any]
 ) -> tuple[list[Any], tuple[str, ...]]:
@@ -86,7 +102,7 @@ def resolve_skills(
             objects.append(namespace[name])
         return objects, tuple(items)
     if backend == "anthropic":
-        return list(items), tuple(items)
+        return [_hosted_spec(item) for item in items], tuple(items)
     skills: list[Any] = []
     for item in items:
         if Path(item).expanduser().exists():

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from IPython.core.error import UsageError
 
 import conjure_nb as cj
@@ -327,3 +328,20 @@ def test_parallel_tool_calls_each_get_a_live_row(ip: Shell) -> None:
     assert any("sleep 0.3; echo one" in h and "echo two; exit 4" in h for h in live)
     assert any("(exit 4)" in h for h in live), "the failing call's row says error with its exit code"
     assert "both ran" in _html(ran.last)
+
+
+def test_hosted_skill_specs_for_the_anthropic_backend(tmp_path: Path) -> None:
+    from conjure_nb.notebook.resolve import resolve_skills
+
+    skills, labels = resolve_skills(
+        ["xlsx", "anthropic:pdf:2", "custom:skill_01", str(tmp_path)], "anthropic", {}
+    )
+    assert skills == [
+        ("anthropic", "xlsx", "latest"),
+        ("anthropic", "pdf", "2"),
+        ("custom", "skill_01", "latest"),
+        str(tmp_path),
+    ]
+    assert labels[0] == "xlsx"
+    with pytest.raises(UsageError):
+        resolve_skills(["weird:a:b:c"], "anthropic", {})
