@@ -50,6 +50,9 @@ class Filesystem(Protocol):
     def listdir(self, path: str, depth: int) -> list[tuple[str, bool, int]]: ...
 
 
+_O_PATH = getattr(os, "O_PATH", os.O_RDONLY | os.O_NONBLOCK)  # O_PATH: Linux; opens even a FIFO at once
+
+
 def kind_of(mode: int) -> str:
     """The `StatResult.kind` of an st_mode."""
     if stat.S_ISREG(mode):
@@ -92,7 +95,7 @@ class LocalFilesystem:
 
     def stat(self, path: str) -> StatResult | None:
         try:
-            fd = self._open(path, os.O_PATH)
+            fd = self._open(path, _O_PATH)
         except (FileNotFoundError, NotADirectoryError):
             return None
         try:
