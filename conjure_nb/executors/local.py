@@ -11,6 +11,7 @@ when the host process dies (see `procwatch.py`).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.resources
 import os
@@ -23,7 +24,6 @@ import sys
 import threading
 import time
 import weakref
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -82,24 +82,81 @@ def _devnull() -> int:
     return _DEVNULL_FD
 
 
-@lru_cache(maxsize=1)
-def _watchdog_source() -> str:
-    return importlib.resources.files(__package__).joinpath("procwatch.py").read_text(encoding="utf-8")
+class _Watchdog:
+    """The one watchdog process of this Python process (see procwatch.py), started on first use.
+
+    Sessions register their marker when they first run a command and unregister it on close;
+    if this process dies, the watchdog kills what the registered sessions left running.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _send(self, line: str) -> None:
+        with self._lock:
+            for _ in range(2):  # a tool may have killed it: start another once
+                if self._proc is None or self._proc.poll() is not None:
+                    self._proc = self._start()
+                if self._proc is None or self._proc.stdin is None:
+                    return  # without one, close() still kills what it finds
+                try:
+                    self._proc.stdin.write(line.encode() + b"\n")
+                    self._proc.stdin.flush()
+                    return
+                except OSError:
+                    self._proc = None
+
+    @staticmethod
+    def _start() -> subprocess.Popen[bytes] | None:
+        source = importlib.resources.files(__package__).joinpath("procwatch.py").read_text(encoding="utf-8")
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", source],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={},
+                cwd="/",
+                start_new_session=True,
+            )
+        except OSError:
+            return None
+
+    def watch(self, marker: str) -> None:
+        self._send(f"+{marker}")
+
+    def unwatch(self, marker: str) -> None:
+        with self._lock:
+            running = self._proc is not None and self._proc.poll() is None
+        if running:
+            self._send(f"-{marker}")
+
+    def stop(self) -> None:
+        """At interpreter exit: the watchdog kills what unclosed sessions left, then exits."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
-def _release(marker: str, watchdog: subprocess.Popen[bytes] | None) -> None:
-    """Kill what the session's tools left running; stop its watchdog. Never raises."""
+_WATCHDOG = _Watchdog()
+atexit.register(_WATCHDOG.stop)
+
+
+def _release(marker: str) -> None:
+    """Kill what a session's tools left running and stop watching for it. Never raises."""
     kill_marked(marker)
-    if watchdog is None:
-        return
-    if watchdog.stdin is not None:
-        with contextlib.suppress(OSError):
-            watchdog.stdin.close()  # the watchdog looks once more, then exits
-    try:
-        watchdog.wait(5)
-    except subprocess.TimeoutExpired:
-        watchdog.kill()
-        watchdog.wait()
+    with contextlib.suppress(Exception):
+        _WATCHDOG.unwatch(marker)
 
 
 def _pidfd(pid: int) -> int | None:
@@ -128,7 +185,7 @@ class LocalExecutor(ShellExecutor):
         self._env: dict[str, str] = {}
         self._shell_path = shell
         self._marker = secrets.token_hex(12)
-        self._watchdog: weakref.finalize[Any, LocalExecutor] | None = None
+        self._release: weakref.finalize[Any, LocalExecutor] | None = None
 
     def setup(self, setup: ExecutorSetup) -> None:
         super().setup(setup)
@@ -153,8 +210,8 @@ class LocalExecutor(ShellExecutor):
         cfg = self.config
         timeout = cfg.timeout if timeout is None else timeout
         t0 = time.perf_counter()
-        if self._watchdog is None:
-            self._start_watchdog()
+        if self._release is None:
+            self._watch()
         try:
             proc = subprocess.Popen(
                 [self._shell_path, "-c", command],
@@ -255,25 +312,14 @@ class LocalExecutor(ShellExecutor):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
 
-    def _start_watchdog(self) -> None:
-        """The process that kills this session's leftovers if the host dies (see procwatch.py)."""
+    def _watch(self) -> None:
+        """From the first command on, this session's leftovers are killed even if the host dies."""
         with self._lock:
-            if self._watchdog is not None:
+            if self._release is not None:
                 return
-            try:
-                watchdog = subprocess.Popen(
-                    [sys.executable, "-I", "-S", "-c", _watchdog_source(), self._marker],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    env={},
-                    cwd="/",
-                    start_new_session=True,
-                )
-            except OSError:  # without it, close() still kills what it finds
-                watchdog = None
+            _WATCHDOG.watch(self._marker)
             # runs on close(), on garbage collection and at interpreter exit
-            self._watchdog = weakref.finalize(self, _release, self._marker, watchdog)
+            self._release = weakref.finalize(self, _release, self._marker)
 
     def cancel(self) -> None:
         with self._lock:
@@ -285,11 +331,9 @@ class LocalExecutor(ShellExecutor):
         """Kill every running call and every process the session's tools left behind."""
         self.cancel()
         with self._lock:
-            release, self._watchdog = self._watchdog, None
+            release, self._release = self._release, None
         if release is not None:
             release()
-        else:
-            kill_marked(self._marker)
         if self._files is not None:
             fs = self._files.fs
             if isinstance(fs, LocalFilesystem):

@@ -6,9 +6,10 @@ they all keep is their environment: every tool process of a session carries
 `CONJURE_SESSION=<marker>`, so `kill_marked` finds them by reading `/proc/<pid>/environ`.
 
 `close()` calls it. For the host dying without running any Python (SIGTERM, SIGHUP, SIGKILL, a
-crash), each session starts this module as a tiny watchdog process (`python3 -I -S -c <source>
-<marker>`) whose stdin is a pipe only the host holds: when the host goes, the pipe closes, and
-the watchdog kills every marked process and exits. It runs with an empty environment, in its own
+crash), the host starts this module once as a tiny watchdog process (`python3 -I -S -c <source>`)
+whose stdin is a pipe only the host holds. Each session that runs a command sends `+<marker>`,
+and `-<marker>` when it closed; when the host goes, the pipe closes, and the watchdog kills every
+process carrying a marker still listed, then exits. It runs with an empty environment, in its own
 session, so it carries no secret and no terminal signal reaches it.
 
 What escapes: a process that replaces its whole environment (`env -i ...`) and leaves the
@@ -21,10 +22,9 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 
-__all__ = ["MARKER_VAR", "kill_marked", "marked"]
+__all__ = ["MARKER_VAR", "kill_marked", "marked", "watch"]
 
 MARKER_VAR = "CONJURE_SESSION"
 
@@ -67,23 +67,28 @@ def kill_marked(marker: str, rounds: int = 100) -> int:
     return killed
 
 
-def _watch(marker: str) -> None:
-    """Block until stdin closes (the host closed the session or died), then clean up."""
+def watch(stdin: int = 0) -> None:
+    """Follow the +marker / -marker lines on `stdin`; when it closes, kill what is still listed."""
+    markers: set[str] = set()
 
     def stop(_signum: int, _frame: object) -> None:
-        kill_marked(marker)
+        for marker in markers:
+            kill_marked(marker)
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
     for sig in (signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
-    try:
-        while os.read(0, 4096):
-            pass
-    except OSError:
-        pass
-    kill_marked(marker)
+    with os.fdopen(stdin, "rb", closefd=False) as lines:
+        for line in lines:
+            text = line.decode("ascii", "replace").strip()
+            if text.startswith("+"):
+                markers.add(text[1:])
+            elif text.startswith("-"):
+                markers.discard(text[1:])
+    for marker in markers:
+        kill_marked(marker)
 
 
 if __name__ == "__main__":
-    _watch(sys.argv[1])
+    watch()

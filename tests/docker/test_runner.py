@@ -205,3 +205,41 @@ def test_a_line_over_the_limit_closes_the_channel(monkeypatch: pytest.MonkeyPatc
     finally:
         channel.close()
         theirs.close()
+
+
+def test_the_runner_is_standalone_standard_library_code() -> None:
+    """It travels as one file into images that have no conjure_nb: stdlib imports only."""
+    import ast
+
+    tree = ast.parse(runner_source())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "the runner must not import relatively"
+            imported.add((node.module or "").split(".")[0])
+    assert imported and imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
+
+
+def test_container_code_reaches_no_private_field_of_the_executor() -> None:
+    """The docker backend reads as one thing: what a start made lives in one typed SandboxState."""
+    import ast
+    import inspect
+
+    from conjure_nb.executors.docker import container
+    from conjure_nb.executors.docker.state import SandboxState
+
+    tree = ast.parse(inspect.getsource(container))
+    private = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "ex"
+        and node.attr.startswith("_")
+    }
+    assert private == set(), f"container.py reaches into the executor: {sorted(private)}"
+    import dataclasses
+
+    assert dataclasses.is_dataclass(SandboxState)
