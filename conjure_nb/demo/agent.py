@@ -33,7 +33,7 @@ from ..skills.model import Skill
 from ..skills.registry import Registry
 from ..tools import ToolResult
 from .fetcher import LogFetcher
-from .skillcode import bundled_skills_dir
+from .skillcode import bundled_skills_dir, skill_module
 
 __all__ = [
     "AgentError",
@@ -68,6 +68,18 @@ def default_skills_dir() -> Path:
         ) from None
 
 
+def _story(analysis: dict[str, Any], workdir: Path) -> list[str]:
+    """Page 1 of the report as console lines, built by the incident-report skill's own code."""
+    try:
+        content = skill_module("incident-report", "report_content")
+        meta = workdir / f"{LOGS_FILE}.fetch.json"
+        fetch = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else None
+        report = content.build(analysis, fetch=fetch, logs=str(workdir / LOGS_FILE))
+        return [str(line) for line in content.console_lines(report)]
+    except (ImportError, UsageError, ValueError, OSError, KeyError, TypeError):
+        return []
+
+
 def _remove_dirs(dirs: list[Path]) -> None:
     """Remove the agent's temp dirs (on close, or when the agent is collected or Python exits)."""
     while dirs:
@@ -90,6 +102,8 @@ class MonitoringResult:
     working_dir: Path | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     """This run's tool calls, errors and tool time, counted from its own sessions only."""
+    story: list[str] = field(default_factory=list)
+    """Page 1 of the incident report as text lines (title, health, summary, impact, actions)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,16 +137,15 @@ class ReportWriter(Protocol):
 class LocalReportWriter:
     """The bundled `incident-report` skill, run by the analysis session's executor."""
 
-    def __init__(self, formats: str = "xlsx,pdf", title: str = "Incident report"):
+    def __init__(self, formats: str = "xlsx,pdf", title: str | None = None):
         self.formats = formats
         self.title = title
 
     def write(self, agent: MonitoringAgent, session: Session) -> list[Path]:
         script = agent.script(session, "incident-report", "make_report.py")
-        cmd = (
-            f"python3 {shlex.quote(script)} {ANALYSIS_FILE} --out-dir {REPORT_DIR} "
-            f"--format {shlex.quote(self.formats)} --title {shlex.quote(self.title)}"
-        )
+        cmd = f"python3 {shlex.quote(script)} {ANALYSIS_FILE} --out-dir {REPORT_DIR} --format {shlex.quote(self.formats)}"
+        if self.title:
+            cmd += f" --title {shlex.quote(self.title)}"
         agent.check(
             session.run_tool("bash_tool", command=cmd, description="write the incident report"), "report"
         )
@@ -438,6 +451,7 @@ class MonitoringAgent:
         workdir: Path,
     ) -> MonitoringResult:
         health = analysis.get("health") or {}
+        story = _story(analysis, workdir)
         if self.out_dir is not None:
             files = self._keep([workdir / ANALYSIS_FILE, *files])[1:]
         return MonitoringResult(
@@ -451,6 +465,7 @@ class MonitoringAgent:
             files,
             timings,
             self.out_dir or workdir,
+            story=story,
         )
 
     def _keep(self, paths: list[Path]) -> list[Path]:

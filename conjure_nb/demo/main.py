@@ -62,18 +62,27 @@ def _printer(stream: TextIO) -> Any:
     return say
 
 
+def _wrapped(lines: list[str], width: int = 100) -> list[str]:
+    """The report's page-1 lines, long ones wrapped between words for a terminal."""
+    import textwrap
+
+    out: list[str] = []
+    for line in lines:
+        indent = " " * (len(line) - len(line.lstrip()))
+        out += textwrap.wrap(
+            line, width, subsequent_indent=indent + "  ", break_long_words=False, break_on_hyphens=False
+        ) or [""]
+    return out
+
+
 def _summary(result: MonitoringResult, seconds: float, stream: TextIO) -> None:
     summary = result.analysis.get("summary", {})
-    lines = [
+    lines = ["", *_wrapped(result.story)] if result.story else ["", f"Health: {result.health_status.upper()}"]
+    lines += [
         "",
-        f"Health: {result.health_status.upper()} ({result.health_rule})",
         f"Records: {result.logs_fetched:,} fetched, {summary.get('errors', 0):,} errors "
         f"({summary.get('error_rate', 0):.1%}), {summary.get('warnings', 0):,} warnings",
     ]
-    for diag in (result.analysis.get("diagnostics") or [])[:3]:
-        lines.append(
-            f"  - [{diag.get('severity')}] {diag.get('title') or diag.get('id')}: {diag.get('recommendation', '')}"
-        )
     lines.append(f"Mode: {result.mode} · backend: {result.backend}")
     steps = ", ".join(f"{k} {v / 1000:.2f} s" for k, v in result.timings.items())
     lines.append(f"Timings: {steps}; total {seconds:.2f} s")

@@ -45,9 +45,12 @@ def skill_module(skill: str, name: str) -> ModuleType:
             raise UsageError(f"cannot import {path}: the bundled skill {skill!r} is incomplete")
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module  # dataclasses look their module up while the class is made
+        sys.path.insert(0, str(path.parent))  # the script imports its siblings by plain name
         try:
             spec.loader.exec_module(module)
         except BaseException:
             del sys.modules[module_name]
             raise
+        finally:
+            sys.path.remove(str(path.parent))
         return module

@@ -32,7 +32,7 @@ def check_reports(files: list[Path]) -> None:
     by_suffix = {p.suffix: p for p in files}
     assert set(by_suffix) == {".xlsx", ".pdf"}
     book = openpyxl.load_workbook(by_suffix[".xlsx"])
-    assert {"Executive Summary", "Error Details", "Recommendations", "Timeline"} <= set(book.sheetnames)
+    assert {"Summary", "Timeline", "Evidence", "Action items"} <= set(book.sheetnames)
     pdf = pypdfium2.PdfDocument(str(by_suffix[".pdf"]))
     try:
         assert len(pdf) >= 2
@@ -154,6 +154,8 @@ def test_main_job_cli(tmp_path: Path) -> None:
             "900",
             "--limit",
             "900",
+            "--now",
+            "2026-03-14T10:00:00Z",
         ],
         capture_output=True,
         text=True,
@@ -161,7 +163,22 @@ def test_main_job_cli(tmp_path: Path) -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "Health:" in proc.stdout and "Mode: pipeline" in proc.stdout
+    assert "Health: CRITICAL" in proc.stdout and "Mode: pipeline" in proc.stdout
+    # the console tells the same story as the pdf's first page: its title and summary paragraph
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(str(out / "incident-report.pdf"))
+    try:
+        page = pdf[0].get_textpage()
+        first_page = " ".join(page.get_text_range().split())
+        page.close()
+    finally:
+        pdf.close()
+    console = " ".join(proc.stdout.split())
+    title = console.split(" Health: ")[0]
+    assert title.startswith("Database connection pool exhausted in payment-service") and title in first_page
+    story = console[console.index("On 14 March 2026") :][:250]
+    assert story in first_page
     assert "pipeline mode" in proc.stderr and "[3/3]" in proc.stderr
     assert sorted(p.name for p in out.iterdir()) == [
         "analysis.json",

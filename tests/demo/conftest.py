@@ -28,6 +28,7 @@ def run_script(
     stdin: str | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 120,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a skill script as a real process with this interpreter; never raises on a bad exit."""
     return subprocess.run(
@@ -38,6 +39,7 @@ def run_script(
         env=env,
         timeout=timeout,
         check=False,
+        cwd=cwd,
     )
 
 

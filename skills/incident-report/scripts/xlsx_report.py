@@ -1,110 +1,155 @@
-"""Write a Report as an xlsx workbook with openpyxl: four sheets and a native line chart.
+"""Write a Report as an xlsx workbook with openpyxl: one sheet per table, native charts.
 
-Sheets: Executive Summary (key metrics), Error Details (signatures and errors by service),
-Recommendations (action items), Timeline (per-minute counts, bursts, and a chart of them).
+Numbers are stored as numbers (rates with a percent format), times as datetimes (UTC, without a
+zone: Excel has none), every table has its header row frozen and a filter, and the timeline,
+errors by service and errors by host have native Excel charts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.chart import LineChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
-from report_content import SEVERITY_COLORS, STATUS_COLORS, Report
+from report_content import PRIORITY_COLORS, STATUS_COLORS, Report
 
-SHEETS = ("Executive Summary", "Error Details", "Recommendations", "Timeline")
+SHEETS = (
+    "Summary",
+    "Timeline",
+    "Per minute",
+    "Evidence",
+    "By service",
+    "By host",
+    "Action items",
+    "Appendix",
+)
 _HEADER_FILL = PatternFill("solid", fgColor="1F3864")
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _WRAP = Alignment(wrap_text=True, vertical="top")
+TIME = "yyyy-mm-dd hh:mm:ss"
+PCT = "0.0%"
 
 
-def _cell_value(value: Any) -> Any:
-    """Text as text: no control characters (openpyxl refuses them) and never a formula."""
+def _value(value: Any) -> Any:
+    """Cells as Excel wants them: naive UTC datetimes, text never read as a formula."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
         return "'" + value if value.startswith("=") else value
     return value
 
 
-def _table(ws: Worksheet, top: int, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """A header row and the data rows from row `top`; returns the next free row."""
+def _table(
+    ws: Worksheet,
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    widths: Sequence[int],
+    formats: dict[int, str] | None = None,
+) -> None:
+    """A table from A1: styled header, frozen, filtered; `formats` maps column number to a number format."""
     for col, name in enumerate(header, 1):
-        cell = ws.cell(row=top, column=col, value=name)
+        cell = ws.cell(row=1, column=col, value=name)
         cell.fill, cell.font = _HEADER_FILL, _HEADER_FONT
-    row = top
-    for row, values in enumerate(rows, top + 1):
+    for r, values in enumerate(rows, 2):
         for col, value in enumerate(values, 1):
-            ws.cell(row=row, column=col, value=_cell_value(value)).alignment = _WRAP
-    return row + 2
-
-
-def _widths(ws: Worksheet, widths: Sequence[int]) -> None:
+            cell = ws.cell(row=r, column=col, value=_value(value))
+            cell.alignment = _WRAP
+            if formats and col in formats:
+                cell.number_format = formats[col]
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(len(rows), 1) + 1}"
     for col, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(col)].width = width
 
 
 def _summary(ws: Worksheet, report: Report) -> None:
-    ws["A1"] = _cell_value(report.title)
-    ws["A1"].font = Font(bold=True, size=16)
-    ws["A2"] = _cell_value(f"Source: {report.source}   Period: {report.period}")
-    ws["A4"], ws["B4"] = "Health", report.status.upper()
-    ws["B4"].fill = PatternFill("solid", fgColor=STATUS_COLORS.get(report.status, "757575"))
-    ws["B4"].font = Font(bold=True, color="FFFFFF", size=13)
-    next_row = _table(ws, 6, ("Metric", "Value"), report.metrics)
-    ws.cell(row=next_row, column=1, value="Why this status").font = Font(bold=True)
-    for offset, reason in enumerate(report.reasons or [report.rule], 1):
-        ws.cell(row=next_row + offset, column=1, value=_cell_value(f"- {reason}"))
-    for offset, note in enumerate(report.notes, len(report.reasons or [report.rule]) + 2):
-        ws.cell(row=next_row + offset, column=1, value=_cell_value(f"Note: {note}"))
-    _widths(ws, (28, 80))
-
-
-def _errors(ws: Worksheet, report: Report) -> None:
-    end = _table(ws, 1, Report.ERROR_HEADER, report.error_rows)
-    ws.freeze_panes = "A2"
-    if report.error_rows:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(Report.ERROR_HEADER))}{len(report.error_rows) + 1}"
-    ws.cell(row=end, column=1, value="Errors by service").font = Font(bold=True)
-    _table(ws, end + 1, Report.SERVICE_HEADER, report.service_rows)
-    _widths(ws, (60, 10, 10, 10, 26, 26, 36, 80))
-
-
-def _recommendations(ws: Worksheet, report: Report) -> None:
-    _table(ws, 1, Report.RECOMMENDATION_HEADER, report.recommendations)
-    for row, values in enumerate(report.recommendations, 2):
-        color = SEVERITY_COLORS.get(str(values[1]), "757575")
-        ws.cell(row=row, column=2).fill = PatternFill("solid", fgColor=color)
-        ws.cell(row=row, column=2).font = Font(bold=True, color="FFFFFF")
-    ws.freeze_panes = "A2"
-    _widths(ws, (9, 11, 40, 10, 36, 80, 60))
+    rows: list[tuple[str, Any, str | None]] = [
+        ("Title", report.title, None),
+        ("Generated (UTC)", report.generated_at, TIME),
+        ("Source", report.source, None),
+        ("Query", report.query, None),
+        ("Health", report.status.upper(), None),
+        ("Why", report.status_reason, None),
+        ("Summary", report.summary, None),
+    ]
+    for fact in report.facts:
+        fmt = {"time": TIME, "pct": PCT, "int": "#,##0", "minutes": "0"}.get(fact.kind)
+        rows.append((fact.label, fact.value, fmt))
+    rows += [("Note", note, None) for note in report.notes]
+    _table(ws, ("Item", "Value"), [(k, v) for k, v, _ in rows], (30, 110))
+    for r, (_, _, fmt) in enumerate(rows, 2):
+        if fmt:
+            ws.cell(row=r, column=2).number_format = fmt
+            ws.cell(row=r, column=2).alignment = Alignment(horizontal="left", vertical="top")
+    ws["B2"].font = Font(bold=True, size=14)
+    health = ws["B6"]
+    health.fill = PatternFill("solid", fgColor=STATUS_COLORS.get(report.status, "757575"))
+    health.font = Font(bold=True, color="FFFFFF")
+    ws.row_dimensions[8].height = max(30, 15 * (len(report.summary) // 120 + 1))
 
 
 def _timeline(ws: Worksheet, report: Report) -> None:
-    end = _table(ws, 1, Report.TIMELINE_HEADER, report.timeline)
-    _widths(ws, (20, 10, 10, 10, 4, 22, 22, 10, 10, 10, 50))
-    if report.anomalies:
-        ws.cell(row=1, column=6, value="Error bursts").font = Font(bold=True)
-        for col, name in enumerate(Report.ANOMALY_HEADER, 6):
-            cell = ws.cell(row=2, column=col, value=name)
-            cell.fill, cell.font = _HEADER_FILL, _HEADER_FONT
-        for row, values in enumerate(report.anomalies, 3):
-            for col, value in enumerate(values, 6):
-                ws.cell(row=row, column=col, value=_cell_value(value))
-    chart = LineChart()
-    chart.title = f"Log records per {report.bucket_minutes} minute(s)"
-    chart.y_axis.title = "records"
-    chart.x_axis.title = "minute (UTC)"
-    chart.height, chart.width = 9, 24
-    last = max(end - 2, 2)
-    chart.add_data(Reference(ws, min_col=2, max_col=4, min_row=1, max_row=last), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
-    ws.add_chart(chart, f"F{len(report.anomalies) + 5}")
+    rows = [(e.time, e.service, e.hosts, e.kind, e.text) for e in report.events]
+    _table(ws, Report.TIMELINE_HEADER, rows, (20, 28, 20, 14, 100), {1: TIME})
+    minutes = len(report.per_minute)
+    if minutes:
+        chart = LineChart()
+        chart.title = f"Records, errors and warnings per {report.bucket_minutes} minute(s), UTC"
+        chart.y_axis.title = "records"
+        chart.x_axis.number_format = "hh:mm"
+        chart.x_axis.title = "time (UTC)"
+        chart.height, chart.width = 9, 26
+        data = report_sheet_ref(ws, minutes)
+        chart.add_data(data[0], titles_from_data=True)
+        chart.set_categories(data[1])
+        ws.add_chart(chart, f"A{len(rows) + 4}")
+
+
+def report_sheet_ref(ws: Worksheet, minutes: int) -> tuple[Reference, Reference]:
+    """The 'Per minute' sheet's counts and minutes, for the timeline chart."""
+    book = ws.parent
+    per_minute = book["Per minute"]
+    return (
+        Reference(per_minute, min_col=2, max_col=4, min_row=1, max_row=minutes + 1),
+        Reference(per_minute, min_col=1, min_row=2, max_row=minutes + 1),
+    )
+
+
+def _bar(ws: Worksheet, title: str, rows: int, value_col: int, anchor: str) -> None:
+    if not rows:
+        return
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = title
+    chart.legend = None
+    chart.height, chart.width = max(6, 0.8 * rows + 3), 16
+    chart.add_data(Reference(ws, min_col=value_col, min_row=1, max_row=rows + 1), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=rows + 1))
+    chart.y_axis.title = "errors"
+    ws.add_chart(chart, anchor)
+
+
+def _actions(ws: Worksheet, report: Report) -> None:
+    rows = [
+        (a.priority, a.action, a.why, a.services, a.events, a.owner, None, a.status) for a in report.actions
+    ]
+    _table(ws, Report.ACTION_HEADER, rows, (9, 70, 70, 26, 9, 18, 13, 14), {5: "#,##0", 7: "yyyy-mm-dd"})
+    for r, action in enumerate(report.actions, 2):
+        cell = ws.cell(row=r, column=1)
+        cell.fill = PatternFill("solid", fgColor=PRIORITY_COLORS.get(action.priority, "757575"))
+        cell.font = Font(bold=True, color="FFFFFF")
+    status = DataValidation(type="list", formula1='"Open,In progress,Done,Won\'t do"', allow_blank=True)
+    ws.add_data_validation(status)
+    status.add(f"H2:H{len(rows) + 1}")
 
 
 def write_xlsx(report: Report, path: Path) -> dict[str, Any]:
@@ -113,16 +158,57 @@ def write_xlsx(report: Report, path: Path) -> dict[str, Any]:
     first = wb.active
     assert first is not None
     wb.remove(first)
-    for name, fill in zip(SHEETS, (_summary, _errors, _recommendations, _timeline)):
-        fill(wb.create_sheet(name), report)
+    sheets = {name: wb.create_sheet(name) for name in SHEETS}
+    _summary(sheets["Summary"], report)
+    per_minute = [
+        (m, total, errors, warnings, "yes" if burst else "no")
+        for m, total, errors, warnings, burst in report.per_minute
+    ]
+    _table(sheets["Per minute"], Report.MINUTE_HEADER, per_minute, (20, 10, 10, 10, 15), {1: TIME})
+    _timeline(sheets["Timeline"], report)
+    evidence = [
+        (
+            s.finding or "-",
+            s.level,
+            s.count,
+            s.share,
+            s.first,
+            s.last,
+            s.example_time,
+            s.example_host or "-",
+            ", ".join(s.services),
+            s.example,
+        )
+        for s in report.evidence
+    ]
+    _table(
+        sheets["Evidence"],
+        Report.EVIDENCE_HEADER,
+        evidence,
+        (30, 8, 9, 9, 20, 20, 20, 13, 30, 100),
+        {3: "#,##0", 4: "0.00%", 5: TIME, 6: TIME, 7: TIME},
+    )
+    _table(
+        sheets["By service"],
+        Report.SERVICE_HEADER,
+        report.services,
+        (24, 10, 10, 11),
+        {2: "#,##0", 3: "#,##0", 4: PCT},
+    )
+    _bar(sheets["By service"], "Errors by service", len(report.services), 3, "F2")
+    _table(sheets["By host"], Report.HOST_HEADER, report.hosts, (12, 34, 10, 15), {3: "#,##0", 4: PCT})
+    _bar(sheets["By host"], "Errors by host", len(report.hosts), 3, "F2")
+    _actions(sheets["Action items"], report)
+    _table(sheets["Appendix"], Report.APPENDIX_HEADER, report.appendix, (34, 120))
     wb.save(path)
-    return {"sheets": list(SHEETS), "charts": 1}
+    charts = sum(len(ws._charts) for ws in sheets.values())
+    return {"sheets": list(SHEETS), "charts": charts}
 
 
 if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
     import sys
 
     print(
-        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by make_report.py, not a command; run those with --help"
+        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by make_report.py, not a command; run that with --help"
     )
     sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)
