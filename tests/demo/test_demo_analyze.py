@@ -383,3 +383,22 @@ def test_a_2gb_file_without_a_newline_is_bounded_and_explained(tmp_path: Path) -
     assert status == 1 and report["summary"]["total"] == 0 and report["parse"]["malformed"] == 1
     assert "2,147,483,648 bytes long" in report["parse"]["malformed_examples"][0]["reason"]
     assert rss_mb < 300, rss_mb
+
+
+def test_a_big_array_read_by_several_processes_equals_one_pass(tmp_path: Path) -> None:
+    """--jobs cuts the array only between records, never inside a string that looks like a cut."""
+    records = list(generate(6000, seed=9))
+    for i in range(0, 6000, 7):  # strings holding what a naive cutter would take for a boundary
+        records[i]["message"] = records[i]["message"] + ' },{"level": "ERROR", "message": "x"},{'
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(records))
+    one = analyze(path, "--jobs", "1")
+    for jobs in ("2", "4"):
+        many = analyze(path, "--jobs", jobs)
+        assert {k: v for k, v in many.items() if k != "elapsed_seconds"} == {
+            k: v for k, v in one.items() if k != "elapsed_seconds"
+        }
+    assert one["summary"]["total"] == 6000
+    envelope = tmp_path / "envelope.json"
+    envelope.write_text(json.dumps({"count": 6000, "logs": records, "next_cursor": None}))
+    assert analyze(envelope, "--jobs", "3")["summary"] == one["summary"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import re
 import sys
@@ -24,12 +25,14 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from analysis import Analysis, ranked
 from diagnose import Thresholds, bursts, diagnose
-from jsondoc import ParseError
+from jsondoc import ENVELOPE, ParseError, array_windows
 from logformats import Columns
-from parse_logs import FORMATS, LogReader, add_input_options, reader_from_args
+from parse_logs import FORMATS, LogReader, add_input_options, detect, reader_from_args
 from partial import merge, to_partial
 from readstats import confidence
 from timestamps import BadTimestamp, Clock
+
+PARALLEL_MIN = 32 << 20
 
 
 def analyze(
@@ -39,15 +42,23 @@ def analyze(
     thresholds: Thresholds | None = None,
     burst_k: float = 5.0,
     burst_min: int = 5,
+    jobs: int = 0,
 ) -> dict[str, Any]:
     """Stream the reader's input through an Analysis and build the report (a JSON-ready dict)."""
     started = time.perf_counter()
-    acc = tally(reader, top)
+    acc = tally(reader, top, jobs)
     return _report(acc, reader, thresholds or Thresholds(), burst_k, burst_min, started)
 
 
-def tally(reader: LogReader, top: int = 10) -> Analysis:
-    """Every record of the reader's input counted into an Analysis (the report is built later)."""
+def tally(reader: LogReader, top: int = 10, jobs: int = 0) -> Analysis:
+    """Every record of the reader's input counted into an Analysis (the report is built later).
+
+    A big JSON array is read by `jobs` processes at once (0: one per core, up to 4, for files
+    of 32 MB or more), each over a window of whole records, and their partials merged exactly;
+    `reader.stats` then holds the merged reading statistics."""
+    windows = _array_windows(reader, jobs)
+    if windows:
+        return _tally_windows(reader, windows, top)
     acc = Analysis(top)
     reader.columns = True
     for batch in reader.raw_batches():
@@ -61,6 +72,47 @@ def tally(reader: LogReader, top: int = 10) -> Analysis:
             for rec in records:
                 acc.add_record(rec)
     return acc
+
+
+def _array_windows(reader: LogReader, jobs: int) -> list[tuple[int, int | None]] | None:
+    """Windows over a JSON array file for `jobs` processes, or None to read it in one pass."""
+    if reader.source == "-" or reader.start or reader.end is not None or reader.elements:
+        return None
+    if reader.fmt not in ("auto", "json") or not os.path.isfile(reader.source):
+        return None
+    size = os.path.getsize(reader.source)
+    if jobs == 0:
+        jobs = min(4, os.cpu_count() or 1) if size >= PARALLEL_MIN else 1
+    if jobs < 2:
+        return None
+    with open(reader.source, "rb") as handle:
+        head = handle.read(1 << 16)
+        if reader.fmt == "auto" and detect(head)[0] != "json":
+            return None
+        bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+        envelope = ENVELOPE.match(head, bom)
+        if envelope is None and not head[bom:].lstrip().startswith(b"["):
+            return None  # a document that is not streamed: read whole, in one pass
+        start = envelope.end() if envelope else head.index(b"[") + 1
+        windows = array_windows(handle, start, size, jobs)
+    return windows if len(windows) > 1 else None
+
+
+def _tally_windows(reader: LogReader, windows: list[tuple[int, int | None]], top: int) -> Analysis:
+    settings = (reader.text.service, reader.text.host, reader.stats.clock.year, top)
+    with multiprocessing.get_context("fork").Pool(len(windows)) as pool:
+        partials = pool.map(_window, [(reader.source, start, end, settings) for start, end in windows])
+    acc, reader.stats, _ = merge(partials, top)
+    return acc
+
+
+def _window(task: tuple[str, int, int | None, tuple[str, str, int, int]]) -> dict[str, Any]:
+    """One window's partial: runs in a worker process."""
+    source, start, end, (service, host, year, top) = task
+    reader = LogReader(
+        source, "json", service=service, host=host, year=year, quiet=True, start=start, end=end, elements=True
+    )
+    return partial(reader, top)
 
 
 def partial(reader: LogReader, top: int = 10) -> dict[str, Any]:
@@ -186,6 +238,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="unknown", help="host name for records that carry none")
     parser.add_argument("--year", type=int, help="year for syslog timestamps without one")
     add_input_options(parser)
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        help="processes for a big JSON array (default 0: one per core, up to 4, from 32 MB; 1: one pass)",
+    )
     parser.add_argument("--top", type=int, default=10, help="how many error/warning signatures to list (10)")
     parser.add_argument(
         "--error-critical", type=float, default=0.10, help="error rate that is critical (0.10)"
@@ -237,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.partial:
             return _emit_partial(partial(reader_from_args(args), args.top), args)
         else:
-            report = analyze(reader_from_args(args), top=args.top, **options)
+            report = analyze(reader_from_args(args), top=args.top, jobs=args.jobs, **options)
     except (ParseError, re.error, ValueError) as exc:
         print(f"analyze.py: error: {exc}", file=sys.stderr)
         return 1

@@ -25,6 +25,10 @@ ENVELOPE = re.compile(
     + rb')"\s*:\s*\['
 )
 _BOUNDARY = re.compile(rb"\}\s*,\s*\{")
+# `},{"key":` can only be a boundary between two objects: inside a string every `"` is escaped,
+# so the unescaped quote after `{` opens a key (the one after `},{` closing a string is followed
+# by `,` or `}`, never by `key":`).
+_ELEMENT = re.compile(rb'\}\s*,\s*(\{\s*"[^"\\]*"\s*:)')
 _SKIP = re.compile(r"[\s,]*")
 _TS_KEYS = ("timestamp", "@timestamp", "time", "ts", "datetime", "date", "eventTime", "t")
 _LEVEL_KEYS = ("level", "severity", "log.level", "levelname", "lvl", "loglevel", "log_level", "@level")
@@ -67,12 +71,14 @@ def preview(value: Any) -> str:
         return repr(type(value))
 
 
-def stream_array(handle: BinaryIO, loads: Loads) -> Iterator[list[Any]]:
+def stream_array(handle: BinaryIO, loads: Loads, closed: bool = True) -> Iterator[list[Any]]:
     """The elements of the JSON array `handle` is positioned in (just after its `[`), in batches.
 
     Runs of whole objects are cut at `},{` boundaries and parsed with one `loads` call each; a
     cut that falls inside a string, or elements that are not objects, go through the standard
-    decoder one element at a time. Memory holds about one chunk plus one record.
+    decoder one element at a time. Memory holds about one chunk plus one record. With `closed`
+    False the input is a run of elements cut from the middle of an array (see `array_windows`):
+    it ends without the `]`.
     """
     buf, eof, count = b"", False, 0
     while True:
@@ -84,7 +90,7 @@ def stream_array(handle: BinaryIO, loads: Loads) -> Iterator[list[Any]]:
         if values is not None:
             batch, used = values
         else:
-            batch, used, finished = _slow(buf, eof, count)
+            batch, used, finished = _slow(buf, eof, count, closed)
             if finished:
                 if batch:
                     yield batch
@@ -115,7 +121,7 @@ def _fast(buf: bytes, loads: Loads) -> tuple[list[Any], int] | None:
     return (values, last.end() - 1) if isinstance(values, list) else None
 
 
-def _slow(buf: bytes, eof: bool, count: int) -> tuple[list[Any], int, bool]:
+def _slow(buf: bytes, eof: bool, count: int, closed: bool = True) -> tuple[list[Any], int, bool]:
     """Decode elements one by one: (values, bytes used, whether the array ended)."""
     text = buf.decode("utf-8", "surrogateescape")
     try:
@@ -131,6 +137,8 @@ def _slow(buf: bytes, eof: bool, count: int) -> tuple[list[Any], int, bool]:
         if pos < len(text) and text[pos] == "]":
             return values, len(text[:pos].encode("utf-8", "surrogateescape")), True
         if pos >= len(text):
+            if eof and not closed:
+                return values, len(buf), True
             if eof:
                 raise ParseError(
                     f"the JSON array ends without its closing ']' after {count + len(values)} records"
@@ -151,6 +159,26 @@ def _slow(buf: bytes, eof: bool, count: int) -> tuple[list[Any], int, bool]:
         values.append(value)
         pos = end
     return values, len(text[:pos].encode("utf-8", "surrogateescape")), False
+
+
+def array_windows(handle: BinaryIO, start: int, size: int, parts: int) -> list[tuple[int, int | None]]:
+    """Byte windows of about equal size over the elements of an array whose first element starts
+    at `start`: each cut is at a `},{"key":` boundary (never inside a string), so every window
+    holds whole records; the last runs to the end of the file. Fewer windows when no boundary is
+    found near a cut."""
+    windows: list[tuple[int, int | None]] = []
+    begin = start
+    for part in range(1, parts):
+        handle.seek(max(begin, start + (size - start) * part // parts))
+        probe = handle.read(CHUNK)
+        found = _ELEMENT.search(probe)
+        if found is None:
+            continue
+        here = handle.tell() - len(probe)
+        windows.append((begin, here + found.start() + 1))
+        begin = here + found.start(1)
+    windows.append((begin, None))
+    return windows
 
 
 def extract_records(document: Any) -> list[Any]:

@@ -55,7 +55,9 @@ class LogReader:
         max_line: lines longer than this many bytes are skipped and counted as malformed.
         layout: an inferred layout (`parse.layout` of an earlier run) to read with instead of
             inferring one, so that every shard of a file is read alike.
-        start, end: read only these bytes of the file (a shard; both must be line starts).
+        start, end: read only these bytes of the file (a shard; both must be line starts, or
+            for `elements`, the bounds of an `array_windows` window).
+        elements: the window holds elements of a JSON array (not a whole document).
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class LogReader:
         layout: dict[str, Any] | None = None,
         start: int = 0,
         end: int | None = None,
+        elements: bool = False,
     ):
         if fmt not in FORMATS:
             raise ParseError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -89,7 +92,7 @@ class LogReader:
         self.layout: Layout | None = Layout.from_dict(layout) if layout else None
         if layout:
             self.fmt = "inferred"
-        self.start, self.end = start, end
+        self.start, self.end, self.elements = start, end, elements
 
     def _open(self) -> tuple[BinaryIO, int | None]:
         if self.source == "-":
@@ -188,6 +191,12 @@ class LogReader:
 
     def _document(self, handle: BinaryIO, head: bytes, size: int | None) -> Iterator[list[Any]]:
         """A JSON array or envelope: streamed a chunk at a time when the shape allows."""
+        if self.elements:
+            for batch in stream_array(handle, _loads, closed=self.end is None):
+                self.stats.lines += len(batch)
+                self.stats.records += len(batch)
+                yield batch
+            return
         stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
         envelope = ENVELOPE.match(head, 3 if head.startswith(b"\xef\xbb\xbf") else 0)
         if stripped.startswith(b"[") or envelope is not None:
