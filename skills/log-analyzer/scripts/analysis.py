@@ -22,9 +22,9 @@ from timestamps import BadTimestamp, check_stamp
 
 _get: Any = dict.get
 _minute: Any = itemgetter(slice(0, 16))
-_second: Any = itemgetter(slice(0, 19))
 _MINUTE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
 _NOTABLE = ("WARN", "ERROR", "FATAL")
+_BAD_SECOND = re.compile(r"T\d\d:\d\d:[6-9]")  # seconds 60-99 (60, a leap second, takes the slow path)
 
 
 class Analysis:
@@ -75,10 +75,12 @@ class Analysis:
             services = list(map(_get, batch, repeat("service")))
             if not batch or None in levels or None in services:
                 return False
-            if "".join(stamps).count("Z") != len(stamps):  # each one UTC, "...Z" (TypeError if not str)
+            joined = "".join(stamps)  # TypeError if a timestamp is not a string
+            if joined.count("Z") != len(stamps) or _BAD_SECOND.search(joined):  # each UTC, "...Z"
                 return False
             present = set(levels)
-            if not self._real_times(set(map(_second, stamps))):
+            minutes = Counter(map(_minute, stamps))
+            if not self._real_times({f"{m}:00" for m in minutes}):
                 return False  # "2026-02-30...": the general path counts the record as malformed
         except (TypeError, AttributeError):  # not dicts, timestamps not strings, unhashable levels
             return False
@@ -91,7 +93,7 @@ class Analysis:
                 return False  # "msg", "hostname"...: the general path knows the aliases
         self.levels.update(levels)
         self.services.update(services)
-        self.minutes.update(map(_minute, stamps))
+        self.minutes.update(minutes)
         self._span(min(stamps), max(stamps))
         if notable:
             self._note(notable)
