@@ -265,3 +265,31 @@ def test_wait_times_out_while_a_turn_runs(local_session: MakeSession) -> None:
         panel.wait(timeout=0.01)
     model.release.set()
     assert panel.wait(timeout=120) is not None
+
+
+def test_stop_while_the_model_is_answering(local_session: MakeSession) -> None:
+    model = Gate()
+    session = local_session(model)
+    panel = ChatPanel(session)
+    panel.chat("question")
+    assert model.streamed.wait(20)
+    panel.stop()
+    model.release.set()  # the model call ends on its own; its late text must not reach the panel
+    assert panel.wait(timeout=120) is None
+    turn = panel.turns[0]
+    assert "Stopped by you" in turn.status.value and "forty-two" not in turn.answer.value
+    assert [m["role"] for m in session.messages] == ["user"], "no half answer in the history"
+    assert panel.errors == [] and not panel.busy
+
+
+def test_a_closed_panel_no_longer_answers_approvals(local_session: MakeSession) -> None:
+    model = S(["hello", S.reply(S.tool_use("bash_tool", command="touch x", description="x")), "ok"])
+    session = local_session(model)
+    panel = ChatPanel(session, approvals="ask")
+    panel.chat("hi")
+    panel.wait(timeout=120)
+    panel.close()
+    assert session.chat("go").text == "ok"  # asks nobody, so the call is denied instead of hanging
+    result = session.messages[4]["content"][0]
+    assert result["is_error"] is True and "no one was asked" in result["content"]
+    assert not (session.working_dir / "x").exists()

@@ -126,6 +126,8 @@ class TurnView:
         self._render_file = render_file
         self._lock = threading.RLock()
         self._last_flush = 0.0
+        self.over = False
+        self.stopping = False
         self.user = w.HTML(f'<div class="conjure-user"><b>You:</b> {escape(message)}</div>')
         self.activity = w.VBox()
         self.answer = w.HTML()
@@ -137,7 +139,11 @@ class TurnView:
 
     def handle(self, event: Event) -> None:
         with self._lock:
+            if self.over:
+                return
             if isinstance(event, TextDelta):
+                if self.stopping:  # a model call that outlives a Stop may still be writing
+                    return
                 self.text += event.text
                 self._flush_text(force=False)
             elif isinstance(event, ModelRequestStart):
@@ -183,6 +189,7 @@ class TurnView:
     def finish(self, response: Response) -> None:
         """Replace the streamed text by the reply rendered as a `Response` renders itself."""
         with self._lock:
+            self.over = True
             self.text = response.text
             self.answer.value = ""
             # files were shown as cards the moment they appeared; the reply renders without them
@@ -191,6 +198,7 @@ class TurnView:
 
     def fail(self, error: BaseException) -> None:
         with self._lock:
+            self.over = True
             self._flush_text(force=True)
             self._refresh_cards()
             kind, message = type(error).__name__, str(error) or repr(error)
@@ -198,6 +206,7 @@ class TurnView:
 
     def stopped(self) -> None:
         with self._lock:
+            self.over = True
             self._flush_text(force=True)
             self._refresh_cards()
             self.status.value = '<div class="conjure-stopped"><i>Stopped by you.</i></div>'

@@ -165,6 +165,8 @@ class ChatPanel(w.VBox):
         if worker is not None and self._running:
             self.stop_button.disabled = True
             self.notice.value = "<i>Stopping…</i>"
+            if self.turns:
+                self.turns[-1].stopping = True
             worker.stop()
 
     def wait(self, timeout: float | None = None) -> Response | None:
@@ -189,8 +191,12 @@ class ChatPanel(w.VBox):
         self.stop()
         if self._worker is not None:
             self._worker.join(30)
-        if self._owns_session and self._session is not None:
-            self._session.close()
+        session = self._session
+        executor = session.executor if session is not None else None
+        if isinstance(executor, ApprovalExecutor) and executor.ask == self._ask:
+            executor.ask = None  # nobody is left here to click Approve: such calls are denied
+        if self._owns_session and session is not None:
+            session.close()
         super().close()
 
     # -- turn plumbing -------------------------------------------------------------------------
