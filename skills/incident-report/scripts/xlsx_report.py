@@ -69,6 +69,10 @@ def _table(
     ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(len(rows), 1) + 1}"
     for col, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(col)].width = width
+    ws.page_setup.orientation = "landscape"  # printed (or converted to pdf): one page wide
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.print_title_rows = "1:1"
 
 
 def _summary(ws: Worksheet, report: Report) -> None:
@@ -94,7 +98,9 @@ def _summary(ws: Worksheet, report: Report) -> None:
     health = ws["B6"]
     health.fill = PatternFill("solid", fgColor=STATUS_COLORS.get(report.status, "757575"))
     health.font = Font(bold=True, color="FFFFFF")
-    ws.row_dimensions[8].height = max(30, 15 * (len(report.summary) // 120 + 1))
+    for r, (_, value, _) in enumerate(rows, 2):  # LibreOffice does not grow wrapped rows by itself
+        if isinstance(value, str) and len(value) > 100:
+            ws.row_dimensions[r].height = 15 * (len(value) // 100 + 1)
 
 
 def _timeline(ws: Worksheet, report: Report) -> None:
