@@ -155,7 +155,7 @@ def _status_reason(a: dict[str, Any]) -> str:
     bursts = len(a.get("anomalies") or [])
     if bursts:
         why.append(f"{bursts} error burst{'s' if bursts > 1 else ''}")
-    return f"{status.capitalize()}: " + "; ".join(why) + "."
+    return f"{status.capitalize()} because of " + "; ".join(why) + "."
 
 
 def _summary(a: dict[str, Any], found: list[Incident], risks: list[dict[str, Any]], report: Report) -> str:
@@ -476,7 +476,7 @@ def console_lines(report: Report) -> list[str]:
     """Page 1 of the report as console lines: the same story, for the main job's summary."""
     lines = [
         report.title,
-        f"Health: {report.status.upper()} - {report.status_reason}",
+        f"Health: {report.status.upper()}. {report.status_reason}",
         "",
         report.summary,
         "",
