@@ -212,3 +212,11 @@ def test_json_object_output_is_indented() -> None:
         cj.ToolResult('{"health": {"status": "ok"}}', stdout='{"health": {"status": "ok"}}', exit_code=0)
     )
     assert "{\n &quot;health&quot;: {\n  &quot;status&quot;: &quot;ok&quot;" in html
+
+
+def test_response_keeps_what_the_model_said_on_the_way() -> None:
+    S = cj.ScriptedModel
+    model = S([S.reply("First I *look*.", S.tool_use("bash_tool", command="true", description="x")), "Done."])
+    with cj.Session.new_local([], model=model) as s:
+        html = to_html(s.chat("go"))
+    assert html.index("<p>Done.</p>") < html.index("<details>") < html.index("First I <em>look</em>.")

@@ -110,13 +110,23 @@ def response_html(response: Response, file_opts: FileOptions | None = None) -> s
         parts.append(note(f"stopped: {response.stop_reason}"))
     if response.created_files:
         parts.append(files_html(response.created_files, file_opts))
-    folded = trace_html(TraceRow.from_record(r) for r in response.tool_calls)
+    folded = _narration(response) + trace_html(TraceRow.from_record(r) for r in response.tool_calls)
     if response.usage:
         folded += f"<div>Tokens: {esc(usage_text(response.usage))}</div>"
     if folded:
         summary = f"{len(response.tool_calls)} tool call(s), {response.iterations} model request(s)"
         parts.append(details(summary, folded))
     return frame("".join(parts))
+
+
+def _narration(response: Response) -> str:
+    """What the model wrote on the way (before its tool calls), which the final answer leaves out."""
+    said = []
+    for message in response.messages[1:-1]:
+        if message.get("role") != "assistant" or isinstance(message.get("content"), str):
+            continue
+        said += [b["text"] for b in message["content"] if b.get("type") == "text" and b.get("text")]
+    return "".join(f"<blockquote>{markdown_html(t)}</blockquote>" for t in said)
 
 
 def analysis_html(analysis: dict[str, Any]) -> str:
