@@ -1,8 +1,9 @@
 """Rendering cost of the notebook layer, each figure beside a baseline measured in the same run:
 
 - an xlsx of 3 sheets x 100k rows previewed (every sheet, first rows, row counts) with
-  python-calamine, against openpyxl loading the same workbook (its default mode, as pandas uses
-  it) and openpyxl's read-only mode previewing the same rows;
+  python-calamine on a cut-down copy, against python-calamine reading the whole sheets, openpyxl
+  loading the same workbook (its default mode, as pandas uses it) and openpyxl's read-only mode
+  previewing the same rows;
 - a 40-page pdf previewed (page count + the first pages as PNG) against rendering every page;
 - a `%%conjure run true` cell against `session.run_tool("bash_tool", command="true")` itself.
 
@@ -68,6 +69,16 @@ def openpyxl_read_only(path: Path) -> None:
     wb.close()
 
 
+def calamine_whole(path: Path) -> None:
+    """python-calamine on the original file: every sheet parsed whole before its first row."""
+    import python_calamine
+
+    with python_calamine.CalamineWorkbook.from_path(str(path)) as wb:
+        for index in range(len(wb.sheet_names)):
+            sheet = wb.get_sheet_by_index(index)
+            list(zip(range(21), sheet.iter_rows()))
+
+
 def bench_xlsx(tmp: Path) -> None:
     from conjure_nb.notebook.render.sheets import xlsx_html
 
@@ -76,6 +87,7 @@ def bench_xlsx(tmp: Path) -> None:
     ours = best_of(lambda: xlsx_html(path))
     assert "100,000 rows" in xlsx_html(path)
     emit(bench="xlsx_preview", sheets=SHEETS, rows_per_sheet=ROWS, seconds=round(ours, 3), budget_s=1.0,
+         baseline_calamine_whole_sheets_s=round(best_of(lambda: calamine_whole(path), 1), 3),
          baseline_openpyxl_load_s=round(best_of(lambda: openpyxl_full(path), 1), 3),
          baseline_openpyxl_read_only_s=round(best_of(lambda: openpyxl_read_only(path), 1), 3),
          file_mb=round(path.stat().st_size / 2**20, 1))  # fmt: skip
