@@ -9,16 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import tempfile
 import threading
 import uuid
 import warnings
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .. import telemetry
 from ..errors import UsageError
@@ -33,11 +32,18 @@ from ..loop import ToolsOutcome, TurnConfig, TurnOutcome, drive_async, drive_syn
 from ..models.function import as_model
 from ..skills.model import Skill
 from ..tools.data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
-from ..tools.definitions import check_input
-from ..tools.events import Event, FileCreated, ToolCallFinished, ToolCallStarted, TurnFinished
+from ..tools.events import Event, TurnFinished
 from ..tools.response import Response
-from ..tools.spill import spill
-from ..tools.workspace import created_since, download, snapshot
+from ..tools.workspace import download
+from .options import (
+    SESSION_KEYS,
+    AnyOptions,
+    DockerOptions,
+    HostedOptions,
+    ModelArg,
+    SessionOptions,
+    SkillsArg,
+)
 from .persist import (
     FORMAT_VERSION,
     ISOLATED_BACKENDS,
@@ -47,18 +53,14 @@ from .persist import (
     state_fields,
     write_state,
 )
+from .running import Emit, ToolRunner, as_executor, cleanup
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..hosted.client import HostedClient
-    from ..hosted.model import HostedSettings
+    from typing_extensions import Unpack
+
+    from ..executors.native import NativeSkill
 
 __all__ = ["Response", "Session"]
-
-Emit = Callable[[Event], None]
-_SESSION_KEYS = {
-    "working_dir", "timeout", "max_iterations", "env", "allowed_paths", "max_output", "max_kept_output",
-    "system", "max_tokens", "keep_working_dir", "session_id", "options",
-}  # fmt: skip
 
 
 def _load_skills(skills: Any) -> list[Skill]:
@@ -76,41 +78,17 @@ def _load_skills(skills: Any) -> list[Skill]:
     return sorted([*loaded, *load(paths)], key=lambda s: s.name)
 
 
-def _as_executor(executor: Any) -> Executor:
-    """An Executor instance; an Executor class is instantiated with its defaults."""
-    if isinstance(executor, type) and issubclass(executor, Executor):
-        return executor()
-    if isinstance(executor, Executor) or all(
-        callable(getattr(executor, name, None)) for name in ("setup", "run", "tool_definitions")
-    ):
-        return cast(Executor, executor)
-    raise TypeError(
-        f"executor must be an Executor instance such as cj.LocalExecutor() or "
-        f"cj.DockerExecutor(image=...), not {executor!r}"
-    )
-
-
-def _cleanup(executor: Executor, tmpdir: str | None, pool: list[ThreadPoolExecutor]) -> None:
-    try:
-        executor.close()
-    finally:
-        for p in pool:
-            p.shutdown(wait=False, cancel_futures=True)
-        if tmpdir:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-
-
-class Session:
+class Session(ToolRunner):
     """A chat session with tools on one backend. Use a constructor: `new_local`, `new_docker`,
     `new_native`, or `new(backend, ...)`; close it (or use `with`) to release its resources.
     """
 
     def __init__(
         self,
-        skills: Any = (),
-        model: Any = None,
+        skills: SkillsArg = (),
+        model: ModelArg = None,
         *,
-        executor: Executor,
+        executor: Executor | type[Executor],
         working_dir: str | os.PathLike[str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_iterations: int = 25,
@@ -131,7 +109,7 @@ class Session:
         self.id = session_id or uuid.uuid4().hex[:12]
         self.skills = _load_skills(skills)
         self.model = as_model(model)
-        self.executor = executor = _as_executor(executor)
+        self.executor = executor = as_executor(executor)
         self.max_iterations = max_iterations
         self.max_tokens = max_tokens
         self.extra_system = system
@@ -152,7 +130,7 @@ class Session:
         self._private_dir = tmpdir is not None and not keep_working_dir
         # armed before anything else can fail, so a failing setup leaves no dir or process behind
         self._finalizer = weakref.finalize(
-            self, _cleanup, executor, tmpdir if self._private_dir else None, self._pool
+            self, cleanup, executor, tmpdir if self._private_dir else None, self._pool
         )
         try:
             self.working_dir = Path(working_dir).resolve()
@@ -177,39 +155,45 @@ class Session:
 
     @classmethod
     def new_local(
-        cls, skills: Any = (), model: Any = None, *, executor: Executor | None = None, **kw: Any
+        cls,
+        skills: SkillsArg = (),
+        model: ModelArg = None,
+        *,
+        executor: Executor | type[Executor] | None = None,
+        **options: Unpack[SessionOptions],
     ) -> Session:
         """Tools run as subprocesses here (or on `executor`, e.g. a DockerExecutor)."""
         from ..executors.local import LocalExecutor
 
-        return cls(skills, model, executor=executor or LocalExecutor(), **kw)
+        return cls(skills, model, executor=executor or LocalExecutor(), **options)
 
     @classmethod
-    def new_docker(cls, skills: Any = (), model: Any = None, **kw: Any) -> Session:
-        """Tools run in a sandbox container; keywords that are not session settings go to DockerExecutor."""
+    def new_docker(
+        cls, skills: SkillsArg = (), model: ModelArg = None, **options: Unpack[DockerOptions]
+    ) -> Session:
+        """Tools run in a sandbox container; the keywords that are not session settings go to
+        `DockerExecutor` (image, memory, network, remote, ...)."""
         from ..executors.docker import DockerExecutor
 
-        docker_kw = {k: v for k, v in kw.items() if k not in _SESSION_KEYS}
-        session_kw = {k: v for k, v in kw.items() if k in _SESSION_KEYS}
+        docker_kw: dict[str, Any] = {k: v for k, v in options.items() if k not in SESSION_KEYS}
+        session_kw: dict[str, Any] = {k: v for k, v in options.items() if k in SESSION_KEYS}
         return cls(skills, model, executor=DockerExecutor(**docker_kw), **session_kw)
 
     @classmethod
-    def new_native(cls, native_skills: Iterable[Any], model: Any = None, **kw: Any) -> Session:
+    def new_native(
+        cls,
+        native_skills: Iterable[NativeSkill | type[NativeSkill] | Callable[..., Any]],
+        model: ModelArg = None,
+        **options: Unpack[SessionOptions],
+    ) -> Session:
         """Tools are methods of in-process `NativeSkill` objects (instances, classes or functions)."""
         from ..executors.native import NativeExecutor
 
-        return cls((), model, executor=NativeExecutor(native_skills), **kw)
+        return cls((), model, executor=NativeExecutor(native_skills), **options)
 
     @classmethod
     def new_anthropic(
-        cls,
-        skills: Any = (),
-        model: Any = None,
-        *,
-        keep_uploaded: bool = False,
-        client: HostedClient | None = None,
-        settings: HostedSettings | None = None,
-        **kw: Any,
+        cls, skills: Any = (), model: ModelArg = None, **options: Unpack[HostedOptions]
     ) -> Session:
         """Tools run in Anthropic's code-execution container with hosted and uploaded custom skills.
 
@@ -219,12 +203,12 @@ class Session:
         """
         from ..executors.anthropic import AnthropicExecutor
 
-        executor = AnthropicExecutor(
-            skills, model, keep_uploaded=keep_uploaded, client=client, settings=settings
-        )
+        hosted: dict[str, Any] = {k: v for k, v in options.items() if k not in SESSION_KEYS}
+        session_kw: dict[str, Any] = {k: v for k, v in options.items() if k in SESSION_KEYS}
+        executor = AnthropicExecutor(skills, model, **hosted)
         executor.upload()
         try:
-            session = cls(executor.local_skills, executor.model, executor=executor, **kw)
+            session = cls(executor.local_skills, executor.model, executor=executor, **session_kw)
         except BaseException:
             executor.close()
             raise
@@ -232,7 +216,13 @@ class Session:
         return session
 
     @classmethod
-    def new(cls, backend: str, skills: Any = (), model: Any = None, **kw: Any) -> Session:
+    def new(
+        cls,
+        backend: str,
+        skills: Any = (),
+        model: ModelArg = None,
+        **options: Unpack[AnyOptions],
+    ) -> Session:
         """Pick the backend by name: "local", "docker", "native" or "anthropic"."""
         makers: dict[str, Callable[..., Session]] = {
             "local": cls.new_local,
@@ -242,13 +232,9 @@ class Session:
         }
         if backend not in makers:
             raise UsageError(f"unknown backend {backend!r}; choose one of {sorted(makers)}")
-        return makers[backend](skills, model, **kw)
+        return makers[backend](skills, model, **options)
 
     # -- properties ---------------------------------------------------------------------------
-
-    @property
-    def backend(self) -> str:
-        return self.executor.backend
 
     @property
     def container_id(self) -> str | None:
@@ -462,131 +448,6 @@ class Session:
             raise outcome.interrupt
         return outcome.results[0]
 
-    def _run_tools(self, calls: list[ToolCall], emit: Emit | None) -> ToolsOutcome:
-        before = snapshot(self.working_dir)
-        results: list[ToolResult | None] = [None] * len(calls)
-        interrupt: BaseException | None = None
-        futures: list[Future[ToolResult]] = []
-        try:
-            if len(calls) == 1:
-                results[0] = self._run_one(calls[0], emit)
-            else:
-                pool = self._thread_pool()
-                futures = [pool.submit(self._run_one, c, emit) for c in calls]
-                for i, fut in enumerate(futures):
-                    results[i] = fut.result()
-        except KeyboardInterrupt as exc:
-            interrupt = exc
-            self.executor.cancel()
-            for i, fut in enumerate(futures):
-                if results[i] is None:
-                    try:
-                        results[i] = fut.result(timeout=5)
-                    except BaseException:
-                        results[i] = None
-        final = [
-            r
-            if r is not None
-            else ToolResult(
-                "Interrupted by the user before it finished.",
-                is_error=True,
-                exit_code=None,
-                tool_use_id=c.id,
-                error_code="interrupted",
-            )
-            for c, r in zip(calls, results)
-        ]
-        self._collect_files(before, calls, emit)
-        return ToolsOutcome(final, interrupt)
-
-    def _thread_pool(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if not self._pool:
-                self._pool.append(ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"conjure-{self.id}"))
-            return self._pool[0]
-
-    def _run_one(self, call: ToolCall, emit: Emit | None) -> ToolResult:
-        if emit is not None:
-            emit(ToolCallStarted(call.id, call.name, call.input))
-        meta = {"tool": call.name, "backend": self.backend, "session": self.id, "tool_use_id": call.id}
-        with telemetry.span(("conjure", "execute"), meta) as extra:
-            result = self._execute(call)
-            extra.update(is_error=result.is_error, exit_code=result.exit_code)
-        result.tool_use_id = call.id
-        record = ToolCallRecord(
-            tool=call.name,
-            input=call.input,
-            is_error=result.is_error,
-            exit_code=result.exit_code,
-            duration_ms=result.duration_ms,
-            backend=self.backend,
-            error_code=result.error_code,
-            tool_use_id=call.id,
-        )
-        with self._lock:
-            self.tool_log.append(record)
-        telemetry.emit(
-            ("conjure", "backend", self.backend, "tool_call"), {"duration_ms": result.duration_ms}, meta
-        )
-        if emit is not None:
-            emit(ToolCallFinished(call.id, call.name, result, result.is_error, result.duration_ms))
-        return result
-
-    def _execute(self, call: ToolCall) -> ToolResult:
-        definition = self._tools.get(call.name)
-        if definition is None:
-            return ToolResult(
-                f"Unknown tool {call.name!r}. Available tools: {', '.join(self._tools)}.",
-                is_error=True,
-                exit_code=None,
-                error_code="unknown_tool",
-            )
-        problem = check_input(definition, call.input)
-        if problem:
-            return ToolResult(
-                f"Invalid input for {call.name}: {problem}.",
-                is_error=True,
-                exit_code=None,
-                error_code="invalid_input",
-            )
-        try:
-            result = self.executor.run(call)
-        except Exception as exc:
-            msg = f"The {self.backend} backend failed to run {call.name}: {type(exc).__name__}: {exc}"
-            return ToolResult(
-                msg, is_error=True, exit_code=None, stdout="", stderr=msg, error_code="executor_error"
-            )
-        result.tool_use_id = call.id
-        shown = self.executor.working_dir_display()
-        return spill(
-            result, tool=call.name, working_dir=self.working_dir, shown_dir=shown, cap=self.max_output
-        )
-
-    def _collect_files(
-        self, before: dict[str, tuple[int, int]], calls: list[ToolCall], emit: Emit | None
-    ) -> None:
-        try:
-            self.executor.sync_out()
-        except Exception as exc:  # a failed copy-out must not lose the tool results
-            telemetry.emit(("conjure", "execute", "exception"), {}, {"session": self.id, "error": repr(exc)})
-            ids = {c.id for c in calls}
-            with self._lock:
-                for record in self.tool_log:
-                    if record.tool_use_id in ids and record.error_code is None:
-                        record.error_code = "copy_out_failed"
-            with contextlib.suppress(Warning):  # warnings-as-errors must not cost the results
-                warnings.warn(
-                    f"the {self.backend} backend could not copy the files of the last tool call(s) "
-                    f"out to {self.working_dir} ({type(exc).__name__}: {exc}); session.created_files "
-                    "may miss them (tool_log marks those calls with error_code='copy_out_failed')",
-                    stacklevel=2,
-                )
-        for f in created_since(self.working_dir, before, calls):
-            with self._lock:
-                self.created_files = [c for c in self.created_files if c.path != f.path] + [f]
-            if emit is not None:
-                emit(FileCreated(f))
-
     # -- files, persistence, lifecycle ---------------------------------------------------------
 
     def download_files(
@@ -643,10 +504,10 @@ class Session:
         cls,
         path: str | os.PathLike[str],
         skills: Any = (),
-        model: Any = None,
+        model: ModelArg = None,
         *,
         backend: str | None = None,
-        **kw: Any,
+        **options: Unpack[AnyOptions],
     ) -> Session:
         """A new session on `backend` continuing a saved history.
 
@@ -671,7 +532,7 @@ class Session:
                     "a saved file does not pick a backend that runs tools here"
                 )
             backend = str(saved)
-        session = cls.new(backend, skills, model, **kw)
+        session = cls.new(backend, skills, model, **options)
         rebase(fields["created_files"], session.working_dir)
         for name, value in fields.items():
             setattr(session, name, value)

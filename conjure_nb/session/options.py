@@ -1,0 +1,87 @@
+"""The keywords of the session constructors, typed, so a type checker catches a wrong one.
+
+`Session.new_local(skills, model, timout=3)` is an error in mypy or an IDE, not a surprise at run
+time. The TypedDicts here are what `**options: Unpack[...]` of each constructor accepts; their
+keys are also how `new_docker` tells session settings from the sandbox's settings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from ..models.base import Model
+from ..skills.model import Skill
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..executors.base import Executor
+    from ..hosted.client import HostedClient
+    from ..hosted.model import HostedSettings
+
+__all__ = [
+    "AnyOptions",
+    "DockerOptions",
+    "HostedOptions",
+    "ModelArg",
+    "SessionOptions",
+    "SkillsArg",
+]
+
+ModelArg = Model | Callable[..., dict[str, Any]] | None
+"""A model: a `cj.Model` (request/arequest), a plain callable `fn(messages) -> dict`, or None."""
+SkillsArg = Iterable[Skill | str | os.PathLike[str]] | str | os.PathLike[str] | None
+"""Skills: `cj.Skill` objects, folders or `.skill` files (a path alone, or many)."""
+
+
+class SessionOptions(TypedDict, total=False):
+    """The settings every backend's session takes (see `Session`)."""
+
+    working_dir: str | os.PathLike[str] | None
+    timeout: float
+    max_iterations: int
+    env: dict[str, str] | None
+    allowed_paths: Iterable[str | os.PathLike[str]]
+    max_output: int
+    max_kept_output: int
+    system: str | None
+    max_tokens: int | None
+    keep_working_dir: bool
+    session_id: str | None
+    options: dict[str, Any] | None
+
+
+class DockerOptions(SessionOptions, total=False):
+    """`new_docker`: the session settings plus `DockerExecutor`'s (a test keeps them in step)."""
+
+    image: str | None
+    base_url: str | None
+    remote: bool | None
+    network: str
+    memory: str
+    cpus: float
+    pids_limit: int
+    read_only: bool
+    tmpfs_size: str
+    user: str | None
+    python: str
+    init: bool
+    extra_mounts: Mapping[str, str] | None
+    start_timeout: float
+
+
+class HostedOptions(SessionOptions, total=False):
+    """`new_anthropic`: the session settings plus the hosted backend's."""
+
+    keep_uploaded: bool
+    client: HostedClient | None
+    settings: HostedSettings | None
+
+
+class AnyOptions(DockerOptions, HostedOptions, total=False):
+    """`Session.new(backend, ...)` and `Session.load`: whatever the chosen backend takes."""
+
+    executor: Executor | type[Executor] | None
+
+
+SESSION_KEYS = frozenset(SessionOptions.__annotations__)
