@@ -12,7 +12,6 @@ import os
 import tempfile
 import threading
 import uuid
-import warnings
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,11 +29,10 @@ from ..executors.base import (
 )
 from ..loop import ToolsOutcome, TurnConfig, TurnOutcome, drive_async, drive_sync, run_turn
 from ..models.function import as_model
-from ..skills.model import Skill
 from ..tools.data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
 from ..tools.events import Event, TurnFinished
 from ..tools.response import Response
-from ..tools.workspace import download
+from .files import SessionFiles
 from .options import (
     SESSION_KEYS,
     AnyOptions,
@@ -45,15 +43,12 @@ from .options import (
     SkillsArg,
 )
 from .persist import (
-    FORMAT_VERSION,
     ISOLATED_BACKENDS,
-    as_dicts,
     read_state,
     rebase,
     state_fields,
-    write_state,
 )
-from .running import Emit, ToolRunner, as_executor, cleanup
+from .running import Emit, ToolRunner, as_executor, cleanup, load_skills
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Unpack
@@ -63,22 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Response", "Session"]
 
 
-def _load_skills(skills: Any) -> list[Skill]:
-    if skills is None:
-        return []
-    if isinstance(skills, (str, os.PathLike)):
-        skills = [skills]
-    items = list(skills)
-    if all(isinstance(s, Skill) for s in items):
-        return items
-    from ..skills.loader import load
-
-    loaded = [s for s in items if isinstance(s, Skill)]
-    paths = [s for s in items if not isinstance(s, Skill)]
-    return sorted([*loaded, *load(paths)], key=lambda s: s.name)
-
-
-class Session(ToolRunner):
+class Session(ToolRunner, SessionFiles):
     """A chat session with tools on one backend. Use a constructor: `new_local`, `new_docker`,
     `new_native`, or `new(backend, ...)`; close it (or use `with`) to release its resources.
     """
@@ -107,7 +87,7 @@ class Session(ToolRunner):
         if timeout <= 0:
             raise UsageError(f"timeout must be positive, not {timeout}")
         self.id = session_id or uuid.uuid4().hex[:12]
-        self.skills = _load_skills(skills)
+        self.skills = load_skills(skills)
         self.model = as_model(model)
         self.executor = executor = as_executor(executor)
         self.max_iterations = max_iterations
@@ -449,55 +429,6 @@ class Session(ToolRunner):
         return outcome.results[0]
 
     # -- files, persistence, lifecycle ---------------------------------------------------------
-
-    def download_files(
-        self, directory: str | os.PathLike[str], files: Iterable[CreatedFile] | None = None
-    ) -> list[Path]:
-        """Copy created files into `directory` (created), by basename, never overwriting.
-
-        A file that cannot be copied (gone, replaced by a link, moved outside the working dir)
-        is named in a warning, never skipped silently.
-
-        Raises:
-            UsageError: the session is closed and its private working dir is gone with the files.
-        """
-        chosen = list(self.created_files if files is None else files)
-        if self.closed and self._private_dir and any(f.path is not None for f in chosen):
-            raise UsageError(
-                f"session {self.id} is closed and its private working dir went with it, so its "
-                f"{len(chosen)} created file(s) are gone; call download_files() before close() (inside "
-                "the `with` block), or pass working_dir=... when you make the session to keep them"
-            )
-        hosted = [f for f in chosen if f.path is None and f.file_id]
-        fetched: list[Path] = []
-        if hosted:
-            fetch = getattr(self.executor, "download", None)  # the anthropic backend's Files API
-            if fetch is None:
-                raise UsageError(f"{len(hosted)} hosted file(s) need the anthropic backend to download")
-            fetched = list(fetch(hosted, directory))
-        written, problems = download([f for f in chosen if f not in hosted], directory, self.working_dir)
-        if problems:
-            warnings.warn(
-                f"download_files: {len(problems)} created file(s) not copied: " + "; ".join(problems),
-                stacklevel=2,
-            )
-        return written + fetched
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": FORMAT_VERSION,
-            "id": self.id,
-            "backend": self.backend,
-            "messages": self.messages,
-            "created_files": as_dicts(self.created_files),
-            "tool_log": as_dicts(self.tool_log),
-            "usage": self.usage,
-            "container": self._hosted_container,
-        }
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the history, tool log, files and usage as JSON."""
-        return write_state(path, self.to_dict())
 
     @classmethod
     def load(

@@ -7,6 +7,7 @@ Everything here runs in the caller's thread or the session's small thread pool.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import threading
 import warnings
@@ -18,13 +19,14 @@ from typing import Any, cast
 from .. import telemetry
 from ..executors.base import Executor
 from ..loop import ToolsOutcome
+from ..skills.model import Skill
 from ..tools.data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
 from ..tools.definitions import check_input
 from ..tools.events import Event, FileCreated, ToolCallFinished, ToolCallStarted
 from ..tools.spill import spill
 from ..tools.workspace import created_since, snapshot
 
-__all__ = ["Emit", "ToolRunner", "as_executor", "cleanup"]
+__all__ = ["Emit", "ToolRunner", "as_executor", "cleanup", "load_skills"]
 
 Emit = Callable[[Event], None]
 
@@ -51,6 +53,22 @@ def cleanup(executor: Executor, tmpdir: str | None, pool: list[ThreadPoolExecuto
             p.shutdown(wait=False, cancel_futures=True)
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def load_skills(skills: Any) -> list[Skill]:
+    """Skills as given: Skill objects kept, paths loaded (sorted by name)."""
+    if skills is None:
+        return []
+    if isinstance(skills, (str, os.PathLike)):
+        skills = [skills]
+    items = list(skills)
+    if all(isinstance(s, Skill) for s in items):
+        return items
+    from ..skills.loader import load
+
+    loaded = [s for s in items if isinstance(s, Skill)]
+    paths = [s for s in items if not isinstance(s, Skill)]
+    return sorted([*loaded, *load(paths)], key=lambda s: s.name)
 
 
 class ToolRunner:
