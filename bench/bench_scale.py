@@ -43,7 +43,7 @@ def timed_run(agent: MonitoringAgent, sources: list[str], workers: int, shard_mb
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
             silence_logs=logging.CRITICAL,
         ) as cluster,
         Client(cluster) as client,

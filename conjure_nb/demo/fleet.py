@@ -299,7 +299,7 @@ def _run(
         distributed = _distributed()
         with (
             distributed.LocalCluster(
-                processes=True, host="127.0.0.1", dashboard_address=None, threads_per_worker=1
+                processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0", threads_per_worker=1
             ) as cluster,
             distributed.Client(cluster) as local,
         ):

@@ -99,7 +99,7 @@ def test_analyze_many_on_a_dask_local_cluster_equals_the_local_pool(
     local = agent.analyze_many(sources, generate_report=False, shard_bytes=200_000)
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
