@@ -71,6 +71,13 @@ class FleetResult:
     def health_status(self) -> str:
         return str(self.analysis.get("health", {}).get("status", "unknown"))
 
+    def __repr__(self) -> str:
+        total = self.analysis.get("summary", {}).get("total", 0)
+        return (
+            f"<FleetResult {self.health_status}: {total:,} records from {len(self.sources)} sources,"
+            f" {len(self.failures)} failed, {self.shards} shards>"
+        )
+
     def table(self) -> list[dict[str, Any]]:
         """One row per source: records, errors, error rate and health (failed sources included)."""
         rows = [_row(name, report) for name, report in self.sources.items()]
