@@ -153,16 +153,7 @@ class DockerExecutor(ShellExecutor):
             return self._died(exc, t0)
         ms = (time.perf_counter() - t0) * 1000
         if "error" in reply:
-            msg = f"the sandbox could not start the command: {reply['error']}"
-            return ToolResult(
-                msg,
-                is_error=True,
-                exit_code=None,
-                stdout="",
-                stderr=msg,
-                duration_ms=ms,
-                error_code="spawn_failed",
-            )
+            return _failed(f"the sandbox could not start the command: {reply['error']}", t0, "spawn_failed")
         note = None
         if reply.get("oom"):
             note = f"killed: out of memory (limit {self.memory})"
@@ -302,16 +293,7 @@ class DockerExecutor(ShellExecutor):
     def _died(self, exc: BaseException, t0: float) -> ToolResult:
         """The runner or container went away mid-call: an is_error result; next call restarts."""
         if self._closed:
-            msg = "The session was closed while this call ran; it was stopped."
-            return ToolResult(
-                msg,
-                is_error=True,
-                exit_code=None,
-                stdout="",
-                stderr=msg,
-                duration_ms=(time.perf_counter() - t0) * 1000,
-                error_code="closed",
-            )
+            return _failed("The session was closed while this call ran; it was stopped.", t0, "closed")
         with self._lock:
             state = self._state
             cid = state.container
@@ -324,20 +306,15 @@ class DockerExecutor(ShellExecutor):
             f"The sandbox container died while running this call ({exc}{detail}). "
             "The next call starts a fresh container; files in /workspace are kept."
         )
-        ms = (time.perf_counter() - t0) * 1000
-        return ToolResult(
-            msg,
-            is_error=True,
-            exit_code=None,
-            stdout="",
-            stderr=msg,
-            duration_ms=ms,
-            error_code="container_died",
-        )
+        return _failed(msg, t0, "container_died")
 
 
 def _cancelled(t0: float) -> ToolResult:
-    msg = "Cancelled before it started."
+    return _failed("Cancelled before it started.", t0, "cancelled")
+
+
+def _failed(msg: str, t0: float, code: str) -> ToolResult:
+    """A call the sandbox could not run (infrastructure, not the command): an is_error result."""
     return ToolResult(
         msg,
         is_error=True,
@@ -345,5 +322,5 @@ def _cancelled(t0: float) -> ToolResult:
         stdout="",
         stderr=msg,
         duration_ms=(time.perf_counter() - t0) * 1000,
-        error_code="cancelled",
+        error_code=code,
     )
