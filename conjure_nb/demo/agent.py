@@ -216,6 +216,14 @@ class MonitoringAgent:
         self._temp_dirs: list[Path] = []
         self._cleanup = weakref.finalize(self, _remove_dirs, self._temp_dirs)
 
+    def _workdir(self, prefix: str) -> Path:
+        """A private dir for one run, removed on close (or at exit) with the agent's others."""
+        if not self._cleanup.alive:
+            raise UsageError("this MonitoringAgent is closed; make a new one")
+        workdir = Path(tempfile.mkdtemp(prefix=prefix))
+        self._temp_dirs.append(workdir)
+        return workdir
+
     def close(self) -> None:
         """Stop the skills watcher and remove the temp dirs of runs made without `out_dir`."""
         self.registry.close()
@@ -293,10 +301,7 @@ class MonitoringAgent:
         if limit < 1:
             raise UsageError(f"limit must be at least 1, not {limit}")
         backend = self.resolve_backend()
-        if not self._cleanup.alive:
-            raise UsageError("this MonitoringAgent is closed; make a new one")
-        workdir = Path(tempfile.mkdtemp(prefix="conjure-agent-"))
-        self._temp_dirs.append(workdir)
+        workdir = self._workdir("conjure-agent-")
         timings: dict[str, float] = {}
         metrics = {"tool_calls": 0.0, "tool_errors": 0.0, "tool_ms": 0.0}
         try:

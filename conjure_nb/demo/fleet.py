@@ -24,7 +24,6 @@ import os
 import shlex
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -133,7 +132,7 @@ def analyze_many(
         raise UsageError("analyze_many needs at least one source (a URL, a file or a glob)")
     if shard_bytes < 1:
         raise UsageError(f"shard_bytes must be at least 1, not {shard_bytes}")
-    workdir = Path(tempfile.mkdtemp(prefix="conjure-fleet-"))
+    workdir = agent._workdir("conjure-fleet-")  # kept with the result until the agent closes
     timings: dict[str, float] = {}
     try:
         started = time.perf_counter()

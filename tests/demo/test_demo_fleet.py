@@ -90,6 +90,13 @@ def test_analyze_many_on_a_local_pool(agent: MonitoringAgent, logs: dict[str, Pa
     assert "| source | records |" in result._repr_markdown_()
 
 
+def test_a_fleet_run_without_out_dir_keeps_its_dir_until_the_agent_closes(logs: dict[str, Path]) -> None:
+    with MonitoringAgent(backend="local") as agent:
+        result = agent.analyze_many([str(logs["edge"] / "a.jsonl")], generate_report=False)
+        assert result.working_dir is not None and result.working_dir.is_dir()
+    assert not result.working_dir.exists()
+
+
 @pytest.mark.slow
 def test_analyze_many_on_a_dask_local_cluster_equals_the_local_pool(
     agent: MonitoringAgent, logs: dict[str, Path], tmp_path: Path
@@ -99,7 +106,11 @@ def test_analyze_many_on_a_dask_local_cluster_equals_the_local_pool(
     local = agent.analyze_many(sources, generate_report=False, shard_bytes=200_000)
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
