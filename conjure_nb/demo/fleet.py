@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConjureError, UsageError
+from .progress import ShardBar
 
 if TYPE_CHECKING:
     from .agent import MonitoringAgent
@@ -349,6 +350,7 @@ def _collect(
     error: Any,
 ) -> list[dict[str, Any] | None]:
     results: list[dict[str, Any] | None] = [None] * len(shards)
+    bar = ShardBar(len(shards))
     for count, future in enumerate(done, 1):
         i = futures[future]
         problem = error(future)
@@ -356,6 +358,7 @@ def _collect(
             failures.setdefault(shards[i].source, f"{shards[i].path}: {problem}")
         else:
             results[i] = future.result()
+        bar.step(failed=problem is not None)
         progress(f"[{count}/{len(shards)} shards] {os.path.basename(shards[i].path)} done")
     return results
 

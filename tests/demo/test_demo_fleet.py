@@ -97,6 +97,37 @@ def test_a_fleet_run_without_out_dir_keeps_its_dir_until_the_agent_closes(logs: 
     assert not result.working_dir.exists()
 
 
+def test_in_a_notebook_a_progress_bar_fills_as_shards_finish(
+    agent: MonitoringAgent, logs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from conjure_nb.demo import progress
+
+    monkeypatch.setattr(progress, "in_notebook", lambda: True)  # a kernel is what a notebook runs
+    InteractiveShell.instance()
+    try:
+        with capture_output() as shown:
+            result = agent.analyze_many([str(logs["payments"])], generate_report=False, shard_bytes=200_000)
+    finally:
+        InteractiveShell.clear_instance()
+    bars = [o for o in shown.outputs if "application/vnd.jupyter.widget-view+json" in o.data]
+    assert len(bars) == 1 and result.shards > 1
+    assert bars[0].data["text/plain"].startswith("IntProgress(")
+
+
+def test_outside_a_notebook_there_is_no_bar(agent: MonitoringAgent, logs: dict[str, Path]) -> None:
+    from conjure_nb.demo.progress import ShardBar
+
+    assert ShardBar(3).widget is None  # pytest is not a kernel: console lines only
+    bar = ShardBar(2, show=True)
+    bar.step()
+    bar.step(failed=True)
+    assert (bar.widget.value, bar.widget.bar_style) == (2, "danger")
+    assert bar.widget.description == "shards 2/2, 1 failed"
+
+
 @pytest.mark.slow
 def test_analyze_many_on_a_dask_local_cluster_equals_the_local_pool(
     agent: MonitoringAgent, logs: dict[str, Path], tmp_path: Path

@@ -1,0 +1,52 @@
+"""A progress bar for long demo runs, shown only where a notebook can draw it.
+
+Console lines go through `MonitoringAgent.progress` either way; in a Jupyter kernel with
+ipywidgets, `analyze_many` also shows a bar that fills as shards finish, so a run of many
+minutes is visibly alive without scrolling text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ShardBar", "in_notebook"]
+
+
+def in_notebook() -> bool:
+    """Whether this code runs in a Jupyter kernel (not a terminal IPython, not a script)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+class ShardBar:
+    """`done shards / all shards`, with failed shards counted and the bar red when any failed."""
+
+    def __init__(self, total: int, *, show: bool | None = None):
+        self.total, self.done, self.failed = total, 0, 0
+        self.widget: Any = None
+        if total and (in_notebook() if show is None else show):
+            try:
+                import ipywidgets as w
+                from IPython.display import display
+            except ImportError:
+                return
+            self.widget = w.IntProgress(value=0, min=0, max=total, bar_style="info")
+            self.widget.description = self._label()
+            self.widget.style.description_width = "initial"
+            display(self.widget)  # type: ignore[no-untyped-call]
+
+    def step(self, *, failed: bool = False) -> None:
+        self.done += 1
+        self.failed += failed
+        if self.widget is not None:
+            self.widget.value = self.done
+            self.widget.description = self._label()
+            if self.done == self.total:
+                self.widget.bar_style = "danger" if self.failed else "success"
+
+    def _label(self) -> str:
+        tail = f", {self.failed} failed" if self.failed else ""
+        return f"shards {self.done}/{self.total}{tail}"
