@@ -31,12 +31,16 @@ from ..errors import UsageError
 from ..tools import ToolCall, ToolResult
 from .base import ExecutorSetup, ShellExecutor, build_env, process_result
 from .files import FileTools, LocalFilesystem, PathPolicy
-from .procwatch import MARKER_VAR, kill_marked
+from .procwatch import MARKER_VAR, kill_marked, pipe_holders
 
 __all__ = ["LocalExecutor"]
 
 _READ_CHUNK = 65536
-_EOF_GRACE = 0.25  # seconds to wait for pipes to close after the shell exits
+_EOF_GRACE = 0.25  # seconds to wait for pipes to close after a timeout killed the group
+# Seconds a background child may hold the pipes after the shell exits. A child started with
+# `cmd >/dev/null 2>&1 &` holds them only between its fork and its redirection, which on a
+# loaded machine can take a while; only what still holds them after this is killed.
+_HOLDER_GRACE = 0.5
 
 
 class _Capped:
@@ -260,7 +264,7 @@ class LocalExecutor(ShellExecutor):
 
         The process's exit is watched through a pidfd in the same selector as the pipes, so
         nothing polls; a shell that exits while a background child still holds the pipes gets a
-        short grace period, then the child's group is killed.
+        short grace period, then whatever still holds them is killed.
         """
         assert proc.stdout is not None and proc.stderr is not None
         out, err = _Capped(limit), _Capped(limit)
@@ -277,10 +281,13 @@ class LocalExecutor(ShellExecutor):
                 while len(sel.get_map()) > (0 if exited or pidfd is None else 1):
                     now = time.monotonic()
                     if pidfd is None and not exited and proc.poll() is not None:
-                        exited, deadline = True, now + _EOF_GRACE
+                        exited, deadline = True, now + _HOLDER_GRACE
                     if now >= deadline:
-                        if exited or timed_out:
+                        if timed_out:
                             self._kill(proc.pid)  # background children still hold the pipes
+                            break
+                        if exited:
+                            self._kill_holders(proc)
                             break
                         timed_out = True
                         self._kill(proc.pid)
@@ -289,7 +296,7 @@ class LocalExecutor(ShellExecutor):
                     for key, _ in sel.select(max(wait, 0.0)):
                         if key.fd == pidfd:
                             sel.unregister(key.fileobj)
-                            exited, deadline = True, min(deadline, time.monotonic() + _EOF_GRACE)
+                            exited, deadline = True, min(deadline, time.monotonic() + _HOLDER_GRACE)
                             continue
                         data = os.read(key.fd, _READ_CHUNK)
                         if data:
@@ -306,6 +313,26 @@ class LocalExecutor(ShellExecutor):
                 self._kill(proc.pid)
             proc.wait()
         return out, err, timed_out
+
+    @classmethod
+    def _kill_holders(cls, proc: subprocess.Popen[bytes]) -> None:
+        """Kill what still holds the call's pipes after its shell exited, and nothing else.
+
+        A background child that redirected its output lives on, until `close()`.
+        """
+        assert proc.stdout is not None and proc.stderr is not None
+        inodes = {os.fstat(proc.stdout.fileno()).st_ino, os.fstat(proc.stderr.fileno()).st_ino}
+        for _ in range(10):  # a holder may fork another holder meanwhile
+            holders = pipe_holders(inodes)
+            if holders is None:
+                cls._kill(proc.pid)
+                return
+            if not holders:
+                return
+            for pid in holders:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.005)
 
     @staticmethod
     def _kill(pgid: int) -> None:

@@ -24,7 +24,7 @@ import os
 import signal
 import time
 
-__all__ = ["MARKER_VAR", "kill_marked", "marked", "watch"]
+__all__ = ["MARKER_VAR", "kill_marked", "marked", "pipe_holders", "watch"]
 
 MARKER_VAR = "CONJURE_SESSION"
 
@@ -47,6 +47,36 @@ def marked(marker: str) -> list[int]:
                     found.append(int(name))
         except OSError:
             pass
+    return found
+
+
+def pipe_holders(inodes: set[int]) -> list[int] | None:
+    """Pids of the processes (other than us) holding a pipe whose inode is in `inodes`.
+
+    None where /proc cannot tell (not Linux): the caller falls back to its process group.
+    """
+    targets = {f"pipe:[{inode}]" for inode in inodes}
+    me = os.getpid()
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    found = []
+    for name in names:
+        if not name.isdigit() or int(name) == me:
+            continue
+        fd_dir = f"/proc/{name}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"{fd_dir}/{fd}") in targets:
+                    found.append(int(name))
+                    break
+            except OSError:
+                pass
     return found
 
 

@@ -125,27 +125,47 @@ def test_escaped_background_processes_are_killed_on_timeout(tmp_path: Path) -> N
 
 
 def test_background_child_holding_the_pipe_does_not_hang(session: cj.Session) -> None:
-    # the shell exits at once; its background child keeps stdout open and is killed with its group
+    # the shell exits at once; its background child keeps stdout open and is killed
     r = session.run_tool("bash_tool", command="sleep 300 & echo $!", description="d")
     assert not r.is_error
     pid = int(r.stdout)
-    assert not _alive(pid)
+    assert _gone(pid)
 
 
-def _alive(pid: int) -> bool:
-    """Whether `pid` runs (not a zombie waiting for init to reap it), polling briefly."""
+def test_only_what_holds_the_pipes_is_killed(tmp_path: Path) -> None:
+    # a sibling that redirected its output is not the one keeping the call open: it runs on
+    command = "sleep 1003 >/dev/null 2>&1 & echo $!; sleep 1004 & echo $!"
+    pids: list[int] = []
+    try:
+        with cj.Session.new_local(working_dir=tmp_path) as s:
+            r = s.run_tool("bash_tool", command=command, description="d")
+            pids = [int(line) for line in r.stdout.split()]
+            redirected, holder = pids
+            assert _gone(holder)
+            assert _running(redirected)
+        assert _gone(redirected), "close() kills what the session left running"
+    finally:
+        _reap(pids)
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` runs now (a zombie waiting for its parent to reap it does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _gone(pid: int) -> bool:
+    """Whether `pid` stops running within a few seconds."""
     import time
 
     for _ in range(100):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return False
-        if state == "Z":
-            return False
+        if not _running(pid):
+            return True
         time.sleep(0.05)
-    return True
+    return False
 
 
 def test_signals_are_reported(session: cj.Session) -> None:
@@ -230,8 +250,9 @@ def test_background_processes_do_not_outlive_close(tmp_path: Path) -> None:
             for command in ESCAPES.values():
                 r = s.run_tool("bash_tool", command=command, description="d")
                 pids.append(int(r.stdout.split()[-1]))
-            assert all(_alive(pid) for pid in pids), "the background processes should run until close()"
-        left = {name: pid for name, pid in zip(ESCAPES, pids) if _alive(pid)}
+            dead = [name for name, pid in zip(ESCAPES, pids) if not _running(pid)]
+            assert not dead, f"these should run until close(): {dead}"
+        left = {name: pid for name, pid in zip(ESCAPES, pids) if not _gone(pid)}
         assert not left, f"still running after close(): {left}"
     finally:
         _reap(pids)
@@ -261,7 +282,7 @@ def test_background_processes_die_with_the_host_process(tmp_path: Path, signame:
         pids = [int(host.stdout.readline()) for _ in ESCAPES]
         host.send_signal(getattr(signal, signame))
         host.wait(30)
-        left = {name: pid for name, pid in zip(ESCAPES, pids) if _alive(pid)}
+        left = {name: pid for name, pid in zip(ESCAPES, pids) if not _gone(pid)}
         assert not left, f"still running after the host got {signame}: {left}"
     finally:
         host.kill()
