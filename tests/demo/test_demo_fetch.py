@@ -186,14 +186,14 @@ def test_fetcher_usage_errors(command: str, fragment: str, context: cj.Context) 
 
 
 def test_fetcher_retries_timeouts_and_failures(context: cj.Context, closed_port: int) -> None:
-    fetcher = cj.LogFetcher(backoff=0.01, retries=2, timeout=0.3)
+    fetcher = cj.LogFetcher(backoff=0.01, retries=2, timeout=0.5)
     with DemoLogServer(records=5, fail_first=2) as live:
         assert len(json.loads(fetcher.execute(f"fetch {live.logs_url}", context))) == 5
         live.fail_always = True
         with pytest.raises(cj.ToolError, match=r"HTTP 500 \(after 3 attempts\)"):
             fetcher.execute(f"fetch {live.logs_url}", context)
-        live.fail_always, live.delay = False, 1.0
-        with pytest.raises(cj.ToolError, match=r"timed out after 0\.3 s"):
+        live.fail_always, live.delay = False, 2.0
+        with pytest.raises(cj.ToolError, match=r"timed out after 0\.5 s"):
             fetcher.execute(f"fetch {live.logs_url}", context)
     with pytest.raises(cj.ToolError, match="cannot connect"):
         fetcher.execute(f"fetch http://127.0.0.1:{closed_port}/api/logs", context)
