@@ -278,7 +278,9 @@ class LocalExecutor(ShellExecutor):
             if pidfd is not None:
                 sel.register(pidfd, selectors.EVENT_READ)
             try:
-                while len(sel.get_map()) > (0 if exited or pidfd is None else 1):
+                # until the pipes close *and* the shell has exited: a shell may close its output
+                # and go on, and at exit the pipes often reach EOF just before its pidfd fires
+                while sel.get_map() or not exited:
                     now = time.monotonic()
                     if pidfd is None and not exited and proc.poll() is not None:
                         exited, deadline = True, now + _HOLDER_GRACE

@@ -148,6 +148,23 @@ def test_only_what_holds_the_pipes_is_killed(tmp_path: Path) -> None:
         _reap(pids)
 
 
+def test_a_command_that_closes_its_output_runs_to_its_end(tmp_path: Path) -> None:
+    # its pipes reach EOF while the shell still runs: the call waits for the shell, and kills nothing
+    command = f"sleep 1005 >/dev/null 2>&1 & echo $!; exec >&- 2>&-; sleep 0.3; touch {tmp_path}/done"
+    pids: list[int] = []
+    try:
+        with cj.Session.new_local(working_dir=tmp_path) as s:
+            r = s.run_tool("bash_tool", command=command, description="d")
+            pids = [int(r.stdout)]
+            assert not r.is_error and (tmp_path / "done").exists()
+            assert _running(pids[0])
+        with cj.Session.new_local(working_dir=tmp_path, timeout=0.5) as s:
+            r = s.run_tool("bash_tool", command="exec >&- 2>&-; sleep 300", description="d")
+            assert r.is_error and "timed out" in r.content
+    finally:
+        _reap(pids)
+
+
 def _running(pid: int) -> bool:
     """Whether `pid` runs now (a zombie waiting for its parent to reap it does not)."""
     try:

@@ -263,7 +263,8 @@ def collect(call: Call, timeout: float, limit: int) -> tuple[Capped, Capped]:
     with selectors.DefaultSelector() as sel:
         sel.register(stdout, selectors.EVENT_READ)
         sel.register(stderr, selectors.EVENT_READ)
-        while sel.get_map():
+        # until the pipes close and the shell has exited (it may close its output and go on)
+        while sel.get_map() or not call.done.event.is_set():
             now = time.monotonic()
             if exited_at is None and call.done.event.is_set():
                 exited_at = now
