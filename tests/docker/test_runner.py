@@ -127,7 +127,9 @@ def _children_soon(pid: int) -> list[tuple[int, str]]:
 
 def test_a_command_that_closes_its_output_runs_to_its_end(runner: Runner, tmp_path: Path) -> None:
     done = tmp_path / "done"
-    reply = runner.call(3, "exec", cmd=f"echo early; exec >&- 2>&-; sleep 0.3; touch {done}", env={}, timeout=10)
+    reply = runner.call(
+        3, "exec", cmd=f"echo early; exec >&- 2>&-; sleep 0.3; touch {done}", env={}, timeout=10
+    )
     assert reply["stdout"] == "early\n" and reply["timed_out"] is False
     assert done.exists(), "the call returned before the shell finished"
     reply = runner.call(4, "exec", cmd="exec >&- 2>&-; sleep 300", env={}, timeout=0.5)
