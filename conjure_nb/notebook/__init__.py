@@ -16,23 +16,37 @@ _LOADED: dict[int, Any] = {}
 
 
 def _register_formatters(shell: Any) -> None:
-    """Tool results and responses render as HTML wherever the extension is loaded."""
+    """Tool results and responses render as HTML wherever the extension is loaded; the ones a
+    `%%conjure` cell returned display as that cell chose (see results.py)."""
     from ..tools import ToolResult
     from ..tools.response import Response
     from .render import to_html
+    from .results import RESULTS
 
-    html = shell.display_formatter.formatters["text/html"]
+    def html(obj: Any) -> str | None:
+        return None if RESULTS.bundle(obj) is not None else to_html(obj)
+
+    def markdown(obj: Any) -> str | None:
+        return None if RESULTS.bundle(obj) is not None else obj._repr_markdown_()
+
+    formatters = shell.display_formatter.formatters
     for kind in (ToolResult, Response):
-        html.for_type(kind, to_html)
+        shell.display_formatter.mimebundle_formatter.for_type(kind, RESULTS.bundle)
+        formatters["text/html"].for_type(kind, html)
+    formatters["text/markdown"].for_type(Response, markdown)
 
 
 def _unregister_formatters(shell: Any) -> None:
     from ..tools import ToolResult
     from ..tools.response import Response
+    from .results import RESULTS
 
-    html = shell.display_formatter.formatters["text/html"]
+    formatters = shell.display_formatter.formatters
     for kind in (ToolResult, Response):
-        html.pop(kind, None)
+        shell.display_formatter.mimebundle_formatter.pop(kind, None)
+        formatters["text/html"].pop(kind, None)
+    formatters["text/markdown"].pop(Response, None)
+    RESULTS.clear()
 
 
 def load_ipython_extension(shell: Any) -> None:

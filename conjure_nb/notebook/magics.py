@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -23,6 +23,7 @@ from traitlets import Bool, Integer, List, Unicode
 
 from .. import errors as cj_errors
 from ..session import Response, Session
+from ..tools import ToolResult
 from ..tools.events import ToolCallFinished, ToolCallStarted
 from . import commands
 from .failure import CellFailure
@@ -31,11 +32,13 @@ from .live import LiveTurn
 from .parsers import chat_parser, run_parser
 from .render import to_html
 from .resolve import NO_MODEL, expand, resolve_model, resolve_skills
+from .results import RESULTS
 from .sessions import Opened, SessionStore, Spec, model_label
 
 __all__ = ["ConjureMagics"]
 
 _CHAT, _RUN = chat_parser(), run_parser()
+_R = TypeVar("_R")
 
 
 @magics_class
@@ -126,7 +129,7 @@ class ConjureMagics(Magics):
             raise UsageError(NO_MODEL)
         return model
 
-    def _chat(self, args: Any, body: str) -> None:
+    def _chat(self, args: Any, body: str) -> Response:
         names = parse_names(args.i)
         if args.max_iterations is not None and args.max_iterations < 1:
             raise UsageError(f"--max-iterations must be at least 1, not {args.max_iterations}")
@@ -156,7 +159,7 @@ class ConjureMagics(Magics):
         opened.turns.append(response)
         self._keep(args, response)
         meta["conjure_nb"]["usage"] = dict(response.usage)
-        self._show(_chat_bundle(response, args.format), meta, view, response)
+        return self._result(_chat_bundle(response, args.format), meta, view, response)
 
     def _turn(self, session: Session, message: str, view: LiveTurn | None) -> Response:
         try:
@@ -175,20 +178,22 @@ class ConjureMagics(Magics):
                 view.fail(exc)
             raise CellFailure(type(exc).__name__, str(exc), exc) from None
 
-    def _show(self, bundle: dict[str, Any], meta: dict[str, Any], view: LiveTurn | None, result: Any) -> None:
+    def _result(self, bundle: dict[str, Any], meta: dict[str, Any], view: LiveTurn | None, result: _R) -> _R:
+        """The cell's return value: `result`, shown as `Out[n]` with `bundle` and `meta`.
+
+        A live view has done its work by now; it is emptied, so the answer is not shown twice.
+        """
         if view is not None:
             view.metadata = meta
             view.state.status = "done"
             view.state.result = result
-            view.sink(bundle, meta)
-            return
-        from IPython.display import display
-
-        display(bundle, raw=True, metadata=meta)
+            view.sink({"text/plain": ""}, meta)
+        RESULTS.remember(result, bundle, meta)
+        return result
 
     # -- %%conjure run -------------------------------------------------------------------------
 
-    def _run(self, args: Any, body: str) -> None:
+    def _run(self, args: Any, body: str) -> ToolResult:
         names = parse_names(args.i)
         opened, _ = self._open(args)
         session = opened.session
@@ -211,7 +216,7 @@ class ConjureMagics(Magics):
         if view is not None:
             view.on_event(ToolCallFinished("run", tool, result, result.is_error, result.duration_ms))
         self._keep(args, result)
-        self._show({"text/html": to_html(result), "text/plain": repr(result)}, meta, view, result)
+        return self._result({"text/html": to_html(result), "text/plain": repr(result)}, meta, view, result)
 
 
 @contextlib.contextmanager

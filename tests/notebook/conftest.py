@@ -8,21 +8,27 @@ from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.utils.capture import CapturedIO, capture_output
+from IPython.utils.capture import CapturedIO, RichOutput, capture_output
 
 
 @dataclass
 class Ran:
     result: Any
     io: CapturedIO
+    shell: InteractiveShell
 
     @property
     def outputs(self) -> list[Any]:
-        return list(self.io.outputs)
+        """The cell's displays, then its Out[n] as the displayhook formats it (if it returned one)."""
+        outputs = list(self.io.outputs)
+        if self.result.result is not None:
+            data, metadata = self.shell.display_formatter.format(self.result.result)
+            outputs.append(RichOutput(data, metadata))
+        return outputs
 
     @property
     def last(self) -> Any:
-        return self.io.outputs[-1]
+        return self.outputs[-1]
 
     @property
     def error(self) -> BaseException | None:
@@ -36,7 +42,7 @@ class Shell:
     def run(self, cell: str) -> Ran:
         with capture_output() as io:
             result = self.shell.run_cell(cell, store_history=True)
-        return Ran(result, io)
+        return Ran(result, io, self.shell)
 
     @property
     def ns(self) -> dict[str, Any]:

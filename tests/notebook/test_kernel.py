@@ -51,8 +51,11 @@ def test_kernel_shutdown_closes_the_magics_sessions(tmp_path: Path) -> None:
         _execute(kc, "%load_ext conjure_nb")
         outs = _execute(kc, "%%conjure run --no-stream\necho hi")
         assert "hi" in _text(outs)
-        meta = next(o for o in outs if o["type"] == "display_data")["metadata"]
-        assert meta["conjure_nb"]["backend"] == "local"  # type: ignore[index]
+        # the cell returns its ToolResult: Out[n], with the cell's metadata
+        result = next(o for o in outs if o["type"] == "execute_result")
+        assert result["metadata"]["conjure_nb"]["backend"] == "local"  # type: ignore[index]
+        assert "hi" in result["data"]["text/html"]  # type: ignore[index]
+        assert _text(_execute(kc, "print(Out[2] is _conjure, _ is _conjure)")).strip() == "True True"
         where = _text(
             _execute(
                 kc,

@@ -19,7 +19,7 @@ S = cj.ScriptedModel
 
 
 def _html(output: object) -> str:
-    return str(output.data["text/html"])  # type: ignore[attr-defined]
+    return str(output.data.get("text/html", ""))  # type: ignore[attr-defined]
 
 
 def test_load_twice_then_unload_twice_closes_sessions(ip: Shell) -> None:
@@ -51,7 +51,11 @@ def test_chat_streams_then_renders_the_response_with_metadata(ip: Shell) -> None
     assert any("running" in h for h in htmls[:-1])
     assert any(">ok<" in h and "running…" in h for h in htmls[:-1]), "a finished tool row while the turn runs"
     final = ran.last
+    assert ran.result.result is ip.ns["_conjure"], "the cell returns its Response (Out[n])"
     assert "<strong>All good</strong>" in _html(final)
+    assert ran.io.outputs[-1].data == {"text/plain": ""}, (
+        "the live view is emptied once Out[n] shows the answer"
+    )
     assert "1 tool call(s)" in _html(final)
     meta = final.metadata["conjure_nb"]
     assert meta == {"session": "default", "backend": "local", "model": "ScriptedModel",
@@ -252,6 +256,26 @@ def test_toolresult_renders_as_html_when_loaded(ip: Shell) -> None:
     data, _ = ip.shell.display_formatter.format(cj.ToolResult("x", is_error=True, exit_code=1))
     assert "text/html" not in data
     ip.shell.run_line_magic("load_ext", "conjure_nb")
+
+
+def test_cells_return_their_result_shown_in_the_format_asked(ip: Shell) -> None:
+    import copy
+
+    ip.ns["fake"] = S(["**plain** answer", "**json** answer"])
+    ran = ip.run("%%conjure chat --model fake --no-stream -f text\nhi")
+    assert ran.io.outputs == [], "nothing is displayed besides Out[n]"
+    assert ran.result.result is ip.ns["_conjure"] and ip.ns["_"] is ip.ns["_conjure"]
+    assert ran.last.data == {"text/plain": "**plain** answer"}
+    assert ran.last.metadata["conjure_nb"]["session"] == "default"
+    # the same Response shown again keeps the cell's format; a copy has the usual reprs
+    data, _ = ip.shell.display_formatter.format(ip.ns["_conjure"])
+    assert data == {"text/plain": "**plain** answer"}
+    data, _ = ip.shell.display_formatter.format(copy.copy(ip.ns["_conjure"]))
+    assert {"text/html", "text/markdown", "text/plain"} <= set(data)
+    ran = ip.run("%%conjure chat --no-stream -f json\nagain")
+    assert ran.last.data["application/json"]["text"] == "**json** answer"
+    ran = ip.run("%%conjure run --no-stream\necho hi")
+    assert isinstance(ran.result.result, cj.ToolResult) and "hi" in ran.last.data["text/html"]
 
 
 def test_config_traits_listed(ip: Shell) -> None:
