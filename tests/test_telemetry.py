@@ -149,3 +149,16 @@ def test_opentelemetry_bridge_exports_spans() -> None:
     assert ok.end_time - ok.start_time == pytest.approx(250e6, abs=1e3)
     assert failed.name == "conjure.execute.exception"
     assert failed.status.status_code is StatusCode.ERROR
+
+
+def test_files_created_is_emitted_for_run_tool_with_the_new_names(attached: list[str]) -> None:
+    seen: Seen = []
+    telemetry.attach("t-files", [("conjure", "files", "created")], recorder(seen))
+    attached.append("t-files")
+    with cj.Session.new_local() as s:
+        s.run_tool("bash_tool", command="echo a > a.txt; echo b > b.csv", description="d")
+        s.run_tool("bash_tool", command="true", description="no files")
+    assert len(seen) == 1
+    _, measurements, metadata = seen[0]
+    assert measurements == {"count": 2}
+    assert metadata["session"] == s.id and sorted(metadata["files"]) == ["a.txt", "b.csv"]

@@ -207,8 +207,15 @@ class ToolRunner:
                     "may miss them (tool_log marks those calls with error_code='copy_out_failed')",
                     stacklevel=2,
                 )
-        for f in created_since(self.working_dir, before, calls):
+        new = created_since(self.working_dir, before, calls)
+        for f in new:
             with self._lock:
                 self.created_files = [c for c in self.created_files if c.path != f.path] + [f]
             if emit is not None:
                 emit(FileCreated(f))
+        if new:  # chat turns and run_tool alike, so a FilesPanel shows them at once
+            telemetry.emit(
+                ("conjure", "files", "created"),
+                {"count": len(new)},
+                {"session": self.id, "backend": self.backend, "files": [f.filename for f in new]},
+            )

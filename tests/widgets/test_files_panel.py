@@ -35,19 +35,20 @@ def test_files_panel_shows_created_files_after_a_turn(local_session: MakeSession
         files.close()
 
 
-def test_files_panel_refresh_picks_up_run_tool_files_and_changes(local_session: MakeSession) -> None:
+def test_files_panel_shows_run_tool_files_and_changes_at_once(local_session: MakeSession) -> None:
     session = local_session(None)
     files = FilesPanel(session)
+    other = local_session(None)
     try:
         session.run_tool("bash_tool", command="echo one > notes.txt", description="write")
+        (card,) = files.gallery.children  # no Refresh needed
+        assert "one" in card.value and "1 file" in files.title.value
         files.refresh_button.click()
-        (card,) = files.gallery.children
-        assert "one" in card.value
-        files.refresh()
         assert files.gallery.children == (card,), "an unchanged file keeps its card"
         session.run_tool("bash_tool", command="echo two > notes.txt", description="rewrite")
-        files.refresh()
         (new_card,) = files.gallery.children
         assert new_card is not card and "two" in new_card.value
+        other.run_tool("bash_tool", command="echo x > elsewhere.txt", description="another session")
+        assert [f.filename for f in files.files] == ["notes.txt"], "only its own session's files"
     finally:
         files.close()

@@ -1,8 +1,9 @@
 """`FilesPanel`: the files a session created, as a gallery with previews and download links.
 
 xlsx files show their sheets, pdfs their first pages, images themselves, tables as tables (the
-notebook layer's renderer, the one `cj.show` uses). The panel refreshes itself after each chat turn
-of its session; files made by `run_tool` in a cell appear on Refresh (or `panel.refresh()`).
+notebook layer's renderer, the one `cj.show` uses). The panel refreshes itself whenever its session
+records new files (the `("conjure", "files", "created")` event), from a chat turn or `run_tool` alike,
+and after each chat turn; Refresh (or `panel.refresh()`) shows files changed by other means.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["FilesPanel"]
 
-_CHAT_STOP = ("conjure", "chat", "stop")
+_EVENTS = [("conjure", "chat", "stop"), ("conjure", "files", "created")]
 
 
 def _key(file: CreatedFile) -> tuple[str | None, str | None, str | None]:
@@ -98,7 +99,7 @@ class FilesPanel(w.VBox):
 
 
 def _follow(panel: FilesPanel, session_id: str) -> None:
-    """Refresh `panel` after each chat turn of the session, without keeping the panel alive."""
+    """Refresh `panel` when the session records files or ends a turn, without keeping it alive."""
     ref = weakref.ref(panel)
     handler_id = panel._handler_id
 
@@ -109,4 +110,4 @@ def _follow(panel: FilesPanel, session_id: str) -> None:
         elif metadata.get("session") == session_id:
             target.refresh()
 
-    telemetry.attach(handler_id, [_CHAT_STOP], on_turn)
+    telemetry.attach(handler_id, _EVENTS, on_turn)
