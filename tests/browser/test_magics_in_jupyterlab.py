@@ -13,7 +13,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from .test_panels_in_jupyterlab import _accept_kernel, _run_all, _shot, _start_kernel
+from .test_panels_in_jupyterlab import _open_and_run, _shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,14 +55,8 @@ def test_magic_cells_in_jupyterlab(lab: Any, browser: Any, artifacts: Path) -> N
     from playwright.sync_api import expect
 
     _write_notebook(lab.root / "magics.ipynb")
-    _start_kernel(lab, "magics.ipynb")
-    page = browser.new_page(viewport={"width": 1300, "height": 1000})
-    page.set_default_timeout(60_000)
+    page = _open_and_run(lab, browser, "magics.ipynb", height=1000)
     try:
-        page.goto(lab.open_url("magics.ipynb"))
-        page.wait_for_selector(".jp-Notebook .jp-Cell")
-        _accept_kernel(page)
-        _run_all(page)
         cells = page.locator(".jp-Notebook .jp-CodeCell")
         chat, run = cells.nth(2), cells.nth(3)
 

@@ -112,6 +112,22 @@ def _run_all(page: Any) -> None:
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 
 
+def _open_and_run(lab: Any, browser: Any, notebook: str, height: int) -> Any:
+    """A new page on `notebook` with its kernel started, every cell set running; the caller closes it."""
+    _start_kernel(lab, notebook)
+    page = browser.new_page(viewport={"width": 1300, "height": height})
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(lab.open_url(notebook))
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        _accept_kernel(page)
+        _run_all(page)
+    except BaseException:
+        page.close()
+        raise
+    return page
+
+
 def _shot(page: Any, target: Any, path: Path) -> None:
     """A screenshot of the page with `target` in view (element shots of tall widgets come out torn)."""
     target.scroll_into_view_if_needed()
@@ -137,14 +153,8 @@ def test_chat_panel_in_jupyterlab(lab: Any, browser: Any, artifacts: Path) -> No
 
     t0 = time.monotonic()
     _write_notebook(lab.root / "panels.ipynb")
-    _start_kernel(lab, "panels.ipynb")
-    page = browser.new_page(viewport={"width": 1300, "height": 1100})
-    page.set_default_timeout(60_000)
+    page = _open_and_run(lab, browser, "panels.ipynb", height=1100)
     try:
-        page.goto(lab.open_url("panels.ipynb"))
-        page.wait_for_selector(".jp-Notebook .jp-Cell")
-        _accept_kernel(page)
-        _run_all(page)
         chat = page.locator(".conjure-chat-panel")
         chat.wait_for()
         page.get_by_text("STATE 0 [] False True").wait_for()
