@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "CreatedFile": "tools.data",
     "ToolCallRecord": "tools.data",
     "system_prompt": "prompt",
+    "estimate_tokens": "prompt",
     # models
     "Model": "models.base",
     "ModelRequest": "models.base",
@@ -118,6 +119,7 @@ __all__ = [
     "ValidationReport",
     "__version__",
     "dashboard",
+    "estimate_tokens",
     "events",
     "load",
     "load_skill",
@@ -190,7 +192,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .notebook.panels.files import FilesPanel
     from .notebook.panels.skills import SkillBrowser
     from .notebook.render import show
-    from .prompt import system_prompt
+    from .prompt import estimate_tokens, system_prompt
     from .session.core import Session
     from .skills.loader import load, load_skill
     from .skills.model import Resources, Skill

@@ -194,7 +194,7 @@ def run_turn(
         content = check_reply(reply)  # before the history changes: a bad reply leaves it as it was
         messages.append({"role": "assistant", "content": content})
         container = _next_container(container, reply)
-        texts += [b.get("text", "") for b in content if b.get("type") == "text"]
+        texts.append("".join(b.get("text", "") for b in content if b.get("type") == "text"))
         stop = reply.get("stop_reason")
         calls = _tool_calls(content) if stop == "tool_use" else []
         if stop == "pause_turn":
@@ -209,7 +209,9 @@ def run_turn(
                 iterations=iteration,
             )
         if not calls:
-            return TurnOutcome(stop, "".join(texts), messages[start:], iteration, usage, all_calls, container)
+            return TurnOutcome(
+                stop, _paragraphs(texts), messages[start:], iteration, usage, all_calls, container
+            )
         all_calls += calls
         if iteration >= cfg.max_iterations:
             why = f"max_iterations ({cfg.max_iterations}) was reached before it could run"
@@ -229,6 +231,18 @@ def run_turn(
         if outcome.interrupt is not None:
             raise outcome.interrupt
         texts = []
+
+
+def _paragraphs(texts: list[str]) -> str:
+    """The text of the final message: one reply's text as is, continuations as paragraphs.
+
+    A pause_turn splits one answer over several replies; each usually ends mid-thought with a
+    space or a newline, so they are joined with one blank line, as separate paragraphs.
+    """
+    parts = [t for t in texts if t.strip()]
+    if len(parts) <= 1:
+        return parts[0] if parts else ""
+    return "\n\n".join(t.strip() for t in parts)
 
 
 def _next_container(current: Any, reply: dict[str, Any]) -> Any:

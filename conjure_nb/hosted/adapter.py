@@ -58,6 +58,7 @@ class FileInfo:
     size: int | None
     created_at: str | None = None
     downloadable: bool | None = None
+    purpose: str | None = None
 
 
 def _data(obj: Any) -> dict[str, Any]:
@@ -117,6 +118,7 @@ def file_info(obj: Any) -> FileInfo:
         size=int(size) if isinstance(size, (int, float)) else None,
         created_at=_str(data.get("created_at")),
         downloadable=data.get("downloadable"),
+        purpose=_str(data.get("purpose")),
     )
 
 

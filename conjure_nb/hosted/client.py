@@ -6,6 +6,7 @@ hc = HostedClient()                        # key from ANTHROPIC_API_KEY (or api_
 info = hc.upload_skill("skills/log-analyzer")      # strict validation with the hosted limits first
 hc.list_skills(source="custom"); hc.delete_skill(info.id)    # versions are deleted first
 hc.file_metadata("file_01..."); hc.download_file("file_01...", "out/")
+hc.download_content("file_01...")          # bytes, in memory; hc.list(limit=20) for the newest files
 ```
 
 Every API failure is a `cj.ModelError` carrying the HTTP status; a skill that fails strict
@@ -14,7 +15,9 @@ validation is a `cj.SkillError` listing every problem, raised before anything is
 
 from __future__ import annotations
 
+import builtins
 import contextlib
+import itertools
 import os
 import uuid
 from collections.abc import Iterator
@@ -144,8 +147,61 @@ class HostedClient:
             return file_info(self.client.beta.files.retrieve_metadata(file_id, betas=[FILES_BETA]))
 
     def list_files(self) -> list[FileInfo]:
+        """Every file the key can see (all pages)."""
         with self._api():
             return [file_info(f) for f in self.client.beta.files.list(betas=[FILES_BETA])]
+
+    def list(self, limit: int = 100, purpose: str | None = None) -> builtins.list[FileInfo]:
+        """At most `limit` files, newest first, as the Elixir library's `Files.Anthropic.list/2`.
+
+        Args:
+            limit: the most files returned (further pages are fetched only as needed).
+            purpose: only files of this purpose; sent as the `purpose` query parameter, which a
+                server that does not know it ignores.
+
+        Raises:
+            UsageError: `limit` is not a positive integer.
+            ModelError: the API failed (with its HTTP status).
+        """
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise UsageError(f"list(limit=...) takes a positive number of files, not {limit!r}")
+        query = {"purpose": purpose} if purpose is not None else None
+        with self._api():
+            pages = self.client.beta.files.list(limit=min(limit, 1000), betas=[FILES_BETA], extra_query=query)
+            return [file_info(f) for f in itertools.islice(pages, limit)]
+
+    def download_content(self, file_id: str, *, max_bytes: int = 500_000_000) -> bytes:
+        """A file's bytes, in memory (`download_file` writes to disk instead).
+
+        Args:
+            file_id: the Files API id (`file_01...`), e.g. a hosted session's `CreatedFile.file_id`.
+            max_bytes: refuse a body larger than this rather than hold it all (500 MB, the Files
+                API's own size limit, by default).
+
+        Raises:
+            ModelError: the API failed, or the body was cut off before its announced size or
+                was over `max_bytes`.
+        """
+        streaming = self.client.beta.files.with_streaming_response
+        chunks: builtins.list[bytes] = []
+        got = 0
+        with self._api(), streaming.download(file_id, betas=[FILES_BETA]) as response:
+            expected = response.headers.get("content-length")
+            try:
+                for chunk in response.iter_bytes():
+                    got += len(chunk)
+                    if got > max_bytes:
+                        raise ModelError(f"{file_id} is over max_bytes={max_bytes:,}; use download_file")
+                    chunks.append(chunk)
+            except ModelError:
+                raise
+            except Exception as exc:  # the connection broke mid-body (httpx's own error types)
+                raise ModelError(
+                    f"the download of {file_id} was cut off after {got:,} bytes ({exc})"
+                ) from exc
+        if expected is not None and int(expected) != got:
+            raise ModelError(f"the download of {file_id} ended at {got:,} of {int(expected):,} bytes")
+        return b"".join(chunks)
 
     def delete_file(self, file_id: str) -> None:
         with self._api():

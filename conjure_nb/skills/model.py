@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import posixpath
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
-from ..errors import SkillError
+from ..errors import SkillError, UsageError
 from .rules import unsafe_name_problem
 
 __all__ = ["Resources", "Skill"]
 
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv"}
+MAX_RESOURCE_BYTES = 20_000_000
+"""The largest file `Skill.read_resource` reads (it holds the whole file in memory)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,37 @@ class Skill:
             self._resources = _scan_resources(self.path)
         return self._resources
 
+    @overload
+    def read_resource(self, path: str | os.PathLike[str]) -> str: ...
+    @overload
+    def read_resource(self, path: str | os.PathLike[str], *, encoding: None) -> bytes: ...
+    @overload
+    def read_resource(self, path: str | os.PathLike[str], *, encoding: str) -> str: ...
+
+    def read_resource(self, path: str | os.PathLike[str], *, encoding: str | None = "utf-8") -> str | bytes:
+        """Read a file of this skill, such as `references/formats.md`, from its folder.
+
+        The path is relative to the skill folder and must stay beneath it: `..` out of the folder
+        is refused, and so is a symbolic link on the way (a skill is untrusted; a link inside it
+        could point anywhere on this machine). It is the Elixir library's
+        `Conjure.read_resource(skill, path)`.
+
+        Args:
+            path: the file, relative to the skill folder (POSIX separators).
+            encoding: how to decode it; None returns the bytes (for an image or a zip).
+
+        Returns:
+            The file's text (or bytes with `encoding=None`).
+
+        Raises:
+            UsageError: the path is absolute, leaves the folder, or names no file of the skill.
+            SkillError: the path goes through a symbolic link or is not a regular file, or the
+                file is over `MAX_RESOURCE_BYTES`.
+        """
+        rel = _resource_path(self.name, path)
+        data = _read_beneath(self, rel)
+        return data if encoding is None else data.decode(encoding)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Skill):
             return NotImplemented
@@ -97,6 +132,77 @@ class Skill:
             f"{len(getattr(res, k))} {k}" for k in ("scripts", "references", "assets", "other")
         )
         return f"**{self.name}** — {self.description}\n\n`{self.path}` · {counts}"
+
+
+def _resource_path(skill: str, path: str | os.PathLike[str]) -> str:
+    raw = os.fspath(path)
+    if not isinstance(raw, str) or not raw:
+        raise UsageError(f"skill {skill!r}: read_resource needs a non-empty relative path, not {raw!r}")
+    rel = posixpath.normpath(raw.replace(os.sep, "/"))
+    if posixpath.isabs(rel) or rel == ".." or rel.startswith("../"):
+        raise UsageError(
+            f"skill {skill!r}: resource path {raw!r} is outside the skill folder; give a path relative "
+            "to it, such as 'references/formats.md'"
+        )
+    if rel == ".":
+        raise UsageError(f"skill {skill!r}: resource path {raw!r} names the skill folder, not a file")
+    return rel
+
+
+def _read_beneath(skill: Skill, rel: str) -> bytes:
+    """Open `rel` one component at a time from the skill folder, never following a link."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(skill.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # the folder itself may be a link
+    parts = rel.split("/")
+    try:
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            try:
+                inner = os.open(part, flags | (os.O_NONBLOCK if last else os.O_DIRECTORY), dir_fd=fd)
+            except FileNotFoundError:
+                raise _missing(skill, rel) from None
+            except OSError as exc:
+                if _is_link(fd, part):
+                    raise SkillError(
+                        f"skill {skill.name!r}: resource {rel!r} goes through the symbolic link "
+                        f"{'/'.join(parts[: i + 1])!r}; read_resource does not follow links",
+                        skill=skill.name,
+                    ) from None
+                if isinstance(exc, NotADirectoryError):
+                    raise _missing(skill, rel) from None
+                raise
+            os.close(fd)
+            fd = inner
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SkillError(
+                f"skill {skill.name!r}: resource {rel!r} is not a regular file", skill=skill.name
+            )
+        if st.st_size > MAX_RESOURCE_BYTES:
+            raise SkillError(
+                f"skill {skill.name!r}: resource {rel!r} is {st.st_size:,} bytes; read_resource reads "
+                f"files up to {MAX_RESOURCE_BYTES:,} bytes",
+                skill=skill.name,
+            )
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(MAX_RESOURCE_BYTES + 1)
+    finally:
+        os.close(fd)
+
+
+def _is_link(dirfd: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _missing(skill: Skill, rel: str) -> UsageError:
+    known = skill.resources.all()
+    listed = ", ".join(known[:10]) + (f" and {len(known) - 10} more" if len(known) > 10 else "")
+    return UsageError(
+        f"skill {skill.name!r} has no file {rel!r}; its files are: {listed or 'none besides SKILL.md'}"
+    )
 
 
 def _scan_resources(root: Path) -> Resources:

@@ -8,6 +8,7 @@ that fails keeps the previous set.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 import threading
@@ -19,7 +20,7 @@ from types import TracebackType
 
 from .. import telemetry
 from ..errors import SkillError, SkillWarning
-from .loader import PathArg, scan
+from .loader import PathArg, load_skill, scan
 from .model import Skill
 
 __all__ = ["Registry"]
@@ -51,6 +52,7 @@ class Registry:
         self.problems: list[str] = []
         self._lock = threading.RLock()
         self._skills: dict[str, Skill] = {}
+        self._registered: dict[str, Skill] = {}
         self._prints: dict[str, tuple[object, ...]] = {}
         self._debounce_ms = debounce_ms
         self._stop = threading.Event()
@@ -69,6 +71,51 @@ class Registry:
         """The skill called `name`, or None when there is none."""
         with self._lock:
             return self._skills.get(name)
+
+    def find(self, name: str) -> Skill | None:
+        """The skill called `name`, or None: `get` under the Elixir library's name."""
+        return self.get(name)
+
+    def find_matching(self, query: str) -> _SkillList:
+        """The skills whose name or description matches `query`, sorted by name.
+
+        Plain text matches case-insensitively anywhere in the name or the description
+        (`find_matching("nginx")`). A query with `*` or `?` is a wildcard pattern on the name, as
+        in the Elixir library (`find_matching("log-*")`).
+        """
+        if not isinstance(query, str):
+            raise TypeError(f"find_matching takes a string, not {type(query).__name__}")
+        needle = query.casefold()
+        if any(c in query for c in "*?["):
+            return [s for s in self.list() if fnmatch.fnmatchcase(s.name.casefold(), needle)]
+        return [s for s in self.list() if needle in s.name.casefold() or needle in s.description.casefold()]
+
+    def register(self, skill: Skill | str | os.PathLike[str]) -> Skill:
+        """Add a skill that is not under `paths` (a `cj.Skill`, a folder or a `.skill` file).
+
+        A registered skill stays through reloads and replaces a skill of the same name found on
+        disk. Emits ("conjure","registry","reloaded") so panels showing the registry update.
+
+        Returns:
+            The registered skill.
+
+        Raises:
+            SkillError: the folder or file is not a valid skill.
+        """
+        loaded = skill if isinstance(skill, Skill) else load_skill(skill)
+        t0 = time.perf_counter()
+        with self._lock:
+            old = dict(self._prints)
+            self._registered[loaded.name] = loaded
+            self._skills = {**self._skills, loaded.name: loaded}
+            self._prints = {**self._prints, loaded.name: _fingerprint(loaded)}
+            new = self._prints
+        telemetry.emit(
+            RELOADED,
+            {"duration_ms": (time.perf_counter() - t0) * 1000, **_counts(old, new, 0)},
+            {"paths": [str(p) for p in self.paths], "registered": loaded.name},
+        )
+        return loaded
 
     def reload(self) -> _SkillList:
         """Load the skills from disk again and return them; emits ("conjure","registry","reloaded")."""
@@ -114,10 +161,11 @@ class Registry:
         t0 = time.perf_counter()
         result = scan(self.paths)
         messages = [str(p) for p in result.problems] + result.overrides
-        prints = {name: _fingerprint(skill) for name, skill in result.skills.items()}
         with self._lock:
+            skills = {**result.skills, **self._registered}
+            prints = {name: _fingerprint(skill) for name, skill in skills.items()}
             old = self._prints
-            self._skills, self._prints = result.skills, prints
+            self._skills, self._prints = skills, prints
             self.problems = messages
         for message in messages:
             if report:

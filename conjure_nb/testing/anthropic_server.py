@@ -152,9 +152,19 @@ class FakeAnthropicServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def add_file(self, filename: str, content: bytes, mime_type: str = "application/octet-stream") -> str:
-        """Register a file a code-execution run "generated"; returns its file id."""
-        return self.hosted.add_file(filename, content, mime_type)
+    def add_file(
+        self,
+        filename: str,
+        content: bytes,
+        mime_type: str = "application/octet-stream",
+        *,
+        purpose: str | None = None,
+    ) -> str:
+        """Register a file a code-execution run "generated"; returns its file id.
+
+        `purpose` is stored with it, so `list(purpose=...)` filters can be tested.
+        """
+        return self.hosted.add_file(filename, content, mime_type, purpose=purpose)
 
     def fail(self, method: str, path: str, status: int, message: str = "injected fault", **kw: Any) -> None:
         """Answer the next request(s) to `method path*` with this error (`kind`, `headers`, `times`)."""

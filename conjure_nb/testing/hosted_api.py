@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 __all__ = ["Fault", "HostedState", "Route"]
 
@@ -62,6 +63,7 @@ class StoredFile:
     content: bytes
     mime_type: str
     downloadable: bool = True
+    purpose: str | None = None
 
 
 class HostedState:
@@ -84,16 +86,18 @@ class HostedState:
         content: bytes,
         mime_type: str = "application/octet-stream",
         downloadable: bool = True,
+        purpose: str | None = None,
     ) -> str:
         fid = _new_id("file")
-        self.files[fid] = StoredFile(fid, filename, content, mime_type, downloadable)
+        self.files[fid] = StoredFile(fid, filename, content, mime_type, downloadable, purpose)
         return fid
 
     def file_metadata(self, f: StoredFile) -> dict[str, Any]:
-        return {
+        data = {
             "id": f.id, "type": "file", "filename": f.filename, "mime_type": f.mime_type,
             "size_bytes": len(f.content), "created_at": NOW, "downloadable": f.downloadable,
         }  # fmt: skip
+        return {**data, "purpose": f.purpose} if f.purpose is not None else data
 
     # -- routing -------------------------------------------------------------------------------
 
@@ -112,7 +116,7 @@ class HostedState:
         if parts[:1] == ["skills"]:
             return self._skills(method, parts[1:], headers, raw)
         if parts[:1] == ["files"]:
-            return self._files(method, parts[1:])
+            return self._files(method, parts[1:], parse_qs(urlsplit(path).query))
         return None
 
     # -- skills --------------------------------------------------------------------------------
@@ -182,10 +186,9 @@ class HostedState:
 
     # -- files ---------------------------------------------------------------------------------
 
-    def _files(self, method: str, parts: list[str]) -> Route:
+    def _files(self, method: str, parts: list[str], query: dict[str, list[str]]) -> Route:
         if not parts:
-            data = [self.file_metadata(f) for f in self.files.values()]
-            return _json(200, {"data": data, "has_more": False, "first_id": None, "last_id": None})
+            return self._file_page(query)
         f = self.files.get(parts[0])
         if f is None:
             return error(404, "not_found_error", f"file {parts[0]} not found")
@@ -198,6 +201,23 @@ class HostedState:
             cut = {"x-fake-cut": str(len(f.content) // 2)} if f.id in self.cut_downloads else {}
             return 200, {"content-type": f.mime_type, **cut}, f.content
         return _json(200, self.file_metadata(f))
+
+    def _file_page(self, query: dict[str, list[str]]) -> Route:
+        """One page of the file list, newest first: `limit`, `purpose` and the `page` cursor honoured."""
+        files = list(reversed(self.files.values()))
+        if "purpose" in query:
+            files = [f for f in files if f.purpose == query["purpose"][0]]
+        after = (query.get("page") or query.get("after_id") or [""])[0]
+        if after:
+            ids = [f.id for f in files]
+            files = files[ids.index(after) + 1 :] if after in ids else []
+        limit = int(query.get("limit", ["20"])[0])
+        page = files[:limit]
+        data = [self.file_metadata(f) for f in page]
+        first, last = (page[0].id, page[-1].id) if page else (None, None)
+        more = len(files) > limit
+        body = {"data": data, "has_more": more, "first_id": first, "last_id": last}
+        return _json(200, {**body, "next_page": last if more else None})
 
     # -- containers ----------------------------------------------------------------------------
 

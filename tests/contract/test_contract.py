@@ -124,7 +124,7 @@ def test_pause_turn_continues(backend: Any) -> None:
     model = S([S.reply("part one, ", stop_reason="pause_turn"), S.reply("part two")])
     with backend.make(model) as s:
         r = s.chat("long job")
-    assert r.text == "part one, part two"
+    assert r.text == "part one,\n\npart two"  # continuations are joined as paragraphs
     assert r.iterations == 2 and r.stop_reason == "end_turn"
     assert model.requests[1].messages[-1]["role"] == "assistant"
 

@@ -130,3 +130,32 @@ def test_the_label_keyword_follows_the_sdk() -> None:
     def create_2x(*, files: list[Any], display_name: str | None = None) -> None: ...
 
     assert title_keyword(create_1x) == "display_title" and title_keyword(create_2x) == "display_name"
+
+
+def test_download_content_returns_the_bytes_and_refuses_a_cut_body(server: FakeAnthropicServer) -> None:
+    fid = server.add_file("report.xlsx", b"PK\x03\x04 fake xlsx", "application/vnd.ms-excel")
+    hc = client(server)
+    assert hc.download_content(fid) == b"PK\x03\x04 fake xlsx"
+    with pytest.raises(cj.ModelError, match="max_bytes"):
+        hc.download_content(fid, max_bytes=4)
+    cut = server.add_file("big.pdf", b"%PDF" + b"x" * 50_000, "application/pdf")
+    server.hosted.cut_downloads.add(cut)
+    with pytest.raises(cj.ModelError, match=r"cut off|ended at"):
+        hc.download_content(cut)
+    with pytest.raises(cj.ModelError) as missing:
+        hc.download_content("file_nope")
+    assert missing.value.status == 404
+
+
+def test_list_takes_a_limit_and_a_purpose_newest_first(server: FakeAnthropicServer) -> None:
+    ids = [server.add_file(f"f{i}.txt", b"x", purpose="output" if i % 2 else "upload") for i in range(25)]
+    hc = client(server)
+    assert [f.id for f in hc.list(limit=3)] == ids[::-1][:3]
+    outputs = hc.list(purpose="output")
+    assert [f.id for f in outputs] == [i for n, i in enumerate(ids) if n % 2][::-1]
+    assert {f.purpose for f in outputs} == {"output"}
+    assert [f.id for f in hc.list_files()] == ids[::-1]  # every page, through the cursor
+    sent = server.requests_to("GET", "/v1/files")
+    assert "limit=3" in sent[0].path and "purpose=output" in sent[1].path
+    with pytest.raises(cj.UsageError, match="positive"):
+        hc.list(limit=0)

@@ -84,7 +84,7 @@ def test_the_container_id_is_kept_across_pauses_turns_and_save_load(
     ]
     with cj.Session.new_anthropic([XLSX], model=model_for(server)) as s:
         r = s.chat("one")
-        assert r.text == "working... first done" and r.iterations == 2
+        assert r.text == "working...\n\nfirst done" and r.iterations == 2
         s.chat("two")
         cid = s.container_id
         saved = s.save(tmp_path / "s.json")
