@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..display.beneath import Roots, open_beneath
 from ..tools import ToolCall, ToolResult
-from .beneath import Roots, open_beneath
 
 __all__ = ["FileTools", "Filesystem", "LocalFilesystem", "PathPolicy", "StatResult"]
 

@@ -26,14 +26,10 @@ def _register_formatters(shell: Any) -> None:
     def html(obj: Any) -> str | None:
         return None if RESULTS.bundle(obj) is not None else to_html(obj)
 
-    def markdown(obj: Any) -> str | None:
-        return None if RESULTS.bundle(obj) is not None else obj._repr_markdown_()
-
     formatters = shell.display_formatter.formatters
     for kind in (ToolResult, Response):
         shell.display_formatter.mimebundle_formatter.for_type(kind, RESULTS.bundle)
         formatters["text/html"].for_type(kind, html)
-    formatters["text/markdown"].for_type(Response, markdown)
 
 
 def _unregister_formatters(shell: Any) -> None:
@@ -45,7 +41,6 @@ def _unregister_formatters(shell: Any) -> None:
     for kind in (ToolResult, Response):
         shell.display_formatter.mimebundle_formatter.pop(kind, None)
         formatters["text/html"].pop(kind, None)
-    formatters["text/markdown"].pop(Response, None)
     RESULTS.clear()
 
 

@@ -22,6 +22,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Integer, List, Unicode
 
 from .. import errors as cj_errors
+from ..display.text import markdown_html
 from ..session import Response, Session
 from ..tools import ToolResult
 from ..tools.events import ToolCallFinished, ToolCallStarted
@@ -265,10 +266,7 @@ def _chat_bundle(response: Response, fmt: str) -> dict[str, Any]:
     if fmt == "json":
         text = json.dumps(response.to_dict(), indent=2, default=str)
         return {"application/json": json.loads(text), "text/plain": text}
-    if fmt == "html":
-        return {"text/html": response.text, "text/plain": response.text}
-    return {
-        "text/html": to_html(response),
-        "text/markdown": response._repr_markdown_(),
-        "text/plain": repr(response),
-    }
+    if fmt == "html":  # the answer's Markdown as sanitized HTML: never the model's own HTML
+        return {"text/html": markdown_html(response.text), "text/plain": response.text}
+    # no text/markdown: a frontend renders the raw HTML inside Markdown from a trusted output
+    return {"text/html": to_html(response), "text/plain": repr(response)}

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
+from ..display.text import escape
 from ..errors import SkillError, UsageError
 from .rules import unsafe_name_problem
 
@@ -126,12 +127,16 @@ class Skill:
     def __repr__(self) -> str:
         return f"<Skill {self.name!r} at {str(self.path)!r}>"
 
-    def _repr_markdown_(self) -> str:
+    def _repr_html_(self) -> str:
+        # a skill's name, description and file names are untrusted: escaped, never Markdown
         res = self.resources
         counts = ", ".join(
             f"{len(getattr(res, k))} {k}" for k in ("scripts", "references", "assets", "other")
         )
-        return f"**{self.name}** — {self.description}\n\n`{self.path}` · {counts}"
+        return (
+            f"<div><b>{escape(self.name)}</b> — {escape(self.description)}</div>"
+            f"<div><code>{escape(self.path)}</code> · {escape(counts)}</div>"
+        )
 
 
 def _resource_path(skill: str, path: str | os.PathLike[str]) -> str:

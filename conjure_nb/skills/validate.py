@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..display.text import escape
 from ..errors import SkillError
 from .archive import extract, skill_files
 from .frontmatter import parse, read_head
@@ -68,11 +69,15 @@ class ValidationReport:
                 problems=list(self.errors),
             )
 
-    def _repr_markdown_(self) -> str:
+    def _repr_html_(self) -> str:
+        # messages quote the skill's own (untrusted) text: escaped, never Markdown
         profile = "strict" if self.strict else "lenient"
-        head = f"**{self.skill or self.path.name}**: {'valid' if self.ok else 'invalid'} ({profile})"
-        items = [f"- error: {e}" for e in self.errors] + [f"- warning: {w}" for w in self.warnings]
-        return "\n".join([head, "", *items]) if items else head
+        head = (
+            f"<b>{escape(self.skill or self.path.name)}</b>: {'valid' if self.ok else 'invalid'} ({profile})"
+        )
+        items = [f"<li>error: {escape(e)}</li>" for e in self.errors]
+        items += [f"<li>warning: {escape(w)}</li>" for w in self.warnings]
+        return f"<div>{head}</div>" + (f"<ul>{''.join(items)}</ul>" if items else "")
 
     def __str__(self) -> str:
         status = "ok" if self.ok else f"{len(self.errors)} error(s)"

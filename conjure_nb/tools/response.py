@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..display.text import escape, markdown_html
 from .data import CreatedFile, ToolCallRecord
 
 __all__ = ["Response"]
@@ -52,39 +52,48 @@ class Response:
             f"files={len(self.created_files)} {json.dumps(head)}>"
         )
 
-    def _repr_markdown_(self) -> str:
-        parts = [self.text or "*(no text)*"]
+    def _repr_html_(self) -> str:
+        """The answer (Markdown, sanitized), files by name, the tool calls and tokens folded.
+
+        Everything here is untrusted (the model's text, tool inputs, file names): it goes through
+        the display layer, never into `text/markdown` (a notebook renders that with its raw HTML).
+        `%load_ext conjure_nb` shows a richer rendering (files previewed inline) built the same way.
+        """
+        parts = [markdown_html(self.text) if self.text else "<p><i>(no text)</i></p>"]
         if self.stop_reason not in (None, "end_turn", "tool_use"):
-            parts.append(f"\n> stopped: `{self.stop_reason}`")
+            parts.append(f"<p>stopped: <code>{escape(self.stop_reason)}</code></p>")
         if self.created_files:
-            files = ", ".join(f"`{f.filename}` ({_size(f.size)})" for f in self.created_files)
-            parts.append(f"\n**Files:** {files}")
-        details = []
-        if self.tool_calls:
-            rows = ["| # | tool | input | result | ms |", "|---|---|---|---|---|"]
-            for i, call in enumerate(self.tool_calls, 1):
-                status = "error" if call.is_error else "ok"
-                if call.exit_code not in (None, 0):
-                    status += f" (exit {call.exit_code})"
-                rows.append(
-                    f"| {i} | `{call.tool}` | {_brief(call.input)} | {status} | {call.duration_ms:.0f} |"
-                )
-            details.append("\n".join(rows))
-        if self.usage:
-            details.append("Tokens: " + ", ".join(f"{k} {v:,}" for k, v in sorted(self.usage.items())))
-        if details:
-            summary = f"{len(self.tool_calls)} tool call(s), {self.iterations} model request(s)"
-            parts.append(
-                f"\n<details><summary>{summary}</summary>\n\n" + "\n\n".join(details) + "\n\n</details>"
+            files = ", ".join(
+                f"<code>{escape(f.filename)}</code> ({_size(f.size)})" for f in self.created_files
             )
-        return "\n".join(parts)
+            parts.append(f"<p><b>Files:</b> {files}</p>")
+        folded = ""
+        if self.tool_calls:
+            rows = "".join(
+                f"<tr><td>{i}</td><td><code>{escape(c.tool)}</code></td><td><code>{escape(_brief(c.input))}</code>"
+                f"</td><td>{_status(c)}</td><td>{c.duration_ms:.0f}</td></tr>"
+                for i, c in enumerate(self.tool_calls, 1)
+            )
+            head = "<tr><th>#</th><th>tool</th><th>input</th><th>result</th><th>ms</th></tr>"
+            folded += f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>"
+        if self.usage:
+            tokens = ", ".join(f"{k} {v:,}" for k, v in sorted(self.usage.items()))
+            folded += f"<p>Tokens: {escape(tokens)}</p>"
+        if folded:
+            summary = f"{len(self.tool_calls)} tool call(s), {self.iterations} model request(s)"
+            parts.append(f"<details><summary>{summary}</summary>{folded}</details>")
+        return "".join(parts)
+
+
+def _status(call: ToolCallRecord) -> str:
+    status = "error" if call.is_error else "ok"
+    return status + (f" (exit {call.exit_code})" if call.exit_code not in (None, 0) else "")
 
 
 def _brief(inp: dict[str, Any]) -> str:
     text = inp.get("command") or inp.get("path") or json.dumps(inp, ensure_ascii=False)
     text = str(text).replace("\n", " ")
-    text = text if len(text) <= 60 else text[:57] + "..."
-    return "`" + html.escape(text).replace("|", "\\|").replace("`", "'") + "`"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _size(n: int | None) -> str:

@@ -17,6 +17,7 @@ PACKAGE = Path(conjure_nb.__file__).parent
 # DESIGN.md "Layers", top to bottom; each layer may import only the layers above it (and itself)
 ORDER = [
     ["errors", "telemetry"],
+    ["display"],
     ["skills"],
     ["tools"],
     ["prompt"],

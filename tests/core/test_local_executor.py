@@ -336,7 +336,7 @@ def test_a_directory_flipping_to_a_symlink_never_lets_file_tools_out(
 ) -> None:
     import subprocess
 
-    from conjure_nb.executors import beneath
+    from conjure_nb.display import beneath
 
     monkeypatch.setattr(beneath, "openat2_available", openat2 and beneath.openat2_available)
     outside = tmp_path / "outside"

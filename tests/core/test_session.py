@@ -33,10 +33,11 @@ def test_response_renders_answer_first_with_the_trace_folded() -> None:
     )
     with cj.Session.new_local(model=model) as s:
         r = s.chat("go")
-    md = r._repr_markdown_()
-    assert md.startswith("**Done.** The file is out.csv.")
-    assert "stopped: `max_tokens`" in md and "`out.csv`" in md
-    assert "<details>" in md and "`bash_tool`" in md and "exit 4" in md
+    assert not hasattr(r, "_repr_markdown_"), "untrusted text must never be shown as text/markdown"
+    md = r._repr_html_()
+    assert md.startswith("<p><strong>Done.</strong> The file is out.csv.</p>")
+    assert "stopped: <code>max_tokens</code>" in md and "<code>out.csv</code>" in md
+    assert "<details>" in md and "<code>bash_tool</code>" in md and "exit 4" in md
     assert "Done." in repr(r) and "stop_reason=max_tokens" in repr(r)
     assert r.truncated and str(r) == r.text
     json.dumps(r.to_dict())

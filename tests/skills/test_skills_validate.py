@@ -186,4 +186,6 @@ def test_report_to_dict_and_raise(make_skill: MakeSkill) -> None:
         report.raise_for_errors()
     assert info.value.problems == report.errors
     assert "uppercase" in str(report)
-    assert report._repr_markdown_().startswith("**Bad**: invalid (strict)\n\n- error: skill 'Bad'")
+    assert report._repr_html_().startswith(
+        "<div><b>Bad</b>: invalid (strict)</div><ul><li>error: skill &#x27;Bad&#x27;"
+    )

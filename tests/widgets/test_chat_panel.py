@@ -52,7 +52,7 @@ def test_send_streams_runs_tools_and_renders_the_reply(local_session: MakeSessio
     assert "2 rows × 2 columns" in row.widget.value
     # the text written before the tool call stays, in order, above the final answer
     first_note = turn.activity.children[0]
-    assert first_note.outputs[0]["data"]["text/markdown"] == "Let me count."
+    assert first_note.outputs[0]["data"]["text/html"] == "<p>Let me count.</p>\n"
     shown = turn.reply.outputs[0]["data"]
     assert "web-1" in str(shown) and "1 tool call(s)" in str(shown)
     assert panel.errors == []

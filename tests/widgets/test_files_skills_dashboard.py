@@ -60,7 +60,7 @@ def test_skill_browser_searches_and_shows_a_skill(tmp_path: Path) -> None:
         assert browser.search.value == "" and browser.selected.name == "chart-maker"
         assert "Draw charts of numbers." in browser.frontmatter.value
         assert "MIT" in browser.frontmatter.value and "metadata.owner" in browser.frontmatter.value
-        assert browser.body.outputs[0]["data"]["text/markdown"].startswith("# Charts")
+        assert browser.body.outputs[0]["data"]["text/html"].startswith("<h1>Charts</h1>")
         assert "scripts/run.py" in browser.resources.value
         assert "● valid" in browser.report.value
     finally:

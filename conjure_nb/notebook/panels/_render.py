@@ -7,8 +7,9 @@ read exactly what a browser would render.
 
 from __future__ import annotations
 
-import html
 from typing import Any
+
+from ...display.text import escape, markdown_html
 
 __all__ = ["display_data", "escape", "markdown_output", "pre"]
 
@@ -21,16 +22,16 @@ def display_data(obj: Any) -> dict[str, Any]:
 
 
 def markdown_output(text: str) -> dict[str, Any]:
-    """An `outputs` entry rendering Markdown (with a plain-text fallback)."""
+    """An `outputs` entry showing untrusted Markdown as sanitized HTML (with a plain-text fallback).
+
+    Never `text/markdown`: an Output widget's outputs are trusted, so a frontend would render the
+    raw HTML inside the Markdown (an `<img onerror=...>` would run).
+    """
     return {
         "output_type": "display_data",
-        "data": {"text/markdown": text, "text/plain": text},
+        "data": {"text/html": markdown_html(text), "text/plain": text},
         "metadata": {},
     }
-
-
-def escape(text: str) -> str:
-    return html.escape(text, quote=True)
 
 
 def pre(text: str, limit: int = 4000) -> str:

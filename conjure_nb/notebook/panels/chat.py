@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+from ...display.text import escape
 from ...errors import UsageError
 from ...executors.approval import (
     ApprovalExecutor,
@@ -33,7 +34,6 @@ from ...executors.approval import (
 )
 from ...tools.events import Event, FileCreated, ModelRequestStop
 from ._files import file_card
-from ._render import escape
 from ._turn_view import ApprovalCard, TurnView
 from ._worker import TurnWorker
 from .pricing import Price, estimate_cost, find_price, format_cost
@@ -295,7 +295,9 @@ class ChatPanel(w.VBox):
     def _backend_changed(self, change: dict[str, Any]) -> None:
         if self._session is not None and self._owns_session:
             self._session.close()
-            self.notice.value = f"<i>Backend {change['new']}: the next message starts a new session.</i>"
+            self.notice.value = (
+                f"<i>Backend {escape(str(change['new']))}: the next message starts a new session.</i>"
+            )
         self._session = None
         self._update_footer(None)
 
@@ -306,7 +308,7 @@ class ChatPanel(w.VBox):
             from ...models.function import as_model
 
             self._session.model = as_model(self._picked_model())
-            self.notice.value = f"<i>Model {change['new']} from the next message on.</i>"
+            self.notice.value = f"<i>Model {escape(str(change['new']))} from the next message on.</i>"
         except Exception as exc:
             self._show_error(exc)
         self._update_footer(None)
@@ -314,7 +316,8 @@ class ChatPanel(w.VBox):
     def _show_error(self, exc: BaseException) -> None:
         self.errors.append(exc)
         self.notice.value = (
-            f'<div class="conjure-error" style="color:#b00020"><b>{type(exc).__name__}</b>: {exc}</div>'
+            f'<div class="conjure-error" style="color:#b00020"><b>{escape(type(exc).__name__)}</b>: '
+            f"{escape(exc)}</div>"
         )
 
     def _priced_id(self) -> str | None:

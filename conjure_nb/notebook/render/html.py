@@ -9,9 +9,10 @@ backgrounds.
 from __future__ import annotations
 
 import base64
-import html
 import json
 from typing import TYPE_CHECKING, Any
+
+from ...display.text import escape
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -37,7 +38,8 @@ _STATUS_COLORS = {"ok": OK_COLOR, "error": ERROR_COLOR, "running": RUNNING_COLOR
 
 
 def esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    """Untrusted text as inert HTML (the display layer's `escape`)."""
+    return escape(value)
 
 
 def truncate(text: str, limit: int) -> tuple[str, int]:

@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ...display.text import markdown_html
 from ...tools import ToolCallRecord, ToolResult
 from ...tools.response import Response
 from .charts import analysis_charts_png, is_analysis
 from .files import FileOptions, files_html
 from .html import badge, details, error_box, esc, frame, img_png, note, pre, rows_table, table
-from .markdown import markdown_html
 
 __all__ = [
     "TraceRow",

@@ -1,5 +1,10 @@
 """Opening paths beneath a root directory without ever following a link.
 
+This is the one way the host touches a file inside a session's working dir: the file tools, the
+downloads, the previews of created files (`Out[n]`, FilesPanel, `cj.show(session)`), spill files and
+`ToolResult.dataframe`, and the files `-i` writes. `open_in`, `read_in` and `write_new` take paths;
+`open_beneath` works on a directory descriptor.
+
 The local file tools check a path (`PathPolicy`: resolved, inside a root) and then open it. Done
 with two path lookups, a tool flipping a directory and a symlink between the check and the open
 wins the race. Here the open itself cannot leave the root: `openat2(2)` with RESOLVE_BENEATH and
@@ -14,9 +19,11 @@ import contextlib
 import ctypes
 import errno
 import os
+import stat
 import sys
+import uuid
 
-__all__ = ["LinkRefused", "Roots", "open_beneath"]
+__all__ = ["LinkRefused", "Roots", "open_beneath", "open_in", "read_in", "relative_path", "write_new"]
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _RESOLVE_NO_MAGICLINKS = 0x02
@@ -26,7 +33,12 @@ _SYS_OPENAT2 = 437  # the same number on every Linux architecture but alpha
 
 
 class LinkRefused(PermissionError):
-    """A symlink (or a way out of the root) appeared on the path after it was checked."""
+    """A symlink (or a way out of the root) is on the path: the host does not follow it."""
+
+    def __str__(self) -> str:
+        return self.strerror if self.strerror and self.filename and self.filename in self.strerror else (
+            super().__str__()
+        )  # fmt: skip
 
 
 class _OpenHow(ctypes.Structure):
@@ -152,3 +164,122 @@ class Roots:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._fds.clear()
+
+
+def relative_path(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> str:
+    """`path` (relative to `root`, or absolute inside it) as a plain relative path.
+
+    Nothing is resolved on the way: resolving would follow the very links this module refuses.
+
+    Raises:
+        LinkRefused: the path leaves `root`.
+    """
+    root_s, path_s = os.path.normpath(os.fspath(root)), os.path.normpath(os.fspath(path))
+    if not os.path.isabs(path_s):
+        rel = path_s
+    else:
+        rel = ""
+        for base in dict.fromkeys((root_s, os.path.realpath(root_s))):
+            if path_s == base or path_s.startswith(base.rstrip("/") + "/"):
+                rel = path_s[len(base.rstrip("/")) + 1 :] if path_s != base else "."
+                break
+        else:
+            raise LinkRefused(
+                errno.EPERM, f"{path_s} is outside the working dir {root_s}; not opened", path_s
+            )
+    if rel == ".." or rel.startswith("../"):
+        raise LinkRefused(errno.EPERM, f"{rel} leaves the working dir {root_s}; not opened", rel)
+    return "" if rel == "." else rel
+
+
+def _refused(rel: str) -> LinkRefused:
+    return LinkRefused(
+        errno.ELOOP,
+        f"{rel} is a symbolic link (or passes through one) in the working dir; the host never follows "
+        "links there, so it was not opened",
+        rel,
+    )
+
+
+def open_in(
+    root: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    flags: int = os.O_RDONLY,
+    mode: int = 0o644,
+    *,
+    create_dirs: bool = False,
+) -> int:
+    """A descriptor of `path` beneath the directory `root`, no link followed on the way.
+
+    A read-only open must end at a regular file (a planted FIFO or device is refused, without blocking).
+
+    Raises:
+        LinkRefused: a link is on the path, or the path leaves `root`; the message names the file.
+        OSError: the open failed otherwise (FileNotFoundError, ...).
+    """
+    rel = relative_path(root, path)
+    reading = flags & (os.O_WRONLY | os.O_RDWR | os.O_DIRECTORY) == 0
+    rootfd = os.open(root, _DIR)
+    try:
+        fd = open_beneath(
+            rootfd, rel, flags | (os.O_NONBLOCK if reading else 0), mode, create_dirs=create_dirs
+        )
+    except LinkRefused:
+        raise _refused(rel) from None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EXDEV, errno.ENOTDIR) and _has_link(rootfd, rel):
+            raise _refused(rel) from None
+        raise
+    finally:
+        os.close(rootfd)
+    if reading and rel and not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LinkRefused(errno.EPERM, f"{rel} is not a regular file; not opened", rel)
+    if reading and rel:
+        os.set_blocking(fd, True)
+    return fd
+
+
+def _has_link(rootfd: int, rel: str) -> bool:
+    """Whether a component of `rel` is a symlink (for the message only; nothing is followed)."""
+    parts = rel.split("/")
+    for n in range(1, len(parts) + 1):
+        try:
+            st = os.lstat("/".join(parts[:n]), dir_fd=rootfd)
+        except OSError:
+            return False
+        if stat.S_ISLNK(st.st_mode):
+            return True
+    return False
+
+
+def read_in(root: str | os.PathLike[str], path: str | os.PathLike[str], limit: int | None = None) -> bytes:
+    """The bytes of the regular file `path` beneath `root` (at most `limit`), no link followed."""
+    with os.fdopen(open_in(root, path), "rb") as f:
+        return f.read() if limit is None else f.read(limit)
+
+
+def write_new(root: str | os.PathLike[str], path: str | os.PathLike[str], data: bytes) -> None:
+    """Write `data` to `path` beneath `root` as a new file that replaces whatever entry was there.
+
+    The bytes go to a fresh file (O_EXCL, in the same directory), which is then renamed over the
+    name: a symlink planted at the name is replaced, never written through.
+    """
+    rel = relative_path(root, path)
+    parent, _, name = rel.rpartition("/")
+    dirfd = open_in(root, parent or ".", os.O_RDONLY | os.O_DIRECTORY) if parent else os.open(root, _DIR)
+    tmp = f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        fd = os.open(
+            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dirfd
+        )
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.rename(tmp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dirfd)
+            raise
+    finally:
+        os.close(dirfd)
