@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install lint format typecheck test check bench demo sandbox-image lab clean
+.PHONY: install lint format typecheck test check bench demo docs sandbox-image lab clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,12 +18,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lint: install
-	$(BIN)/ruff check conjure_nb tests bench skills
-	$(BIN)/ruff format --check conjure_nb tests bench skills
+	$(BIN)/ruff check conjure_nb tests bench skills docs/conf.py docs/_ext
+	$(BIN)/ruff format --check conjure_nb tests bench skills docs/conf.py docs/_ext
 
 format: install
-	$(BIN)/ruff format conjure_nb tests bench skills
-	$(BIN)/ruff check --fix conjure_nb tests bench skills
+	$(BIN)/ruff format conjure_nb tests bench skills docs/conf.py docs/_ext
+	$(BIN)/ruff check --fix conjure_nb tests bench skills docs/conf.py docs/_ext
 
 typecheck: install
 	$(BIN)/mypy
@@ -39,6 +39,10 @@ bench: install
 demo: install
 	$(BIN)/conjure-nb demo run --out out
 
+# the documentation site, offline, warnings as errors; notebooks are shown as stored, never re-run
+docs: install
+	$(BIN)/sphinx-build -W --keep-going -n -q -b html docs docs/_build/html
+
 lab: install  # the tutorials in a local JupyterLab
 	$(BIN)/jupyter lab notebooks/
 
@@ -46,4 +50,4 @@ sandbox-image: install
 	$(BIN)/conjure-nb sandbox build --offline
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache docs/_build

@@ -230,7 +230,7 @@ class Session(ToolRunner, SessionFiles):
 
     @property
     def system(self) -> str:
-        """The system prompt: the skill catalog with paths as the executor sees them."""
+        """The system prompt sent with every request (the skill catalog, with paths as the executor sees them)."""
         from ..prompt import system_prompt
 
         extra = [
