@@ -68,10 +68,10 @@ _EXPORTS: dict[str, str] = {
     "SkillBrowser": "notebook.panels.skills",
     "FilesPanel": "notebook.panels.files",
     "dashboard": "notebook.panels.dashboard",
-    # demo
-    "MonitoringAgent": "demo.agent",
-    "LogFetcher": "demo.fetcher",
-    "DemoLogServer": "demo.server",
+    # monitoring (and the demo log API, a fake in conjure_nb.testing)
+    "MonitoringAgent": "monitoring.agent",
+    "LogFetcher": "monitoring.fetcher",
+    "DemoLogServer": "testing.demo_server",
 }
 # public submodules: attribute name -> module (relative to this package)
 _MODULES: dict[str, str] = {"telemetry": "telemetry", "events": "tools.events"}
@@ -139,6 +139,10 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
         value = getattr(module, name)
         globals()[name] = value
+        if name == "MonitoringAgent":  # in a notebook, fleet runs show a progress bar
+            from .notebook.progress import follow_fleets
+
+            follow_fleets()
         return value
     if name in _MODULES:
         return importlib.import_module(f".{_MODULES[name]}", __name__)
@@ -165,9 +169,6 @@ def unload_ipython_extension(shell: Any) -> None:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import telemetry
-    from .demo.agent import MonitoringAgent
-    from .demo.fetcher import LogFetcher
-    from .demo.server import DemoLogServer
     from .errors import (
         ConjureError,
         ExecutorError,
@@ -187,6 +188,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .models.base import Model, ModelRequest
     from .models.function import FunctionModel
     from .models.scripted import ScriptedModel
+    from .monitoring.agent import MonitoringAgent
+    from .monitoring.fetcher import LogFetcher
     from .notebook.panels.chat import ChatPanel
     from .notebook.panels.dashboard import dashboard
     from .notebook.panels.files import FilesPanel
@@ -199,6 +202,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .skills.package import package
     from .skills.registry import Registry
     from .skills.validate import ValidationReport, validate
+    from .testing.demo_server import DemoLogServer
     from .tools import events
     from .tools.data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
     from .tools.definitions import tool_definitions

@@ -15,7 +15,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from ..demo.server import DemoLogServer
+from ..testing.demo_server import DemoLogServer
 
 __all__ = ["register", "start_server"]
 

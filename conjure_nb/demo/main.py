@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from .agent import MonitoringAgent, MonitoringResult
-from .server import DemoLogServer
+from ..monitoring.agent import MonitoringAgent, MonitoringResult
+from ..testing.demo_server import DemoLogServer
 
 __all__ = ["run_main_job"]
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.demo.agent import AgentError, default_skills_dir
-from conjure_nb.demo.server import DemoLogServer
+from conjure_nb.monitoring.agent import AgentError, default_skills_dir
+from conjure_nb.testing.demo_server import DemoLogServer
 
 S = cj.ScriptedModel
 SKILLS = default_skills_dir()
@@ -296,3 +296,34 @@ def test_agent_mode_says_when_the_model_skips_the_report(api: DemoLogServer, tmp
         cj.MonitoringAgent(model=model, out_dir=tmp_path / "out").analyze(api.logs_url, limit=100)
     assert "a report is not needed" in str(info.value)
     assert (tmp_path / "out" / "analysis.json").is_file()  # nothing lost
+
+
+KERNEL_HYGIENE = r"""
+import json, sys
+before_path, before = list(sys.path), set(sys.modules)
+import conjure_nb as cj
+from conjure_nb.testing.demo_server import DemoLogServer
+
+with DemoLogServer(records=400, seed=3) as api, cj.MonitoringAgent(backend="local", progress=lambda _: None) as agent:
+    result = agent.analyze(api.logs_url, limit=300)
+    many = agent.analyze_many([api.logs_url + "?limit=200"], generate_report=False)
+new = sorted(n for n in set(sys.modules) - before if "." not in n)
+ours = sorted(n for n in sys.modules if n.startswith("conjure_nb._skills."))
+print(json.dumps({"path_same": sys.path == before_path, "new": new, "ours": ours,
+                  "status": result.health_status, "fleet": many.analysis["summary"]["total"]}))
+"""
+
+
+def test_an_agent_run_leaves_the_kernel_as_it_was(tmp_path: Path) -> None:
+    """No sys.path edit and no generic top-level module (analysis, partial, ...) after analyze/analyze_many."""
+    done = subprocess.run(
+        [sys.executable, "-c", KERNEL_HYGIENE], capture_output=True, text=True, timeout=240, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["path_same"] and found["status"] != "unknown" and found["fleet"] > 0
+    skill_modules = {p.stem for p in (SKILLS / "log-analyzer" / "scripts").rglob("*.py")}
+    skill_modules |= {p.stem for p in (SKILLS / "incident-report" / "scripts").rglob("*.py")}
+    skill_modules |= {"loganalyzer", "incident_report"}
+    assert not skill_modules & set(found["new"]), found["new"]
+    assert "conjure_nb._skills.loganalyzer.analyze" in found["ours"]

@@ -26,9 +26,15 @@ ORDER = [
     ["executors"],
     ["loop"],
     ["session"],
+    ["monitoring"],
     ["notebook"],
-    ["demo"],
-    ["cli", "testing", "__init__", "__main__"],  # the facade: only the top may import it
+    ["testing"],
+    [
+        "cli",
+        "demo",
+        "__init__",
+        "__main__",
+    ],  # the demo job, the CLI and the facade: only the top imports them
 ]
 LAYERS = {name: rank for rank, names in enumerate(ORDER) for name in names}
 

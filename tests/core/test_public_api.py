@@ -23,18 +23,8 @@ def test_core_names_resolve() -> None:
         assert getattr(cj, name) is not None
 
 
-def test_every_exported_module_exists_or_is_a_later_layer() -> None:
-    later = {
-        "notebook.render",
-        "notebook.widgets",
-        "notebook.magics",
-        "demo.agent",
-        "executors.docker",
-        "demo.fetcher",
-    }
+def test_every_exported_module_exists() -> None:
     for module in set(cj._EXPORTS.values()):
-        if module in later:
-            continue
         importlib.import_module(f"conjure_nb.{module}")
 
 

@@ -17,23 +17,22 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import glob
-import importlib.util
 import json
 import multiprocessing
 import os
 import shlex
 import shutil
-import sys
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConjureError, UsageError
-from .progress import ShardBar
+from ..telemetry import emit
+from .skillcode import skill_code
 
 if TYPE_CHECKING:
     from .agent import MonitoringAgent
@@ -52,7 +51,7 @@ class Shard:
     end: int | None
     fmt: str
     layout: dict[str, Any] | None
-    scripts: str
+    skill_dir: str
 
 
 @dataclass
@@ -139,17 +138,17 @@ def analyze_many(
         started = time.perf_counter()
         files, failures = _gather(agent, names, workdir, limit)
         timings["fetch"] = (time.perf_counter() - started) * 1000
-        scripts = str(agent.skill("log-analyzer").path / "scripts")
+        skill_dir = str(agent.skill("log-analyzer").path)
         shards = [
             s
             for source, paths in files.items()
-            for s in _shards(source, paths, scripts, shard_bytes, failures)
+            for s in _shards(source, paths, skill_dir, shard_bytes, failures)
         ]
         agent.progress(f"analysing {len(files)} sources in {len(shards)} shards ({_where(client)})")
         started = time.perf_counter()
         partials = _run(shards, client, agent.progress, failures)
         timings["analyze"] = (time.perf_counter() - started) * 1000
-        result = _merge(shards, partials, failures, scripts)
+        result = _merge(shards, partials, failures, skill_dir)
         result.timings, result.working_dir = timings, agent.out_dir or workdir
         if generate_report and result.sources:
             started = time.perf_counter()
@@ -215,10 +214,10 @@ def _expand(pattern: str) -> list[str]:
 
 
 def _shards(
-    source: str, paths: list[str], scripts: str, size: int, failures: dict[str, str]
+    source: str, paths: list[str], skill_dir: str, size: int, failures: dict[str, str]
 ) -> Iterator[Shard]:
     """The shards of one source: each file detected once, big line files cut at line starts."""
-    analyzer = load_analyzer(scripts)
+    analyzer = load_analyzer(skill_dir)
     for path in paths:
         try:
             with open(path, "rb") as handle:
@@ -228,7 +227,7 @@ def _shards(
             return
         found = layout.as_dict() if layout is not None else None
         for start, end in _cuts(path, size if fmt not in _LINE_FORMATS_EXCLUDED else 0):
-            yield Shard(source, path, start, end, fmt, found, scripts)
+            yield Shard(source, path, start, end, fmt, found, skill_dir)
 
 
 def _cuts(path: str, size: int) -> list[tuple[int, int | None]]:
@@ -247,41 +246,29 @@ def _cuts(path: str, size: int) -> list[tuple[int, int | None]]:
     return [(a, b) for a, b in zip(starts, [*starts[1:], None])]
 
 
+FLEET_START = ("conjure", "fleet", "start")  # measurements: total (shards); metadata: run (an id)
+FLEET_SHARD = ("conjure", "fleet", "shard")  # measurements: done, failed, total; metadata: run
+
+
 # -- running the shards -----------------------------------------------------------------------
 
 
 class _Analyzer:
-    """The log-analyzer skill's modules, imported from its scripts folder (stdlib only)."""
+    """The log-analyzer skill's modules (its code package, imported by `skill_code`)."""
 
-    def __init__(self, scripts: str):
-        module = _import(Path(scripts) / "analyze.py", "_conjure_fleet_analyze")
-        self.analyze: Any = module
-        self.parse_logs: Any = sys.modules["parse_logs"]
-        self.ParseError: Any = sys.modules["jsondoc"].ParseError
-
-
-_LOADED: dict[str, _Analyzer] = {}
+    def __init__(self, skill_dir: str):
+        self.analyze: Any = skill_code("log-analyzer", "analyze", skill_dir=skill_dir)
+        self.parse_logs: Any = skill_code("log-analyzer", "parse_logs", skill_dir=skill_dir)
+        self.ParseError: Any = skill_code("log-analyzer", "jsondoc", skill_dir=skill_dir).ParseError
 
 
-def load_analyzer(scripts: str) -> _Analyzer:
-    if scripts not in _LOADED:
-        _LOADED[scripts] = _Analyzer(scripts)
-    return _LOADED[scripts]
-
-
-def _import(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ConjureError(f"cannot load the log analyzer from {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+def load_analyzer(skill_dir: str) -> _Analyzer:
+    return _Analyzer(skill_dir)
 
 
 def analyze_shard(shard: Shard) -> dict[str, Any]:
     """One shard's partial analysis. Runs in a Dask worker or a pool process."""
-    analyzer = load_analyzer(shard.scripts)
+    analyzer = load_analyzer(shard.skill_dir)
     reader = analyzer.parse_logs.LogReader(
         shard.path, shard.fmt, quiet=True, layout=shard.layout, start=shard.start, end=shard.end
     )
@@ -350,7 +337,8 @@ def _collect(
     error: Any,
 ) -> list[dict[str, Any] | None]:
     results: list[dict[str, Any] | None] = [None] * len(shards)
-    bar = ShardBar(len(shards))
+    run, failed = uuid.uuid4().hex, 0
+    emit(FLEET_START, {"total": len(shards)}, {"run": run})
     for count, future in enumerate(done, 1):
         i = futures[future]
         problem = error(future)
@@ -358,7 +346,8 @@ def _collect(
             failures.setdefault(shards[i].source, f"{shards[i].path}: {problem}")
         else:
             results[i] = future.result()
-        bar.step(failed=problem is not None)
+        failed += problem is not None
+        emit(FLEET_SHARD, {"done": count, "failed": failed, "total": len(shards)}, {"run": run})
         progress(f"[{count}/{len(shards)} shards] {os.path.basename(shards[i].path)} done")
     return results
 
@@ -377,9 +366,9 @@ def _distributed() -> Any:
 
 
 def _merge(
-    shards: list[Shard], partials: list[dict[str, Any] | None], failures: dict[str, str], scripts: str
+    shards: list[Shard], partials: list[dict[str, Any] | None], failures: dict[str, str], skill_dir: str
 ) -> FleetResult:
-    merge = load_analyzer(scripts).analyze.merge_partials
+    merge = load_analyzer(skill_dir).analyze.merge_partials
     by_source: dict[str, list[dict[str, Any]]] = {}
     for shard, found in zip(shards, partials):
         if found is not None and shard.source not in failures:

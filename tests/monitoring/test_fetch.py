@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.demo.server import DemoLogServer
+from conjure_nb.testing.demo_server import DemoLogServer
 
 from .conftest import ANALYZER, run_script
 
@@ -341,7 +341,7 @@ def test_an_api_that_ignores_direction_still_gives_the_newest(tmp_path: Path) ->
     ],
 )
 def test_native_and_script_fetch_the_same(server: DemoLogServer, tmp_path: Path, options: str) -> None:
-    from conjure_nb.demo import fetcher as native_module
+    from conjure_nb.monitoring import fetcher as native_module
 
     url = server.url if "loki" in options else server.logs_url
     script, _ = fetch(url, *options.split())
@@ -349,7 +349,7 @@ def test_native_and_script_fetch_the_same(server: DemoLogServer, tmp_path: Path,
     native = json.loads(cj.LogFetcher().execute(f"fetch {url} {options}", context))
     assert native == script and native
     # one implementation: the native skill runs the skill's own script module
-    assert Path(native_module._shared().__file__).resolve() == FETCH.resolve()
+    assert Path(native_module._shared().__file__).resolve() == (ANALYZER / "loganalyzer" / "fetch_logs.py").resolve()
 
 
 def test_the_script_needs_only_the_standard_library(server: DemoLogServer, tmp_path: Path) -> None:

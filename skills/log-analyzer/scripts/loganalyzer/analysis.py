@@ -16,9 +16,9 @@ from itertools import compress, repeat
 from operator import itemgetter
 from typing import Any
 
-from diagnose import Signatures
-from logformats import ERRORISH, Columns, canonical_level
-from timestamps import BadTimestamp, check_stamp
+from .diagnose import Signatures
+from .logformats import ERRORISH, Columns, canonical_level
+from .timestamps import BadTimestamp, check_stamp
 
 _get: Any = dict.get
 _minute: Any = itemgetter(slice(0, 16))
@@ -292,12 +292,3 @@ def _bucketed(per_minute: dict[str, list[int]]) -> dict[str, Any]:
         point["errors"] += row[1]
         point["warnings"] += row[2]
     return {"bucket_minutes": width, "points": points}
-
-
-if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
-    import sys
-
-    print(
-        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by analyze.py, not a command; run it with --help"
-    )
-    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from report_story import Event, Incident, Signature, events, incidents, locate_examples, signatures, top, when
+from .report_story import (
+    Event,
+    Incident,
+    Signature,
+    events,
+    incidents,
+    locate_examples,
+    signatures,
+    top,
+    when,
+)
 
 STATUS_COLORS = {"healthy": "2E7D32", "degraded": "F9A825", "critical": "C62828", "unknown": "757575"}
 PRIORITY_COLORS = {"P1": "C62828", "P2": "EF6C00", "P3": "F9A825", "P4": "1565C0"}
@@ -492,12 +502,3 @@ def console_lines(report: Report) -> list[str]:
         lines.append(f"  {fact.label}: {value}")
     lines += ["", "Action items:"] + [f"  {a.priority} {a.action}" for a in report.actions[:3]]
     return lines
-
-
-if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
-    import sys
-
-    print(
-        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by make_report.py, not a command; run that with --help"
-    )
-    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

@@ -33,7 +33,7 @@ from ..skills.model import Skill
 from ..skills.registry import Registry
 from ..tools import ToolResult
 from .fetcher import LogFetcher
-from .skillcode import bundled_skills_dir, skill_module
+from .skillcode import bundled_skills_dir, skill_code
 
 __all__ = [
     "AgentError",
@@ -71,7 +71,7 @@ def default_skills_dir() -> Path:
 def _story(analysis: dict[str, Any], workdir: Path) -> list[str]:
     """Page 1 of the report as console lines, built by the incident-report skill's own code."""
     try:
-        content = skill_module("incident-report", "report_content")
+        content = skill_code("incident-report", "report_content")
         meta = workdir / f"{LOGS_FILE}.fetch.json"
         fetch = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else None
         report = content.build(analysis, fetch=fetch, logs=str(workdir / LOGS_FILE))
@@ -169,7 +169,7 @@ class MonitoringAgent:
         progress: called with one line per step (default: silent).
         report_writer: the report step (default: the local `incident-report` skill).
         report_backend: "local" (the `incident-report` skill) or "anthropic" (Anthropic's hosted
-            xlsx/pdf skills, `demo.hosted_report.AnthropicReportWriter`; without a key it falls back
+            xlsx/pdf skills, `monitoring.hosted_report.AnthropicReportWriter`; without a key it falls back
             to the local skill and says so in the progress).
         watch: hot-reload the skills when their folders change (a `Registry` watcher); call
             `close()` (or use the agent as a context manager) to stop it.
@@ -347,7 +347,7 @@ class MonitoringAgent:
     ) -> Any:
         """Many sources (URLs, files, globs) analysed in parallel and merged exactly into one fleet
         view, per-source results and one report; `client=` a dask.distributed Client runs the
-        shards on that cluster. Returns a `FleetResult`; see `conjure_nb.demo.fleet`."""
+        shards on that cluster. Returns a `FleetResult`; see `conjure_nb.monitoring.fleet`."""
         from .fleet import SHARD_BYTES, analyze_many
 
         return analyze_many(

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from conjure_nb.demo import fleet
-from conjure_nb.demo.agent import MonitoringAgent
-from conjure_nb.demo.generator import generate, write_jsonl
-from conjure_nb.demo.server import DemoLogServer
+from conjure_nb.monitoring import fleet
+from conjure_nb.monitoring.agent import MonitoringAgent
+from conjure_nb.testing.demo_generator import generate, write_jsonl
+from conjure_nb.testing.demo_server import DemoLogServer
 
 from .conftest import load_script
 
@@ -103,14 +103,17 @@ def test_in_a_notebook_a_progress_bar_fills_as_shards_finish(
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
-    from conjure_nb.demo import progress
+    from conjure_nb import telemetry
+    from conjure_nb.notebook import progress
 
     monkeypatch.setattr(progress, "in_notebook", lambda: True)  # a kernel is what a notebook runs
     InteractiveShell.instance()
     try:
+        assert progress.follow_fleets() and progress.follow_fleets()  # twice: still one handler
         with capture_output() as shown:
             result = agent.analyze_many([str(logs["payments"])], generate_report=False, shard_bytes=200_000)
     finally:
+        telemetry.detach("conjure-notebook-fleet-progress")
         InteractiveShell.clear_instance()
     bars = [o for o in shown.outputs if "application/vnd.jupyter.widget-view+json" in o.data]
     assert len(bars) == 1 and result.shards > 1
@@ -118,7 +121,7 @@ def test_in_a_notebook_a_progress_bar_fills_as_shards_finish(
 
 
 def test_outside_a_notebook_there_is_no_bar(agent: MonitoringAgent, logs: dict[str, Path]) -> None:
-    from conjure_nb.demo.progress import ShardBar
+    from conjure_nb.notebook.progress import ShardBar
 
     assert ShardBar(3).widget is None  # pytest is not a kernel: console lines only
     bar = ShardBar(2, show=True)

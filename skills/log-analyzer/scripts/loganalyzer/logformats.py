@@ -13,7 +13,7 @@ from itertools import compress
 from operator import itemgetter
 from typing import Any
 
-from readstats import ParseStats
+from .readstats import ParseStats
 
 Record = dict[str, Any]
 Groups = tuple[Any, ...]
@@ -401,12 +401,3 @@ def regex_parser(pattern: str, formats: TextFormats) -> LineParser:
         return rec
 
     return parse
-
-
-if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
-    import sys
-
-    print(
-        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by parse_logs.py and analyze.py, not a command; run those with --help"
-    )
-    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

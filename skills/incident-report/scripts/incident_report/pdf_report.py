@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from report_content import PRIORITY_COLORS, STATUS_COLORS, Fact, Report
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import CondPageBreak, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from .report_content import PRIORITY_COLORS, STATUS_COLORS, Fact, Report
 
 _STYLES = getSampleStyleSheet()
 _BODY = ParagraphStyle("body", parent=_STYLES["BodyText"], fontSize=9.5, leading=12.5, splitLongWords=0)
@@ -310,12 +311,3 @@ def write_pdf(report: Report, path: Path) -> dict[str, Any]:
     )
     doc.build(_story(report), canvasmaker=NumberedCanvas)
     return {"pages": doc.page}
-
-
-if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
-    import sys
-
-    print(
-        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by make_report.py, not a command; run that with --help"
-    )
-    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from timestamps import Clock
+from .timestamps import Clock
 
 
 class ParseStats:
@@ -187,10 +187,3 @@ class Progress:
         print(
             f"{self.name}: {done / 1e6:,.0f} MB read{share}, {records:,} records", file=sys.stderr, flush=True
         )
-
-
-if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
-    print(
-        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by parse_logs.py, not a command; run it with --help"
-    )
-    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

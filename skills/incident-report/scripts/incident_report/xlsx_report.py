@@ -19,7 +19,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
-from report_content import PRIORITY_COLORS, STATUS_COLORS, Report
+
+from .report_content import PRIORITY_COLORS, STATUS_COLORS, Report
 
 SHEETS = (
     "Summary",
@@ -209,12 +210,3 @@ def write_xlsx(report: Report, path: Path) -> dict[str, Any]:
     wb.save(path)
     charts = sum(len(ws._charts) for ws in sheets.values())
     return {"sheets": list(SHEETS), "charts": charts}
-
-
-if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
-    import sys
-
-    print(
-        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by make_report.py, not a command; run that with --help"
-    )
-    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

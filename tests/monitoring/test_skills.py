@@ -60,7 +60,7 @@ def test_scripts_run_without_third_party_packages(tmp_path: object) -> None:
     import subprocess
     import sys
 
-    sample = SKILLS.parent / "tests" / "demo" / "samples" / "access.log"
+    sample = SKILLS.parent / "tests" / "monitoring" / "samples" / "access.log"
     done = subprocess.run(
         [sys.executable, "-I", "-S", str(SKILLS / "log-analyzer" / "scripts" / "analyze.py"), str(sample)],
         capture_output=True,

@@ -268,12 +268,3 @@ def _from_epoch(number: float) -> str | None:
     except (OverflowError, OSError, ValueError):
         return None
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
-    import sys
-
-    print(
-        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by parse_logs.py and analyze.py, not a command; run those with --help"
-    )
-    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

@@ -10,9 +10,9 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
-from logformats import Record, TextFormats, infer_level
-from readstats import ParseStats
-from timestamps import BadTimestamp
+from .logformats import Record, TextFormats, infer_level
+from .readstats import ParseStats
+from .timestamps import BadTimestamp
 
 MAX_DOCUMENT = 512 << 20
 MAX_RECORD = 32 << 20
@@ -322,12 +322,3 @@ def _inner(value: Any) -> list[Any] | None:
     if isinstance(value, dict) and _RECORD_KEYS.isdisjoint(value):
         return envelope_records(value)
     return None
-
-
-if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
-    import sys
-
-    print(
-        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by parse_logs.py, not a command; run those with --help"
-    )
-    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

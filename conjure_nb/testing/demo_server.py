@@ -39,7 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .generator import generate
+from .demo_generator import generate
 from .loki import LokiQuery, parse_loki_query, parse_time
 
 __all__ = ["DemoLogServer", "RequestError", "span_start"]

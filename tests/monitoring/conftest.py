@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conjure_nb.demo.server import DemoLogServer
+from conjure_nb.testing.demo_server import DemoLogServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SKILLS = ROOT / "skills"
@@ -59,15 +59,7 @@ def closed_port() -> int:
 
 
 def load_script(name: str, folder: Path = ANALYZER) -> object:
-    """Import a skill script as a module (it puts its own folder on sys.path for its siblings)."""
-    import importlib.util
+    """A module of a skill's code package, imported the way the host imports it (no sys.path edits)."""
+    from conjure_nb.monitoring.skillcode import skill_code
 
-    module_name = f"_skill_{folder.parent.name.replace('-', '_')}_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, folder / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    return skill_code(folder.parent.name, name, skill_dir=folder.parent)

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from analysis import Analysis
-from readstats import ParseStats
+from .analysis import Analysis
+from .readstats import ParseStats
 
 VERSION = 1
 _COUNTERS = ("levels", "minutes", "minute_kinds", "services", "sig_counts", "sig_where")
@@ -133,12 +133,3 @@ def _merge_stats(partials: list[dict[str, Any]]) -> ParseStats:
         stats.malformed_examples.extend(counts["malformed_examples"])
     stats.malformed_examples = stats.malformed_examples[:5]
     return stats
-
-
-if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
-    import sys
-
-    print(
-        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by analyze.py, not a command; run it with --help"
-    )
-    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

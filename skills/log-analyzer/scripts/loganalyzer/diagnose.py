@@ -299,12 +299,3 @@ class Thresholds(NamedTuple):
             "reasons": [r for _, r in reasons],
             "thresholds": self._asdict(),
         }
-
-
-if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
-    import sys
-
-    print(
-        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by analyze.py, not a command; run those with --help"
-    )
-    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

@@ -32,7 +32,7 @@ import httpx
 
 from ..errors import ToolError
 from ..executors.native import Context, NativeSkill
-from .skillcode import skill_module
+from .skillcode import skill_code
 
 __all__ = ["LogFetcher"]
 
@@ -47,7 +47,7 @@ USAGE = (
 
 def _shared() -> ModuleType:
     """The log-analyzer skill's fetch_logs.py: the one implementation of fetching."""
-    return skill_module("log-analyzer", "fetch_logs")
+    return skill_code("log-analyzer", "fetch_logs")
 
 
 class _Parser(argparse.ArgumentParser):

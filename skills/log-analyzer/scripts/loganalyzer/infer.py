@@ -17,8 +17,8 @@ from collections import Counter
 from operator import itemgetter
 from typing import Any
 
-from logformats import Columns, Groups, Record, TextFormats, infer_level
-from timestamps import SHAPES, Shape
+from .logformats import Columns, Groups, Record, TextFormats, infer_level
+from .timestamps import SHAPES, Shape
 
 LEVEL_WORDS = (
     "TRACE|DEBUG|DBG|VERBOSE|FINEST|FINER|FINE|INFORMATION|INFO|NOTICE|WARNING|WARN|ERROR|ERR|SEVERE|"
@@ -350,12 +350,3 @@ class InferredReader:
         levels = list(map(itemgetter(self.slot["level"]), rows))
         first, last = self._stamp(low, False), self._stamp(high, False)
         return Columns(rows, self.build_quiet, minutes, levels, self.formats.service, first, last)
-
-
-if __name__ == "__main__":  # a helper module, not a command: say so, and where to go instead
-    import sys
-
-    print(
-        f"usage: {__file__.rsplit('/', 1)[-1]} is a module used by parse_logs.py and analyze.py, not a command; run those with --help"
-    )
-    sys.exit(0 if sys.argv[1:] in ([], ["--help"], ["-h"]) else 2)

@@ -1,0 +1,1 @@
+"""The `incident-report` skill's code, run by the scripts beside this package (see ../../SKILL.md)."""

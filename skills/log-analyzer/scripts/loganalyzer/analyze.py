@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""Analyse a log file and print the findings as one JSON document on stdout.
+
+Reads every format parse_logs.py reads (streamed, bounded memory) and reports totals, the level
+breakdown, error/warn rates, a health status with the rule that decided it, the top error and
+warning signatures, errors by service and host, a per-minute timeline, error bursts, and
+diagnostics with a severity and a recommended action.
+
+Progress and notes go to stderr; stdout carries only the JSON. Exit codes: 0 ok, 1 input error,
+2 usage error, 3 health is critical and --fail-on-critical was given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import re
+import sys
+import time
+from types import SimpleNamespace
+from typing import Any
+
+from .analysis import Analysis, ranked
+from .diagnose import Thresholds, bursts, diagnose
+from .jsondoc import ENVELOPE, ParseError, array_windows
+from .logformats import Columns
+from .parse_logs import FORMATS, LogReader, add_input_options, detect, reader_from_args
+from .partial import merge, to_partial
+from .readstats import confidence
+from .timestamps import BadTimestamp, Clock
+
+PARALLEL_MIN = 32 << 20
+
+
+def analyze(
+    reader: LogReader,
+    *,
+    top: int = 10,
+    thresholds: Thresholds | None = None,
+    burst_k: float = 5.0,
+    burst_min: int = 5,
+    jobs: int = 0,
+) -> dict[str, Any]:
+    """Stream the reader's input through an Analysis and build the report (a JSON-ready dict)."""
+    started = time.perf_counter()
+    acc = tally(reader, top, jobs)
+    return _report(acc, reader, thresholds or Thresholds(), burst_k, burst_min, started)
+
+
+def tally(reader: LogReader, top: int = 10, jobs: int = 0) -> Analysis:
+    """Every record of the reader's input counted into an Analysis (the report is built later).
+
+    A big JSON array is read by `jobs` processes at once (0: one per core, up to 4, for files
+    of 32 MB or more), each over a window of whole records, and their partials merged exactly;
+    `reader.stats` then holds the merged reading statistics."""
+    windows = _array_windows(reader, jobs)
+    if windows:
+        return _tally_windows(reader, windows, top)
+    acc = Analysis(top)
+    reader.columns = True
+    for batch in reader.raw_batches():
+        if isinstance(batch, Columns):
+            acc.add_block(batch)
+            continue
+        if acc.add_columns(batch):
+            continue
+        records = batch if reader.prenormalized else reader.normalize_all(batch)
+        if not acc.add_columns(records):
+            for rec in records:
+                acc.add_record(rec)
+    return acc
+
+
+def _array_windows(reader: LogReader, jobs: int) -> list[tuple[int, int | None]] | None:
+    """Windows over a JSON array file for `jobs` processes, or None to read it in one pass."""
+    if reader.source == "-" or reader.start or reader.end is not None or reader.elements:
+        return None
+    if reader.fmt not in ("auto", "json") or not os.path.isfile(reader.source):
+        return None
+    size = os.path.getsize(reader.source)
+    if jobs == 0:
+        jobs = min(4, os.cpu_count() or 1) if size >= PARALLEL_MIN else 1
+    if jobs < 2:
+        return None
+    with open(reader.source, "rb") as handle:
+        head = handle.read(1 << 16)
+        if reader.fmt == "auto" and detect(head)[0] != "json":
+            return None
+        bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+        envelope = ENVELOPE.match(head, bom)
+        if envelope is None and not head[bom:].lstrip().startswith(b"["):
+            return None  # a document that is not streamed: read whole, in one pass
+        start = envelope.end() if envelope else head.index(b"[") + 1
+        windows = array_windows(handle, start, size, jobs)
+    return windows if len(windows) > 1 else None
+
+
+def _tally_windows(reader: LogReader, windows: list[tuple[int, int | None]], top: int) -> Analysis:
+    settings = (reader.text.service, reader.text.host, reader.stats.clock.year, top)
+    with multiprocessing.get_context("fork").Pool(len(windows)) as pool:
+        partials = pool.map(_window, [(reader.source, start, end, settings) for start, end in windows])
+    acc, reader.stats, _ = merge(partials, top)
+    return acc
+
+
+def _window(task: tuple[str, int, int | None, tuple[str, str, int, int]]) -> dict[str, Any]:
+    """One window's partial: runs in a worker process."""
+    source, start, end, (service, host, year, top) = task
+    reader = LogReader(
+        source, "json", service=service, host=host, year=year, quiet=True, start=start, end=end, elements=True
+    )
+    return partial(reader, top)
+
+
+def partial(reader: LogReader, top: int = 10) -> dict[str, Any]:
+    """The partial analysis of one input or shard: JSON that `merge_partials` combines exactly."""
+    return to_partial(tally(reader, top), reader.source, reader.stats)
+
+
+def merge_partials(
+    partials: list[dict[str, Any]],
+    *,
+    top: int = 10,
+    thresholds: Thresholds | None = None,
+    burst_k: float = 5.0,
+    burst_min: int = 5,
+) -> dict[str, Any]:
+    """The report of many partials (in any order): equal to the single pass over all their input.
+
+    `source` is the sources joined with ", " and `sources` lists them."""
+    started = time.perf_counter()
+    acc, stats, sources = merge(partials, top)
+    merged = SimpleNamespace(source=", ".join(sources), stats=stats)
+    report = _report(acc, merged, thresholds or Thresholds(), burst_k, burst_min, started)  # type: ignore[arg-type]
+    report["sources"] = sources
+    return report
+
+
+def _iso(stamp: str | None) -> str | None:
+    """One spelling for first/last (`...:00.000Z`) whichever path counted the record."""
+    try:
+        return Clock().iso(stamp) or stamp
+    except BadTimestamp:
+        return stamp
+
+
+def _summary(acc: Analysis, services: dict[str, int], hosts_with_errors: int) -> dict[str, Any]:
+    levels = acc.level_counts()
+    total = sum(levels.values())
+    errors = levels.get("ERROR", 0) + levels.get("FATAL", 0)
+    warnings = levels.get("WARN", 0)
+    return {
+        "total": total,
+        "levels": levels,
+        "errors": errors,
+        "warnings": warnings,
+        "error_rate": round(errors / total, 6) if total else 0.0,
+        "warn_rate": round(warnings / total, 6) if total else 0.0,
+        "first_timestamp": _iso(acc.first),
+        "last_timestamp": _iso(acc.last),
+        "services": len(services),
+        "hosts_with_errors": hosts_with_errors,
+    }
+
+
+def _parse_notes(acc: Analysis, reader: LogReader, unreadable: int) -> dict[str, Any]:
+    parse = reader.stats.as_dict()
+    for raw, n in acc.levels.items():
+        if acc.canonical(raw) == "UNKNOWN" and raw != "UNKNOWN":
+            parse["unknown_levels"][str(raw)] = n
+    parse["timestamps_unreadable"] = unreadable
+    parse["confidence"], parse["confidence_reasons"] = confidence(parse)
+    return parse
+
+
+def _report(
+    acc: Analysis, reader: LogReader, thresholds: Thresholds, burst_k: float, burst_min: int, started: float
+) -> dict[str, Any]:
+    services = {str(k if k is not None else "unknown"): v for k, v in ranked(acc.services)}
+    error_services, error_hosts, _ = acc.where("ERROR")
+    summary = _summary(acc, services, len(error_hosts))
+    total = summary["total"]
+    timeline, unreadable = acc.timeline()
+    anomalies = bursts(timeline["points"], burst_k, burst_min)
+    diagnostics = diagnose(
+        [*acc.signatures("ERROR", total, None), *acc.signatures("WARN", total, None)], total
+    )
+    parse = _parse_notes(acc, reader, unreadable)
+    guessed = total > 0 and parse["levels_inferred"] * 2 > total
+    return {
+        "source": reader.source,
+        "format": reader.stats.format,
+        "summary": summary,
+        "health": thresholds.verdict(summary, diagnostics, anomalies, estimated=guessed),
+        "top_errors": acc.signatures("ERROR", total, acc.top),
+        "top_warnings": acc.signatures("WARN", total, acc.top),
+        "errors_by_service": dict(ranked(error_services)),
+        "errors_by_host": dict(ranked(error_hosts)),
+        "records_by_service": services,
+        "error_rate_by_service": {
+            s: round(error_services.get(s, 0) / n, 6) for s, n in services.items() if n
+        },
+        "timeline": timeline,
+        "anomalies": anomalies,
+        "diagnostics": diagnostics,
+        "parse": parse,
+        "elapsed_seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="analyze.py",
+        description="Analyse a log file (any format parse_logs.py reads); JSON on stdout.",
+        epilog="Exit codes: 0 ok, 1 input error, 2 usage error, 3 critical health with --fail-on-critical.",
+    )
+    parser.add_argument("input", nargs="?", help="log file, or - for stdin")
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="print the partial analysis (JSON to merge later with --merge) instead of the report",
+    )
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="PARTIAL",
+        help="merge partial analyses (files from --partial) into one report",
+    )
+    parser.add_argument("-o", "--output", help="write the full JSON here; stdout then gets a short summary")
+    parser.add_argument(
+        "--format", default="auto", choices=FORMATS, help="input format (default: auto-detect)"
+    )
+    parser.add_argument("--regex", help="line regex with named groups, for formats not built in")
+    parser.add_argument("--service", default="unknown", help="service name for records that carry none")
+    parser.add_argument("--host", default="unknown", help="host name for records that carry none")
+    parser.add_argument("--year", type=int, help="year for syslog timestamps without one")
+    add_input_options(parser)
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        help="processes for a big JSON array (default 0: one per core, up to 4, from 32 MB; 1: one pass)",
+    )
+    parser.add_argument("--top", type=int, default=10, help="how many error/warning signatures to list (10)")
+    parser.add_argument(
+        "--error-critical", type=float, default=0.10, help="error rate that is critical (0.10)"
+    )
+    parser.add_argument(
+        "--error-degraded", type=float, default=0.02, help="error rate that is degraded (0.02)"
+    )
+    parser.add_argument("--warn-degraded", type=float, default=0.10, help="warn rate that is degraded (0.10)")
+    parser.add_argument("--burst-k", type=float, default=5.0, help="burst when errors > median + k*MAD (5)")
+    parser.add_argument(
+        "--burst-min", type=int, default=5, help="fewest errors in a bucket to call a burst (5)"
+    )
+    parser.add_argument("--fail-on-critical", action="store_true", help="exit 3 when the health is critical")
+    parser.add_argument("--indent", type=int, default=None, help="pretty-print the JSON with this indent")
+    parser.add_argument("--quiet", action="store_true", help="nothing on stderr but errors")
+    return parser.parse_args(argv)
+
+
+def _emit(report: dict[str, Any], args: argparse.Namespace) -> None:
+    """The JSON on stdout (or in -o FILE, with a short summary on stdout); the one-line verdict on stderr."""
+    text = json.dumps(report, indent=args.indent, ensure_ascii=False)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+        short = {"output": args.output, "summary": report["summary"], "health": report["health"]}
+        text = json.dumps(short, indent=args.indent)
+    sys.stdout.write(text + "\n")
+    if not args.quiet:
+        s, p, h = report["summary"], report["parse"], report["health"]
+        print(
+            f"analyze.py: {s['total']:,} records ({p['format']}), {p['malformed']:,} malformed, health "
+            f"{h['status']} ({h['rule']}), {report['elapsed_seconds']} s",
+            file=sys.stderr,
+        )
+        for note in p["notes"]:
+            print(f"analyze.py: note: {note}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    if (args.input is None) == (args.merge is None):
+        print("analyze.py: error: give one log file, or --merge PARTIAL...", file=sys.stderr)
+        return 2
+    thresholds = Thresholds(args.error_critical, args.error_degraded, args.warn_degraded)
+    options = {"thresholds": thresholds, "burst_k": args.burst_k, "burst_min": args.burst_min}
+    try:
+        if args.merge:
+            report = merge_partials([_load_partial(path) for path in args.merge], top=args.top, **options)
+        elif args.partial:
+            return _emit_partial(partial(reader_from_args(args), args.top), args)
+        else:
+            report = analyze(reader_from_args(args), top=args.top, jobs=args.jobs, **options)
+    except (ParseError, re.error, ValueError) as exc:
+        print(f"analyze.py: error: {exc}", file=sys.stderr)
+        return 1
+    _emit(report, args)
+    if report["summary"]["total"] == 0 and report["parse"]["malformed"]:
+        first = report["parse"]["malformed_examples"][0]
+        print(
+            f"analyze.py: error: no line could be read as {report['format']} "
+            f"(line {first['line']}: {first['reason']})",
+            file=sys.stderr,
+        )
+        return 1
+    return 3 if args.fail_on_critical and report["health"]["status"] == "critical" else 0
+
+
+def _load_partial(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            loaded: dict[str, Any] = json.load(handle)
+    except OSError as exc:
+        raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError:
+        raise ParseError(f"{path} is not JSON: pass files written by analyze.py --partial") from None
+    return loaded
+
+
+def _emit_partial(found: dict[str, Any], args: argparse.Namespace) -> int:
+    text = json.dumps(found, ensure_ascii=False)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+    else:
+        sys.stdout.write(text + "\n")
+    if not args.quiet:
+        print(
+            f"analyze.py: partial of {found['stats']['records']:,} records ({found['format']})",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def run() -> None:
+    """Run as a command: exit with `main()`'s status."""
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # the reader went away (| head): not an error worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

@@ -1,0 +1,569 @@
+#!/usr/bin/env python3
+"""Fetch logs over HTTP and write them as JSON Lines: the newest records first, by default.
+
+Speaks two APIs: a paginated JSON API (GET <url>?limit=&level=&service=&since=&until=&cursor=&direction=,
+answering {"logs": [...], "next_cursor": ...}; a bare JSON array also works), and Grafana Loki's
+/loki/api/v1/query_range (streams of [ns, line] values). Like Loki's default `direction=backward`,
+it takes the *newest* --limit records of the range and writes them in time order; --oldest-first
+takes the oldest instead. Retries with exponential backoff on 5xx, 429, timeouts and connection
+errors. A bearer token is read from an environment variable (--token-env, default LOG_API_TOKEN),
+never from the command line.
+
+Standard library only. Records go to -o FILE (or stdout); progress and the summary (how many
+records, which time range, whether there were more) go to stderr. With -o, the summary is also
+saved beside the records as FILE.fetch.json, where the incident-report skill finds the source.
+Exit codes: 0 ok, 1 fetch failed (unreachable, HTTP error after retries, bad response), 2 usage.
+
+This file is also the one implementation of fetching that conjure_nb's native `LogFetcher`
+imports (with its own HTTP transport), so paging, cursors, LogQL and retries live only here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import re
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import IO, Any
+
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_LIST_KEYS = ("logs", "records", "items", "entries", "events", "data")
+_CURSOR_KEYS = ("next_cursor", "nextCursor", "cursor", "next")
+TIMES = "T is ISO 8601 (2026-03-14T09:00:00Z), epoch seconds, or relative to now (15m, 2h, 7d)."
+
+Transport = Callable[[str, Mapping[str, str], float], "tuple[int, bytes]"]
+"""One GET: (status, body). Raises TimeoutError on a timeout and OSError when it cannot connect."""
+
+
+class FetchError(Exception):
+    """Fetching failed for good; the message says what to check."""
+
+
+# --- times -------------------------------------------------------------------------------------
+
+
+def parse_time(value: str, now: datetime | None = None) -> datetime:
+    """A time from ISO 8601 (no zone means UTC), epoch seconds/ms/ns, or relative ("15m", "2h", "7d" ago)."""
+    text = value.strip()
+    now = now or datetime.now(timezone.utc)
+    relative = _RELATIVE.match(text)
+    if relative:
+        return now - timedelta(seconds=float(relative.group(1)) * _UNITS[relative.group(2)])
+    try:
+        number = float(text)
+    except ValueError:
+        number = None
+    try:
+        if number is not None:
+            scale = 1e9 if number > 1e17 else 1e6 if number > 1e14 else 1e3 if number > 1e11 else 1.0
+            return datetime.fromtimestamp(number / scale, tz=timezone.utc)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        raise FetchError(f"cannot read time {value!r}: {TIMES}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO 8601 with milliseconds, as the demo API writes its timestamps."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def nanos(moment: datetime) -> int:
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+def iso_ns(ns: int) -> str:
+    stamp = datetime.fromtimestamp(ns // 1_000_000_000, tz=timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ns % 1_000_000_000 // 1_000_000:03d}Z"
+
+
+# --- what to fetch -----------------------------------------------------------------------------
+
+
+@dataclass
+class Query:
+    """What to fetch; `since`/`until` as given (relative times are resolved once, at `now`)."""
+
+    url: str
+    api: str = "auto"
+    limit: int = 1000
+    page_size: int = 500
+    level: str | None = None
+    service: str | None = None
+    host: str | None = None
+    since: str | None = None
+    until: str | None = None
+    query: str | None = None
+    oldest_first: bool = False
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def loki(self) -> bool:
+        return self.api == "loki" or (self.api == "auto" and "/loki/" in self.url)
+
+    def bound(self, value: str | None) -> datetime | None:
+        return parse_time(value, self.now) if value else None
+
+    def logql(self) -> str:
+        """The LogQL for the filters: --query wins; else a selector from --service/--host/--level."""
+        if self.query:
+            return self.query
+        matchers = [
+            f'{label}=~"{prefix}{_alternation(value)}"'
+            for label, value, prefix in (
+                ("service", self.service, ""),
+                ("host", self.host, ""),
+                ("level", self.level, "(?i)"),
+            )
+            if value
+        ]
+        return "{" + (", ".join(matchers) or 'service=~".+"') + "}"
+
+    def describe(self) -> dict[str, Any]:
+        """The query as the summary (and the report's source section) states it."""
+        since, until = self.bound(self.since), self.bound(self.until)
+        return {
+            "url": self.url,
+            "api": "loki" if self.loki else "json",
+            "service": self.service,
+            "level": self.level,
+            "host": self.host,
+            "since": iso(since) if since else None,
+            "until": iso(until) if until else None,
+            "since_arg": self.since,
+            "until_arg": self.until,
+            "limit": self.limit,
+            "order": "oldest first" if self.oldest_first else "newest first",
+            "logql": self.logql() if self.loki else None,
+        }
+
+
+def _alternation(csv: str) -> str:
+    return "|".join(re.escape(part.strip()) for part in csv.split(",") if part.strip())
+
+
+def add_query_arguments(parser: argparse.ArgumentParser) -> None:
+    """The query options, shared by this script and the native LogFetcher's `fetch` command."""
+    parser.add_argument(
+        "url", help="the logs endpoint, e.g. http://127.0.0.1:8080/api/logs or a Loki base URL"
+    )
+    parser.add_argument(
+        "--api", choices=("auto", "json", "loki"), default="auto", help="auto picks loki for URLs with /loki/"
+    )
+    parser.add_argument("--limit", type=int, default=1000, help="most records to fetch in total (1000)")
+    parser.add_argument("--page-size", type=int, default=500, help="records per request (500)")
+    parser.add_argument("--level", help="only these levels, comma-separated (e.g. ERROR,WARN)")
+    parser.add_argument("--service", help="only these services, comma-separated")
+    parser.add_argument("--host", help="only these hosts, comma-separated")
+    parser.add_argument("--since", help="records at or after this time (T)")
+    parser.add_argument("--until", help="records before this time (T)")
+    parser.add_argument("--query", help="Loki: the LogQL query to send instead of one built from the filters")
+    parser.add_argument(
+        "--oldest-first",
+        action="store_true",
+        help="take the oldest --limit records of the range, not the newest",
+    )
+
+
+def query_from(args: argparse.Namespace) -> Query:
+    """A Query from parsed arguments; FetchError when a value cannot work."""
+    if args.limit < 1 or args.page_size < 1:
+        raise FetchError("--limit and --page-size must be at least 1")
+    if not args.url.startswith(("http://", "https://")):
+        raise FetchError(f"the url must start with http:// or https://, got {args.url!r}")
+    query = Query(
+        **{
+            k: getattr(args, k)
+            for k in (
+                "url",
+                "api",
+                "limit",
+                "page_size",
+                "level",
+                "service",
+                "host",
+                "since",
+                "until",
+                "query",
+                "oldest_first",
+            )
+        }
+    )
+    for value in (query.since, query.until):  # a bad time fails before any request
+        query.bound(value)
+    return query
+
+
+# --- HTTP with retries -------------------------------------------------------------------------
+
+
+def urllib_get(url: str, headers: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
+    """The standard library transport; any HTTP status is an answer, not an exception."""
+    request = urllib.request.Request(url, headers=dict(headers))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+            raise TimeoutError(str(reason)) from None
+        raise ConnectionError(str(reason)) from None
+
+
+@dataclass
+class Client:
+    """GET JSON with a timeout, retries and backoff; counts what it did for the summary.
+
+    `deadline` (a time.monotonic() value) stops retrying when another attempt could not finish
+    in time; `auth_hint` says where the token goes when the API answers 401/403.
+    """
+
+    transport: Transport = urllib_get
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout: float = 10.0
+    retries: int = 3
+    backoff: float = 0.5
+    deadline: float = float("inf")
+    auth_hint: str = (
+        "put the API token in the environment variable named by --token-env (default LOG_API_TOKEN)"
+    )
+    on_retry: Callable[[str], None] | None = None
+    requests: int = 0
+    retried: int = 0
+
+    def get(self, url: str, params: Mapping[str, Any]) -> Any:
+        split = urllib.parse.urlsplit(url)
+        query = urllib.parse.parse_qsl(split.query, keep_blank_values=True)
+        query += [(k, str(v)) for k, v in params.items() if v is not None]
+        full = urllib.parse.urlunsplit(split._replace(query=urllib.parse.urlencode(query)))
+        where = f"{split.scheme}://{split.netloc}{split.path}"
+        headers = {"Accept": "application/json", "User-Agent": "log-analyzer-fetch/2", **self.headers}
+        for attempt in range(self.retries + 1):
+            self.requests += 1
+            problem, body = self._attempt(full, headers, where)
+            if body is not None:
+                try:
+                    return json.loads(body)
+                except ValueError:
+                    raise FetchError(f"{where}: the response is not JSON (starts {body[:80]!r})") from None
+            delay = self.backoff * 2**attempt
+            if attempt == self.retries:
+                raise FetchError(f"{where}: {problem} (after {attempt + 1} attempts)")
+            if time.monotonic() + delay + self.timeout > self.deadline:
+                raise FetchError(
+                    f"{where}: {problem} (after {attempt + 1} attempts; no time left for another "
+                    "before the tool call's timeout)"
+                )
+            self.retried += 1
+            if self.on_retry is not None:
+                self.on_retry(f"{problem}; retry {attempt + 1}/{self.retries} in {delay:g} s")
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _attempt(self, url: str, headers: Mapping[str, str], where: str) -> tuple[str, bytes | None]:
+        """One request: ("", body), or (what went wrong, None) when it is worth a retry."""
+        try:
+            status, body = self.transport(url, headers, self.timeout)
+        except TimeoutError:
+            return f"timed out after {self.timeout:g} s", None
+        except OSError as exc:
+            return f"cannot connect ({exc})", None
+        if status < 400:
+            return "", body
+        if status >= 500 or status == 429:
+            return f"HTTP {status}", None
+        if status in (401, 403):
+            raise FetchError(f"{where}: HTTP {status} - authentication failed; {self.auth_hint}")
+        detail = body[:200].decode("utf-8", "replace").strip()
+        raise FetchError(f"{where}: HTTP {status}: {detail}")
+
+
+# --- paging --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """The records in time order (oldest first), and what it took to get them."""
+
+    records: list[Any]
+    pages: int = 0
+    more: bool | None = None
+    """True when the range held more records than --limit (None: the API does not say)."""
+    notes: list[str] = field(default_factory=list)
+
+
+def _records_and_cursor(body: Any) -> tuple[list[Any], str | None, str | None]:
+    if isinstance(body, list):
+        return body, None, None
+    if not isinstance(body, dict):
+        raise FetchError("the API answered neither a JSON array nor an object with a list of logs")
+    records = next((body[k] for k in _LIST_KEYS if isinstance(body.get(k), list)), None)
+    if records is None:
+        raise FetchError(
+            f"no list of logs in the response (keys: {', '.join(sorted(body)) or 'none'}); "
+            "expected one of " + ", ".join(_LIST_KEYS)
+        )
+    cursor = next((body[k] for k in _CURSOR_KEYS if isinstance(body.get(k), str) and body[k]), None)
+    direction = body.get("direction") if isinstance(body.get("direction"), str) else None
+    return records, cursor, direction
+
+
+def fetch_json_api(client: Client, query: Query, on_page: Callable[[int], None] | None = None) -> Result:
+    """Page through the cursor API: the newest --limit records (or the oldest with oldest_first).
+
+    An API that ignores `direction=backward` answers oldest first; then every page is read and
+    only the newest --limit kept, and the result says so.
+    """
+    since, until = query.bound(query.since), query.bound(query.until)
+    newest = not query.oldest_first
+    params = {
+        "level": query.level,
+        "service": query.service,
+        "host": query.host,
+        "since": since and iso(since),
+        "until": until and iso(until),
+        "direction": "backward" if newest else "forward",
+    }
+    taken: list[Any] = []
+    kept: deque[Any] = deque(maxlen=query.limit)  # the newest so far, when the API ignores direction
+    result, cursor, scanning, seen = Result([]), None, False, 0
+    while True:
+        size = query.page_size if scanning else min(query.page_size, query.limit - len(taken))
+        if cursor and cursor.startswith(("http://", "https://")):
+            body = client.get(cursor, {})
+        else:
+            body = client.get(query.url, {**params, "limit": size, "cursor": cursor})
+        records, cursor, direction = _records_and_cursor(body)
+        result.pages += 1
+        if result.pages == 1 and newest and direction != "backward":
+            scanning = True
+            result.notes.append(
+                "the API does not page newest first (it ignored direction=backward): every page was read "
+                f"and the newest {query.limit:,} records kept"
+            )
+        seen += len(records)
+        if scanning:
+            kept.extend(records)
+        else:
+            taken.extend(records[: query.limit - len(taken)])
+        if on_page is not None:
+            on_page(len(kept) if scanning else len(taken))
+        if not cursor or not records:
+            result.more = seen > query.limit
+            break
+        if not scanning and len(taken) >= query.limit:
+            result.more = True
+            break
+    if scanning:
+        result.records = list(kept)
+    else:
+        result.records = taken[::-1] if newest else taken
+    return result
+
+
+def fetch_loki(client: Client, query: Query, on_page: Callable[[int], None] | None = None) -> Result:
+    """Loki query_range, paged backward (newest first; forward with oldest_first).
+
+    Each page continues from the oldest (or newest) timestamp seen, and entries already seen at
+    that exact nanosecond are skipped, so nothing is lost or repeated at page boundaries.
+    """
+    url = query.url if "/loki/api/v1/" in query.url else query.url.rstrip("/") + "/loki/api/v1/query_range"
+    since, until = query.bound(query.since), query.bound(query.until)
+    start, end = since and nanos(since), until and nanos(until)
+    forward, seen, taken = query.oldest_first, set[tuple[int, str]](), list[Any]()
+    result = Result([])
+    while len(taken) < query.limit:
+        page = min(query.page_size, 5000)
+        body = client.get(
+            url,
+            {
+                "query": query.logql(),
+                "start": start,
+                "end": end,
+                "limit": page,
+                "direction": "forward" if forward else "backward",
+            },
+        )
+        result_list = body.get("data", {}).get("result") if isinstance(body, dict) else None
+        if not isinstance(result_list, list):
+            raise FetchError("not a Loki query_range answer: expected data.result to be a list of streams")
+        entries = sorted(
+            (
+                (int(ns), line, stream.get("stream", {}))
+                for stream in result_list
+                for ns, line, *_ in stream.get("values", [])
+            ),
+            key=lambda e: (e[0], e[1]),
+            reverse=not forward,
+        )
+        fresh = [e for e in entries if (e[0], e[1]) not in seen][: query.limit - len(taken)]
+        if not fresh:
+            result.more = False
+            break
+        result.pages += 1
+        taken += [_loki_record(ns, line, labels) for ns, line, labels in fresh]
+        if on_page is not None:
+            on_page(len(taken))
+        if len(entries) < page:
+            result.more = False
+            break
+        edge = entries[-1][0]
+        seen = {(ns, line) for ns, line, _ in entries if ns == edge}
+        start, end = (edge, end) if forward else (start, edge + 1)
+        result.more = True
+    result.records = taken if forward else taken[::-1]
+    return result
+
+
+def _loki_record(ns: int, line: str, labels: dict[str, str]) -> dict[str, Any]:
+    try:
+        parsed = json.loads(line)
+    except ValueError:
+        parsed = None
+    record: dict[str, Any] = dict(labels)
+    record.update(parsed if isinstance(parsed, dict) else {"message": line})
+    record["timestamp"] = iso_ns(ns)
+    return record
+
+
+def fetch(client: Client, query: Query, on_page: Callable[[int], None] | None = None) -> Result:
+    """The records the query asks for, in time order."""
+    return (fetch_loki if query.loki else fetch_json_api)(client, query, on_page)
+
+
+def summary(result: Result, query: Query, client: Client) -> dict[str, Any]:
+    """What was fetched, from where, and which time range it covers."""
+    dicts = [r for r in result.records if isinstance(r, dict)]
+    stamps = [r["timestamp"] for r in dicts if isinstance(r.get("timestamp"), str)]
+    return {
+        "records": len(result.records),
+        "source": query.url,
+        "api": "loki" if query.loki else "json",
+        "query": query.describe(),
+        "first_timestamp": min(stamps, default=None),
+        "last_timestamp": max(stamps, default=None),
+        "more_available": result.more,
+        "pages": result.pages,
+        "requests": client.requests,
+        "retries": client.retried,
+        "levels": dict(Counter(str(r.get("level")) for r in dicts).most_common()),
+        "services": dict(Counter(str(r.get("service")) for r in dicts).most_common()),
+        "fetched_at": iso(query.now),
+        "notes": result.notes,
+    }
+
+
+def sidecar(path: str) -> str:
+    """Where the summary of a fetch into `path` is kept for the report: `<path>.fetch.json`."""
+    return f"{path}.fetch.json"
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="fetch_logs.py",
+        description="Fetch the newest logs over HTTP (paginated JSON API or Grafana Loki) into JSON Lines.",
+        epilog=f"{TIMES} Exit codes: 0 ok, 1 fetch failed, 2 usage.",
+    )
+    add_query_arguments(parser)
+    parser.add_argument("-o", "--output", help="write JSON Lines here (default: stdout)")
+    parser.add_argument(
+        "--header",
+        action="append",
+        metavar="NAME:VALUE",
+        help="extra request header, repeatable (e.g. X-Scope-OrgID:tenant-1 for a multi-tenant Loki)",
+    )
+    parser.add_argument(
+        "--token-env", default="LOG_API_TOKEN", help="env var holding a bearer token (LOG_API_TOKEN)"
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request (10)")
+    parser.add_argument(
+        "--retries", type=int, default=3, help="retries on 5xx/429/timeouts/connection errors (3)"
+    )
+    parser.add_argument(
+        "--backoff", type=float, default=0.5, help="first retry delay in seconds, doubling (0.5)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr (errors still go there)")
+    args = parser.parse_args(argv)
+    if any(":" not in h for h in args.header or []):
+        parser.error("--header takes NAME:VALUE")
+    if args.limit < 1 or args.page_size < 1 or args.retries < 0 or args.timeout <= 0:
+        parser.error("--limit and --page-size must be >= 1, --retries >= 0, --timeout > 0")
+    return args
+
+
+def _client(args: argparse.Namespace) -> Client:
+    headers = {name.strip(): value.strip() for name, value in (h.split(":", 1) for h in args.header or [])}
+    token = os.environ.get(args.token_env)
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+
+    def say(line: str) -> None:
+        if not args.quiet:
+            print(f"fetch_logs: {line}", file=sys.stderr, flush=True)
+
+    return Client(
+        headers=headers, timeout=args.timeout, retries=args.retries, backoff=args.backoff, on_retry=say
+    )
+
+
+def _write(out: IO[str], records: list[Any]) -> None:
+    out.write("".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records))
+    out.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    client = _client(args)
+    started = time.perf_counter()
+    progress = (
+        None
+        if args.quiet
+        else (lambda n: print(f"fetch_logs: {n:,} records so far", file=sys.stderr, flush=True))
+    )
+    try:
+        query = query_from(args)
+        result = fetch(client, query, progress)
+    except FetchError as exc:
+        print(f"fetch_logs: error: {exc}", file=sys.stderr)
+        return 1
+    facts = {**summary(result, query, client), "output": args.output or "-"}
+    facts["seconds"] = round(time.perf_counter() - started, 3)
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open(args.output, "w", encoding="utf-8")) if args.output else sys.stdout
+        _write(out, result.records)
+    if args.output:
+        with open(sidecar(args.output), "w", encoding="utf-8") as meta:
+            json.dump(facts, meta, indent=1)
+    if not args.quiet:
+        for note in result.notes:
+            print(f"fetch_logs: note: {note}", file=sys.stderr)
+        print("fetch_logs: " + json.dumps(facts), file=sys.stderr)
+    return 0
+
+
+def run() -> None:
+    """Run as a command: exit with `main()`'s status."""
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # the reader went away (| head): not an error worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
