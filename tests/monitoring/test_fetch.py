@@ -349,7 +349,10 @@ def test_native_and_script_fetch_the_same(server: DemoLogServer, tmp_path: Path,
     native = json.loads(cj.LogFetcher().execute(f"fetch {url} {options}", context))
     assert native == script and native
     # one implementation: the native skill runs the skill's own script module
-    assert Path(native_module._shared().__file__).resolve() == (ANALYZER / "loganalyzer" / "fetch_logs.py").resolve()
+    assert (
+        Path(native_module._shared().__file__).resolve()
+        == (ANALYZER / "loganalyzer" / "fetch_logs.py").resolve()
+    )
 
 
 def test_the_script_needs_only_the_standard_library(server: DemoLogServer, tmp_path: Path) -> None:
