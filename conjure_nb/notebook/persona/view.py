@@ -1,0 +1,170 @@
+"""One chat message per turn: the tool calls as they run and finish, the answer, the files.
+
+The chat renders a message body as Markdown (with inline HTML, through JupyterLab's sanitizer).
+Everything that came from the model or a tool reaches the body only through `_safe_markdown` (the
+model's Markdown, rendered with raw HTML off and images off) or `html.escape`, so model text never
+becomes live markup here, whatever the chat's own sanitizer does.
+
+A body is one HTML block with no blank line in it: a blank line would end the block and let the
+chat's Markdown parser loose on what follows (code blocks keep their empty lines as `&#10;`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from markdown_it import MarkdownIt
+
+__all__ = ["FileLink", "ToolRow", "TurnView", "image_preview", "input_summary", "sheet_preview"]
+
+_MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
+_PRE = re.compile(r"<pre\b.*?</pre>", re.S)
+_BLANK = re.compile(r"\n\s*\n")
+SUMMARY_CHARS = 120
+_MARKS = {"running": "⏳", "waiting": "✋", "ok": "✅", "error": "❌", "denied": "🚫", "stopped": "⏹"}
+
+
+def _safe_markdown(text: str) -> str:
+    """Untrusted Markdown (a model's answer) as an HTML fragment for a chat message.
+
+    The one place model text becomes chat markup: raw HTML in it is shown as text, images (remote
+    resources) are dropped to their alt text, and link targets with a script scheme are refused
+    by markdown-it's link check. Point this at the `display` layer's renderer to share it.
+    """
+    rendered = _MD.render(text)
+    rendered = _PRE.sub(lambda m: m.group(0).replace("\n", "&#10;"), rendered)
+    return _BLANK.sub("\n", rendered).strip()
+
+
+def input_summary(tool: str, data: dict[str, Any]) -> str:
+    """One line saying what a tool call does: the command, or the path it touches."""
+    for key in ("command", "path", "file_path"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            text = value
+            break
+    else:
+        text = json.dumps(data, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+
+
+def _duration(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    return f"{ms:,.0f} ms" if ms < 10_000 else f"{ms / 1000:,.1f} s"
+
+
+@dataclass
+class ToolRow:
+    """A tool call in the message: what it is, and how it is doing."""
+
+    number: int
+    tool_use_id: str
+    tool: str
+    summary: str
+    status: str = "running"  # running | waiting | ok | error | denied | stopped
+    detail: str = ""
+    duration_ms: float | None = None
+
+    def html(self) -> str:
+        status = self.status if not self.detail else f"{self.status}: {self.detail}"
+        parts = [escape(status), _duration(self.duration_ms)]
+        return (
+            f'<div class="conjure-tool conjure-tool-{escape(self.status)}">{_MARKS.get(self.status, "•")} '
+            f"<b>{escape(self.tool)}</b> <code>{escape(self.summary)}</code> · "
+            f"{' · '.join(p for p in parts if p)}</div>"
+        )
+
+
+@dataclass
+class FileLink:
+    """A created file copied beside the chat: its name there, size, and a preview when it has one."""
+
+    name: str
+    size: int
+    preview: str = ""  # trusted HTML built from escaped cells (xlsx) or a local image
+
+    def html(self) -> str:
+        href = quote(self.name)
+        kb = f"{self.size / 1024:,.1f} KB" if self.size >= 1024 else f"{self.size} B"
+        return f'<li><a href="{href}">{escape(self.name)}</a> ({kb}){self.preview}</li>'
+
+
+@dataclass
+class TurnView:
+    """The state of one turn's message; `body()` renders all of it again (the chat replaces it)."""
+
+    segments: list[str | ToolRow] = field(default_factory=list)
+    files: list[FileLink] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # trusted HTML: usage, stopped, errors
+    finished: bool = False
+
+    def add_text(self, text: str) -> None:
+        if self.segments and isinstance(self.segments[-1], str):
+            self.segments[-1] += text
+        else:
+            self.segments.append(text)
+
+    def add_tool(self, tool_use_id: str, tool: str, data: dict[str, Any]) -> ToolRow:
+        number = sum(isinstance(s, ToolRow) for s in self.segments) + 1
+        row = ToolRow(number, tool_use_id, tool, input_summary(tool, data))
+        self.segments.append(row)
+        return row
+
+    def row(self, tool_use_id: str) -> ToolRow | None:
+        for segment in self.segments:
+            if isinstance(segment, ToolRow) and segment.tool_use_id == tool_use_id:
+                return segment
+        return None
+
+    @property
+    def text(self) -> str:
+        return "".join(s for s in self.segments if isinstance(s, str))
+
+    def body(self) -> str:
+        parts: list[str] = []
+        for segment in self.segments:
+            parts.append(segment.html() if isinstance(segment, ToolRow) else _safe_markdown(segment))
+        if not self.finished and not any(isinstance(s, str) and s.strip() for s in self.segments[-1:]):
+            parts.append('<div class="conjure-working"><i>working…</i></div>')
+        if self.files:
+            items = "\n".join(f.html() for f in self.files)
+            parts.append(f'<div class="conjure-files">Files (next to this chat):<ul>\n{items}\n</ul></div>')
+        parts += [f'<div class="conjure-note">{n}</div>' for n in self.notes]
+        inner = "\n".join(p for p in parts if p)
+        return _BLANK.sub("\n", f'<div class="conjure-turn">\n{inner}\n</div>')
+
+
+def image_preview(name: str) -> str:
+    """A local image shown under its link (the chat resolves the relative URL to the file)."""
+    return f'<br><img src="{quote(name)}" alt="{escape(name)}" style="max-width:100%;max-height:320px">'
+
+
+def sheet_preview(path: Path, max_rows: int = 8, max_cols: int = 8) -> str:
+    """The first rows of an xlsx file's first sheet as an escaped table ('' when unreadable)."""
+    from ..render.sheets import read_sheets
+
+    try:
+        sheets = read_sheets(path, max_rows=max_rows)
+    except Exception:
+        return ""
+    if not sheets:
+        return ""
+    sheet = sheets[0]
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{escape('' if v is None else str(v))}</td>" for v in row[:max_cols]) + "</tr>"
+        for row in sheet.rows
+    )
+    more = f"{sheet.total_rows:,} rows × {sheet.total_cols} columns" if sheet.total_rows else "empty"
+    return (
+        f"<details><summary>sheet {escape(sheet.name)} ({more}"
+        f"{', ' + str(len(sheets)) + ' sheets' if len(sheets) > 1 else ''})</summary>"
+        f"<table>{rows}</table></details>"
+    )
