@@ -17,7 +17,6 @@ import contextlib
 import itertools
 import os
 import re
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from jupyter_ai_persona_manager.awareness_models import Usage as ReportedUsage
 from jupyterlab_chat.models import ChatMessageAction, ChatMessageEvent, Message, NewMessage
 from traitlets import Float, Int, List, Unicode, default
 
+from ...display import escape
 from ...errors import ConjureError
 from ...executors.approval import ApprovalRequest
 from ...tools.events import Event, FileCreated, TextDelta, ToolCallFinished, ToolCallStarted

@@ -2,7 +2,7 @@
 
 The chat renders a message body as Markdown (with inline HTML, through JupyterLab's sanitizer).
 Everything that came from the model or a tool reaches the body only through `_safe_markdown` (the
-model's Markdown, rendered with raw HTML off and images off) or `html.escape`, so model text never
+model's Markdown, through the display layer's sanitizing renderer) or `display.escape`, so model text never
 becomes live markup here, whatever the chat's own sanitizer does.
 
 A body is one HTML block with no blank line in it: a blank line would end the block and let the
@@ -14,16 +14,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from markdown_it import MarkdownIt
+from ...display import escape, markdown_html
 
 __all__ = ["FileLink", "ToolRow", "TurnView", "image_preview", "input_summary", "sheet_preview"]
 
-_MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
 _PRE = re.compile(r"<pre\b.*?</pre>", re.S)
 _BLANK = re.compile(r"\n\s*\n")
 SUMMARY_CHARS = 120
@@ -33,11 +31,11 @@ _MARKS = {"running": "⏳", "waiting": "✋", "ok": "✅", "error": "❌", "deni
 def _safe_markdown(text: str) -> str:
     """Untrusted Markdown (a model's answer) as an HTML fragment for a chat message.
 
-    The one place model text becomes chat markup: raw HTML in it is shown as text, images (remote
-    resources) are dropped to their alt text, and link targets with a script scheme are refused
-    by markdown-it's link check. Point this at the `display` layer's renderer to share it.
+    The one place model text becomes chat markup, through the display layer's renderer: raw HTML
+    in it is shown as text, images become their alt text, links keep only http(s)/mailto. The
+    fragment is then made one block (see the module doc).
     """
-    rendered = _MD.render(text)
+    rendered = markdown_html(text)
     rendered = _PRE.sub(lambda m: m.group(0).replace("\n", "&#10;"), rendered)
     return _BLANK.sub("\n", rendered).strip()
 
