@@ -73,9 +73,8 @@ def _lab_settings(settings: Path) -> None:
     notify.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab serving a temp dir, on a free loopback port, with a random token."""
+def require_browser() -> None:
+    """Skip (or, with CONJURE_REQUIRE_BROWSER=1, fail) unless chromium, JupyterLab and playwright are here."""
     if shutil.which(CHROMIUM) is None:
         _unavailable(f"no chromium at {CHROMIUM}")
     try:
@@ -83,7 +82,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         import playwright  # noqa: F401
     except ImportError as exc:
         _unavailable(f"{exc.name} is not installed (pip install -e '.[dev]')")
-    base = tmp_path_factory.mktemp("lab")
+
+
+@contextlib.contextmanager
+def serve_lab(base: Path, args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> Iterator[Lab]:
+    """JupyterLab serving `base`/root, on a free loopback port, with a random token; `args` and
+    `env` are added to its command line and environment. Stopped (with its kernels) at the end."""
     root, home = base / "root", base / "home"
     root.mkdir()
     _lab_settings(home / "settings")
@@ -95,6 +99,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         "IPYTHONDIR": str(home / "ipython"),
         "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        **(env or {}),
     }
     log = base / "lab.log"
     cmd = [
@@ -102,7 +107,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
         "--ServerApp.port_retries=0", "--allow-root", "--ServerApp.terminals_enabled=False",
         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",
+        "--LabApp.extension_manager=readonly", *args,
     ]  # fmt: skip
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -112,6 +117,31 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield Lab(url, token, root)
     finally:
         _stop(proc, f"{url}/api/shutdown?token={token}")
+
+
+PERSONA_ID = "jupyter-ai-personas::conjure_nb::ConjurePersona"
+
+
+def _persona_setup() -> tuple[tuple[str, ...], dict[str, str]]:
+    """The @Conjure persona (the jupyter-ai extra) as the chats' default persona, answering with the
+    fake model in _persona_model.py on the local backend: no key, no docker."""
+    here = str(Path(__file__).resolve().parent)
+    env = {
+        "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p),
+        "CONJURE_PERSONA_MODEL": "_persona_model:MODEL",
+        "CONJURE_PERSONA_BACKEND": "local",
+    }
+    return (f"--PersonaManager.default_persona_id={PERSONA_ID}",), env
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab serving a temp dir, on a free loopback port, with a random token (one server for
+    every browser test: starting one takes a while)."""
+    require_browser()
+    args, env = _persona_setup()
+    with serve_lab(tmp_path_factory.mktemp("lab"), args, env) as served:
+        yield served
 
 
 def _stop(proc: subprocess.Popen[bytes], shutdown_url: str) -> None:
@@ -133,9 +163,10 @@ def _stop(proc: subprocess.Popen[bytes], shutdown_url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser(lab: Lab) -> Iterator[Any]:
+def browser() -> Iterator[Any]:
     """Chromium, for one test module: playwright's sync API keeps an event loop running in this
     thread until it exits, which would break every later test that calls asyncio.run()."""
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

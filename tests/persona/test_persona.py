@@ -132,7 +132,7 @@ def test_a_message_runs_a_turn_streaming_tool_rows_answer_and_files(
         final = chat.replies()[-1]
         # the tool row was shown running before it finished, then with its status and duration
         assert any("bash_tool" in b and "running" in b and "disk full" not in b for b in chat.bodies)
-        assert "✅ <b>bash_tool</b> <code>sleep 0.2; grep -c ERROR" in final
+        assert "✓ <b>bash_tool</b> <code>sleep 0.2; grep -c ERROR" in final
         assert " ms</div>" in final
         # model text is shown, never live markup
         assert "<strong>disk full</strong>" in final
@@ -141,7 +141,10 @@ def test_a_message_runs_a_turn_streaming_tool_rows_answer_and_files(
         assert "\n\n" not in final  # one HTML block: the chat's Markdown parser cannot get in
         # the created file was copied beside the chat and linked by its name there
         assert (root / "work" / "errors.txt").read_text().strip() == "1"
-        assert '<a href="errors.txt">errors.txt</a>' in final
+        assert '<a href="/lab/tree/work/errors.txt"' in final and ">errors.txt</a>" in final
+        message = [m for m in chat.doc.get_messages() if m.sender == PERSONA_ID][-1]
+        attached = [chat.doc.get_attachments()[a] for a in message.attachments or []]
+        assert [a.value for a in attached] == ["work/errors.txt"]  # a chip that opens it in JupyterLab
         usage = chat.persona.get_usage()
         assert (usage.input_tokens, usage.output_tokens) == (20, 10)
         assert "20 in / 10 out tokens" in final
@@ -222,7 +225,7 @@ def test_stop_kills_the_running_tool_and_keeps_the_history_consistent(
         await chat.persona.cancel_response()
         await asyncio.wait_for(task, 30)
         final = chat.replies()[-1]
-        assert "Stopped." in final and "⏹ <b>bash_tool</b>" in final
+        assert "Stopped." in final and "■ <b>bash_tool</b>" in final
         await until(lambda: not _alive(pid), "the tool's process to be gone")
         uses = [b["id"] for m in session.messages if m["role"] == "assistant" for b in m["content"]]
         results = [
@@ -267,14 +270,14 @@ def test_approvals_are_asked_in_the_chat_and_answered_by_reply(
     async def body(chat: Chat) -> None:
         task = asyncio.ensure_future(chat.send("@Conjure write two files"))
         await until(lambda: any("Approve tool call #1?" in r for r in chat.replies()), "question #1")
-        assert any("✋ <b>bash_tool</b>" in b and "reply approve 1 or deny 1" in b for b in chat.bodies)
+        assert any("? <b>bash_tool</b>" in b and "reply approve 1 or deny 1" in b for b in chat.bodies)
         reply = chat.post("approve 1")  # the person answers while the turn holds the persona
         await until(lambda: any("Approve tool call #2?" in r for r in chat.replies()), "question #2")
         chat.post("@Conjure deny 2 not that one")
         await asyncio.wait_for(task, 30)
         assert (root / "work" / "approved.txt").exists() and not (root / "work" / "denied.txt").exists()
         final = [r for r in chat.replies() if "conjure-turn" in r][-1]
-        assert "✅ <b>bash_tool</b> <code>echo yes" in final and "🚫 <b>bash_tool</b> <code>echo no" in final
+        assert "✓ <b>bash_tool</b> <code>echo yes" in final and "⊘ <b>bash_tool</b> <code>echo no" in final
         denial = model.requests[2].messages[-1]["content"][0]["content"]
         assert "denied" in denial and "not that one" in denial
         before = len(chat.replies())
@@ -297,7 +300,7 @@ def test_slash_commands(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert "<b>log-analyzer</b>" in chat.replies()[-1] and "local backend" in chat.replies()[-1]
         await chat.send("@Conjure make a file")
         await chat.send("/files")
-        assert '<a href="a%20%281%29.txt">a (1).txt</a>' in chat.replies()[-1]  # never overwrites
+        assert ">a (1).txt</a>" in chat.replies()[-1]  # never overwrites the person's a.txt
         assert (root / "work" / "a.txt").read_text() == "the person's own file"
         await chat.send("/usage")
         assert "20 in / 10 out tokens" in chat.replies()[-1]

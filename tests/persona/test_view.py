@@ -26,13 +26,13 @@ def test_a_message_is_one_html_block_even_with_blank_lines_in_code() -> None:
     view.add_text("Look:\n\n```\nline one\n\n\nline two <tag>\n```\n\nEnd.")
     row = view.add_tool("toolu_1", "bash_tool", {"command": "echo '<b>x</b>'\n\n" + "y" * 300})
     row.status, row.duration_ms = "ok", 12.0
-    view.files.append(FileLink("a b.txt", 2048))
+    view.files.append(FileLink("work/a b.txt", 2048, "/base/"))
     view.finished = True
     body = view.body()
     assert "\n\n" not in body and body.startswith('<div class="conjure-turn">') and body.endswith("</div>")
     assert "line one&#10;&#10;&#10;line two &lt;tag&gt;" in body
     assert "<code>echo &#x27;&lt;b&gt;x&lt;/b&gt;&#x27; yyy" in body and "…</code> · ok · 12 ms" in body
-    assert '<a href="a%20b.txt">a b.txt</a> (2.0 KB)' in body
+    assert '<a href="/base/lab/tree/work/a%20b.txt" target="_blank">a b.txt</a> (2.0 KB)' in body
     assert "working…" not in body
 
 

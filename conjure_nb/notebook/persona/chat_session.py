@@ -75,11 +75,13 @@ class Usage:
 class ChatSession:
     """One chat's session and choices. Not thread-safe: the persona serializes its messages."""
 
-    def __init__(self, settings: PersonaSettings, chat_dir: Path):
+    def __init__(self, settings: PersonaSettings, chat_dir: Path, rel_dir: str = "", base_url: str = "/"):
         if settings.backend is not None and settings.backend not in BACKENDS:
             raise UsageError(f"backend {settings.backend!r}: choose one of {', '.join(BACKENDS)}")
         self.settings = settings
         self.chat_dir = chat_dir
+        self.rel_dir = rel_dir.strip("/")  # the chat's folder as the server names it (root-relative)
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.backend = settings.backend
         self.session: Session | None = None
         self.model_choice = self.model_options[0] if self.model_options else None
@@ -196,13 +198,14 @@ class ChatSession:
         return links, problems
 
     def _link(self, path: Path) -> FileLink:
+        served = f"{self.rel_dir}/{path.name}" if self.rel_dir else path.name
         suffix = path.suffix.lower()
         preview = ""
         if suffix in _IMAGES:
-            preview = image_preview(path.name)
+            preview = image_preview(self.base_url, served)
         elif suffix == ".xlsx":
             preview = sheet_preview(path)
-        return FileLink(path.name, os.stat(path).st_size, preview)
+        return FileLink(served, os.stat(path).st_size, self.base_url, preview)
 
     def usage(self) -> Usage:
         from ..panels.pricing import estimate_cost

@@ -27,7 +27,13 @@ from jupyter_ai_persona_manager.awareness_models import (
     ModelOption,
 )
 from jupyter_ai_persona_manager.awareness_models import Usage as ReportedUsage
-from jupyterlab_chat.models import ChatMessageAction, ChatMessageEvent, Message, NewMessage
+from jupyterlab_chat.models import (
+    ChatMessageAction,
+    ChatMessageEvent,
+    FileAttachment,
+    Message,
+    NewMessage,
+)
 from traitlets import Float, Int, List, Unicode, default
 
 from ...display import escape
@@ -118,7 +124,9 @@ class ConjurePersona(BasePersona):
             image=self.image,
             timeout=self.timeout,
         )
-        self.conjure = ChatSession(settings, Path(self.get_chat_dir()))
+        rel_dir = os.path.dirname(self.get_chat_path(relative=True))
+        base_url = getattr(self.parent, "base_url", "/")
+        self.conjure = ChatSession(settings, Path(self.get_chat_dir()), rel_dir, base_url)
         self._task: asyncio.Task[Response] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._view: tuple[TurnView, _Flusher] | None = None  # the running turn's message
@@ -243,6 +251,8 @@ class ConjurePersona(BasePersona):
                 view.add_text(response.text)
             links, problems = await asyncio.to_thread(self.conjure.copy_files, response.created_files)
             view.files += links
+            # attached too: the chat shows each as a chip that opens the file in this JupyterLab
+            view.attachments += [self.chat.set_attachment(FileAttachment(value=link.path)) for link in links]
             view.notes += [f"not copied: {escape(p)}" for p in problems]
         self._approvals = {n: r for n, r in self._approvals.items() if r.pending}
         usage = self.conjure.usage()
@@ -255,6 +265,7 @@ class ConjurePersona(BasePersona):
         if current is None:
             return
         current.body = view.body()
+        current.attachments = list(view.attachments) or None
         self.chat.update_message(current, trigger_actions=[])
 
     # -- approvals -----------------------------------------------------------------------------

@@ -25,7 +25,8 @@ __all__ = ["FileLink", "ToolRow", "TurnView", "image_preview", "input_summary", 
 _PRE = re.compile(r"<pre\b.*?</pre>", re.S)
 _BLANK = re.compile(r"\n\s*\n")
 SUMMARY_CHARS = 120
-_MARKS = {"running": "⏳", "waiting": "✋", "ok": "✅", "error": "❌", "denied": "🚫", "stopped": "⏹"}
+# marks every common font has (emoji fonts are often missing on servers and in containers)
+_MARKS = {"running": "▶", "waiting": "?", "ok": "✓", "error": "✗", "denied": "⊘", "stopped": "■"}
 
 
 def _safe_markdown(text: str) -> str:
@@ -75,7 +76,7 @@ class ToolRow:
         status = self.status if not self.detail else f"{self.status}: {self.detail}"
         parts = [escape(status), _duration(self.duration_ms)]
         return (
-            f'<div class="conjure-tool conjure-tool-{escape(self.status)}">{_MARKS.get(self.status, "•")} '
+            f'<div class="conjure-tool conjure-tool-{escape(self.status)}" style="margin:0.4em 0">{_MARKS.get(self.status, "•")} '
             f"<b>{escape(self.tool)}</b> <code>{escape(self.summary)}</code> · "
             f"{' · '.join(p for p in parts if p)}</div>"
         )
@@ -83,16 +84,28 @@ class ToolRow:
 
 @dataclass
 class FileLink:
-    """A created file copied beside the chat: its name there, size, and a preview when it has one."""
+    """A created file copied beside the chat, as a link JupyterLab opens, with a preview if it has one.
 
-    name: str
+    `path` is relative to the server's root (JupyterLab's own paths). The link opens the file in a
+    new JupyterLab tab (the chat's sanitizer keeps no command attributes); the persona also attaches
+    the file to the message, and the chat opens an attachment in place.
+    """
+
+    path: str
     size: int
-    preview: str = ""  # trusted HTML built from escaped cells (xlsx) or a local image
+    base_url: str = "/"
+    preview: str = ""  # trusted HTML built from escaped cells (xlsx) or an image the server serves
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
 
     def html(self) -> str:
-        href = quote(self.name)
+        href = f"{self.base_url}lab/tree/{quote(self.path)}"
         kb = f"{self.size / 1024:,.1f} KB" if self.size >= 1024 else f"{self.size} B"
-        return f'<li><a href="{href}">{escape(self.name)}</a> ({kb}){self.preview}</li>'
+        return (
+            f'<li><a href="{escape(href)}" target="_blank">{escape(self.name)}</a> ({kb}){self.preview}</li>'
+        )
 
 
 @dataclass
@@ -102,6 +115,7 @@ class TurnView:
     segments: list[str | ToolRow] = field(default_factory=list)
     files: list[FileLink] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # trusted HTML: usage, stopped, errors
+    attachments: list[str] = field(default_factory=list)  # the chat's attachment ids of the files
     finished: bool = False
 
     def add_text(self, text: str) -> None:
@@ -140,9 +154,10 @@ class TurnView:
         return _BLANK.sub("\n", f'<div class="conjure-turn">\n{inner}\n</div>')
 
 
-def image_preview(name: str) -> str:
-    """A local image shown under its link (the chat resolves the relative URL to the file)."""
-    return f'<br><img src="{quote(name)}" alt="{escape(name)}" style="max-width:100%;max-height:320px">'
+def image_preview(base_url: str, path: str) -> str:
+    """An image file shown under its link, as the Jupyter server serves it (`/files/...`)."""
+    src = escape(f"{base_url}files/{quote(path)}")
+    return f'<br><img src="{src}" alt="{escape(path)}" style="max-width:100%;max-height:320px">'
 
 
 def sheet_preview(path: Path, max_rows: int = 8, max_cols: int = 8) -> str:
