@@ -10,8 +10,11 @@ import atexit
 import glob
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -59,3 +62,19 @@ def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for key, value in secrets.items():
         monkeypatch.setenv(key, value)
     return secrets
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def docs_site() -> Path:
+    """The documentation site as `make docs` builds it (warnings are errors), brought up to date once
+    per run: CI has just built it, so this is quick there; a fresh checkout builds it whole here."""
+    site = ROOT / "docs" / "_build" / "html"
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-n", "-q", "-b", "html"]
+    proc = subprocess.run(
+        [*cmd, str(ROOT / "docs"), str(site)], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert proc.returncode == 0, f"the docs build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    return site

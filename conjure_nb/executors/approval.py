@@ -108,14 +108,17 @@ class ApprovalRequest:
 
     @property
     def tool(self) -> str:
+        """The name of the tool waiting to run (`bash_tool`, `log_fetcher_execute`, ...)."""
         return self.call.name
 
     @property
     def input(self) -> dict[str, Any]:
+        """The call's full input, as the model sent it: show all of it before asking."""
         return self.call.input
 
     @property
     def pending(self) -> bool:
+        """True until someone approves or denies the call."""
         return not self._done.is_set()
 
     def approve(self) -> bool:

@@ -79,6 +79,11 @@ class Executor(ABC):
 
     @property
     def config(self) -> ExecutorSetup:
+        """What the session gave this executor at setup (skills, working dir, timeout, env, limits).
+
+        Raises:
+            UsageError: the executor is not attached to a session yet.
+        """
         if self._setup is None:
             raise UsageError(f"{type(self).__name__} is not attached to a session yet")
         return self._setup
@@ -114,6 +119,7 @@ class Executor(ABC):
 
     @property
     def container_id(self) -> str | None:
+        """The id of the container tool calls run in (docker, hosted), or None where there is none."""
         return None
 
     def __enter__(self) -> Executor:

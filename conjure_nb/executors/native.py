@@ -84,15 +84,84 @@ class NativeSkill:
     description: ClassVar[str] = ""
 
     def execute(self, command: str, context: Context) -> Any:
+        """Run a command: the tool `<prefix>_execute`, the one most native skills offer.
+
+        Override it to offer the tool; the model sends `command` as free text, so say in
+        `description` what a command looks like.
+
+        Args:
+            command: what the model asked for.
+            context: the session's working dir, environment, timeout and shared `state`.
+
+        Returns:
+            The tool's output: a string as it is, bytes decoded as UTF-8, a DataFrame as JSON
+            records, anything else as JSON (None is empty output).
+
+        Raises:
+            ToolError: to hand the model an `is_error` result with this message. Any other exception
+                becomes an `is_error` result too, with its type and message; none reaches the caller.
+
+        Example:
+            >>> import conjure_nb as cj
+            >>> class Greeter(cj.NativeSkill):
+            ...     name = "greeter"
+            ...     description = "Greets whoever the command names."
+            ...     def execute(self, command, context):
+            ...         return f"hello, {command}"
+            >>> with cj.Session.new_native([Greeter()]) as s:
+            ...     s.run_tool("greeter_execute", command="Ada").content
+            'hello, Ada'
+        """
         raise NotImplementedError
 
     def read(self, path: str, context: Context, offset: int | None = None, limit: int | None = None) -> Any:
+        """Read something the skill holds: the tool `<prefix>_read`.
+
+        Args:
+            path: what to read, in the skill's own terms (a key, a record id, a file name).
+            context: the call's context.
+            offset: where to start, when the model asks for a part.
+            limit: how much to return at most.
+
+        Returns:
+            The content, converted like `execute`'s output.
+
+        Raises:
+            ToolError: to hand the model an `is_error` result.
+        """
         raise NotImplementedError
 
     def write(self, path: str, content: str, context: Context) -> Any:
+        """Create or replace something: the tool `<prefix>_write`.
+
+        Args:
+            path: what to write, in the skill's own terms.
+            content: the new content.
+            context: the call's context.
+
+        Returns:
+            A confirmation for the model, converted like `execute`'s output.
+
+        Raises:
+            ToolError: to hand the model an `is_error` result.
+        """
         raise NotImplementedError
 
     def modify(self, path: str, old_content: str, new_content: str, context: Context) -> Any:
+        """Replace `old_content` with `new_content` in something the skill holds: `<prefix>_modify`.
+
+        Args:
+            path: what to change, in the skill's own terms.
+            old_content: the text to find; refuse the edit (raise `ToolError`) when it is not there.
+            new_content: the replacement.
+            context: the call's context.
+
+        Returns:
+            A confirmation for the model, converted like `execute`'s output.
+
+        Raises:
+            ToolError: to hand the model an `is_error` result.
+        """
         raise NotImplementedError
 
     def methods(self) -> list[str]:
@@ -101,6 +170,7 @@ class NativeSkill:
 
     @property
     def tool_prefix(self) -> str:
+        """The start of this skill's tool names: `name` with `-` and spaces as `_` (`log_fetcher`)."""
         return self.name.replace("-", "_").replace(" ", "_")
 
     def __repr__(self) -> str:

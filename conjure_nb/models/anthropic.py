@@ -141,6 +141,19 @@ class AnthropicModel(BaseModel):
         return client.beta.messages if beta else client.messages
 
     def request(self, req: ModelRequest) -> dict[str, Any]:
+        """Send `req` to the Messages API (streamed when `req.on_text` is set) and return the reply.
+
+        The beta endpoint is used when the request carries betas or a hosted container. Options go
+        as SDK parameters where the installed SDK knows them, otherwise in the body (`extra_body`).
+
+        Returns:
+            The final message as a dict (`content`, `stop_reason`, `usage`, `id`, `model`).
+
+        Raises:
+            ModelError: the API answered with an error (with its HTTP status) or could not be reached.
+            UsageError: real requests are switched off in this process (`CONJURE_FORBID_REAL_MODELS`,
+                as the test suite does) and no `base_url` points elsewhere.
+        """
         ensure_real_requests_allowed(self.base_url)
         api = self._api(self.client, req)
         try:
@@ -154,6 +167,7 @@ class AnthropicModel(BaseModel):
             raise self._error(exc) from exc
 
     async def arequest(self, req: ModelRequest) -> dict[str, Any]:
+        """The async `request`, on a client of its own (an async client belongs to one event loop)."""
         ensure_real_requests_allowed(self.base_url)
         # An async client's connections belong to one event loop; notebooks and asyncio.run()
         # come and go, so each request gets its own client, closed when it is done.

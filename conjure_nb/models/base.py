@@ -59,20 +59,44 @@ class ModelRequest:
 
 @runtime_checkable
 class Model(Protocol):
-    """The one required method is `request`; `arequest` is its async twin."""
+    """The one required method is `request`; `arequest` is its async twin.
 
-    def request(self, req: ModelRequest) -> dict[str, Any]: ...
+    Any object with these methods is a model; so is a plain callable `fn(messages) -> dict`, which the
+    session wraps in a `FunctionModel`. Subclass `conjure_nb.models.base.BaseModel` to get `arequest`
+    for free.
+    """
 
-    async def arequest(self, req: ModelRequest) -> dict[str, Any]: ...
+    def request(self, req: ModelRequest) -> dict[str, Any]:
+        """Send one request and return the model's reply.
+
+        Args:
+            req: everything the loop wants sent: `messages`, `system`, `tools`, `container`, `betas`,
+                `options`; `req.to_body()` gives them as Messages-API body fields. When `req.on_text`
+                is set the caller wants the answer's text as it streams: call it with each piece.
+
+        Returns:
+            A Messages-API response dict: at least `content` (a list of blocks); usually also
+            `stop_reason`, `usage` and `id`.
+
+        Raises:
+            ModelError: the API failed; a `ModelError` carries the HTTP status when there is one.
+        """
+        ...
+
+    async def arequest(self, req: ModelRequest) -> dict[str, Any]:
+        """The async twin of `request`: same argument, same reply, same errors."""
+        ...
 
 
 class BaseModel:
     """Convenience base: `arequest` runs `request` in a thread."""
 
     def request(self, req: ModelRequest) -> dict[str, Any]:  # pragma: no cover - abstract
+        """Send one request and return the reply (a Messages-API response dict); see `Model.request`."""
         raise NotImplementedError
 
     async def arequest(self, req: ModelRequest) -> dict[str, Any]:
+        """Run `request` in a worker thread, so a blocking model does not stall the event loop."""
         return await asyncio.to_thread(self.request, req)
 
 

@@ -33,11 +33,20 @@ class FunctionModel(BaseModel):
         return req if self._wants_request else req.messages
 
     def request(self, req: ModelRequest) -> dict[str, Any]:
+        """Call the function with the request or its messages and normalise what it returns.
+
+        Example:
+            >>> from conjure_nb.models.base import ModelRequest
+            >>> model = FunctionModel(lambda messages: f"{len(messages)} message(s) so far")
+            >>> model.request(ModelRequest([{"role": "user", "content": "hi"}]))["content"]
+            [{'type': 'text', 'text': '1 message(s) so far'}]
+        """
         if self._is_async:
             return normalize_response(_run_coroutine(self.fn(self._arg(req))))
         return normalize_response(self.fn(self._arg(req)))
 
     async def arequest(self, req: ModelRequest) -> dict[str, Any]:
+        """Await an async function; run a sync one in a worker thread."""
         if self._is_async:
             return normalize_response(await self.fn(self._arg(req)))
         return await asyncio.to_thread(self.request, req)

@@ -43,10 +43,22 @@ class ScriptedModel(BaseModel):
 
     @staticmethod
     def text(text: str) -> dict[str, Any]:
+        """A text content block.
+
+        Example:
+            >>> ScriptedModel.text("done")
+            {'type': 'text', 'text': 'done'}
+        """
         return {"type": "text", "text": text}
 
     @staticmethod
     def tool_use(name: str, id: str | None = None, /, **input: Any) -> dict[str, Any]:
+        """A `tool_use` block asking for tool `name` with `input` (a fresh id unless `id` is given).
+
+        Example:
+            >>> ScriptedModel.tool_use("bash_tool", "toolu_1", command="ls", description="list")
+            {'type': 'tool_use', 'id': 'toolu_1', 'name': 'bash_tool', 'input': {'command': 'ls', 'description': 'list'}}
+        """
         return {
             "type": "tool_use",
             "id": id or f"toolu_{uuid.uuid4().hex[:20]}",
@@ -56,6 +68,12 @@ class ScriptedModel(BaseModel):
 
     @staticmethod
     def reply(*blocks: dict[str, Any] | str, stop_reason: str | None = None) -> dict[str, Any]:
+        """One reply made of blocks, strings becoming text blocks: text before tool calls, say.
+
+        Example:
+            >>> ScriptedModel.reply("Let me look.", ScriptedModel.tool_use("view", "toolu_2", path="SKILL.md"))["content"][0]
+            {'type': 'text', 'text': 'Let me look.'}
+        """
         content = [ScriptedModel.text(b) if isinstance(b, str) else b for b in blocks]
         out: dict[str, Any] = {"content": content}
         if stop_reason:
@@ -64,9 +82,17 @@ class ScriptedModel(BaseModel):
 
     @property
     def remaining(self) -> int:
+        """How many scripted replies are left: 0 at the end of a script that was used up exactly."""
         return len(self.replies) - len(self.requests)
 
     def request(self, req: ModelRequest) -> dict[str, Any]:
+        """The next scripted reply (a callable one is called with `req`), streamed in chunks when asked.
+
+        Every request is kept in `requests`, so a test can check what the loop sent.
+
+        Raises:
+            ModelError: the script has no reply left.
+        """
         with self._lock:
             index = len(self.requests)
             if index >= len(self.replies):

@@ -250,9 +250,15 @@ class MonitoringAgent:
 
     @property
     def skills(self) -> list[Skill]:
+        """The agent's skills as its registry has them now (reloaded when it watches the folders)."""
         return self.registry.list()
 
     def skill(self, name: str) -> Skill:
+        """The skill called `name`.
+
+        Raises:
+            UsageError: the agent has no skill of that name; the message lists the ones it has.
+        """
         found = self.registry.get(name)
         if found is None:
             raise UsageError(f"skill {name!r} is not among {[s.name for s in self.skills]}")
@@ -290,6 +296,12 @@ class MonitoringAgent:
 
     @staticmethod
     def check(result: ToolResult, step: str) -> ToolResult:
+        """`result` itself when it succeeded: a step whose tool failed stops the run.
+
+        Raises:
+            AgentError: the tool result is an `is_error` one; the message names `step` and carries
+                the tool's output.
+        """
         if result.is_error:
             raise AgentError(f"the {step} step failed:\n{result.content}")
         return result

@@ -218,6 +218,8 @@ class Session(ToolRunner, SessionFiles):
 
     @property
     def container_id(self) -> str | None:
+        """The container tool calls run in: the docker sandbox's, or the hosted container's once the
+        first reply named it; None on local and native."""
         if self.executor.container_id:
             return self.executor.container_id
         hosted = self._hosted_container
@@ -481,6 +483,7 @@ class Session(ToolRunner, SessionFiles):
 
     @property
     def closed(self) -> bool:
+        """True once `close()` ran (or the session was collected); a closed session takes no turns."""
         return not self._finalizer.alive
 
     def __enter__(self) -> Session:

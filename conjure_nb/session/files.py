@@ -68,6 +68,7 @@ class SessionFiles:
         return written + fetched
 
     def to_dict(self) -> dict[str, Any]:
+        """What `save` writes: the history, tool log, created files, usage and container, as JSON data."""
         return {
             "version": FORMAT_VERSION,
             "id": self.id,

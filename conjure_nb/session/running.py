@@ -86,6 +86,7 @@ class ToolRunner:
 
     @property
     def backend(self) -> str:
+        """Where this session's tools run: "local", "docker", "native" or "anthropic"."""
         return self.executor.backend
 
     def _run_tools(self, calls: list[ToolCall], emit: Emit | None) -> ToolsOutcome:

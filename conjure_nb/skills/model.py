@@ -30,6 +30,7 @@ class Resources:
     other: tuple[str, ...] = ()
 
     def all(self) -> tuple[str, ...]:
+        """Every bundled file: scripts, then references, assets and the rest."""
         return self.scripts + self.references + self.assets + self.other
 
 
@@ -64,6 +65,7 @@ class Skill:
 
     @property
     def skill_md(self) -> Path:
+        """The path of the skill's `SKILL.md`."""
         return self.path / "SKILL.md"
 
     @property

@@ -40,6 +40,7 @@ class Response:
         return self.stop_reason == "max_tokens"
 
     def to_dict(self) -> dict[str, Any]:
+        """The response as plain data (nested dicts and lists), ready for `json.dumps`."""
         return asdict(self)
 
     def __str__(self) -> str:

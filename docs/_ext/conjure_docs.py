@@ -323,6 +323,10 @@ def markdown_to_rst(lines: list[str]) -> list[str]:
 
 def _process_docstring(app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
     lines[:] = markdown_to_rst(lines)
+    if what in ("property", "attribute", "data") and lines and lines[0].strip():
+        # napoleon reads "text: more" on an attribute's first line as "type: description"; the
+        # types come from annotations here, so a blank first line keeps the sentence whole
+        lines.insert(0, "")
 
 
 # --- conjure-include-optional -----------------------------------------------------------------------
@@ -357,10 +361,25 @@ class OptionalInclude(SphinxDirective):
 # --- references -------------------------------------------------------------------------------------
 
 
+def _private_name(name: str) -> bool:
+    """Whether a loaded module of conjure_nb defines a class of this name."""
+    import sys
+
+    return any(
+        isinstance(vars(module).get(name), type) and vars(module)[name].__module__ == module.__name__
+        for mod_name, module in list(sys.modules.items())
+        if mod_name.startswith("conjure_nb.") and module is not None
+    )
+
+
 def _public_reference(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
     """`conjure_nb.session.core.Session` -> the entry of `conjure_nb.Session`."""
     target = node.get("reftarget", "")
-    if node.get("refdomain") != "py" or not target.startswith("conjure_nb."):
+    if node.get("refdomain") != "py":
+        return None
+    if "." not in target and _private_name(target):
+        return contnode  # a private class named bare in a docstring (`Raises: AgentError`)
+    if not target.startswith("conjure_nb."):
         return None
     exports = _exports()
     parts = target.split(".")

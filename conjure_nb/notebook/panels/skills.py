@@ -68,6 +68,7 @@ class SkillBrowser(w.VBox):
 
     @property
     def selected(self) -> Skill | None:
+        """The skill picked in the list, or None when none is."""
         name = self.picker.value
         return next((s for s in self.skills if s.name == name), None) if name else None
 
