@@ -323,10 +323,13 @@ def markdown_to_rst(lines: list[str]) -> list[str]:
 
 def _process_docstring(app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
     lines[:] = markdown_to_rst(lines)
-    if what in ("property", "attribute", "data") and lines and lines[0].strip():
-        # napoleon reads "text: more" on an attribute's first line as "type: description"; the
-        # types come from annotations here, so a blank first line keeps the sentence whole
-        lines.insert(0, "")
+
+
+def _attribute_docstring(self: Any) -> list[str]:
+    """napoleon's reading of a property's docstring, without taking "text: more" on its first line
+    for "type: description": the types come from annotations here, and sentences keep their colons."""
+    descs = self.__class__(self._dedent(self._consume_to_end()), self._config).lines()
+    return list(self._format_field("", "", descs))
 
 
 # --- conjure-include-optional -----------------------------------------------------------------------
@@ -405,4 +408,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-check-consistency", _check_api_complete)
     app.connect("missing-reference", _public_reference)
     app.connect("autodoc-process-docstring", _process_docstring, priority=100)
+    from sphinx.ext.napoleon.docstring import GoogleDocstring
+
+    GoogleDocstring._parse_attribute_docstring = _attribute_docstring  # type: ignore[method-assign]
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}
