@@ -32,7 +32,7 @@ from ..session import Session
 from ..skills.model import Skill
 from ..skills.registry import Registry
 from ..tools import ToolResult
-from .fetcher import LogFetcher
+from .fetcher import LogFetcher, redacted
 from .skillcode import bundled_skills_dir, skill_code
 
 __all__ = [
@@ -93,6 +93,7 @@ class MonitoringResult:
     mode: str
     backend: str
     url: str
+    """The source as it may be shown: credentials in it (`user:pass@`, `?api_key=`) are `***`."""
     logs_fetched: int
     analysis: dict[str, Any]
     health_status: str
@@ -322,7 +323,7 @@ class MonitoringAgent:
             self.progress(f"mode: {self.mode} · backend: {backend} · working dir {workdir}")
             with self.start_session("native", **opts) as fetch_session:
                 self.progress(
-                    f"[1/{steps}] fetching the newest {limit:,} records from {url} (native log-fetcher)"
+                    f"[1/{steps}] fetching the newest {limit:,} records from {redacted(url)} (native log-fetcher)"
                 )
                 try:
                     count = self._timed(timings, "fetch", lambda: self._fetch(fetch_session, url, limit))
@@ -474,7 +475,7 @@ class MonitoringAgent:
         return MonitoringResult(
             self.mode,
             backend,
-            url,
+            redacted(url),
             count,
             analysis,
             str(health.get("status", "unknown")),

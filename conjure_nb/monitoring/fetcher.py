@@ -34,7 +34,7 @@ from ..errors import ToolError
 from ..executors.native import Context, NativeSkill
 from .skillcode import skill_code
 
-__all__ = ["LogFetcher"]
+__all__ = ["LogFetcher", "redacted"]
 
 USAGE = (
     "usage: fetch <url> [--limit N] [--level L[,L]] [--service S[,S]] [--host H] [--since T] [--until T] "
@@ -48,6 +48,15 @@ USAGE = (
 def _shared() -> ModuleType:
     """The log-analyzer skill's fetch_logs.py: the one implementation of fetching."""
     return skill_code("log-analyzer", "fetch_logs")
+
+
+def redacted(text: str) -> str:
+    """`text` with every URL in it shown without credentials (`user:pass@`, `?api_key=`, `token=`, ...).
+
+    The one redaction for anything that shows or saves a log source: progress lines, summaries,
+    analysis.json, reports, reprs and error messages. The real URL is only used to make the request.
+    """
+    return str(_shared().redact_text(text))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -129,7 +138,7 @@ class LogFetcher(NativeSkill):
                 query = shared.query_from(args)
                 result = shared.fetch(client, query)
             except shared.FetchError as exc:
-                raise ToolError(str(exc)) from None
+                raise ToolError(redacted(str(exc))) from None
         if target is None:
             return json.dumps(result.records, ensure_ascii=False)
         facts = {"file": args.out, "path": str(target), **shared.summary(result, query, client)}
@@ -152,7 +161,9 @@ class LogFetcher(NativeSkill):
         except argparse.ArgumentError as exc:
             raise ToolError(f"{exc}\n{USAGE}") from None
         if not args.url.startswith(("http://", "https://")):
-            raise ToolError(f"the url must start with http:// or https://, got {args.url!r}\n{USAGE}")
+            raise ToolError(
+                f"the url must start with http:// or https://, got {redacted(args.url)!r}\n{USAGE}"
+            )
         return args
 
 

@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConjureError, UsageError
 from ..telemetry import emit
+from .fetcher import redacted
 from .skillcode import skill_code
 
 if TYPE_CHECKING:
@@ -169,14 +170,18 @@ def _gather(
     """Every source as files on disk: URLs fetched into the working dir, globs expanded."""
     files: dict[str, list[str]] = {}
     failures: dict[str, str] = {}
-    for index, name in enumerate(names):
+    for index, source in enumerate(names):
+        name = redacted(source)  # how the source is shown and saved: never with its credentials
+        if name in files or name in failures:
+            name = f"{name} #{index + 1}"
         try:
-            if name.startswith(("http://", "https://")):
-                files[name] = [_fetch(agent, name, workdir, f"source-{index}.jsonl", limit)]
+            if source.startswith(("http://", "https://")):
+                files[name] = [_fetch(agent, source, workdir, f"source-{index}.jsonl", limit)]
             else:
-                files[name] = _expand(name)
+                files[name] = _expand(source)
         except (ConjureError, OSError) as exc:
-            failures[name] = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            why = redacted(str(exc).strip())
+            failures[name] = why.splitlines()[-1] if why else type(exc).__name__
             agent.progress(f"source {name} failed: {failures[name]}")
     return files, failures
 
@@ -195,8 +200,8 @@ def _fetch(agent: MonitoringAgent, url: str, workdir: Path, name: str, limit: in
     with agent.start_session("native", working_dir=workdir) as session:
         result = session.run_tool("log_fetcher_execute", command=command)
     if result.is_error:
-        raise ConjureError(f"fetch failed: {result.content}")
-    agent.progress(f"fetched {url}")
+        raise ConjureError(f"fetch failed: {redacted(result.content)}")
+    agent.progress(f"fetched {redacted(url)}")
     return str(workdir / name)
 
 

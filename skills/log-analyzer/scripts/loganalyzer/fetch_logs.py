@@ -21,6 +21,7 @@ imports (with its own HTTP transport), so paging, cursors, LogQL and retries liv
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import http.client
 import json
@@ -49,6 +50,79 @@ Transport = Callable[[str, Mapping[str, str], float], "tuple[int, bytes]"]
 
 class FetchError(Exception):
     """Fetching failed for good; the message says what to check."""
+
+
+# --- secrets in URLs ---------------------------------------------------------------------------
+
+_SECRET_WORDS = re.compile(r"token|secret|passw(?:or)?d|api[-_]?key|credential|signature|private|session")
+_SECRET_NAMES = frozenset({"key", "pwd", "pass", "sig", "auth", "authorization", "jwt", "bearer", "code"})
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
+REDACTED = "***"
+
+
+def _secret_name(name: str) -> bool:
+    lowered = urllib.parse.unquote_plus(name).strip().lower()
+    return lowered in _SECRET_NAMES or bool(_SECRET_WORDS.search(lowered))
+
+
+def _redact_pairs(text: str) -> str:
+    """`a=1&token=x` -> `a=1&token=***`: values of secret-looking names hidden, the rest kept as written."""
+    parts = []
+    for part in text.split("&"):
+        name, eq, _value = part.partition("=")
+        parts.append(f"{name}={REDACTED}" if eq and _secret_name(name) else part)
+    return "&".join(parts)
+
+
+def redact_url(url: str) -> str:
+    """The URL as it may be shown, logged or saved: credentials replaced by `***`.
+
+    `user:pass@` (or a lone `token@`) becomes `***@`, and the values of query or fragment
+    parameters whose names look secret (`api_key`, `token`, `access_token`, `key`, `password`,
+    `secret`, `sig`, ...) become `***`. Everything else stays as written, so the URL still says
+    which API and which query it was. Used for progress lines, summaries, analysis.json, reports,
+    reprs and error messages; the real URL is only ever used to make the request.
+    """
+    try:
+        split = urllib.parse.urlsplit(url)
+    except ValueError:  # not a URL we can take apart: hide anything after a scheme
+        return re.sub(r"(://)[^\s]*", r"\1" + REDACTED, url)
+    netloc = split.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
+    fragment = _redact_pairs(split.fragment) if "=" in split.fragment else split.fragment
+    return urllib.parse.urlunsplit(
+        split._replace(netloc=netloc, query=_redact_pairs(split.query), fragment=fragment)
+    )
+
+
+def redact_text(text: str) -> str:
+    """Every URL in free text (an error message, a progress line) passed through `redact_url`."""
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+
+
+def origin(url: str) -> str:
+    """scheme://host:port, the unit credentials are bound to (default ports made explicit)."""
+    split = urllib.parse.urlsplit(url)
+    try:
+        port = split.port
+    except ValueError:
+        port = None
+    port = port or {"http": 80, "https": 443}.get(split.scheme.lower())
+    host = (split.hostname or "").lower()
+    return f"{split.scheme.lower()}://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
+def _credentials_from(url: str) -> tuple[str, dict[str, str]]:
+    """The URL without `user:pass@`, and the Basic Authorization header those made (if any)."""
+    split = urllib.parse.urlsplit(url)
+    if "@" not in split.netloc:
+        return url, {}
+    userinfo, _, host = split.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    pair = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}".encode()
+    header = {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+    return urllib.parse.urlunsplit(split._replace(netloc=host)), header
 
 
 # --- times -------------------------------------------------------------------------------------
@@ -137,7 +211,7 @@ class Query:
         """The query as the summary (and the report's source section) states it."""
         since, until = self.bound(self.since), self.bound(self.until)
         return {
-            "url": self.url,
+            "url": redact_url(self.url),
             "api": "loki" if self.loki else "json",
             "service": self.service,
             "level": self.level,
@@ -184,7 +258,7 @@ def query_from(args: argparse.Namespace) -> Query:
     if args.limit < 1 or args.page_size < 1:
         raise FetchError("--limit and --page-size must be at least 1")
     if not args.url.startswith(("http://", "https://")):
-        raise FetchError(f"the url must start with http:// or https://, got {args.url!r}")
+        raise FetchError(f"the url must start with http:// or https://, got {redact_url(args.url)!r}")
     query = Query(
         **{
             k: getattr(args, k)
@@ -211,11 +285,23 @@ def query_from(args: argparse.Namespace) -> Query:
 # --- HTTP with retries -------------------------------------------------------------------------
 
 
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only within the origin; another origin's redirect comes back as its 3xx."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        if origin(newurl) != origin(req.full_url):
+            return None
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_SameOriginRedirects)
+
+
 def urllib_get(url: str, headers: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
     """The standard library transport; any HTTP status is an answer, not an exception."""
     request = urllib.request.Request(url, headers=dict(headers))
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             return int(response.status), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -244,16 +330,30 @@ class Client:
         "put the API token in the environment variable named by --token-env (default LOG_API_TOKEN)"
     )
     on_retry: Callable[[str], None] | None = None
+    origin: str | None = None
+    """The origin the fetch started at (`fetch` sets it from the query's URL): the headers and any
+    `user:pass@` were given for it, so a request to any other origin is refused, never sent."""
     requests: int = 0
     retried: int = 0
 
     def get(self, url: str, params: Mapping[str, Any]) -> Any:
-        split = urllib.parse.urlsplit(url)
+        bare, basic = _credentials_from(url)
+        split = urllib.parse.urlsplit(bare)
+        where = redact_url(f"{split.scheme}://{split.netloc}{split.path}")
+        if self.origin is not None and origin(bare) != self.origin:
+            raise FetchError(
+                f"the API pointed the next page at another origin ({where}); not followed, because the "
+                f"credentials given for {self.origin} are never sent anywhere else"
+            )
         query = urllib.parse.parse_qsl(split.query, keep_blank_values=True)
         query += [(k, str(v)) for k, v in params.items() if v is not None]
         full = urllib.parse.urlunsplit(split._replace(query=urllib.parse.urlencode(query)))
-        where = f"{split.scheme}://{split.netloc}{split.path}"
-        headers = {"Accept": "application/json", "User-Agent": "log-analyzer-fetch/2", **self.headers}
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": "log-analyzer-fetch/2",
+            **basic,
+            **self.headers,
+        }
         for attempt in range(self.retries + 1):
             self.requests += 1
             problem, body = self._attempt(full, headers, where)
@@ -283,7 +383,12 @@ class Client:
         except TimeoutError:
             return f"timed out after {self.timeout:g} s", None
         except OSError as exc:
-            return f"cannot connect ({exc})", None
+            return f"cannot connect ({redact_text(str(exc))})", None
+        if 300 <= status < 400:
+            raise FetchError(
+                f"{where}: HTTP {status}: a redirect to another origin, not followed (credentials for "
+                f"{self.origin or 'this API'} are never sent elsewhere); use the URL it points to"
+            )
         if status < 400:
             return "", body
         if status >= 500 or status == 429:
@@ -443,7 +548,9 @@ def _loki_record(ns: int, line: str, labels: dict[str, str]) -> dict[str, Any]:
 
 
 def fetch(client: Client, query: Query, on_page: Callable[[int], None] | None = None) -> Result:
-    """The records the query asks for, in time order."""
+    """The records the query asks for, in time order; only ever from the query URL's origin."""
+    if client.origin is None:
+        client.origin = origin(_credentials_from(query.url)[0])
     return (fetch_loki if query.loki else fetch_json_api)(client, query, on_page)
 
 
@@ -453,7 +560,7 @@ def summary(result: Result, query: Query, client: Client) -> dict[str, Any]:
     stamps = [r["timestamp"] for r in dicts if isinstance(r.get("timestamp"), str)]
     return {
         "records": len(result.records),
-        "source": query.url,
+        "source": redact_url(query.url),
         "api": "loki" if query.loki else "json",
         "query": query.describe(),
         "first_timestamp": min(stamps, default=None),
@@ -543,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
         query = query_from(args)
         result = fetch(client, query, progress)
     except FetchError as exc:
-        print(f"fetch_logs: error: {exc}", file=sys.stderr)
+        print(f"fetch_logs: error: {redact_text(str(exc))}", file=sys.stderr)
         return 1
     facts = {**summary(result, query, client), "output": args.output or "-"}
     facts["seconds"] = round(time.perf_counter() - started, 3)
