@@ -92,6 +92,7 @@ def test_a_how_to_page(browser: Any, site_url: str, artifacts: Path) -> None:
         assert page.locator("article div.highlight-python pre").count() >= 2  # highlighted examples
         link = page.locator("article a", has_text="03 · Native skills")
         assert link.count() >= 1
+        assert errors == []
         page.screenshot(path=str(artifacts / "docs-howto-native-skill.png"), full_page=True)
     finally:
         page.close()
