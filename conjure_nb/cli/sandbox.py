@@ -32,6 +32,7 @@ def register(subparsers: Any) -> None:
 
     p = sub.add_parser("prune", help="remove every container and volume labelled conjure-nb")
     p.add_argument("--session", default=None, help="only those of this session id")
+    p.add_argument("--owner", type=int, default=None, help="only those made by this process id on this host")
     p.add_argument("--base-url", default=None, help="the Docker engine (default: DOCKER_HOST)")
     p.set_defaults(func=cmd_prune)
 
@@ -61,7 +62,7 @@ def cmd_prune(ns: argparse.Namespace) -> int:
 
     client = connect(ns.base_url)
     try:
-        removed = prune(client, ns.session)
+        removed = prune(client, ns.session, owner=ns.owner)
     finally:
         client.close()
     for cid in removed:

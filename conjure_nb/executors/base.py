@@ -60,6 +60,9 @@ class ExecutorSetup:
     env: dict[str, str] = field(default_factory=dict)
     allowed_paths: tuple[Path, ...] = ()
     max_output: int = DEFAULT_MAX_OUTPUT
+    fresh_working_dir: bool = False
+    """The session made `working_dir` just now for itself (empty, private): an executor may put a
+    directory of its own in its place (the docker backend's warm pool does, see docs/docker.md)."""
 
 
 class Executor(ABC):

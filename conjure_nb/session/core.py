@@ -124,6 +124,7 @@ class Session(ToolRunner, SessionFiles):
                     env=dict(env or {}),
                     allowed_paths=tuple(Path(p).resolve() for p in allowed_paths),
                     max_output=max(max_output, max_kept_output),  # the session cuts to max_output
+                    fresh_working_dir=tmpdir is not None,
                 )
             )
             self._tools = {t["name"]: t for t in executor.tool_definitions()}

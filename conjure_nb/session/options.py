@@ -68,6 +68,7 @@ class DockerOptions(SessionOptions, total=False):
     init: bool
     extra_mounts: Mapping[str, str] | None
     start_timeout: float
+    pool: bool | None
 
 
 class HostedOptions(SessionOptions, total=False):

@@ -2,8 +2,9 @@
 
 Without a reachable engine these tests skip, unless CONJURE_REQUIRE_DOCKER=1 (CI), where they
 fail loudly instead. The sandbox image is built once per test session when it is missing (the
-offline build, cache-aware). The session ends by asserting that no container or volume labelled
-`conjure-nb` is left, and removing any that are.
+offline build, cache-aware). The session ends by draining the warm pool and asserting that no
+container or volume of ours (by session label, or by this process's owner label) is left, and
+removing any that are.
 
 The root tests/conftest.py can reuse these for the contract suite with
 `pytest_plugins = ["docker_fixtures"]` once tests/docker is on sys.path.
@@ -22,6 +23,8 @@ import pytest
 import conjure_nb as cj
 from conjure_nb.executors.base import ExecutorSetup
 from conjure_nb.executors.docker import LABEL, build_image, connect, default_image, prune
+from conjure_nb.executors.docker.client import HOST_LABEL, PID_LABEL
+from conjure_nb.executors.docker.pool import warm_pool
 
 REMOTE_URL = os.environ.get("CONJURE_DOCKER_TCP", "tcp://127.0.0.1:2375")
 
@@ -42,14 +45,17 @@ test runs may have sandboxes at the same time), so only these are checked and re
 
 
 def _ours(client: Any, kind: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for sid in sorted(_SESSIONS):
-        flt = {"label": f"{LABEL}={sid}"}
+    owner = [f"{PID_LABEL}={os.getpid()}", f"{HOST_LABEL}={socket.gethostname()}"]
+    filters: list[dict[str, Any]] = [{"label": f"{LABEL}={sid}"} for sid in sorted(_SESSIONS)]
+    filters.append({"label": owner})  # everything this process made, warm-pool sandboxes included
+    found: dict[str, dict[str, Any]] = {}
+    for flt in filters:
         if kind == "containers":
-            found += client.api.containers(all=True, filters=flt)
+            items = client.api.containers(all=True, filters=flt)
         else:
-            found += client.api.volumes(filters=flt).get("Volumes") or []
-    return found
+            items = client.api.volumes(filters=flt).get("Volumes") or []
+        found.update({item.get("Id") or item["Name"]: item for item in items})
+    return list(found.values())
 
 
 @pytest.fixture(scope="session")
@@ -70,12 +76,14 @@ def docker_client() -> Iterator[Any]:
         yield client
     finally:
         cj.DockerExecutor.setup = original  # type: ignore[method-assign]
+    warm_pool().drain(wait=120)  # a start under way on a loaded machine finishes, then goes
     left = _ours(client, "containers")
     volumes = _ours(client, "volumes")
     for sid in _SESSIONS:
         prune(client, sid)
+    prune(client, owner=os.getpid())
     assert not left, (
-        f"tests left sandbox containers behind: {[(c['Id'][:12], c['Labels'].get(LABEL)) for c in left]}"
+        f"tests left sandbox containers behind: {[(c['Id'][:12], c['Labels'].get(LABEL), c['State']) for c in left]}"
     )
     assert not volumes, f"tests left sandbox volumes behind: {[v['Name'] for v in volumes]}"
 

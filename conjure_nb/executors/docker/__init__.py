@@ -1,7 +1,8 @@
 """The docker backend: tool calls in a sandbox container, one per session.
 
 `DockerExecutor` is the public name (`cj.DockerExecutor`); `build_image` builds the sandbox image
-(`conjure-nb sandbox build`), `prune` removes containers a killed process left behind.
+(`conjure-nb sandbox build`), `prune` removes containers a killed process left behind, and
+`warm_pool()` is this process's pool of ready sandboxes (`WarmPool`, see pool.py).
 """
 
 from __future__ import annotations
@@ -9,5 +10,16 @@ from __future__ import annotations
 from .client import LABEL, connect, prune
 from .executor import DockerExecutor
 from .image import DEFAULT_IMAGE, build_image, default_image
+from .pool import WarmPool, warm_pool
 
-__all__ = ["DEFAULT_IMAGE", "LABEL", "DockerExecutor", "build_image", "connect", "default_image", "prune"]
+__all__ = [
+    "DEFAULT_IMAGE",
+    "LABEL",
+    "DockerExecutor",
+    "WarmPool",
+    "build_image",
+    "connect",
+    "default_image",
+    "prune",
+    "warm_pool",
+]

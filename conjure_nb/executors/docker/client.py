@@ -8,10 +8,30 @@ from typing import Any
 
 from ...errors import ExecutorError
 
-__all__ = ["LABEL", "connect", "is_remote", "prune"]
+__all__ = [
+    "HOST_LABEL",
+    "LABEL",
+    "PID_LABEL",
+    "connect",
+    "engine_url",
+    "is_remote",
+    "is_remote_url",
+    "labels",
+    "prune",
+]
 
 LABEL = "conjure-nb"
-"""Every container (and volume) a DockerExecutor creates carries `conjure-nb=<session id>`."""
+"""Every container (and volume) a DockerExecutor creates carries `conjure-nb=<session id>`
+(`conjure-nb=pool` for a warm pool's containers, which get their session only at hand-out)."""
+PID_LABEL = "conjure-nb.pid"
+"""The id of the process that made the container, so cleanup can be scoped to one owner."""
+HOST_LABEL = "conjure-nb.host"
+"""The host name of that process (pids are only unique on one machine)."""
+
+
+def labels(value: str) -> dict[str, str]:
+    """The labels of a container or volume made for `value` (a session id, or "pool") by this process."""
+    return {LABEL: value, PID_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()}
 
 
 def _import_docker() -> Any:
@@ -51,7 +71,7 @@ def connect(base_url: str | None, *, timeout: float = 60) -> Any:
         ExecutorError: the daemon is not reachable; the message says how to start or point to one.
     """
     docker = _import_docker()
-    where = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    where = engine_url(base_url)
     _probe_unix(where)
     client = None
     try:
@@ -67,24 +87,45 @@ def connect(base_url: str | None, *, timeout: float = 60) -> Any:
     return client
 
 
+def engine_url(base_url: str | None) -> str:
+    """The engine a `base_url` (None: DOCKER_HOST, else the default socket) names."""
+    return base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def is_remote_url(url: str) -> bool:
+    """Whether bind mounts of this machine's paths would not work on the engine at `url`.
+
+    Takes what a caller writes (`unix://...`, `tcp://127.0.0.1:2375`, `ssh://box`) as well as what
+    docker-py keeps (`http+docker://localhost` for a socket, `http+docker://ssh` over ssh).
+    """
+    if url.startswith(("ssh://", "http+docker://ssh")):
+        return True
+    if url.startswith(("unix://", "http+unix://", "npipe://", "http+docker://")):
+        return False
+    return not any(
+        f"//{host}:" in url or url.endswith(f"//{host}") for host in ("localhost", "127.0.0.1", "[::1]")
+    )
+
+
 def is_remote(client: Any) -> bool:
     """Whether bind mounts of this machine's paths would not work: the engine is not local."""
-    url = str(getattr(client.api, "base_url", ""))
-    if url.startswith(("http+unix://", "http+docker://", "npipe://")):
-        return False
-    for host in ("localhost", "127.0.0.1", "[::1]"):
-        if f"//{host}:" in url or url.endswith(f"//{host}"):
-            return False
-    return True
+    return is_remote_url(str(getattr(client.api, "base_url", "")))
 
 
-def prune(client: Any, session_id: str | None = None) -> list[str]:
+def prune(client: Any, session_id: str | None = None, *, owner: int | None = None) -> list[str]:
     """Remove every container and volume labelled `conjure-nb` (or `conjure-nb=<session_id>`).
+
+    Args:
+        client: a `docker.DockerClient`.
+        session_id: only those of this session (`"pool"`: a warm pool's, of every process).
+        owner: only those made by this process id on this host (see `PID_LABEL`, `HOST_LABEL`).
 
     Returns:
         The short ids of the removed containers.
     """
-    label = LABEL if session_id is None else f"{LABEL}={session_id}"
+    label = [LABEL if session_id is None else f"{LABEL}={session_id}"]
+    if owner is not None:
+        label += [f"{PID_LABEL}={owner}", f"{HOST_LABEL}={socket.gethostname()}"]
     removed: list[str] = []
     for container in client.api.containers(all=True, filters={"label": label}):
         try:

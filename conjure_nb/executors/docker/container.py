@@ -22,17 +22,28 @@ from typing import TYPE_CHECKING, Any
 from ...errors import ExecutorError
 from ..base import ExecutorSetup
 from .channel import Channel, RunnerGone
-from .client import LABEL, is_remote
+from .client import is_remote, labels
 from .fallback import IDLE_COMMAND, ExecFallback
 from .fs import RunnerFilesystem
 from .paths import HOME, SKILLS_ROOT, TMPDIR, WORKSPACE, skill_dir
 from .remote import Mirror, pack_skills
+from .spec import SandboxSpec
 from .state import Handback, SandboxState
 
 if TYPE_CHECKING:  # pragma: no cover
     from .executor import DockerExecutor
 
-__all__ = ["describe_exit", "runner_source", "start_container"]
+__all__ = [
+    "check_image",
+    "create",
+    "describe_exit",
+    "host_config",
+    "launch",
+    "own_volumes",
+    "runner_command",
+    "runner_source",
+    "start_container",
+]
 
 _LOG_CONFIG = {"Type": "none", "Config": {}}
 """No json-file log: the runner's replies (and anything else on the container's stdout) would
@@ -45,19 +56,21 @@ def runner_source() -> str:
     return importlib.resources.files(__package__).joinpath("runner.py").read_text(encoding="utf-8")
 
 
-def _ids(user: str) -> tuple[int, int]:
-    uid, _, gid = user.partition(":")
-    try:
-        return int(uid), int(gid or uid)
-    except ValueError:
-        raise ExecutorError(f"user={user!r}: give numeric 'uid:gid' (e.g. '1000:1000')") from None
+def runner_command(spec: SandboxSpec) -> list[str]:
+    """The container's command: the runner, by the image's own interpreter."""
+    return [spec.python, "-I", "-S", "-c", runner_source()]
 
 
-def _check_image(client: Any, image: str) -> None:
+def check_image(client: Any, image: str) -> str:
+    """The image's id.
+
+    Raises:
+        ExecutorError: the engine does not have it; the message names the build command.
+    """
     import docker.errors
 
     try:
-        client.api.inspect_image(image)
+        return str(client.api.inspect_image(image)["Id"])
     except docker.errors.ImageNotFound:
         raise ExecutorError(
             f"the sandbox image {image!r} is not on the Docker engine; build it with "
@@ -102,8 +115,8 @@ def _remote_binds(ex: DockerExecutor, state: SandboxState, uid: int, gid: int) -
         names = [f"conjure-nb-{cfg.session_id}-{i}-{uuid.uuid4().hex[:6]}" for i in range(len(targets) + 1)]
         state.volumes = names  # recorded first: cleanup removes whatever was made
         for name in names:
-            api.create_volume(name, labels={LABEL: cfg.session_id})
-        _own_volumes(ex, state, names[1:], [inside for inside, _ in targets], (uid, gid))
+            api.create_volume(name, labels=labels(cfg.session_id))
+        own_volumes(ex.spec(), state, names[1:], [inside for inside, _ in targets], cfg.session_id)
         state.mirrors = [Mirror(Path(host), inside, uid, gid) for inside, host in targets]
         state.fresh_skills = True
     binds = {state.volumes[0]: {"bind": SKILLS_ROOT, "mode": "rw,nocopy"}}
@@ -112,63 +125,73 @@ def _remote_binds(ex: DockerExecutor, state: SandboxState, uid: int, gid: int) -
     return binds
 
 
-def _own_volumes(
-    ex: DockerExecutor, state: SandboxState, names: list[str], paths: list[str], owner: tuple[int, int]
+def own_volumes(
+    spec: SandboxSpec, state: SandboxState, names: list[str], paths: list[str], label: str
 ) -> None:
     """A new volume's root belongs to root; a one-shot helper hands it to the sandbox user."""
     api = state.client.api
     binds = {name: {"bind": path, "mode": "rw,nocopy"} for name, path in zip(names, paths)}
-    host_config = api.create_host_config(
+    config = api.create_host_config(
         binds=binds, network_mode="none", cap_drop=["ALL"], cap_add=["CHOWN"], log_config=_LOG_CONFIG
     )
-    uid, gid = owner
+    uid, gid = spec.ids
     helper = state.record(
         api.create_container(
-            ex.image,
+            spec.image,
             command=["chown", f"{uid}:{gid}", *paths],
             user="0:0",
-            labels={LABEL: ex.config.session_id},
-            host_config=host_config,
+            labels=labels(label),
+            host_config=config,
         )["Id"]
     )
     try:
         api.start(helper)
-        code = api.wait(helper, timeout=ex.start_timeout).get("StatusCode")
+        code = api.wait(helper, timeout=spec.start_timeout).get("StatusCode")
         if code != 0:
             raise ExecutorError(f"could not hand the sandbox volumes to user {uid}:{gid} (chown exit {code})")
     finally:
         state.discard(helper)
 
 
-def _host_config(ex: DockerExecutor, state: SandboxState, binds: dict[str, Any], init: bool) -> Any:
+def host_config(
+    spec: SandboxSpec,
+    state: SandboxState,
+    binds: dict[str, Any],
+    *,
+    init: bool = False,
+    auto_remove: bool = False,
+) -> Any:
+    """The locked-down host config: no network, limits, read-only root, no capabilities."""
     return state.client.api.create_host_config(
         binds=binds,
-        network_mode=ex.network,
-        mem_limit=ex.memory,
-        memswap_limit=ex.memory,
-        nano_cpus=int(ex.cpus * 1e9),
-        pids_limit=ex.pids_limit,
-        read_only=ex.read_only,
-        tmpfs={TMPDIR: f"rw,exec,nosuid,nodev,size={ex.tmpfs_size},mode=1777"},
+        network_mode=spec.network,
+        mem_limit=spec.memory,
+        memswap_limit=spec.memory,
+        nano_cpus=int(spec.cpus * 1e9),
+        pids_limit=spec.pids_limit,
+        read_only=spec.read_only,
+        tmpfs={TMPDIR: f"rw,exec,nosuid,nodev,size={spec.tmpfs_size},mode=1777"},
         security_opt=["no-new-privileges"],
         cap_drop=["ALL"],
         init=init,
+        auto_remove=auto_remove,
         log_config=_LOG_CONFIG,
     )
 
 
-def _create(ex: DockerExecutor, state: SandboxState, command: list[str], host_config: Any) -> str:
-    interactive = command[0] == ex.python
+def create(spec: SandboxSpec, state: SandboxState, command: list[str], config: Any, label: str) -> str:
+    """Create (not start) a sandbox container, recorded in `state` at once."""
+    interactive = command[0] == spec.python
     cid: str = state.client.api.create_container(
-        ex.image,
+        spec.image,
         command=command,
-        user=ex.user,
+        user=spec.user,
         working_dir=WORKSPACE,
         environment={"HOME": HOME, "TMPDIR": TMPDIR, "LANG": "C.UTF-8"},
-        labels={LABEL: ex.config.session_id},
-        stdin_open=interactive,
+        labels=labels(label),
+        stdin_open=interactive,  # docker-py sets StdinOnce with it: a dropped attach is EOF
         tty=False,
-        host_config=host_config,
+        host_config=config,
     )["Id"]
     return state.record(cid)
 
@@ -184,33 +207,23 @@ def start_container(ex: DockerExecutor, state: SandboxState) -> None:
     """
     import docker.errors
 
+    spec = ex.spec()
     api = state.client.api
-    _check_image(state.client, ex.image)
+    check_image(state.client, spec.image)
     if state.remote is None:
         state.remote = ex.remote if ex.remote is not None else is_remote(state.client)
-    uid, gid = _ids(ex.user)
+    uid, gid = spec.ids
     try:
         binds = (_remote_binds if state.remote else _local_binds)(ex, state, uid, gid)
         # no docker init: the runner is PID 1 itself, so it alone holds the attach pipes
-        cid = _create(
-            ex, state, [ex.python, "-I", "-S", "-c", runner_source()], _host_config(ex, state, binds, False)
-        )
+        cid = create(spec, state, runner_command(spec), host_config(spec, state, binds), ex.config.session_id)
         if state.remote and state.fresh_skills:
             api.put_archive(cid, SKILLS_ROOT, pack_skills(list(ex.config.skills)))
             state.fresh_skills = False
-        sock = api.attach_socket(cid, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
     except docker.errors.APIError as exc:
         raise ExecutorError(f"the Docker engine refused to create the sandbox: {exc}") from exc
-    channel = Channel(sock)
-    try:
-        api.start(cid)
-    except docker.errors.APIError as exc:
-        channel.close()
-        if "executable file not found" in str(exc) or "no such file" in str(exc).lower():
-            _start_fallback(ex, state, binds)
-            return
-        raise ExecutorError(f"the sandbox container did not start: {exc}") from exc
-    if _greet(ex, state, channel, cid) is None:
+    channel = launch(spec, state, cid)
+    if channel is None:
         _start_fallback(ex, state, binds)
         return
     state.channel = channel
@@ -219,15 +232,44 @@ def start_container(ex: DockerExecutor, state: SandboxState) -> None:
         mirror.push(state.client, cid, scanner)
 
 
+def launch(spec: SandboxSpec, state: SandboxState, cid: str) -> Channel | None:
+    """Attach to a created runner container, start it and wait for its greeting.
+
+    Returns:
+        The live channel, or None when the image has no `spec.python` (use the exec fallback).
+
+    Raises:
+        ExecutorError: the engine refused, or the runner never came up.
+    """
+    import docker.errors
+
+    api = state.client.api
+    try:
+        sock = api.attach_socket(cid, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+    except docker.errors.APIError as exc:
+        raise ExecutorError(f"the Docker engine refused to attach to the sandbox: {exc}") from exc
+    channel = Channel(sock)
+    try:
+        api.start(cid)
+    except docker.errors.APIError as exc:
+        channel.close()
+        if "executable file not found" in str(exc) or "no such file" in str(exc).lower():
+            return None
+        raise ExecutorError(f"the sandbox container did not start: {exc}") from exc
+    if _greet(spec, state, channel, cid) is None:
+        return None
+    return channel
+
+
 def runner_filesystem(channel: Channel, cfg: ExecutorSetup, grace: float = 5.0) -> RunnerFilesystem:
     """A `Filesystem` whose operations are requests to `channel`, each waiting `timeout + grace`."""
     return RunnerFilesystem(lambda op, **fields: channel.request(op, cfg.timeout + grace, **fields))
 
 
-def _greet(ex: DockerExecutor, state: SandboxState, channel: Channel, cid: str) -> dict[str, Any] | None:
-    """The runner's greeting; None when the image has no `ex.python` (exit code 127)."""
+def _greet(spec: SandboxSpec, state: SandboxState, channel: Channel, cid: str) -> dict[str, Any] | None:
+    """The runner's greeting; None when the image has no `spec.python` (exit code 127)."""
     try:
-        return channel.hello(ex.start_timeout)
+        return channel.hello(spec.start_timeout)
     except (RunnerGone, TimeoutError) as exc:
         logs = "".join(channel.stderr)[-2000:]
         channel.close()
@@ -242,7 +284,10 @@ def _greet(ex: DockerExecutor, state: SandboxState, channel: Channel, cid: str) 
 
 def _start_fallback(ex: DockerExecutor, state: SandboxState, binds: dict[str, Any]) -> None:
     state.discard(state.container)
-    cid = _create(ex, state, IDLE_COMMAND, _host_config(ex, state, binds, ex.init))
+    spec = ex.spec()
+    cid = create(
+        spec, state, IDLE_COMMAND, host_config(spec, state, binds, init=ex.init), ex.config.session_id
+    )
     try:
         state.client.api.start(cid)
     except Exception as exc:

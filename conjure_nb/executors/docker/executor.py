@@ -7,6 +7,9 @@ a warm `bash -c true` a few milliseconds instead of tens. What it made lives in 
 `conjure-nb=<session id>` and is removed on `close()`, when the executor is garbage collected, and
 at interpreter exit; the runner also exits when its attach connection drops (`stdin_once`), so a
 killed Python process leaves only a stopped container for `conjure-nb sandbox prune`.
+
+With the warm pool (`pool.py`, on by default) a session whose sandbox can be given its parts at
+hand-out takes a ready container in `setup` instead, and a miss starts one as above.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from ...tools import ToolCall, ToolResult
 from ..base import ExecutorSetup, ShellExecutor, build_env, process_result
 from ..files import FileTools, PathPolicy
 from .channel import Channel, RunnerGone
-from .client import connect
+from .client import connect, engine_url, is_remote_url
 from .container import describe_exit, runner_filesystem, start_container
 from .image import default_image
 from .paths import CONTAINER_PATH, HOME, TMPDIR, WORKSPACE, skill_dir
+from .pool import pool_enabled, warm_pool
+from .spec import SandboxSpec
 from .state import SandboxState, release
 
 __all__ = ["CONTAINER_PATH", "DockerExecutor"]
@@ -63,6 +68,8 @@ class DockerExecutor(ShellExecutor):
             the runner there is no init: the runner is PID 1 itself and reaps every orphan.
         extra_mounts: more host paths to mount read-only, {host_path: container_path}.
         start_timeout: seconds to wait for the container and runner to come up.
+        pool: take a ready container from the warm pool when the session allows it (see
+            docs/docker.md, "Warm pool"); False never does. None: on unless CONJURE_DOCKER_POOL=0.
     """
 
     backend = "docker"
@@ -84,6 +91,7 @@ class DockerExecutor(ShellExecutor):
         init: bool = True,
         extra_mounts: Mapping[str, str] | None = None,
         start_timeout: float = 30.0,
+        pool: bool | None = None,
     ):
         self.image = image or default_image()
         self.base_url = base_url
@@ -99,6 +107,8 @@ class DockerExecutor(ShellExecutor):
         self.init = init
         self.extra_mounts = dict(extra_mounts or {})
         self.start_timeout = start_timeout
+        self.pool = pool
+        self._refill: SandboxSpec | None = None  # a pool miss: fill the pool once our start is done
         self._lock = threading.RLock()
         self._state = SandboxState()
         self._finalizer: weakref.finalize[Any, DockerExecutor] | None = None
@@ -116,6 +126,42 @@ class DockerExecutor(ShellExecutor):
             env["PATH"] = CONTAINER_PATH
         env.setdefault("MPLBACKEND", "Agg")
         self._env = env
+        if self._poolable():
+            self._take_from_pool()
+
+    def spec(self) -> SandboxSpec:
+        """This executor's container settings: what the warm pool keys its sandboxes by."""
+        remote = self.remote if self.remote is not None else is_remote_url(engine_url(self.base_url))
+        return SandboxSpec(
+            image=self.image,
+            engine=engine_url(self.base_url),
+            base_url=self.base_url,
+            remote=remote,
+            network=self.network,
+            memory=self.memory,
+            cpus=self.cpus,
+            pids_limit=self.pids_limit,
+            read_only=self.read_only,
+            tmpfs_size=self.tmpfs_size,
+            user=self.user,
+            python=self.python,
+            extra_mounts=tuple(sorted(self.extra_mounts.items())),
+            start_timeout=self.start_timeout,
+        )
+
+    def warm(self, *, wait: float = 0.0) -> bool:
+        """Start filling the warm pool for this executor's settings now, before any session needs it.
+
+        Args:
+            wait: seconds to wait until the pool is full (0: return at once).
+
+        Returns:
+            Whether the pool is full for these settings.
+        """
+        spec = self.spec()
+        pool = warm_pool()
+        pool.fill(spec)
+        return pool.wait_ready(spec, wait) if wait > 0 else pool.ready(spec) >= pool.size
 
     def skill_location(self, skill: Any) -> str:
         return f"{skill_dir(skill.name)}/SKILL.md"
@@ -217,6 +263,40 @@ class DockerExecutor(ShellExecutor):
 
     # -- container lifecycle -----------------------------------------------------------------
 
+    def _poolable(self) -> bool:
+        """Whether a pooled sandbox can be given this session's parts at hand-out.
+
+        Allowed paths are mounted at their own paths, which a started container cannot gain, and
+        the working dir must be one the session just made for itself (on a local engine a pooled
+        workspace takes its place; a dir of yours is never replaced).
+        """
+        cfg = self.config
+        if not pool_enabled(self.pool) or cfg.allowed_paths or self._state.container is not None:
+            return False
+        return cfg.fresh_working_dir
+
+    def _take_from_pool(self) -> None:
+        """Take a ready sandbox and give it this session's parts; on a miss, note what to refill."""
+        spec = self.spec()
+        pool = warm_pool()
+        try:
+            slot = pool.take(spec, self.config.skills)
+        except Exception:  # the pool is an optimisation: any failure is a miss
+            slot = None
+        if slot is None:
+            self._refill = spec
+            return
+        try:
+            state = slot.hand_out(self.config)
+        except Exception:
+            slot.destroy()
+            self._refill = spec
+            return
+        with self._lock:
+            self._state = state
+            self._finalizer = weakref.finalize(self, release, state)
+            self._attach()
+
     def _ensure_started(self) -> Channel | None:
         """The live channel (None in exec_run fallback mode); starts the container if needed.
 
@@ -260,6 +340,10 @@ class DockerExecutor(ShellExecutor):
             done.set_exception(exc)
         else:
             done.set_result(None)
+        refill, self._refill = self._refill, None
+        if refill is not None:  # after our own start: filling never slows the miss itself
+            with contextlib.suppress(Exception):
+                warm_pool().fill(refill, self.config.skills)
 
     def _attach(self) -> None:
         """Build the file tools over what `start_container` started (runner or fallback)."""

@@ -277,7 +277,11 @@ def collect(call: Call, timeout: float, limit: int) -> tuple[Capped, Capped]:
                 deadline = now + EOF_GRACE * 4
             elif call.killed and now >= deadline:
                 break
-            for key, _ in sel.select(min(max(deadline - now, 0.0), 0.05)):
+            wait = min(max(deadline - now, 0.0), 0.05)
+            if not sel.get_map():  # both pipes at EOF: wake the moment the shell is reaped
+                call.done.event.wait(wait)
+                continue
+            for key, _ in sel.select(wait):
                 data = os.read(key.fd, 65536)
                 if data:
                     bufs[key.fd].feed(data)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +121,8 @@ class SandboxState:
         mirrors: host dir <-> volume pairs (remote engines).
         remote: whether files travel by put/get_archive (decided at the first start).
         fresh_skills: the skills volume is new and must be filled before the next start.
+        host_dirs: host directories made for this sandbox (a warm-pool slot's), removed on release.
+        own_client: whether `client` is this state's to close (a warm pool shares its own).
     """
 
     client: Any = None
@@ -133,6 +136,8 @@ class SandboxState:
     mirrors: list[Mirror] = field(default_factory=list)
     remote: bool | None = None
     fresh_skills: bool = False
+    host_dirs: list[Path] = field(default_factory=list)
+    own_client: bool = True
 
     def record(self, cid: str) -> str:
         """Note a just-created container as current (and as one to remove on release)."""
@@ -163,6 +168,9 @@ def release(state: SandboxState) -> None:
     client = state.client
     for cid in list(state.created):
         state.discard(cid)
+    for cid in list(state.created):  # kept: the engine is removing it already (AutoRemove), or refused
+        with contextlib.suppress(Exception):
+            client.api.wait(cid, timeout=10, condition="removed")  # gone on return; its volumes free
     for name in state.volumes:
         with contextlib.suppress(Exception):
             client.api.remove_volume(name, force=True)
@@ -170,6 +178,9 @@ def release(state: SandboxState) -> None:
     for handback in state.handbacks:
         handback.give_back()
     state.handbacks = []
-    if client is not None:
+    for path in state.host_dirs:
+        shutil.rmtree(path, ignore_errors=True)
+    state.host_dirs = []
+    if client is not None and state.own_client:
         with contextlib.suppress(Exception):
             client.close()
