@@ -16,20 +16,27 @@ Modules:
 
 ```
 text       escape, markdown_html, sanitize_html
-limits     the caps, one settings object with documented defaults
+html       the small HTML building blocks every renderer shares (each escapes what it is given)
+limits     the caps, one settings object with documented defaults; PreviewRefused
 beneath    the no-follow opener: open_beneath (fd level), open_in / read_in / write_new (paths)
+previews   one open file -> its preview (FileOptions); dispatches to:
+tables     text -> DataFrame (parse_table), capped rows/columns for previews
+xlsx       checks from the zip directory and cell references, then calamine in a separate process
+pdf        page boxes checked before PDFium renders a page
+images     PNG/JPEG/GIF: byte cap, pixel cap from the header, then inlined as a data: URI
 ```
 """
 
 from __future__ import annotations
 
 from .beneath import LinkRefused, open_beneath, open_in, read_in, write_new
-from .limits import Limits, limits
+from .limits import Limits, PreviewRefused, limits
 from .text import escape, markdown_html, sanitize_html
 
 __all__ = [
     "Limits",
     "LinkRefused",
+    "PreviewRefused",
     "escape",
     "limits",
     "markdown_html",

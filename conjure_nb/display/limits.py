@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Limits", "limits"]
+__all__ = ["Limits", "PreviewRefused", "limits"]
 
 MB = 1024 * 1024
 
@@ -20,8 +20,9 @@ class Limits:
     """The caps in force.
 
     Attributes:
-        max_html_chars: the most characters of HTML one rendering produces; Markdown longer than
-            this is rendered from its head, with a note.
+        max_markdown_chars: Markdown longer than this is rendered from its head, with a note.
+        max_html_chars: the most characters of HTML one rendering produces (embedded downloads
+            included); a bigger one is replaced by a line saying so.
         max_table_rows: rows of a table shown (a preview's default; callers may ask for fewer).
         max_table_cols: columns of a table shown; the rest are named in a note.
         max_table_input_bytes: JSON/CSV text parsed into a table at most; bigger shows as text.
@@ -39,7 +40,8 @@ class Limits:
         max_link_bytes: files up to this size get an embedded download link (a data: URI).
     """
 
-    max_html_chars: int = 2_000_000
+    max_markdown_chars: int = 1_000_000
+    max_html_chars: int = 32_000_000
     max_table_rows: int = 20
     max_table_cols: int = 60
     max_table_input_bytes: int = 32 * MB
@@ -50,10 +52,14 @@ class Limits:
     max_pdf_page_pixels: int = 8_000_000
     max_xlsx_bytes: int = 100 * MB
     max_xlsx_inflated_bytes: int = 300 * MB
-    max_xlsx_cells: int = 50_000_000
+    max_xlsx_cells: int = 10_000_000
     max_xlsx_columns: int = 16_384
     parse_timeout_s: float = 60.0
     max_link_bytes: int = 10 * MB
 
 
 limits = Limits()
+
+
+class PreviewRefused(Exception):
+    """A file is not previewed: the message says why in one line (a cap, or a parser that failed)."""

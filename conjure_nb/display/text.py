@@ -87,10 +87,10 @@ def markdown_html(text: str, max_chars: int | None = None) -> str:
 
     Args:
         text: the Markdown (a model's answer, a SKILL.md body, ...).
-        max_chars: the most characters rendered (default `limits.max_html_chars`); the rest is cut
-            with a note saying how much.
+        max_chars: the most characters rendered (default `limits.max_markdown_chars`); the rest is
+            cut with a note saying how much.
     """
-    cap = limits.max_html_chars if max_chars is None else max_chars
+    cap = limits.max_markdown_chars if max_chars is None else max_chars
     cut = len(text) - cap if len(text) > cap else 0
     if cut:
         text = text[:cap]

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..display.beneath import write_new
+
 __all__ = ["Inputs", "prepare_inputs"]
 
 INLINE_LIMIT = 200
@@ -43,10 +45,14 @@ def _columns(cols: list[str]) -> str:
     return shown + (f", … ({len(cols)} in all)" if len(cols) > _MAX_COLUMNS_LISTED else "")
 
 
+def _write(path: Path, text: str) -> None:
+    """A new file at `path` in the working dir, replacing whatever entry is there: a symlink a tool
+    planted at that name (`df.jsonl -> /victim`) is replaced, never written through."""
+    write_new(path.parent, path.name, text.encode("utf-8"))
+
+
 def _write_records(path: Path, records: list[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        for rec in records:
-            f.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+    _write(path, "".join(json.dumps(rec, ensure_ascii=False, default=str) + "\n" for rec in records))
 
 
 def _table(name: str, value: Any, workdir: Path, out: Inputs) -> bool:
@@ -58,7 +64,7 @@ def _table(name: str, value: Any, workdir: Path, out: Inputs) -> bool:
     if kind == "DataFrame" and hasattr(value, "to_json"):
         path = workdir / f"{name}.jsonl"
         frame = value.reset_index() if _named_index(value) else value
-        frame.to_json(path, orient="records", lines=True, date_format="iso", force_ascii=False)
+        _write(path, frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False) or "")
         rows, cols = len(frame), [str(c) for c in frame.columns]
     elif isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
         path = workdir / f"{name}.jsonl"
@@ -103,7 +109,7 @@ def _one(name: str, value: Any, workdir: Path, out: Inputs) -> None:
             out.lines.append(f"Notebook variable `{name}` = {json.dumps(value, ensure_ascii=False)}")
             return
         path = workdir / f"{name}.txt"
-        path.write_text(value, encoding="utf-8")
+        _write(path, value)
         desc = f"text, {len(value):,} characters"
     elif isinstance(value, (dict, list, tuple)):
         try:
@@ -115,7 +121,7 @@ def _one(name: str, value: Any, workdir: Path, out: Inputs) -> None:
             out.lines.append(f"Notebook variable `{name}` = {text}")
             return
         path = workdir / f"{name}.json"
-        path.write_text(text, encoding="utf-8")
+        _write(path, text)
         desc = f"JSON, {len(text):,} characters"
     else:
         raise _usage_error(

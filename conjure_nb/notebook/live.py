@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..display.html import badge, error_box, esc, frame, note
 from ..display.text import markdown_html
 from ..tools import CreatedFile
 from ..tools.events import (
@@ -36,7 +37,6 @@ from ..tools.events import (
     TurnFinished,
 )
 from .render import to_html
-from .render.html import badge, error_box, esc, frame, note
 from .render.objects import TraceRow, summarize_input, trace_html
 
 __all__ = ["DisplaySink", "LiveTurn", "Sink", "TurnState"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import KW_ONLY, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,12 +53,24 @@ class ToolResult:
         """
         from .tables import to_dataframe
 
-        if self.output_file is not None:
-            try:
-                return to_dataframe(Path(self.output_file).read_text(encoding="utf-8"))
-            except OSError:
-                return None
-        return to_dataframe(self.stdout or self.content)
+        text = self.full_text()
+        return None if text is None else to_dataframe(text)
+
+    def full_text(self, limit: int | None = None) -> str | None:
+        """The whole output: `output_file` when it was spilled (read beneath the working dir, no link
+        followed), else stdout or content; None when the spilled file cannot be read.
+
+        Args:
+            limit: read at most this many bytes of a spilled file.
+        """
+        if self.output_file is None:
+            return self.stdout or self.content
+        from .spill import read_spilled
+
+        try:
+            return read_spilled(self.output_file, limit)
+        except OSError:
+            return None
 
     def to_block(self) -> dict[str, Any]:
         """The `tool_result` content block for the Messages API."""

@@ -13,19 +13,30 @@ backend (and any executor a user writes) behaves the same.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import re
 import uuid
 from pathlib import Path
 
+from ..display.beneath import open_in, read_in
 from .data import ToolResult
 
-__all__ = ["SPILL_DIR", "cap_text", "spill"]
+__all__ = ["SPILL_DIR", "cap_text", "read_spilled", "spill"]
 
 SPILL_DIR = ".conjure/output"
 """Where spilled outputs go, relative to the working dir (skipped by the created-files scan)."""
+
+
+def read_spilled(path: str, limit: int | None = None) -> str:
+    """The text of a spilled output file (`ToolResult.output_file`), read beneath its working dir
+    without following links: `.conjure`, `.conjure/output` or the file itself swapped for a symlink
+    by a tool is refused (`LinkRefused`, naming the file), never followed."""
+    marker = "/" + SPILL_DIR + "/"
+    root, found, name = path.rpartition(marker)
+    if not found or "/" in name:
+        raise PermissionError(f"{path}: not a spilled output file under {SPILL_DIR}; not read")
+    return read_in(root or "/", SPILL_DIR + "/" + name, limit).decode("utf-8", errors="replace")
 
 
 def cap_text(text: str, limit: int, line: str) -> str:
@@ -84,20 +95,9 @@ def _capped(result: ToolResult, cap: int, line: str, path: str | None) -> ToolRe
 def _write(working_dir: Path, tool_use_id: str | None, text: str) -> Path:
     """Write `text` to a new file under SPILL_DIR, never through a link a tool may have planted."""
     name = re.sub(r"[^A-Za-z0-9_-]", "_", tool_use_id or "call")[:64]
-    name = f"{name}-{uuid.uuid4().hex[:8]}.txt"
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
-    fd = os.open(working_dir, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for part in SPILL_DIR.split("/"):
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(part, 0o755, dir_fd=fd)
-            inner = os.open(part, flags, dir_fd=fd)
-            os.close(fd)
-            fd = inner
-        out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=fd)
-        os.fchmod(out, 0o644)  # the sandbox user reads it in docker, whatever the umask
-        with open(out, "w", encoding="utf-8", errors="replace") as f:
-            f.write(text)
-    finally:
-        os.close(fd)
-    return working_dir / SPILL_DIR / name
+    rel = f"{SPILL_DIR}/{name}-{uuid.uuid4().hex[:8]}.txt"
+    out = open_in(working_dir, rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, create_dirs=True)
+    os.fchmod(out, 0o644)  # the sandbox user reads it in docker, whatever the umask
+    with open(out, "w", encoding="utf-8", errors="replace") as f:
+        f.write(text)
+    return working_dir / rel

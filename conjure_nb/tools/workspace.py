@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import mimetypes
 import os
 import shutil
-import stat
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
+from ..display.beneath import open_in
 from .data import CreatedFile, ToolCall
 
 __all__ = ["Snapshot", "created_since", "download", "snapshot"]
@@ -59,9 +58,9 @@ def media_type(name: str) -> str:
     return _EXTRA_TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-def _sha256(path: Path) -> str:
+def _sha256(root: Path, rel: str) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as f:
+    with os.fdopen(open_in(root, rel), "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -87,7 +86,7 @@ def created_since(root: Path, before: Snapshot, calls: list[ToolCall]) -> list[C
             continue
         path = root / rel
         try:
-            digest = _sha256(path)
+            digest = _sha256(root, rel)
         except OSError:
             continue
         out.append(CreatedFile(str(path), rel, meta[0], digest, media_type(rel), _owner(rel, calls)))
@@ -124,7 +123,7 @@ def download(
     problems: list[str] = []
     for f in files:
         try:
-            fd = open_beneath(root, f.filename)
+            fd = open_in(root, f.filename)
         except OSError as exc:
             problems.append(f"{f.filename}: {exc.strerror or exc}")
             continue
@@ -134,32 +133,3 @@ def download(
                 shutil.copyfileobj(src, out, 1 << 20)
         written.append(target)
     return written, problems
-
-
-def open_beneath(root: Path, rel: str) -> int:
-    """A read-only fd of the regular file `rel` under `root`, no link followed on the way.
-
-    Raises:
-        OSError: the path leaves `root` (absolute, `..`), passes a symlink or a non-directory,
-            or does not end at a regular file.
-    """
-    parts = rel.split("/")
-    if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise OSError(errno.EPERM, "not a plain relative path inside the working dir")
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for part in parts[:-1]:
-            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = inner
-        leaf = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise OSError(exc.errno, "a symlink or non-directory is on the way; not copied") from None
-        raise
-    finally:
-        os.close(fd)
-    if not stat.S_ISREG(os.fstat(leaf).st_mode):
-        os.close(leaf)
-        raise OSError(errno.EPERM, "not a regular file; not copied")
-    return leaf

@@ -25,7 +25,7 @@ from ...tools.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from ..render.objects import summarize_input, tool_result_html
+from ..render.objects import result_table, summarize_input, tool_result_html
 from ._render import display_data, escape, markdown_output, pre
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,10 +65,10 @@ class ToolRow:
     def _details(self) -> str:
         if self.result is None:
             return ""
-        frame = None if self.result.is_error else self.result.dataframe
+        head = None if self.result.is_error else result_table(self.result)
         body = tool_result_html(self.result, max_rows=20, max_text=4000)
-        if frame is not None:  # tables are what people look for: open
-            rows = f"{len(frame):,} rows × {len(frame.columns)} columns"
+        if head is not None:  # tables are what people look for: open
+            rows = f"{head.rows:,} rows × {head.cols:,} columns"
             return f"<details open><summary>output: a table, {rows}</summary>{body}</details>"
         size = len(self.result.content or "")
         return f"<details><summary>output ({size:,} characters)</summary>{body}</details>"

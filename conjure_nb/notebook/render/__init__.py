@@ -17,11 +17,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ...display.html import frame, note, pre, table
+from ...display.limits import limits
 from ...tools import CreatedFile, ToolResult
 from ...tools.response import Response
 from .charts import is_analysis
 from .files import FileOptions, file_html, files_html
-from .html import frame, pre, table
 from .objects import (
     analysis_html,
     is_monitoring_result,
@@ -43,8 +44,20 @@ def _session_html(session: Any, opts: FileOptions) -> str:
 
 
 def to_html(value: Any, opts: FileOptions | None = None) -> str:
-    """The HTML rendering of `value` (anything `show` accepts)."""
-    opts = opts or FileOptions()
+    """The HTML rendering of `value` (anything `show` accepts), at most `limits.max_html_chars`."""
+    out = _to_html(value, opts or FileOptions())
+    if len(out) > limits.max_html_chars:
+        return frame(
+            note(
+                f"this output is {len(out):,} characters of HTML, more than limits.max_html_chars="
+                f"{limits.max_html_chars:,}; not shown (the object itself is intact: show less of it, "
+                "or raise the limit)"
+            )
+        )
+    return out
+
+
+def _to_html(value: Any, opts: FileOptions) -> str:
     if isinstance(value, Response):
         return response_html(value, opts)
     if isinstance(value, ToolResult):

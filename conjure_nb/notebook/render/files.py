@@ -1,90 +1,51 @@
 """Previews of files on disk (created by tools or given by path), each with a download link.
 
-What a file shows depends on its extension: xlsx sheets, pdf pages, images inline, JSON/CSV
-tables as DataFrames, other text truncated, anything else just its size. A file that cannot be
-previewed says why instead of failing the cell.
+A created file lives in a session's working dir, where a tool (or a sandbox) may have planted a
+symlink: it is opened beneath that dir without following any link (`display.beneath.open_in`), and
+a planted link is refused with a line naming the file. A path given by the person is theirs and is
+opened as given. Either way the file is opened once and the preview reads that open file
+(`display.previews`), with its caps checked before anything parses it.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import os
-from dataclasses import dataclass
+import stat
 from pathlib import Path
+from typing import IO
 
+from ...display.beneath import open_in
+from ...display.html import data_link, error_box, esc, note
+from ...display.previews import FileOptions, preview_html, size_text
 from ...tools import CreatedFile
-from .html import data_link, error_box, esc, note, pre, table
 
-__all__ = ["FileOptions", "file_html", "files_html"]
-
-_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
-_TEXT_EXT = {".txt", ".md", ".log", ".py", ".sh", ".yaml", ".yml", ".toml", ".html", ".xml", ".ini", ".cfg"}
-_TABLE_EXT = {".json", ".jsonl", ".ndjson", ".csv", ".tsv"}
+__all__ = ["FileOptions", "file_html", "files_html", "open_created"]
 
 
-@dataclass
-class FileOptions:
-    """Caps for previews.
+def open_created(file: CreatedFile) -> IO[bytes]:
+    """The created file, opened beneath its working dir (known from `path` minus `filename`),
+    no link followed.
 
-    Attributes:
-        max_rows: rows shown per table or sheet.
-        max_pages: pdf pages rendered.
-        max_text: characters of text shown.
-        max_link_bytes: files up to this size get an embedded download link (data: URI); bigger
-            ones name their path instead, so a notebook does not swell with large files.
+    Raises:
+        OSError: a link on the way (`LinkRefused`, naming the file), gone, not a regular file.
     """
-
-    max_rows: int = 20
-    max_pages: int = 4
-    max_text: int = 3000
-    max_link_bytes: int = 10 * 1024 * 1024
-
-
-def _size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"  # pragma: no cover
-
-
-def _media_type(path: Path) -> str:
-    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-
-
-def _body(path: Path, ext: str, opts: FileOptions) -> str:
-    if ext == ".xlsx":
-        from .sheets import xlsx_html
-
-        return xlsx_html(path, opts.max_rows)
-    if ext == ".pdf":
-        from .pdf import pdf_html
-
-        return pdf_html(path, opts.max_pages)
-    if ext in _IMAGE_TYPES:
-        import base64
-
-        b64 = base64.b64encode(path.read_bytes()).decode("ascii")
-        return (
-            f'<img src="data:{_IMAGE_TYPES[ext]};base64,{b64}" alt="{esc(path.name)}" style="max-width:100%">'
+    path = file.path or ""
+    if not path.endswith("/" + file.filename):
+        raise PermissionError(
+            f"{file.filename}: its recorded path {path!r} does not end with its name; not opened"
         )
-    if ext in _TABLE_EXT or ext in _TEXT_EXT:
-        return _text_body(path, ext, opts)
-    return ""
+    root = path[: -len(file.filename) - 1] or "/"
+    return os.fdopen(open_in(root, file.filename), "rb")
 
 
-def _text_body(path: Path, ext: str, opts: FileOptions) -> str:
-    with path.open("rb") as f:
-        raw = f.read(4 * 1024 * 1024)
-    text = raw.decode("utf-8", errors="replace")
-    if ext in _TABLE_EXT and len(raw) == path.stat().st_size:
-        from ...tools.tables import to_dataframe
-
-        df = to_dataframe(text)
-        if df is not None:
-            return table(df, opts.max_rows) if len(df) else note("empty table")
-    return pre(text, opts.max_text)
+def _open_given(path: Path) -> IO[bytes]:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise IsADirectoryError(f"{path} is not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def file_html(item: CreatedFile | str | os.PathLike[str], opts: FileOptions | None = None) -> str:
@@ -95,22 +56,27 @@ def file_html(item: CreatedFile | str | os.PathLike[str], opts: FileOptions | No
             return f"<h4>{esc(item.filename)}</h4>" + note(
                 f"hosted file {item.file_id}: download it with session.download_files(dir)"
             )
-        path, label = Path(item.path), item.filename
+        label, where = item.filename, item.path
+        opener = lambda: open_created(item)  # noqa: E731
     else:
-        path = Path(item)
-        label = path.name
-    if not path.is_file():
-        return error_box(f"{label}: no such file", note(str(path)))
-    size = path.stat().st_size
-    head = f"<h4 style='margin:0.6em 0 0.2em'>{esc(label)} <small>({_size(size)})</small></h4>"
+        label, where = Path(item).name, os.fspath(item)
+        opener = lambda: _open_given(Path(item))  # noqa: E731
     try:
-        body = _body(path, path.suffix.lower(), opts)
-    except Exception as exc:  # a broken file shows why, the rest of the output still renders
-        body = error_box(f"cannot preview {label}", note(f"{type(exc).__name__}: {exc}"))
-    if size <= opts.max_link_bytes:
-        link = data_link(path.name, path.read_bytes(), _media_type(path))
-    else:
-        link = note(f"{_size(size)} is too big to embed; the file is at {path}")
+        f = opener()
+    except FileNotFoundError:
+        return error_box(f"{label}: no such file", note(where))
+    except OSError as exc:
+        return error_box(f"{label}: not opened", note(str(exc)))
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        head = f"<h4 style='margin:0.6em 0 0.2em'>{esc(label)} <small>({size_text(size)})</small></h4>"
+        body = preview_html(f, label, opts)
+        if size <= opts.max_link_bytes:
+            f.seek(0)
+            media_type = mimetypes.guess_type(label)[0] or "application/octet-stream"
+            link = data_link(os.path.basename(label), f.read(size), media_type)
+        else:
+            link = note(f"{size_text(size)} is too big to embed; the file is at {where}")
     return head + body + f"<div>{link}</div>"
 
 

@@ -12,12 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ...display.html import badge, details, error_box, esc, frame, img_png, note, pre, rows_table, table
+from ...display.limits import limits
+from ...display.tables import TableHead, parse_table, table_head_html
 from ...display.text import markdown_html
 from ...tools import ToolCallRecord, ToolResult
 from ...tools.response import Response
 from .charts import analysis_charts_png, is_analysis
 from .files import FileOptions, files_html
-from .html import badge, details, error_box, esc, frame, img_png, note, pre, rows_table, table
 
 __all__ = [
     "TraceRow",
@@ -91,16 +93,25 @@ def tool_result_html(result: ToolResult, title: str = "", max_rows: int = 50, ma
         parts.append(f"exit {result.exit_code}")
     parts.append(f"{result.duration_ms:,.0f} ms")
     line = f"<div>{esc(title) + ' · ' if title else ''}{' · '.join(parts)}</div>"
-    df = None if result.is_error else result.dataframe
-    if df is not None:
-        body = table(df, max_rows) + note(
-            f"DataFrame: {len(df):,} rows x {len(df.columns)} columns (.dataframe)"
+    head = None if result.is_error else result_table(result, max_rows)
+    if head is not None:
+        body = table_head_html(head, max_rows) + note(
+            f"DataFrame: {head.rows:,} rows x {head.cols:,} columns (.dataframe)"
         )
     else:
         body = pre(_pretty(result.content) or "(no output)", max_text)
     if result.is_error:
         return frame(error_box(f"tool failed{': ' + title if title else ''}", line + body))
     return frame(line + body)
+
+
+def result_table(result: ToolResult, max_rows: int = 20) -> TableHead | None:
+    """The head of a tool result's table output (the spilled file read whole, beneath the working
+    dir), within the display caps; None when it is not a table or is too big to parse."""
+    text = result.full_text(limits.max_table_input_bytes + 1)
+    if text is None or len(text) > limits.max_table_input_bytes:
+        return None
+    return parse_table(text, max_rows, limits.max_table_cols)
 
 
 def response_html(response: Response, file_opts: FileOptions | None = None) -> str:
@@ -170,10 +181,12 @@ def is_monitoring_result(value: Any) -> bool:
 
 
 def json_html(value: Any, max_rows: int = 50) -> str:
-    from ...tools.tables import to_dataframe
-
     text = json.dumps(value, ensure_ascii=False, default=str)
-    df = to_dataframe(text)
-    if df is not None:
-        return frame(table(df, max_rows))
-    return frame(pre(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
+    head = (
+        parse_table(text, max_rows, limits.max_table_cols)
+        if len(text) <= limits.max_table_input_bytes
+        else None
+    )
+    if head is not None:
+        return frame(table_head_html(head, max_rows))
+    return frame(pre(json.dumps(value, indent=2, ensure_ascii=False, default=str), limits.max_json_chars))

@@ -12,7 +12,8 @@ import base64
 import json
 from typing import TYPE_CHECKING, Any
 
-from ...display.text import escape
+from .limits import limits
+from .text import escape
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -86,12 +87,27 @@ def frame(body_html: str) -> str:
 
 
 def table(df: pd.DataFrame, max_rows: int = 50) -> str:
-    """A DataFrame as an HTML table, at most `max_rows` rows, with the row count when it is cut."""
-    shown = df.head(max_rows)
+    """A DataFrame as an HTML table: at most `max_rows` rows and `limits.max_table_cols` columns,
+    long cell texts cut, with a note when anything was left out. pandas escapes every cell and name."""
+    max_cols = limits.max_table_cols
+    shown = df.iloc[:max_rows, :max_cols]
+    mapper = getattr(shown, "map", None) or shown.applymap  # DataFrame.map: pandas >= 2.1
+    shown = mapper(_cut_cell) if len(shown.columns) else shown
     out = str(shown.to_html(border=0, index=False, classes="dataframe", na_rep=""))
-    if len(df) > max_rows:
-        out += note(f"{max_rows} of {len(df):,} rows shown; {len(df.columns)} columns")
+    if len(df) > max_rows or len(df.columns) > max_cols:
+        out += note(
+            f"{min(len(df), max_rows):,} of {len(df):,} rows shown; "
+            + (
+                f"{max_cols:,} of {len(df.columns):,} columns"
+                if len(df.columns) > max_cols
+                else f"{len(df.columns)} columns"
+            )
+        )
     return out
+
+
+def _cut_cell(value: Any, limit: int = 1000) -> Any:
+    return value[:limit] + "…" if isinstance(value, str) and len(value) > limit else value
 
 
 def rows_table(header: list[str], rows: list[list[str]]) -> str:
