@@ -162,10 +162,12 @@ def image_preview(base_url: str, path: str) -> str:
 
 def sheet_preview(path: Path, max_rows: int = 8, max_cols: int = 8) -> str:
     """The first rows of an xlsx file's first sheet as an escaped table ('' when unreadable)."""
-    from ..render.sheets import read_sheets
+    from ...display.xlsx import check_xlsx, read_sheets_isolated
 
-    try:
-        sheets = read_sheets(path, max_rows=max_rows)
+    try:  # checked, then read in a separate process: a hostile workbook cannot take the kernel
+        with open(path, "rb") as f:
+            check_xlsx(f)
+            sheets = read_sheets_isolated(f, max_rows=max_rows)
     except Exception:
         return ""
     if not sheets:
