@@ -27,7 +27,7 @@ from traitlets.config import Config
 
 import conjure_nb as cj
 from conjure_nb.notebook.persona import ConjurePersona
-from conjure_nb.notebook.persona.settings import NO_MODEL
+from conjure_nb.notebook.persona.settings import LOCAL_WARNING, NO_MODEL, docker_ready
 
 PERSONA_ID = "jupyter-ai-personas::conjure_nb::ConjurePersona"
 MODEL: Any = None  # the tests' scripted model, named to the persona as "<this module>:MODEL"
@@ -348,3 +348,50 @@ def test_a_failing_turn_is_reported_in_the_chat(root: Path, monkeypatch: pytest.
         assert "The turn failed:" in chat.replies()[-1] and "ran out of replies" in chat.replies()[-1]
 
     run(root, {"model": SPEC}, body)
+
+
+def test_without_a_backend_setting_it_is_local_with_the_warning_when_docker_is_not_there(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{root}/no-engine.sock")
+    scripted(monkeypatch, "hello")
+
+    async def body(chat: Chat) -> None:
+        await chat.send("@Conjure hi")
+        assert chat.persona.conjure.backend == "local"
+        assert chat.replies()[0] == LOCAL_WARNING and "hello" in chat.replies()[1]
+
+    run(root, {"model": SPEC, "backend": None}, body)
+
+
+@pytest.mark.docker
+def test_without_a_backend_setting_it_is_the_docker_sandbox_when_ready(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not docker_ready(None):
+        if os.environ.get("CONJURE_REQUIRE_DOCKER") == "1":
+            pytest.fail("CONJURE_REQUIRE_DOCKER=1 but no engine with the sandbox image", pytrace=False)
+        pytest.skip("no Docker engine with the sandbox image")
+    command = "grep -c ERROR /mnt/chat/logs/app.log > n.txt; touch /mnt/chat/logs/x 2>/dev/null || echo ro"
+    scripted(monkeypatch, cj.ScriptedModel.reply(use("bash_tool", command=command, description="c")), "done")
+    seen: dict[str, Any] = {}
+
+    async def body(chat: Chat) -> None:
+        await chat.send("@Conjure count the errors")
+        session = chat.persona.conjure.session
+        assert session is not None and session.backend == "docker" and session.container_id
+        assert LOCAL_WARNING not in chat.replies()
+        assert "ro" in str(session.messages[2]["content"][0]["content"])  # the write was refused
+        assert (root / "work" / "n.txt").read_text().strip() == "1"  # made in the sandbox, copied here
+        assert not (root / "work" / "logs" / "x").exists()  # the chat's folder is mounted read-only
+        seen["container"] = session.container_id
+
+    run(root, {"model": SPEC, "backend": None}, body)
+    import docker
+
+    client = docker.from_env()
+    try:
+        with pytest.raises(docker.errors.NotFound):
+            client.containers.get(seen["container"])  # closed with the chat
+    finally:
+        client.close()

@@ -203,6 +203,9 @@ class ConjurePersona(BasePersona):
         try:
             await asyncio.wait([task])
             await asyncio.sleep(0)  # events queued before the task ended are applied first
+        except asyncio.CancelledError:  # the persona itself is being stopped: the turn goes too
+            task.cancel()
+            raise
         finally:
             self._task, self._view = None, None
             self.clear_status()
@@ -407,7 +410,12 @@ class ConjurePersona(BasePersona):
         )
 
     async def shutdown(self) -> None:
+        """The chat closed or the server stops: stop the turn, then close the session (its tools,
+        container and working dir go with it)."""
+        task = self._task
         await self.cancel_response()
+        if task is not None:
+            await asyncio.wait([task], timeout=30)
         with contextlib.suppress(Exception):
             self.chat.unobserve_messages(self._observer)
         await asyncio.to_thread(self.conjure.close)
