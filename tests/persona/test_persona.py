@@ -372,6 +372,7 @@ def test_without_a_backend_setting_it_is_the_docker_sandbox_when_ready(
         if os.environ.get("CONJURE_REQUIRE_DOCKER") == "1":
             pytest.fail("CONJURE_REQUIRE_DOCKER=1 but no engine with the sandbox image", pytrace=False)
         pytest.skip("no Docker engine with the sandbox image")
+    monkeypatch.setenv("CONJURE_DOCKER_POOL", "0")  # one sandbox, made and removed by this test
     command = "grep -c ERROR /mnt/chat/logs/app.log > n.txt; touch /mnt/chat/logs/x 2>/dev/null || echo ro"
     scripted(monkeypatch, cj.ScriptedModel.reply(use("bash_tool", command=command, description="c")), "done")
     seen: dict[str, Any] = {}
