@@ -140,9 +140,13 @@ class LogFetcher(NativeSkill):
             except shared.FetchError as exc:
                 raise ToolError(redacted(str(exc))) from None
         if target is None:
-            return json.dumps(result.records, ensure_ascii=False)
+            return str(shared.dump_lines([result.records])[0]).rstrip("\n")
         facts = {"file": args.out, "path": str(target), **shared.summary(result, query, client)}
-        _save(target, result.records)
+        text, replaced = shared.dump_lines(result.records)
+        if replaced:
+            facts["replaced_characters"] = replaced
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
         facts["bytes"] = target.stat().st_size
         Path(shared.sidecar(str(target))).write_text(json.dumps(facts, indent=1), encoding="utf-8")
         return json.dumps(facts)
@@ -189,10 +193,3 @@ def _target(out: str, context: Context) -> Path:
     if Path(out).is_absolute() or not target.is_relative_to(root):
         raise ToolError(f"--out {out!r} must be a relative path inside the working directory")
     return target
-
-
-def _save(target: Path, records: list[Any]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "w", encoding="utf-8") as out:
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")

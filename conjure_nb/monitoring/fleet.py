@@ -404,7 +404,10 @@ def _report(agent: MonitoringAgent, result: FleetResult, workdir: Path) -> list[
     """One incident report for the fleet, written by the report writer from the fleet analysis."""
     from .agent import ANALYSIS_FILE
 
-    (workdir / ANALYSIS_FILE).write_text(json.dumps(result.analysis, ensure_ascii=False), encoding="utf-8")
+    text = json.dumps(result.analysis, ensure_ascii=False)
+    (workdir / ANALYSIS_FILE).write_text(
+        skill_code("log-analyzer", "jsondoc").writable(text)[0], encoding="utf-8"
+    )
     with agent.start_session(agent.resolve_backend(), working_dir=workdir) as session:
         files = agent.report_writer.write(agent, session)
     if agent.out_dir is not None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from .analysis import Analysis, ranked
 from .diagnose import Thresholds, bursts, diagnose
-from .jsondoc import ENVELOPE, ParseError, array_windows
+from .jsondoc import ENVELOPE, ParseError, array_windows, writable
 from .logformats import Columns
 from .parse_logs import FORMATS, LogReader, add_input_options, detect, reader_from_args
 from .partial import merge, to_partial
@@ -263,7 +263,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def _emit(report: dict[str, Any], args: argparse.Namespace) -> None:
     """The JSON on stdout (or in -o FILE, with a short summary on stdout); the one-line verdict on stderr."""
-    text = json.dumps(report, indent=args.indent, ensure_ascii=False)
+    text, replaced = writable(json.dumps(report, indent=args.indent, ensure_ascii=False))
+    if replaced:
+        report["parse"]["replaced_characters"] = replaced
+        report["parse"]["notes"].append(
+            f"{replaced:,} characters that no UTF-8 text can hold (lone surrogates such as \\ud800 in the "
+            "records' JSON) were written as U+FFFD"
+        )
+        text = writable(json.dumps(report, indent=args.indent, ensure_ascii=False))[0]
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             out.write(text + "\n")
@@ -278,7 +285,7 @@ def _emit(report: dict[str, Any], args: argparse.Namespace) -> None:
             file=sys.stderr,
         )
         for note in p["notes"]:
-            print(f"analyze.py: note: {note}", file=sys.stderr)
+            print(f"analyze.py: note: {writable(note)[0]}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -322,7 +329,7 @@ def _load_partial(path: str) -> dict[str, Any]:
 
 
 def _emit_partial(found: dict[str, Any], args: argparse.Namespace) -> int:
-    text = json.dumps(found, ensure_ascii=False)
+    text = writable(json.dumps(found, ensure_ascii=False))[0]
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             out.write(text + "\n")

@@ -56,6 +56,7 @@ class FetchError(Exception):
 
 _SECRET_WORDS = re.compile(r"token|secret|passw(?:or)?d|api[-_]?key|credential|signature|private|session")
 _SECRET_NAMES = frozenset({"key", "pwd", "pass", "sig", "auth", "authorization", "jwt", "bearer", "code"})
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
 REDACTED = "***"
 
@@ -632,9 +633,21 @@ def _client(args: argparse.Namespace) -> Client:
     )
 
 
-def _write(out: IO[str], records: list[Any]) -> None:
-    out.write("".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records))
+def dump_lines(records: list[Any]) -> tuple[str, int]:
+    """The records as JSON Lines that UTF-8 can always hold, and how many characters were replaced.
+
+    A record may carry a lone surrogate (`"\\ud800"` is valid JSON, but no UTF-8 file can hold it):
+    it is written as U+FFFD and counted, so one hostile record never stops the fetch.
+    """
+    text = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
+    return _LONE_SURROGATE.subn("\ufffd", text)
+
+
+def _write(out: IO[str], records: list[Any]) -> int:
+    text, replaced = dump_lines(records)
+    out.write(text)
     out.flush()
+    return replaced
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -656,7 +669,9 @@ def main(argv: list[str] | None = None) -> int:
     facts["seconds"] = round(time.perf_counter() - started, 3)
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(open(args.output, "w", encoding="utf-8")) if args.output else sys.stdout
-        _write(out, result.records)
+        replaced = _write(out, result.records)
+    if replaced:
+        facts["replaced_characters"] = replaced
     if args.output:
         with open(sidecar(args.output), "w", encoding="utf-8") as meta:
             json.dump(facts, meta, indent=1)

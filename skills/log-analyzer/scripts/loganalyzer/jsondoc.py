@@ -39,6 +39,18 @@ _RECORD_KEYS = frozenset((*_TS_KEYS, *_LEVEL_KEYS, *_MSG_KEYS))
 Loads = Callable[[bytes], Any]
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def writable(text: str) -> tuple[str, int]:
+    """`text` that UTF-8 can always write, and how many characters had to be replaced.
+
+    JSON may spell a lone surrogate (`"\\ud800"`) that no UTF-8 file can hold; one such record in a
+    log must not stop the analysis from being written, so each becomes U+FFFD and is counted.
+    """
+    return _LONE_SURROGATE.subn("\ufffd", text)
+
+
 class ParseError(Exception):
     """The input cannot be read at all (as opposed to a malformed line, which is only counted)."""
 
@@ -58,7 +70,7 @@ def json_codec() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
         return orjson.loads, orjson.dumps
 
     def dumps(obj: Any) -> bytes:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+        return writable(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))[0].encode()
 
     return json.loads, dumps
 

@@ -187,8 +187,12 @@ class LogReader:
             except (ValueError, RecursionError):
                 pass
             try:
-                values.append(json.loads(line.decode("utf-8", "replace")))
-                self.stats.decode_errors += 1
+                try:  # valid UTF-8 that orjson refused: a lone surrogate escape ("\\ud800"), kept
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError:
+                    text = line.decode("utf-8", "replace")
+                    self.stats.decode_errors += 1
+                values.append(json.loads(text))
             except ValueError:
                 self.stats.bad_line(offset, line, "not valid JSON")
             except RecursionError:
