@@ -396,3 +396,37 @@ def test_without_a_backend_setting_it_is_the_docker_sandbox_when_ready(
             client.containers.get(seen["container"])  # closed with the chat
     finally:
         client.close()
+
+
+def test_usage_is_reported_with_its_cost_from_the_panels_price_table(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conjure_nb.notebook.panels.pricing import estimate_cost
+
+    model = scripted(monkeypatch, "priced")
+    model.model = "claude-sonnet-4-6"  # type: ignore[attr-defined]  # priced like the real one
+
+    async def body(chat: Chat) -> None:
+        await chat.send("@Conjure hi")
+        usage = chat.persona.get_usage()
+        cost = estimate_cost("claude-sonnet-4-6", {"input_tokens": 10, "output_tokens": 5})
+        assert cost is not None and usage.cost_amount == pytest.approx(cost) and usage.cost_currency == "USD"
+        assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (10, 5, 15)
+        assert "at claude-sonnet-4-6 list prices" in chat.replies()[-1]
+
+    run(root, {"model": SPEC}, body)
+
+
+def test_with_only_a_key_the_picker_offers_the_default_claude_model(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conjure_nb.models.anthropic import DEFAULT_MODEL
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-not-used")
+
+    async def body(chat: Chat) -> None:
+        config = chat.persona.get_model_configuration()
+        assert [o.id for o in config.options] == [DEFAULT_MODEL] and config.current == DEFAULT_MODEL
+        assert isinstance(chat.persona.conjure.model(), cj.AnthropicModel)  # no request is made
+
+    run(root, {}, body)

@@ -92,8 +92,13 @@ class ChatSession:
 
     @property
     def model_options(self) -> list[str]:
-        """The model specs the picker offers: `model` first, then `models`."""
+        """The model specs the picker offers: `model` first, then `models`; with none configured,
+        the default Claude model when there is a key for it."""
         specs = [s for s in [self.settings.model, *self.settings.models] if s]
+        if not specs and os.environ.get("ANTHROPIC_API_KEY"):
+            from ...models.anthropic import DEFAULT_MODEL
+
+            specs = [DEFAULT_MODEL]
         return list(dict.fromkeys(specs))
 
     def model(self) -> Any:
