@@ -112,7 +112,21 @@ def test_span_emits_exception_and_reraises(attached: list[str]) -> None:
 
 
 def test_emit_without_handlers_is_a_no_op() -> None:
-    telemetry.emit(("nobody", "listens"), None, None)
+    """Nothing attached: emit returns before touching its arguments (the hot path costs one check)."""
+    assert not telemetry.handlers()
+    untouchable: Any = object()  # dict(object()) would raise if emit built the handler arguments
+    assert telemetry.emit(("nobody", "listens"), untouchable, untouchable) is None
+
+
+def test_a_handler_hears_only_its_own_events() -> None:
+    heard: list[tuple[str, ...]] = []
+    telemetry.attach("only-mine", [("conjure", "files", "created")], lambda e, m, md: heard.append(e))
+    try:
+        telemetry.emit(("conjure", "chat", "start"), {}, {})
+        telemetry.emit(("conjure", "files", "created"), {}, {})
+    finally:
+        telemetry.detach("only-mine")
+    assert heard == [("conjure", "files", "created")]
 
 
 def test_opentelemetry_bridge_exports_spans() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from ._serve import serve_in_thread
 from .hosted_api import Fault, HostedState
 
 __all__ = ["FakeAnthropicServer", "Fault", "RecordedRequest"]
@@ -136,8 +137,7 @@ class FakeAnthropicServer:
         return f"http://{host!s}:{port}"
 
     def start(self) -> FakeAnthropicServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="fake-anthropic")
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, "fake-anthropic")
         return self
 
     def stop(self) -> None:

@@ -39,6 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ._serve import serve_in_thread
 from .demo_generator import generate
 from .loki import LokiQuery, parse_loki_query, parse_time
 
@@ -276,8 +277,7 @@ class DemoLogServer:
         if self._httpd is not None:
             return self
         self._httpd = _HTTPServer((self._host, self._port), _handler_for(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="demo-log-api", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(self._httpd, "demo-log-api")
         return self
 
     def stop(self) -> None:

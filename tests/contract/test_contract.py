@@ -281,12 +281,15 @@ def test_cancelling_achat_keeps_history_consistent(backend: Any) -> None:
     model = S([S.reply(backend.call("sleep", 20))])
 
     async def run(s: cj.Session) -> None:
-        task = asyncio.ensure_future(s.achat("slow"))
-        for _ in range(200):
-            await asyncio.sleep(0.02)
-            if s.messages and s.messages[-1]["role"] == "assistant":
-                break
-        await asyncio.sleep(0.2)
+        started = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def on_event(event: Any) -> None:
+            if event.type == "tool_call_started":
+                loop.call_soon_threadsafe(started.set)
+
+        task = asyncio.ensure_future(s.achat("slow", on_event=on_event))
+        await asyncio.wait_for(started.wait(), 20)  # the tool runs: cancel it mid-call
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -301,14 +304,21 @@ def test_keyboard_interrupt_keeps_history_consistent(backend: Any) -> None:
     import signal
 
     model = S([S.reply(backend.call("sleep", 20))])
+    started = threading.Event()
+
+    def interrupt() -> None:  # Ctrl-C as soon as the tool runs, from another thread like a person
+        if started.wait(20):
+            os.kill(os.getpid(), signal.SIGINT)
+
     with backend.make(model, timeout=25) as s:
-        timer = threading.Timer(0.8, os.kill, (os.getpid(), signal.SIGINT))
-        timer.start()
+        pusher = threading.Thread(target=interrupt, daemon=True)
+        pusher.start()
         try:
             with pytest.raises(KeyboardInterrupt):
-                s.chat("slow")
+                s.chat("slow", on_event=lambda e: e.type == "tool_call_started" and started.set())
         finally:
-            timer.cancel()
+            started.set()
+            pusher.join(5)
         assert_consistent(s.messages)
         assert "Interrupted" in results_of(s.messages)[-1]["content"]
         # the session is still usable afterwards
