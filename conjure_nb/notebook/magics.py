@@ -23,6 +23,7 @@ from traitlets import Bool, Integer, List, Unicode
 
 from .. import errors as cj_errors
 from ..display.text import markdown_html
+from ..models.function import as_model
 from ..session import Response, Session
 from ..tools import ToolResult
 from ..tools.events import ToolCallFinished, ToolCallStarted
@@ -104,12 +105,14 @@ class ConjureMagics(Magics):
 
         return self.store.open(name, Spec(backend, tuple(items)), make)
 
-    def _meta(self, name: str, session: Session, usage: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _meta(
+        self, name: str, session: Session, usage: dict[str, Any] | None = None, *, model: Any = None
+    ) -> dict[str, Any]:
         return {
             "conjure_nb": {
                 "session": name,
                 "backend": session.backend,
-                "model": model_label(session.model),
+                "model": model_label(model if model is not None else session.model),
                 "usage": dict(usage or {}),
             }
         }
@@ -138,33 +141,26 @@ class ConjureMagics(Magics):
         model = self._chat_model(args, self.store.get(args.session))
         opened, _ = self._open(args, model)
         session = opened.session
-        if model is not None:
-            from ..models.function import as_model
-
-            session.model = as_model(model)
         inputs = prepare_inputs(names, self.ns, session.working_dir)
         message = expand(body.strip("\n"), self.ns, inputs.refs)
         if inputs.lines:
             message += "\n\n" + "\n".join(inputs.lines)
-        meta = self._meta(args.session, session)
+        # --model and --max-iterations are this turn's: the session keeps its own model and limit
+        model = as_model(model)
+        turn = {"model": model, "max_iterations": args.max_iterations}
+        meta = self._meta(args.session, session, model=model)
         stream = self.stream if args.stream is None else args.stream
         view = LiveTurn(metadata=meta, title=f"session {args.session}") if stream else None
-        previous = session.max_iterations
-        if args.max_iterations is not None:
-            session.max_iterations = args.max_iterations
-        try:
-            with _approvals(session, args.approve):
-                response = self._turn(session, message, view)
-        finally:
-            session.max_iterations = previous
+        with _approvals(session, args.approve):
+            response = self._turn(session, message, view, turn)
         opened.turns.append(response)
         self._keep(args, response)
         meta["conjure_nb"]["usage"] = dict(response.usage)
         return self._result(_chat_bundle(response, args.format), meta, view, response)
 
-    def _turn(self, session: Session, message: str, view: LiveTurn | None) -> Response:
+    def _turn(self, session: Session, message: str, view: LiveTurn | None, turn: dict[str, Any]) -> Response:
         try:
-            return session.chat(message, on_event=view.on_event if view else None)
+            return session.chat(message, on_event=view.on_event if view else None, **turn)
         except KeyboardInterrupt:
             note = "the turn stopped; running tools were stopped and the history so far is kept"
             if view:

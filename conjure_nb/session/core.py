@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Unpack
 
     from ..executors.native import NativeSkill
+    from ..models.base import Model
 
 __all__ = ["Response", "Session"]
 
@@ -248,19 +249,22 @@ class Session(ToolRunner, SessionFiles):
 
     # -- chat -----------------------------------------------------------------------------------
 
-    def _require_model(self, callback: object = None) -> None:
+    def _turn_model(self, callback: object = None, model: Any = None) -> Model:
+        """The model of this turn: the call's own `model=`, else the session's."""
         if callback is not None:  # the original library's chat(message, api_callback) shape
             raise UsageError(
                 "chat() takes no callback: pass the model when you make the session, e.g. "
                 "Session.new_local(skills, model=my_callback) (any callable(messages) -> dict works), "
                 "and use on_event= for live events"
             )
-        if self.model is None:
+        chosen: Model | None = as_model(model) if model is not None else self.model
+        if chosen is None:
             raise UsageError(
                 "this session has no model: pass model=... when you make it (Session.new_local(skills, "
-                "model=cj.AnthropicModel()), or any callable(messages) -> dict), or use run_tool to "
-                "call tools directly"
+                "model=cj.AnthropicModel()), or any callable(messages) -> dict), or to this call "
+                "(s.chat(message, model=...)), or use run_tool to call tools directly"
             )
+        return chosen
 
     def _check_open(self) -> None:
         if not self._finalizer.alive:
@@ -291,7 +295,7 @@ class Session(ToolRunner, SessionFiles):
             "to work in parallel"
         )
 
-    def _begin(self, message: str | list[dict[str, Any]]) -> TurnConfig:
+    def _begin(self, message: str | list[dict[str, Any]], max_iterations: int | None) -> TurnConfig:
         content = [{"type": "text", "text": message}] if isinstance(message, str) else list(message)
         if self.messages and self.messages[-1]["role"] == "user":
             prev = self.messages[-1]["content"]
@@ -307,7 +311,7 @@ class Session(ToolRunner, SessionFiles):
             self._hosted_container,
             [],
             self.options,
-            self.max_iterations,
+            self.max_iterations if max_iterations is None else max_iterations,
             usage_sink=self.usage,
         )
 
@@ -339,18 +343,43 @@ class Session(ToolRunner, SessionFiles):
         callback: None = None,
         *,
         on_event: Emit | None = None,
+        model: Any = None,
+        max_iterations: int | None = None,
     ) -> Response:
         """Send a message and run the tool loop to the end of the turn (blocking).
 
         Works in a notebook cell: it never touches the running event loop.
+
+        Args:
+            message: the user's text, or a list of content blocks.
+            callback: not accepted; the original library's `chat(message, api_callback)` shape is
+                refused with a message saying where the model goes.
+            on_event: called with each live event (text deltas, tool calls, files, the end).
+            model: a model for this turn only (any `Model` or callable(messages) -> dict); the
+                session's own model is used again by the next call.
+            max_iterations: the model-request limit for this turn only.
+
+        Returns:
+            The turn's `Response`.
+
+        Raises:
+            UsageError: no model, a bad limit, or a turn already running on this session.
+            MaxIterationsError: the limit was reached with tool calls pending (the history is kept).
+
+        Example:
+            >>> import conjure_nb as cj
+            >>> with cj.Session.new_local(model=cj.ScriptedModel(["hello"])) as s:
+            ...     s.chat("hi", model=cj.ScriptedModel(["just this once"])).text
+            'just this once'
         """
-        self._require_model(callback)
+        turn_model = self._turn_model(callback, model)
+        _check_limit(max_iterations)
         with self._one_turn():
-            cfg = self._begin(message)
+            cfg = self._begin(message, max_iterations)
             marks = len(self.created_files), len(self.tool_log)
             outcome = drive_sync(
                 run_turn(self.messages, cfg),
-                self.model,
+                turn_model,
                 lambda calls: self._run_tools(calls, on_event),
                 on_event,
             )
@@ -362,14 +391,23 @@ class Session(ToolRunner, SessionFiles):
         callback: None = None,
         *,
         on_event: Emit | None = None,
+        model: Any = None,
+        max_iterations: int | None = None,
     ) -> Response:
-        """The async twin of `chat`; tools run in threads so the event loop stays free."""
-        self._require_model(callback)
+        """The async twin of `chat` (same arguments); tools run in threads so the event loop stays free."""
+        turn_model = self._turn_model(callback, model)
+        _check_limit(max_iterations)
         with self._one_turn():
-            return await self._achat(message, on_event)
+            return await self._achat(message, on_event, turn_model, max_iterations)
 
-    async def _achat(self, message: str | list[dict[str, Any]], on_event: Emit | None) -> Response:
-        cfg = self._begin(message)
+    async def _achat(
+        self,
+        message: str | list[dict[str, Any]],
+        on_event: Emit | None,
+        model: Model,
+        max_iterations: int | None,
+    ) -> Response:
+        cfg = self._begin(message, max_iterations)
         marks = len(self.created_files), len(self.tool_log)
 
         async def run_tools(calls: list[ToolCall]) -> ToolsOutcome:
@@ -379,14 +417,23 @@ class Session(ToolRunner, SessionFiles):
                 self.executor.cancel()
                 raise
 
-        outcome = await drive_async(run_turn(self.messages, cfg), self.model, run_tools, on_event)
+        outcome = await drive_async(run_turn(self.messages, cfg), model, run_tools, on_event)
         return self._finish(outcome, *marks, on_event)
 
     async def astream(
-        self, message: str | list[dict[str, Any]], callback: None = None
+        self,
+        message: str | list[dict[str, Any]],
+        callback: None = None,
+        *,
+        model: Any = None,
+        max_iterations: int | None = None,
     ) -> AsyncIterator[Event]:
-        """Yield the turn's events as they happen, ending with `TurnFinished`."""
-        self._require_model(callback)
+        """Yield the turn's events as they happen, ending with `TurnFinished`.
+
+        Takes `chat`'s per-call `model=` and `max_iterations=`.
+        """
+        self._turn_model(callback, model)
+        _check_limit(max_iterations)
         self._check_open()
         if self._turn.locked():  # checked here too, so the error comes before any task starts
             raise self._busy()
@@ -401,7 +448,9 @@ class Session(ToolRunner, SessionFiles):
             if error is not None:
                 queue.put_nowait(error)
 
-        task = asyncio.ensure_future(self.achat(message, on_event=emit))
+        task = asyncio.ensure_future(
+            self.achat(message, on_event=emit, model=model, max_iterations=max_iterations)
+        )
         task.add_done_callback(failed)
         try:
             while True:
@@ -496,3 +545,8 @@ class Session(ToolRunner, SessionFiles):
     def __repr__(self) -> str:
         model = type(self.model).__name__ if self.model is not None else "no model"
         return f"<Session {self.id} backend={self.backend} model={model} skills={len(self.skills)} messages={len(self.messages)}>"
+
+
+def _check_limit(max_iterations: int | None) -> None:
+    if max_iterations is not None and max_iterations < 1:
+        raise UsageError(f"max_iterations must be at least 1, not {max_iterations}")

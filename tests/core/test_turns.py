@@ -124,3 +124,20 @@ def test_the_turn_is_given_back_after_a_failure_and_after_a_stream() -> None:
         assert asyncio.run(main()) == "after"
         result = s.run_tool("bash_tool", command="echo ok", description="d")
         assert result.content.strip() == "ok"
+
+
+def test_per_call_model_and_limit_leave_the_session_as_it_was() -> None:
+    own = cj.ScriptedModel(["mine"])
+    loop = [
+        cj.ScriptedModel.reply(cj.ScriptedModel.tool_use("bash_tool", command="true", description="x"))
+    ] * 3
+    with cj.Session.new_local(model=own, max_iterations=5) as s:
+        assert s.chat("a", model=lambda messages: {"content": [{"type": "text", "text": "fn"}]}).text == "fn"
+        with pytest.raises(cj.MaxIterationsError):
+            s.chat("b", model=cj.ScriptedModel(loop), max_iterations=2)
+        assert s.model is own and s.max_iterations == 5
+        assert s.chat("c").text == "mine"
+        with pytest.raises(cj.UsageError, match="at least 1"):
+            s.chat("d", max_iterations=0)
+    with cj.Session.new_local() as s:  # no model of its own: one for the call is enough
+        assert s.chat("e", model=cj.ScriptedModel(["lent"])).text == "lent"

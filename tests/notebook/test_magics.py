@@ -369,3 +369,18 @@ def test_hosted_skill_specs_for_the_anthropic_backend(tmp_path: Path) -> None:
     assert labels[0] == "xlsx"
     with pytest.raises(UsageError):
         resolve_skills(["weird:a:b:c"], "anthropic", {})
+
+
+def test_a_cells_model_and_limit_are_for_that_cell_only(ip: Shell) -> None:
+    """--model and --max-iterations do not change the session: the next plain cell uses its own."""
+    ip.ns["own"] = S(["own model, turn 1", "own model, turn 2"])
+    ip.ns["other"] = S(["the other model"])
+    assert ip.run("%%conjure chat --model own --session keep\nfirst").error is None
+    session = loaded_magics(ip.shell).store.get("keep").session
+    own = session.model
+    ran = ip.run("%%conjure chat --model other --max-iterations 3 --session keep --no-stream -f text\nsecond")
+    assert "the other model" in ran.io.stdout or "the other model" in str(ran.outputs)
+    assert session.model is own and session.max_iterations == 25
+    assert ip.ns["_conjure"].text == "the other model"
+    assert ip.run("%%conjure chat --session keep --no-stream\nthird").error is None
+    assert ip.ns["_conjure"].text == "own model, turn 2"
