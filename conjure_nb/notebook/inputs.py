@@ -64,6 +64,7 @@ def _table(name: str, value: Any, workdir: Path, out: Inputs) -> bool:
     if kind == "DataFrame" and hasattr(value, "to_json"):
         path = workdir / f"{name}.jsonl"
         frame = value.reset_index() if _named_index(value) else value
+        _unique_columns(name, [str(c) for c in frame.columns])
         _write(path, frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False) or "")
         rows, cols = len(frame), [str(c) for c in frame.columns]
     elif isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
@@ -80,6 +81,17 @@ def _table(name: str, value: Any, workdir: Path, out: Inputs) -> bool:
         f"(JSON Lines, one record per line): {rows:,} rows; columns: {_columns(cols)}."
     )
     return True
+
+
+def _unique_columns(name: str, cols: list[str]) -> None:
+    """JSON records need one key per column: a repeated name is the caller's to fix, said in one line."""
+    repeated = sorted({c for c in cols if cols.count(c) > 1})
+    if repeated:
+        shown = ", ".join(repr(c) for c in repeated[:5]) + (" ..." if len(repeated) > 5 else "")
+        raise _usage_error(
+            f"-i {name}: the DataFrame has duplicate column names ({shown}); rename them first, "
+            f"e.g. {name}.columns = [...]"
+        )
 
 
 def _named_index(df: Any) -> bool:

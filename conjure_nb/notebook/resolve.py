@@ -7,11 +7,11 @@ or a plain function defined in a cell, and `--skills fetcher` a NativeSkill obje
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.utils.text import DollarFormatter
 
 from ..skills.model import Skill
 
@@ -22,20 +22,29 @@ NO_MODEL = (
     "(a Model or callable in the notebook, or a model id), or set "
     "%config ConjureMagics.model = 'NAME'"
 )
-_formatter = DollarFormatter()
+_PLACEHOLDER = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def expand(body: str, namespace: dict[str, Any], refs: dict[str, str]) -> str:
-    """Fill `{expr}` and `$name` the way IPython fills `!` lines (`shell.var_expand`).
+    """Fill `{name}` from the `-i` inputs (`refs`: file names or values) or the notebook's namespace.
 
-    `refs` (the `-i` inputs: file names or values) take precedence over the namespace. When
-    anything fails to fill (an unknown name, JSON braces) the text stays exactly as written.
+    Cell text is text: only a bare variable name in braces is filled, and nothing in the cell is ever
+    evaluated (`{open('x', 'w').write('y')}` stays exactly as written, and runs nothing). Braces that
+    are not a known name (`{nope}`, JSON like `{"a": 1}`, `{n * 2}`) stay as written; `{{name}}`
+    writes a literal `{name}`.
     """
-    ns = {**namespace, **refs}
-    try:
-        return str(_formatter.vformat(body, args=[], kwargs=ns))
-    except Exception:
-        return body
+
+    def fill(match: re.Match[str]) -> str:
+        literal, name = match.group(1), match.group(2)
+        if literal is not None:
+            return "{" + literal + "}"
+        if name in refs:
+            return refs[name]
+        if name in namespace and not name.startswith("_"):
+            return str(namespace[name])
+        return match.group(0)
+
+    return _PLACEHOLDER.sub(fill, body)
 
 
 def _is_model(value: Any) -> bool:

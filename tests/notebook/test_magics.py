@@ -79,14 +79,43 @@ def test_stream_trait_off_renders_once(ip: Shell) -> None:
     assert len(ip.run("%%conjure chat --model fake\nhi").outputs) == 1
 
 
-def test_body_is_filled_like_shell_lines(ip: Shell) -> None:
-    ip.ns["fake"] = S(["a", "b", "c"])
+def test_body_fills_names_and_keeps_everything_else_as_written(ip: Shell) -> None:
+    ip.ns["fake"] = S(["a", "b", "c", "d"])
     ip.ns["n"] = 3
-    ip.run("%%conjure chat --model fake\nWhat is {n * 2}?")
+    ip.run("%%conjure chat --model fake\nWhat is {n}? Not {n * 2}.")
     ip.run('%%conjure chat --model fake\nKeep {"a": 1} and {n}')
-    ip.run("%%conjure chat --model fake\nUnknown {nope} stays")
+    ip.run("%%conjure chat --model fake\nUnknown {nope} stays, {{n}} is literal, $n is money")
+    ip.run("%%conjure chat --model fake\n{n.__class__} {n!r} {n:>5}")
     sent = [r.messages[-1]["content"][-1]["text"] for r in ip.ns["fake"].requests]
-    assert sent == ["What is 6?", 'Keep {"a": 1} and {n}', "Unknown {nope} stays"]
+    assert sent == [
+        "What is 3? Not {n * 2}.",
+        'Keep {"a": 1} and 3',
+        "Unknown {nope} stays, {n} is literal, $n is money",
+        "{n.__class__} {n!r} {n:>5}",
+    ]
+
+
+def test_cell_text_is_never_evaluated(ip: Shell, tmp_path: Path) -> None:
+    """A body that IPython's var_expand would run (`{open(...).write(...)}`) stays text."""
+    target = tmp_path / "pwned.txt"
+    ip.ns["fake"] = S(["a", "b"])
+    ip.ns["tmp"] = str(target)
+    chat = f"%%conjure chat --model fake\nSummarise {{open({str(target)!r}, 'w').write('x')}} and {{tmp}}"
+    assert ip.run(chat).error is None
+    assert ip.run("%%conjure run --backend local\necho \"{__import__('os').getpid()}\"").error is None
+    assert not target.exists()
+    sent = ip.ns["fake"].requests[0].messages[-1]["content"][-1]["text"]
+    assert sent.startswith(f"Summarise {{open({str(target)!r}, 'w').write('x')}} and {target}")
+    assert "{__import__('os').getpid()}" in ip.ns["_conjure"].stdout
+
+
+def test_inputs_with_duplicate_columns_are_a_one_line_usage_error(ip: Shell) -> None:
+    ip.ns["df"] = pd.DataFrame([[1, 2, 3]], columns=["a", "a", "b"])
+    ip.ns["fake"] = S(["never"])
+    ran = ip.run("%%conjure chat --model fake -i df\nLook at {df}")
+    assert type(ran.error) is UsageError
+    assert "duplicate column names ('a')" in str(ran.error) and "\n" not in str(ran.error)
+    assert ip.ns["fake"].requests == []
 
 
 def test_named_sessions_keep_history(ip: Shell) -> None:
