@@ -54,12 +54,15 @@ class TurnConfig:
     max_pause_continuations: int = MAX_PAUSE_CONTINUATIONS
     usage_sink: dict[str, int] | None = None
     """Also add each reply's usage here as it arrives (the session's total survives errors)."""
+    labels: dict[str, Any] = field(default_factory=dict)
+    """Telemetry metadata of the turn's events (the session's id and backend)."""
 
 
 @dataclass
 class CallModel:
     request: ModelRequest
     iteration: int
+    labels: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -186,7 +189,7 @@ def run_turn(
             betas=cfg.betas,
             options=cfg.options,
         )
-        reply = yield CallModel(req, iteration)
+        reply = yield CallModel(req, iteration, cfg.labels)
         if isinstance(reply, dict):
             add_usage(usage, reply.get("usage"))
             if cfg.usage_sink is not None:
@@ -256,6 +259,10 @@ def _next_container(current: Any, reply: dict[str, Any]) -> Any:
 
 
 def _before_request(effect: CallModel, emit: Emit | None) -> float:
+    labels = effect.labels
+    step = {"iteration": effect.iteration}
+    telemetry.emit(("conjure", "conversation", "iteration"), step, labels)
+    telemetry.emit(("conjure", "backend", str(labels.get("backend")), "iteration"), step, labels)
     if emit is not None:
         emit(ModelRequestStart(effect.iteration))
         effect.request.on_text = lambda text: emit(TextDelta(text))
@@ -271,7 +278,7 @@ def _after_request(effect: CallModel, reply: Any, t0: float, emit: Emit | None, 
     telemetry.emit(
         ("conjure", "model", "request"),
         {"duration_ms": ms, **{k: v for k, v in usage.items() if isinstance(v, int)}},
-        {"model": repr(model), "stop_reason": stop, "iteration": effect.iteration},
+        {**effect.labels, "model": repr(model), "stop_reason": stop, "iteration": effect.iteration},
     )
     if emit is not None:
         emit(ModelRequestStop(effect.iteration, stop, dict(usage), ms))

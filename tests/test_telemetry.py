@@ -57,12 +57,12 @@ def test_events_may_be_lists_and_handlers_get_copies(attached: list[str]) -> Non
 
 
 def test_attach_rejects_a_used_id_and_no_events(attached: list[str]) -> None:
-    telemetry.attach("t-dup", [("a", "b")], recorder([]))
+    telemetry.attach("t-dup", [("a", "b")], recorder([]), custom=True)
     attached.append("t-dup")
     with pytest.raises(ValueError, match="already attached"):
-        telemetry.attach("t-dup", [("a", "b")], recorder([]))
+        telemetry.attach("t-dup", [("a", "b")], recorder([]), custom=True)
     with pytest.raises(ValueError, match="at least one event"):
-        telemetry.attach("t-none", [], recorder([]))
+        telemetry.attach("t-none", [], recorder([]), custom=True)
 
 
 def test_a_raising_handler_is_detached_and_logged(
@@ -75,8 +75,8 @@ def test_a_raising_handler_is_detached_and_logged(
         raise RuntimeError("handler bug")
 
     seen: Seen = []
-    telemetry.attach("t-broken", [("x", "y")], broken)
-    telemetry.attach("t-fine", [("x", "y")], recorder(seen))
+    telemetry.attach("t-broken", [("x", "y")], broken, custom=True)
+    telemetry.attach("t-fine", [("x", "y")], recorder(seen), custom=True)
     attached.extend(["t-broken", "t-fine"])
     with caplog.at_level(logging.ERROR, logger="conjure_nb.telemetry"):
         telemetry.emit(("x", "y"), {}, {})  # does not raise
@@ -90,7 +90,7 @@ def test_a_raising_handler_is_detached_and_logged(
 def test_span_emits_start_and_stop_with_duration(attached: list[str]) -> None:
     seen: Seen = []
     prefix = ("conjure", "test-span")
-    telemetry.attach("t-span", [(*prefix, "start"), (*prefix, "stop")], recorder(seen))
+    telemetry.attach("t-span", [(*prefix, "start"), (*prefix, "stop")], recorder(seen), custom=True)
     attached.append("t-span")
     with telemetry.span(prefix, {"who": "me"}) as extra:
         extra["result"] = 42
@@ -103,7 +103,7 @@ def test_span_emits_start_and_stop_with_duration(attached: list[str]) -> None:
 def test_span_emits_exception_and_reraises(attached: list[str]) -> None:
     seen: Seen = []
     prefix = ("conjure", "test-span")
-    telemetry.attach("t-exc", [(*prefix, "exception"), (*prefix, "stop")], recorder(seen))
+    telemetry.attach("t-exc", [(*prefix, "exception"), (*prefix, "stop")], recorder(seen), custom=True)
     attached.append("t-exc")
     with pytest.raises(KeyError), telemetry.span(prefix):
         raise KeyError("boom")

@@ -205,10 +205,14 @@ class AnthropicExecutor(Executor):
         for call in server_calls(content):
             if call.result is None:
                 continue
-            session.tool_log.append(call.record(self.backend))
+            record = call.record(self.backend)
+            session.tool_log.append(record)
             for fid in call.file_ids:
                 owner.setdefault(fid, call.id)
-            meta = {"tool": call.name, "backend": self.backend, "session": session.id, "server": True}
+            meta = {
+                "tool": call.name, "backend": self.backend, "session": session.id, "server": True,
+                "tool_use_id": call.id, "success": not record.is_error, "error_code": record.error_code,
+            }  # fmt: skip
             telemetry.emit(("conjure", "backend", self.backend, "tool_call"), {"duration_ms": 0.0}, meta)
             if emit is not None:
                 result = call.tool_result()

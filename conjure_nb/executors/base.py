@@ -33,6 +33,7 @@ __all__ = [
     "ShellExecutor",
     "build_env",
     "cap_output",
+    "check_seconds",
     "process_result",
 ]
 
@@ -41,6 +42,39 @@ DEFAULT_MAX_OUTPUT = 30_000
 """The most characters of a tool's output the model reads; the session spills the rest to a file."""
 DEFAULT_MAX_KEPT_OUTPUT = 10_000_000
 """The most characters of each output stream an executor keeps (head and tail) for that file."""
+
+
+MAX_SECONDS = 3_600.0
+"""The longest timeout conjure_nb takes (an hour); a larger value is milliseconds meant as seconds.
+
+The Elixir library's default, `timeout: 30_000`, would be 8 h 20 min here; a tool call that
+should run over an hour belongs in a background job, not a chat turn.
+"""
+
+
+def _duration(seconds: float) -> str:
+    days, rest = divmod(int(seconds), 86_400)
+    hours, rest = divmod(rest, 3600)
+    parts = [f"{days} day{'s' * (days != 1)}"] if days else []
+    parts += [f"{hours} h"] if hours else []
+    parts += [f"{rest // 60} min"] if rest // 60 else []
+    return " ".join(parts) or f"{seconds:g} s"
+
+
+def check_seconds(name: str, value: float | None) -> None:
+    """Refuse a timeout over `MAX_SECONDS`: it is the Elixir library's milliseconds, not seconds.
+
+    Raises:
+        UsageError: naming seconds, what `value` would mean, and the value to pass instead.
+    """
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if value > MAX_SECONDS:
+        raise UsageError(
+            f"{name}={value:,g} is in seconds here, which would be {_duration(value)} (at most "
+            f"{MAX_SECONDS:,g} s is taken); the Elixir library counts milliseconds. For "
+            f"{value / 1000:g} s pass {name}={value / 1000:g}"
+        )
 
 
 @dataclass
@@ -248,5 +282,11 @@ def process_result(
     parts.append(f"[stdout]\n{out}" if out else "[stdout]\n(empty)")
     parts.append(f"[stderr]\n{err}" if err else "[stderr]\n(empty)")
     return ToolResult(
-        "\n".join(parts), is_error=True, exit_code=exit_code, stdout=out, stderr=err, duration_ms=duration_ms
+        "\n".join(parts),
+        is_error=True,
+        exit_code=exit_code,
+        stdout=out,
+        stderr=err,
+        duration_ms=duration_ms,
+        error_code="timeout" if timed_out is not None else None,
     )

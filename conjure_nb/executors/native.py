@@ -2,8 +2,11 @@
 
 A `NativeSkill` overrides any of `execute`, `read`, `write` and `modify`; each overridden method
 becomes a tool named `<name_with_underscores>_<method>` whose inputs are the method's parameters.
-A skill raises `cj.ToolError` to hand the model an `is_error` result; any other exception also
-becomes an `is_error` result (with its type and message), never a crash of the caller.
+A method returns its output as a `str` (a list of records, a DataFrame or bytes are rendered as
+JSON/text too). A skill raises `cj.ToolError` to hand the model an `is_error` result; any other
+exception also becomes an `is_error` result (with its type and message), never a crash of the
+caller. Returning a tuple, a dict or None (the Elixir library's `{:ok, text}` / `{:error, why}`
+habit) is an `is_error` result that says so.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any, ClassVar, overload
 
 from ..errors import ToolError, UsageError
 from ..tools import ToolCall, ToolResult
-from .base import Executor, cap_output
+from .base import Executor, cap_output, check_seconds
 
 __all__ = ["Context", "NativeExecutor", "NativeSkill", "native_skill"]
 
@@ -232,9 +235,29 @@ def as_native_skill(obj: Any) -> NativeSkill:
     return obj
 
 
+def _wrong_return(tool: str, value: Any) -> ToolResult | None:
+    """An is_error result for a tuple, dict or None: the Elixir `{:ok, text}` habit, not an answer.
+
+    Turning `("ok", text)` into JSON, or None into an empty success, would hand the model a result
+    the skill never meant; saying so at the first call beats a silently odd conversation.
+    """
+    if value is not None and not isinstance(value, (tuple, dict)):
+        return None
+    shown = "None" if value is None else f"a {type(value).__name__} ({_brief(value)})"
+    msg = (
+        f"{tool} returned {shown}; a native skill method returns its output as a str (return "
+        "json.dumps(data) for structured data) and raises cj.ToolError('why') for a failure, "
+        "instead of returning {:ok, ...} / {:error, ...} as in the Elixir library"
+    )
+    return ToolResult(msg, is_error=True, exit_code=1, stdout="", stderr=msg, error_code="bad_return")
+
+
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _render(value: Any) -> str:
-    if value is None:
-        return ""
     if isinstance(value, str):
         return value
     if isinstance(value, bytes):
@@ -325,6 +348,7 @@ class NativeExecutor(Executor):
     backend = "native"
 
     def __init__(self, skills: Iterable[Any] = (), *, timeout: float | None = None):
+        check_seconds("timeout", timeout)
         self.skills = [as_native_skill(s) for s in skills]
         self._timeout = timeout
         self._state: dict[str, Any] = {}
@@ -425,6 +449,9 @@ class NativeExecutor(Executor):
             return _finish(ToolResult(msg, is_error=True, exit_code=None, error_code="timeout"), t0)
         if worker.error is not None:
             return _finish(_error_result(call.name, worker.error), t0)
+        wrong = _wrong_return(call.name, worker.value)
+        if wrong is not None:
+            return _finish(wrong, t0)
         text = cap_output(_render(worker.value), self.config.max_output)
         return _finish(ToolResult(text, is_error=False, exit_code=0, stdout=text), t0)
 

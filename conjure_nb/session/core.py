@@ -26,7 +26,9 @@ from ..executors.base import (
     DEFAULT_TIMEOUT,
     Executor,
     ExecutorSetup,
+    check_seconds,
 )
+from ..executors.observed import ObservedExecutor
 from ..loop import ToolsOutcome, TurnConfig, TurnOutcome, drive_async, drive_sync, run_turn
 from ..models.function import as_model
 from ..tools.data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
@@ -41,6 +43,7 @@ from .options import (
     ModelArg,
     SessionOptions,
     SkillsArg,
+    refuse_elixir_keywords,
 )
 from .persist import (
     ISOLATED_BACKENDS,
@@ -87,10 +90,11 @@ class Session(ToolRunner, SessionFiles):
             raise UsageError(f"max_iterations must be at least 1, not {max_iterations}")
         if timeout <= 0:
             raise UsageError(f"timeout must be positive, not {timeout}")
+        check_seconds("timeout", timeout)
         self.id = session_id or uuid.uuid4().hex[:12]
         self.skills = load_skills(skills)
         self.model = as_model(model)
-        self.executor = executor = as_executor(executor)
+        self._observed = observed = ObservedExecutor(as_executor(executor))
         self.max_iterations = max_iterations
         self.max_tokens = max_tokens
         self.extra_system = system
@@ -111,12 +115,12 @@ class Session(ToolRunner, SessionFiles):
         self._private_dir = tmpdir is not None and not keep_working_dir
         # armed before anything else can fail, so a failing setup leaves no dir or process behind
         self._finalizer = weakref.finalize(
-            self, cleanup, executor, tmpdir if self._private_dir else None, self._pool
+            self, cleanup, observed, tmpdir if self._private_dir else None, self._pool
         )
         try:
             self.working_dir = Path(working_dir).resolve()
             self.working_dir.mkdir(parents=True, exist_ok=True)
-            executor.setup(
+            observed.setup(
                 ExecutorSetup(
                     session_id=self.id,
                     working_dir=self.working_dir,
@@ -128,7 +132,7 @@ class Session(ToolRunner, SessionFiles):
                     fresh_working_dir=tmpdir is not None,
                 )
             )
-            self._tools = {t["name"]: t for t in executor.tool_definitions()}
+            self._tools = {t["name"]: t for t in observed.tool_definitions()}
         except BaseException:
             self._finalizer()
             raise
@@ -147,6 +151,7 @@ class Session(ToolRunner, SessionFiles):
         """Tools run as subprocesses here (or on `executor`, e.g. a DockerExecutor)."""
         from ..executors.local import LocalExecutor
 
+        refuse_elixir_keywords(options, "Session.new_local")
         return cls(skills, model, executor=executor or LocalExecutor(), **options)
 
     @classmethod
@@ -157,6 +162,7 @@ class Session(ToolRunner, SessionFiles):
         `DockerExecutor` (image, memory, network, remote, ...)."""
         from ..executors.docker import DockerExecutor
 
+        refuse_elixir_keywords(options, "Session.new_docker")
         docker_kw: dict[str, Any] = {k: v for k, v in options.items() if k not in SESSION_KEYS}
         session_kw: dict[str, Any] = {k: v for k, v in options.items() if k in SESSION_KEYS}
         return cls(skills, model, executor=DockerExecutor(**docker_kw), **session_kw)
@@ -171,6 +177,7 @@ class Session(ToolRunner, SessionFiles):
         """Tools are methods of in-process `NativeSkill` objects (instances, classes or functions)."""
         from ..executors.native import NativeExecutor
 
+        refuse_elixir_keywords(options, "Session.new_native")
         return cls((), model, executor=NativeExecutor(native_skills), **options)
 
     @classmethod
@@ -185,6 +192,7 @@ class Session(ToolRunner, SessionFiles):
         """
         from ..executors.anthropic import AnthropicExecutor
 
+        refuse_elixir_keywords(options, "Session.new_anthropic")
         hosted: dict[str, Any] = {k: v for k, v in options.items() if k not in SESSION_KEYS}
         session_kw: dict[str, Any] = {k: v for k, v in options.items() if k in SESSION_KEYS}
         executor = AnthropicExecutor(skills, model, **hosted)
@@ -212,11 +220,21 @@ class Session(ToolRunner, SessionFiles):
             "native": cls.new_native,
             "anthropic": cls.new_anthropic,
         }
+        refuse_elixir_keywords(options, f"Session.new({backend!r})")
         if backend not in makers:
             raise UsageError(f"unknown backend {backend!r}; choose one of {sorted(makers)}")
         return makers[backend](skills, model, **options)
 
     # -- properties ---------------------------------------------------------------------------
+
+    @property
+    def executor(self) -> Executor:
+        """The executor tools run on (telemetry wraps it, invisibly: this is the one you gave)."""
+        return self._observed.inner
+
+    @executor.setter
+    def executor(self, value: Executor) -> None:
+        self._observed.inner = value
 
     @property
     def container_id(self) -> str | None:
@@ -313,6 +331,7 @@ class Session(ToolRunner, SessionFiles):
             self.options,
             self.max_iterations if max_iterations is None else max_iterations,
             usage_sink=self.usage,
+            labels={"session": self.id, "backend": self.backend},
         )
 
     def _finish(
@@ -345,6 +364,7 @@ class Session(ToolRunner, SessionFiles):
         on_event: Emit | None = None,
         model: Any = None,
         max_iterations: int | None = None,
+        api_callback: None = None,
     ) -> Response:
         """Send a message and run the tool loop to the end of the turn (blocking).
 
@@ -354,6 +374,7 @@ class Session(ToolRunner, SessionFiles):
             message: the user's text, or a list of content blocks.
             callback: not accepted; the original library's `chat(message, api_callback)` shape is
                 refused with a message saying where the model goes.
+            api_callback: not accepted either, for the same reason (the Elixir keyword).
             on_event: called with each live event (text deltas, tool calls, files, the end).
             model: a model for this turn only (any `Model` or callable(messages) -> dict); the
                 session's own model is used again by the next call.
@@ -372,7 +393,7 @@ class Session(ToolRunner, SessionFiles):
             ...     s.chat("hi", model=cj.ScriptedModel(["just this once"])).text
             'just this once'
         """
-        turn_model = self._turn_model(callback, model)
+        turn_model = self._turn_model(callback or api_callback, model)
         _check_limit(max_iterations)
         with self._one_turn():
             cfg = self._begin(message, max_iterations)
@@ -393,9 +414,10 @@ class Session(ToolRunner, SessionFiles):
         on_event: Emit | None = None,
         model: Any = None,
         max_iterations: int | None = None,
+        api_callback: None = None,
     ) -> Response:
         """The async twin of `chat` (same arguments); tools run in threads so the event loop stays free."""
-        turn_model = self._turn_model(callback, model)
+        turn_model = self._turn_model(callback or api_callback, model)
         _check_limit(max_iterations)
         with self._one_turn():
             return await self._achat(message, on_event, turn_model, max_iterations)
@@ -427,12 +449,13 @@ class Session(ToolRunner, SessionFiles):
         *,
         model: Any = None,
         max_iterations: int | None = None,
+        api_callback: None = None,
     ) -> AsyncIterator[Event]:
         """Yield the turn's events as they happen, ending with `TurnFinished`.
 
         Takes `chat`'s per-call `model=` and `max_iterations=`.
         """
-        self._turn_model(callback, model)
+        self._turn_model(callback or api_callback, model)
         _check_limit(max_iterations)
         self._check_open()
         if self._turn.locked():  # checked here too, so the error comes before any task starts
@@ -504,6 +527,7 @@ class Session(ToolRunner, SessionFiles):
             UsageError: the file is not a valid saved session, or it asks for a backend that runs
                 tools on this machine and `backend` was not given.
         """
+        refuse_elixir_keywords(options, "Session.load")
         data = read_state(path)
         fields = state_fields(data, path)
         saved = data.get("backend")

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from ..errors import UsageError
 from ..models.base import Model
 from ..skills.model import Skill
 
@@ -20,12 +21,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..hosted.model import HostedSettings
 
 __all__ = [
+    "ELIXIR_KEYWORDS",
     "AnyOptions",
     "DockerOptions",
     "HostedOptions",
     "ModelArg",
     "SessionOptions",
     "SkillsArg",
+    "refuse_elixir_keywords",
 ]
 
 ModelArg = Model | Callable[..., dict[str, Any]] | None
@@ -86,3 +89,30 @@ class AnyOptions(DockerOptions, HostedOptions, total=False):
 
 
 SESSION_KEYS = frozenset(SessionOptions.__annotations__)
+
+
+ELIXIR_KEYWORDS: dict[str, str] = {
+    "working_directory": "working_dir=...: the folder tools run in (a private temp dir when omitted)",
+    "executor_config": (
+        "the executor's own keywords: Session.new_docker(skills, image=..., memory=..., network=...), "
+        "or executor=cj.DockerExecutor(image=...) / cj.LocalExecutor(shell=...)"
+    ),
+    "api_callback": (
+        "model=...: any callable(messages) -> dict works, or cj.AnthropicModel(); it is given once, "
+        "when the session is made, not on each chat()"
+    ),
+}
+"""The Elixir library's session keywords, and what conjure_nb takes instead."""
+
+
+def refuse_elixir_keywords(options: Mapping[str, Any], where: str) -> None:
+    """A UsageError naming the Python keyword for an Elixir one, before anything else fails.
+
+    Without it a porter meets `TypeError: unexpected keyword argument 'working_directory'` from
+    deep inside, or (for `new_docker`) a sandbox setting that does not exist.
+    """
+    for key in options:
+        if key in ELIXIR_KEYWORDS:
+            raise UsageError(
+                f"{where}: {key}= is the Elixir library's keyword; in conjure_nb use {ELIXIR_KEYWORDS[key]}"
+            )

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from .. import telemetry
 from ..executors.base import Executor
+from ..executors.observed import ObservedExecutor
 from ..loop import ToolsOutcome
 from ..skills.model import Skill
 from ..tools.data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
@@ -76,6 +77,7 @@ class ToolRunner:
 
     id: str
     executor: Executor
+    _observed: ObservedExecutor
     working_dir: Path
     max_output: int
     tool_log: list[ToolCallRecord]
@@ -135,10 +137,7 @@ class ToolRunner:
     def _run_one(self, call: ToolCall, emit: Emit | None) -> ToolResult:
         if emit is not None:
             emit(ToolCallStarted(call.id, call.name, call.input))
-        meta = {"tool": call.name, "backend": self.backend, "session": self.id, "tool_use_id": call.id}
-        with telemetry.span(("conjure", "execute"), meta) as extra:
-            result = self._execute(call)
-            extra.update(is_error=result.is_error, exit_code=result.exit_code)
+        result = self._execute(call)
         result.tool_use_id = call.id
         record = ToolCallRecord(
             tool=call.name,
@@ -152,12 +151,24 @@ class ToolRunner:
         )
         with self._lock:
             self.tool_log.append(record)
-        telemetry.emit(
-            ("conjure", "backend", self.backend, "tool_call"), {"duration_ms": result.duration_ms}, meta
-        )
+        self._tool_call_events(call, result)
         if emit is not None:
             emit(ToolCallFinished(call.id, call.name, result, result.is_error, result.duration_ms))
         return result
+
+    def _tool_call_events(self, call: ToolCall, result: ToolResult) -> None:
+        """The Elixir library's conversation and per-backend tool-call events, for every call."""
+        meta = {
+            "session": self.id,
+            "backend": self.backend,
+            "tool": call.name,
+            "tool_use_id": call.id,
+            "success": not result.is_error,
+            "error_code": result.error_code,
+        }
+        done = {"duration_ms": result.duration_ms}
+        telemetry.emit(("conjure", "conversation", "tool_call"), done, meta)
+        telemetry.emit(("conjure", "backend", self.backend, "tool_call"), done, meta)
 
     def _execute(self, call: ToolCall) -> ToolResult:
         definition = self._tools.get(call.name)
@@ -177,7 +188,7 @@ class ToolRunner:
                 error_code="invalid_input",
             )
         try:
-            result = self.executor.run(call)
+            result = self._observed.run(call)
         except Exception as exc:
             msg = f"The {self.backend} backend failed to run {call.name}: {type(exc).__name__}: {exc}"
             return ToolResult(
