@@ -133,6 +133,13 @@ CATALOG: tuple[EventInfo, ...] = (
         "tools created or changed files in the working dir",
     ),
     EventInfo(
+        ("conjure", "fleet", "start"), "total (shards)", "run (an id)", "",
+        "MonitoringAgent.analyze_many split its sources into shards",
+    ),
+    EventInfo(
+        ("conjure", "fleet", "shard"), "done, failed, total", "run", "", "one shard of a fleet run finished",
+    ),
+    EventInfo(
         ("conjure", "registry", "reloaded"), "duration_ms, count, added, removed, changed, problems",
         "paths (and registered, after register)", "", "a Registry loaded or registered skills",
     ),
