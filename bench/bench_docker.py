@@ -1,11 +1,19 @@
-"""Benchmark the docker sandbox: the in-container runner against `docker exec` and `exec_run`.
+"""Benchmark the docker sandbox: the warm pool, the in-container runner, `docker run` and `docker exec`.
 
 Prints one JSON line per measurement (milliseconds, median of `--n` runs), all in the same run on
-the same container so the numbers compare:
+the same machine, each beside its baseline, so the numbers compare:
 
     .venv/bin/python bench/bench_docker.py [--n 20] [--image conjure-nb/sandbox:latest]
 
-- cold_start: DockerExecutor create + start + first `bash_tool "true"`, beside `docker run --rm`.
+- pool_hit: `Session.new_docker(skills)` to the first `bash_tool "true"` result with a sandbox
+  ready in the warm pool, beside a pool miss and a bare `docker run --rm IMAGE true` (target 30 ms).
+- pool_miss: the same with the pool empty (the session starts its own container), beside
+  `docker run --rm` measured interleaved with it (target: no slower). `with_close_ms` adds the
+  session's close, since `docker run --rm` includes removing its container.
+- first_cell: `%%conjure run --backend docker true` as the first cell of a new `--session` in an
+  IPython shell with the pool warm, beside the same first cell with the pool off and a cell on an
+  open session (target 60 ms).
+- cold_start: DockerExecutor create + start + first `bash_tool "true"` + close, beside `docker run --rm`.
 - warm_true: `bash_tool "true"` on a running sandbox, beside `docker exec CID bash -c true`
   (the CLI) and the SDK's `exec_run`.
 - warm_import_pandas: `python3 -c "import pandas"` the same three ways.
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -29,7 +38,10 @@ from typing import Any
 
 import conjure_nb as cj
 from conjure_nb.executors.base import ExecutorSetup
-from conjure_nb.executors.docker import connect, default_image
+from conjure_nb.executors.docker import connect, default_image, warm_pool
+
+SKILLS = Path(__file__).resolve().parent.parent / "skills"
+_READY = 120.0
 
 
 def median_ms(fn: Callable[[], object], n: int) -> float:
@@ -52,9 +64,112 @@ def tool(ex: cj.DockerExecutor, command: str) -> None:
         raise SystemExit(f"benchmark command failed: {result.content}")
 
 
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
+
+
+def _first_true(image: str, skills: list[cj.Skill]) -> tuple[float, float, cj.Session]:
+    """(ms to make the session, ms to its first `true` result, the open session)."""
+    t0 = time.perf_counter()
+    session = cj.Session.new_docker(skills, image=image)
+    made = _ms(t0)
+    result = session.run_tool("bash_tool", command="true", description="bench")
+    if result.is_error:
+        raise SystemExit(f"benchmark command failed: {result.content}")
+    return made, _ms(t0), session
+
+
+def pool_figures(image: str, n: int, docker_cli: str | None) -> None:
+    """pool_hit and pool_miss, each iteration's baseline measured right beside it."""
+    skills = cj.load(SKILLS) if SKILLS.is_dir() else []
+    pool = warm_pool()
+    spec = cj.DockerExecutor(image=image).spec()
+    run_rm = [docker_cli, "run", "--rm", "--network", "none", image, "true"] if docker_cli else None
+    hits, made, misses, misses_closed, runs = [], [], [], [], []
+    for i in range(n + 1):  # the first round is an unmeasured warm-up
+        pool.drain()
+        made_ms, miss_ms, session = _first_true(image, skills)
+        t0 = time.perf_counter()
+        session.close()
+        closed_ms = miss_ms + _ms(t0)
+        pool.drain()
+        if run_rm is not None:
+            t0 = time.perf_counter()
+            subprocess.run(run_rm, check=True, capture_output=True)
+            run_ms = _ms(t0)
+        pool.fill(spec, skills, delay=0)
+        if not pool.wait_ready(spec, _READY):
+            raise SystemExit("the warm pool did not fill")
+        time.sleep(0.2)  # the engine settles after the starts
+        made_ms, hit_ms, session = _first_true(image, skills)
+        session.close()
+        if i:
+            hits.append(hit_ms)
+            made.append(made_ms)
+            misses.append(miss_ms)
+            misses_closed.append(closed_ms)
+            if run_rm is not None:
+                runs.append(run_ms)
+    med = lambda xs: round(statistics.median(xs), 2) if xs else None  # noqa: E731
+    emit("pool_hit", n=n, hit_ms=med(hits), session_made_ms=med(made), target_ms=30,
+         baseline_pool_miss_ms=med(misses), baseline_cli_run_rm_ms=med(runs))  # fmt: skip
+    emit("pool_miss", n=n, miss_ms=med(misses), with_close_ms=med(misses_closed),
+         baseline_cli_run_rm_ms=med(runs), target="miss_ms <= baseline_cli_run_rm_ms")  # fmt: skip
+    pool.drain()
+
+
+def first_cell(image: str, n: int) -> None:
+    """`%%conjure run --backend docker true` as a new session's first cell, pool on and off."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    os.environ["CONJURE_SANDBOX_IMAGE"] = image
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "conjure_nb")
+    pool = warm_pool()
+    spec = cj.DockerExecutor(image=image).spec()
+
+    def cell(name: str) -> float:
+        t0 = time.perf_counter()
+        with capture_output() as out:
+            shell.run_cell(f"%%conjure run --backend docker --session {name} --no-stream\ntrue")
+        ms = _ms(t0)
+        if "Error" in out.stdout or "Error" in out.stderr:
+            raise SystemExit(f"the cell failed: {out.stdout} {out.stderr}")
+        return ms
+
+    hit, off, open_cell = [], [], []
+    cell("open")  # an open session, and the magics' imports done
+    for i in range(n + 1):
+        pool.fill(spec, delay=0)
+        if not pool.wait_ready(spec, _READY):
+            raise SystemExit("the warm pool did not fill")
+        time.sleep(0.2)
+        hit_ms = cell(f"hit{i}")
+        os.environ["CONJURE_DOCKER_POOL"] = "0"
+        try:
+            off_ms = cell(f"off{i}")
+        finally:
+            del os.environ["CONJURE_DOCKER_POOL"]
+        open_ms = cell("open")
+        with capture_output():
+            shell.run_line_magic("conjure", f"reset --session hit{i}")
+            shell.run_line_magic("conjure", f"reset --session off{i}")
+        if i:
+            hit.append(hit_ms)
+            off.append(off_ms)
+            open_cell.append(open_ms)
+    with capture_output():
+        shell.run_line_magic("unload_ext", "conjure_nb")
+    emit("first_cell", n=n, pool_hit_ms=round(statistics.median(hit), 2), target_ms=60,
+         baseline_pool_off_ms=round(statistics.median(off), 2),
+         baseline_open_session_cell_ms=round(statistics.median(open_cell), 2))  # fmt: skip
+    pool.drain()
+
+
 def cold_start(image: str, workdir: Path, n: int) -> float:
     def once() -> None:
-        ex = cj.DockerExecutor(image=image)
+        ex = cj.DockerExecutor(image=image, pool=False)
         ex.setup(ExecutorSetup(f"bench-cold-{time.monotonic_ns()}", workdir))
         try:
             tool(ex, "true")
@@ -90,9 +205,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="runs per measurement (median)")
     parser.add_argument("--image", default=default_image())
+    parser.add_argument("--only", choices=["pool", "cell", "runner"], default=None, help="one group")
     args = parser.parse_args()
     client = connect(None)
     docker_cli = shutil.which("docker")
+    if args.only in (None, "pool"):
+        pool_figures(args.image, args.n, docker_cli)
+    if args.only in (None, "cell"):
+        first_cell(args.image, args.n)
+    if args.only not in (None, "runner"):
+        client.close()
+        return
     with tempfile.TemporaryDirectory(prefix="conjure-bench-docker-") as tmp:
         workdir = Path(tmp)
         cold = cold_start(args.image, workdir, args.n)
@@ -103,7 +226,7 @@ def main() -> None:
                 lambda: subprocess.run(run, check=True, capture_output=True), args.n
             )
         emit("cold_start", n=args.n, **row)
-        with cj.DockerExecutor(image=args.image) as ex:
+        with cj.DockerExecutor(image=args.image, pool=False) as ex:
             ex.setup(ExecutorSetup("bench-warm", workdir))
             tool(ex, "true")
             emit("warm_true", n=args.n, target_ms=5, **compare(ex, client, "true", args.n, docker_cli))

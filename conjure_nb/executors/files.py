@@ -13,6 +13,7 @@ import posixpath
 import stat
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from ..display.beneath import Roots, open_beneath
@@ -150,13 +151,24 @@ class LocalFilesystem:
 
 
 class PathPolicy:
-    """Which paths the file tools may touch, in the executing side's path space."""
+    """Which paths the file tools may touch, in the executing side's path space.
+
+    The roots are resolved on first use, not when the policy is made: resolving can be a round
+    trip to a sandbox (one per root), which a session that never calls a file tool need not pay.
+    """
 
     def __init__(self, cwd: str, writable: list[str], readonly: list[str], fs: Filesystem):
         self.cwd = cwd
         self.fs = fs
-        self.writable = [fs.realpath(p) for p in writable]
-        self.readonly = [fs.realpath(p) for p in readonly]
+        self._given = (list(writable), list(readonly))
+
+    @cached_property
+    def writable(self) -> list[str]:
+        return [self.fs.realpath(p) for p in self._given[0]]
+
+    @cached_property
+    def readonly(self) -> list[str]:
+        return [self.fs.realpath(p) for p in self._given[1]]
 
     def resolve(self, path: str, *, write: bool) -> str:
         """Resolve `path` (relative to the working dir) and check it; raise PermissionError."""

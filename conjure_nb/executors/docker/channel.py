@@ -19,6 +19,7 @@ import logging
 import struct
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Channel", "RunnerGone"]
@@ -75,6 +76,11 @@ class Channel:
             RunnerGone: the connection closed before the reply came.
             TimeoutError: no reply within `wait` seconds.
         """
+        return self.ask(op, **fields)(wait)
+
+    def ask(self, op: str, **fields: Any) -> Callable[[float | None], dict[str, Any]]:
+        """Send one request now; the function returned waits for its reply (as `request` does),
+        so the caller can do other work while the runner answers. Call it exactly once."""
         pending = _Pending()
         with self._lock:
             if self._closed:
@@ -82,7 +88,7 @@ class Channel:
             rid = next(self._ids)
             self._pending[rid] = pending
         self.send({"id": rid, "op": op, **fields})
-        return self._wait(rid, pending, wait)
+        return lambda wait: self._wait(rid, pending, wait)
 
     def send(self, message: dict[str, Any]) -> None:
         """Write one request line (no reply awaited)."""

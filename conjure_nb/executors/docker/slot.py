@@ -85,10 +85,11 @@ class Slot:
         if channel is None or not channel.alive:
             return False
         try:
-            files = channel.request("scan", _CHECK_WAIT, path=WORKSPACE).get("files")
-            if files != {}:
+            scanned = channel.ask("scan", path=WORKSPACE)  # the runner answers while the engine does
+            same_image = check_image(self.state.client, self.spec.image) == self.image_id
+            if scanned(_CHECK_WAIT).get("files") != {}:
                 return False  # someone has been here: never hand it out
-            return check_image(self.state.client, self.spec.image) == self.image_id
+            return same_image
         except (RunnerGone, TimeoutError, ExecutorError, OSError):
             return False
         except Exception:  # the engine answered with an error (the container is gone)
