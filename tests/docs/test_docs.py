@@ -246,6 +246,18 @@ def test_the_tutorial_pages_are_the_notebooks_nbval_runs(docs_site: Path) -> Non
         assert (docs_site / "tutorials" / name.replace(".ipynb", ".html")).is_file()
 
 
+def test_the_readme_links_into_the_site() -> None:
+    """The README is the landing page: its relative links point at files that exist."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)\s]+)\)", readme)
+    local = [link for link in links if not urlsplit(link).scheme]
+    assert len(local) >= 10
+    missing = [link for link in local if not (ROOT / urlsplit(link).path).exists()]
+    assert not missing, f"README links to files that do not exist: {missing}"
+    for page in ("docs/getting-started.md", "docs/security.md", "docs/elixir.md"):
+        assert f"({page})" in readme
+
+
 # --- notebooks stay lean -----------------------------------------------------------------------------
 
 MAX_NOTEBOOK_BYTES = 300_000
