@@ -53,6 +53,14 @@ def _load(spec: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
+def _depend_on_package(directive: SphinxDirective, module_name: str) -> None:
+    """Rebuild the page when any module beside `module_name` changes (an incremental build would
+    otherwise keep a generated table that no longer matches the code)."""
+    folder = Path(importlib.import_module(module_name).__file__ or "").parent
+    for path in sorted(folder.rglob("*.py")):
+        directive.env.note_dependency(str(path))
+
+
 def _inline(text: str) -> list[nodes.Node]:
     """Text with `backticks` as literals (the Markdown of the magics' help)."""
     out: list[nodes.Node] = []
@@ -179,6 +187,7 @@ class ArgparseDirective(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         factory = _load(self.arguments[0])
+        _depend_on_package(self, self.arguments[0].partition(":")[0])
         parser = factory(*self.arguments[1:])
         if "subcommands" in self.options:
             return self._subcommands(parser)
@@ -224,6 +233,7 @@ class TraitsDirective(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         cls = _load(self.arguments[0])
+        _depend_on_package(self, self.arguments[0].partition(":")[0])
         rows = []
         for name, trait in sorted(cls.class_traits(config=True).items()):
             setting = f"%config {cls.__name__}.{name}"
@@ -249,6 +259,7 @@ class LineCommandsDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         from conjure_nb.notebook.commands import HELP
 
+        _depend_on_package(self, "conjure_nb.notebook.commands")
         rows = []
         for line in HELP.splitlines():
             match = re.fullmatch(r"\| `(.+?)` \| (.+) \|", line.strip())
@@ -272,6 +283,7 @@ class ErrorTreeDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         import conjure_nb
 
+        _depend_on_package(self, "conjure_nb")
         errors = [getattr(conjure_nb, n) for n in conjure_nb.__all__]
         errors = [e for e in errors if isinstance(e, type) and issubclass(e, BaseException | Warning)]
         public = set(errors)
