@@ -230,7 +230,12 @@ def _approvals(session: Session, approve: str | None) -> Iterator[None]:
         raise UsageError(f"--approve {approve}: no tool {', '.join(unknown)}; the tools are {session.tools}")
     before = session.executor
     saved = (before.policy, before.ask) if isinstance(before, ApprovalExecutor) else None
-    wrapper = require_approval(session, ApprovalPolicy(dict.fromkeys(tools, "ask")), ask=ask_in_console)
+    cell = ApprovalPolicy(dict.fromkeys(tools, "ask"))
+    policy = cell.stricter(saved[0]) if saved is not None else cell  # a standing deny stays a deny
+    try:
+        wrapper = require_approval(session, policy, ask=ask_in_console)
+    except cj_errors.UsageError as exc:
+        raise UsageError(f"--approve {approve or '(all tools)'}: {exc}") from None
     try:
         yield
     finally:

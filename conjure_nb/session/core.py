@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import telemetry
 from ..errors import UsageError
+from ..executors.approval import ApprovalExecutor, ApprovalRecord
 from ..executors.base import (
     DEFAULT_MAX_KEPT_OUTPUT,
     DEFAULT_MAX_OUTPUT,
@@ -102,6 +103,10 @@ class Session(ToolRunner, SessionFiles):
         self.messages: list[dict[str, Any]] = []
         self.created_files: list[CreatedFile] = []
         self.tool_log: list[ToolCallRecord] = []
+        self.approvals: list[ApprovalRecord] = []
+        """Every approval decision (tool, input sha256, rule or person, time), when a policy is in front."""
+        if isinstance(executor, ApprovalExecutor):
+            executor.log = self.approvals
         self.usage: dict[str, int] = {}
         self._hosted_container: Any = None
         self._lock = threading.Lock()
@@ -542,7 +547,11 @@ class Session(ToolRunner, SessionFiles):
         session = cls.new(backend, skills, model, **options)
         rebase(fields["created_files"], session.working_dir)
         for name, value in fields.items():
-            setattr(session, name, value)
+            current = getattr(session, name, None)
+            if isinstance(current, list):  # in place: an approval wrapper keeps appending to this list
+                current[:] = value
+            else:
+                setattr(session, name, value)
         return session
 
     def reset(self) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..executors.approval import ApprovalRecord
 from ..executors.base import Executor
 from ..tools.data import CreatedFile, ToolCallRecord
 from ..tools.workspace import download
@@ -26,6 +27,7 @@ class SessionFiles:
     messages: list[dict[str, Any]]
     usage: dict[str, int]
     tool_log: list[ToolCallRecord]
+    approvals: list[ApprovalRecord]
     created_files: list[CreatedFile]
     _private_dir: bool
     _hosted_container: Any
@@ -76,6 +78,7 @@ class SessionFiles:
             "messages": self.messages,
             "created_files": as_dicts(self.created_files),
             "tool_log": as_dicts(self.tool_log),
+            "approvals": as_dicts(self.approvals),
             "usage": self.usage,
             "container": self._hosted_container,
         }

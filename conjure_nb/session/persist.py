@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..executors.approval import ApprovalRecord
 from ..tools.data import CreatedFile, ToolCallRecord
 
 __all__ = [
@@ -52,6 +53,18 @@ _RECORD_FIELDS: dict[str, tuple[type, ...]] = {
     "error_code": _OPT_STR,
     "tool_use_id": _OPT_STR,
 }
+_APPROVAL_FIELDS: dict[str, tuple[type, ...]] = {
+    "tool": (str,),
+    "input_sha256": (str,),
+    "decision": (str,),
+    "by": (str,),
+    "rule": (str,),
+    "reason": (str,),
+    "at": (str,),
+    "tool_use_id": _OPT_STR,
+    "flagged": (list,),
+}
+_REQUIRED_APPROVAL = ("tool", "input_sha256", "decision", "by", "rule", "reason", "at")
 _REQUIRED_FILE = ("filename", "media_type")
 _REQUIRED_RECORD = ("tool", "input", "is_error", "exit_code", "duration_ms", "backend")
 
@@ -109,10 +122,15 @@ def state_fields(data: dict[str, Any], source: object = "the file") -> dict[str,
         ToolCallRecord(**_checked(r, f"tool_log[{i}]", _RECORD_FIELDS, _REQUIRED_RECORD, bad))
         for i, r in enumerate(_list(data, "tool_log", bad))
     ]
+    approvals = [
+        ApprovalRecord(**_checked(r, f"approvals[{i}]", _APPROVAL_FIELDS, _REQUIRED_APPROVAL, bad))
+        for i, r in enumerate(_list(data, "approvals", bad))
+    ]
     return {
         "messages": messages,
         "created_files": files,
         "tool_log": log,
+        "approvals": approvals,
         "usage": dict(usage),
         "_hosted_container": container,
     }

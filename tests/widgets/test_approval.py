@@ -215,7 +215,7 @@ class HostedLike(cj.Executor):
 
 def test_a_policy_that_cannot_stop_a_hosted_server_tool_is_refused(tmp_path: Path) -> None:
     # working_dir given: a session whose construction fails still leaves its private dir (core, issue 8)
-    with pytest.raises(cj.UsageError, match="hosted server tool that runs on Anthropic's side"):
+    with pytest.raises(cj.UsageError, match="run on Anthropic's servers and cannot be approved one by one"):
         cj.Session((), S(["x"]), executor=ApprovalExecutor(HostedLike(), "ask"), working_dir=tmp_path)
     with cj.Session((), S(["x"]), executor=HostedLike()) as s:
         with pytest.raises(cj.UsageError, match="'code_execution'"):

@@ -8,7 +8,6 @@ browser shows.
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+from ...executors.approval import reveal
 from ...tools.events import (
     Event,
     FileCreated,
@@ -104,10 +104,12 @@ class ApprovalCard:
     def refresh(self) -> None:
         req = self.request
         state = "waiting for you" if req.pending else ("approved" if req.approved else "denied")
-        full = json.dumps(req.input, indent=2, ensure_ascii=False)
+        warning = (
+            f"<div class='conjure-approval-warning'><b>{escape(req.warning)}</b></div>" if req.warning else ""
+        )
         self.header.value = (
-            f"<b>Approve this {escape(req.backend)} tool call?</b> <code>{escape(req.tool)}</code> "
-            f"— <i>{state}</i>{pre(full, limit=20000)}"
+            f"<b>Approve this {escape(req.backend)} tool call?</b> <code>{escape(reveal(req.tool)[0])}</code> "
+            f"— <i>{state}</i>{warning}{pre(req.shown_input, limit=20000)}"
         )
         for button in (self.approve_button, self.deny_button):
             button.disabled = not req.pending
