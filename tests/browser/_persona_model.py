@@ -2,7 +2,8 @@
 
 The server imports it (CONJURE_PERSONA_MODEL=_persona_model:MODEL, with this folder on PYTHONPATH).
 Asked something, it runs one bash_tool call that counts the ERROR lines of the chat folder's log
-and writes them to a file with a small PNG chart beside it; given the result, it answers. Its text
+and writes them to a file with a small PNG chart beside it (and, for the test, notes where the
+session's working dir is, in the file $CONJURE_TEST_SESSION_NOTE); given the result, it answers. Its text
 is streamed in pieces, as a real model's is. Not a real model.
 """
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import conjure_nb as cj
@@ -37,6 +40,13 @@ def _chart() -> str:
 _CHART = _chart()
 
 
+def _record_working_dir(system: str) -> None:
+    note = os.environ.get("CONJURE_TEST_SESSION_NOTE")
+    found = re.search(r"The working directory is (\S+)\.", system)
+    if note and found:
+        Path(note).write_text(found.group(1))
+
+
 def _stream(request: Any, text: str) -> None:
     if request.on_text is not None:
         for i in range(0, len(text), 12):
@@ -49,7 +59,9 @@ def _reply(request: Any) -> Any:
     if not results:
         found = re.search(r"The folder of their chat is (\S+):", request.system)
         log = f"{found.group(1) if found else '.'}/logs/app.log"
-        command = f"grep -c ERROR {log} | tee errors.txt; echo {_CHART} | base64 -d > levels.png; sleep 1"
+        chart = f"echo {_CHART} | base64 -d > levels.png"
+        command = f"grep -c ERROR {log} | tee errors.txt; {chart}; sleep 1"
+        _record_working_dir(request.system)
         _stream(request, "Checking the log.")
         reply = cj.ScriptedModel.reply(
             "Checking the log.", cj.ScriptedModel.tool_use("bash_tool", command=command, description="count")

@@ -122,14 +122,16 @@ def serve_lab(base: Path, args: tuple[str, ...] = (), env: dict[str, str] | None
 PERSONA_ID = "jupyter-ai-personas::conjure_nb::ConjurePersona"
 
 
-def _persona_setup() -> tuple[tuple[str, ...], dict[str, str]]:
+def _persona_setup(base: Path) -> tuple[tuple[str, ...], dict[str, str]]:
     """The @Conjure persona (the jupyter-ai extra) as the chats' default persona, answering with the
-    fake model in _persona_model.py on the local backend: no key, no docker."""
+    fake model in _persona_model.py on the local backend: no key, no docker. The model notes its
+    session's working dir in `base`/persona-session.txt."""
     here = str(Path(__file__).resolve().parent)
     env = {
         "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p),
         "CONJURE_PERSONA_MODEL": "_persona_model:MODEL",
         "CONJURE_PERSONA_BACKEND": "local",
+        "CONJURE_TEST_SESSION_NOTE": str(base / "persona-session.txt"),
     }
     return (f"--PersonaManager.default_persona_id={PERSONA_ID}",), env
 
@@ -139,8 +141,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """JupyterLab serving a temp dir, on a free loopback port, with a random token (one server for
     every browser test: starting one takes a while)."""
     require_browser()
-    args, env = _persona_setup()
-    with serve_lab(tmp_path_factory.mktemp("lab"), args, env) as served:
+    base = tmp_path_factory.mktemp("lab")
+    args, env = _persona_setup(base)
+    with serve_lab(base, args, env) as served:
         yield served
 
 

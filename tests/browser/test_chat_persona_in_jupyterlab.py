@@ -5,12 +5,13 @@ its entry point, configured through the environment to use a fake model
 (tests/browser/_persona_model.py) on the local backend, and Conjure as the chats' default persona. The test types a message into a `.chat`
 file, watches the persona's message appear and grow in place, checks the tool row, the answer
 (model HTML shown as text), the chart served by the server, and that a file's chip opens it in
-JupyterLab. Screenshot: test-artifacts/browser/chat-persona.png.
+JupyterLab, and that closing the chat closes its session. Screenshot: test-artifacts/browser/chat-persona.png.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,5 +72,14 @@ def test_conjure_answers_in_the_chat_sidebar(lab: Lab, browser: Any, artifacts: 
 
         page.locator(".jp-chat-attachment-clickable", has_text="errors.txt").first.click()
         page.locator(".lm-TabBar-tab", has_text="errors.txt").first.wait_for(timeout=30_000)
+
+        # closing the chat closes its session: the working dir goes
+        session_dir = Path((lab.root.parent / "persona-session.txt").read_text())
+        assert session_dir.is_dir()
+        page.locator(".lm-TabBar-tab", has_text="health.chat").locator(".lm-TabBar-tabCloseIcon").click()
+        deadline = time.monotonic() + 30
+        while session_dir.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not session_dir.exists(), "the chat was closed but its session's working dir is still there"
     finally:
         page.close()
