@@ -85,7 +85,6 @@ class TurnOutcome:
     added: list[dict[str, Any]]
     iterations: int
     usage: dict[str, int]
-    tool_calls: list[ToolCall]
     container: Any = None
 
 
@@ -173,7 +172,6 @@ def run_turn(
     """One chat turn over `messages` (which already end with the user's message)."""
     start = len(messages)
     usage: dict[str, int] = {}
-    all_calls: list[ToolCall] = []
     texts: list[str] = []
     container = cfg.container
     pauses = 0
@@ -212,10 +210,7 @@ def run_turn(
                 iterations=iteration,
             )
         if not calls:
-            return TurnOutcome(
-                stop, _paragraphs(texts), messages[start:], iteration, usage, all_calls, container
-            )
-        all_calls += calls
+            return TurnOutcome(stop, _paragraphs(texts), messages[start:], iteration, usage, container)
         if iteration >= cfg.max_iterations:
             why = f"max_iterations ({cfg.max_iterations}) was reached before it could run"
             messages.append(_results_message([_placeholder(c, why) for c in calls]))

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from ..tools.data import ToolCallRecord, ToolResult
+from ..tools.data import HOSTED_ERROR_CODES, ErrorCode, ToolCallRecord, ToolResult
 
 __all__ = ["ServerCall", "file_ids", "server_calls"]
 
@@ -35,11 +35,12 @@ class ServerCall:
     file_ids: list[str] = field(default_factory=list)
 
     @property
-    def error_code(self) -> str | None:
+    def error_code(self) -> ErrorCode | None:
+        """The server's error code, when the call failed; one this library does not know is "server_error"."""
         content = (self.result or {}).get("content")
         if isinstance(content, dict) and content.get("type", "").endswith("_error"):
             code = content.get("error_code")
-            return str(code) if code else "server_error"
+            return cast(ErrorCode, code) if code in HOSTED_ERROR_CODES else "server_error"
         return None
 
     @property
@@ -63,7 +64,7 @@ class ServerCall:
         data = content if isinstance(content, dict) else {}
         stdout, stderr = str(data.get("stdout") or ""), str(data.get("stderr") or "")
         if self.error_code is not None:
-            text = f"The server tool failed: {self.error_code}."
+            text = f"The server tool failed: {data.get('error_code') or self.error_code}."
         elif "stdout" in data or "stderr" in data:
             text = stdout if not stderr else f"{stdout}\n[stderr]\n{stderr}"
         else:

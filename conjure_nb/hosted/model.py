@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,7 +164,7 @@ class HostedModel(BaseModel):
                 "model made in the old one are gone (files already listed in created_files stay "
                 "downloadable)",
                 HostedWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
             return 0.0
         if error.status in (429, 529) and attempt < self.settings.max_retries:
@@ -181,32 +181,41 @@ class HostedModel(BaseModel):
             self.on_reply(reply, emit)
         return reply
 
-    def request(self, req: ModelRequest) -> dict[str, Any]:
-        attempt = 0
+    def _attempts(self, req: ModelRequest) -> Generator[tuple[ModelRequest, float], ModelError, None]:
+        """The retry policy, written once for both drivers.
+
+        Yields (the request to send, seconds to wait before sending it); the driver sends back the
+        `ModelError` a try raised, and the error is raised here when it is not worth another try.
+        """
+        attempt, wait = 0, 0.0
         while True:
             sent = self.prepare(req)
+            error = yield sent, wait
+            recovered = self._recover(error, sent, attempt)
+            if recovered is None:
+                raise error
+            attempt, wait = attempt + 1, recovered
+
+    def request(self, req: ModelRequest) -> dict[str, Any]:
+        attempts = self._attempts(req)
+        sent, wait = next(attempts)
+        while True:
+            if wait:
+                self.sleep(wait)
             try:
                 return self._done(self.inner.request(sent), sent.on_event)
             except ModelError as exc:
-                wait = self._recover(exc, sent, attempt)
-                if wait is None:
-                    raise
-            attempt += 1
-            if wait:
-                self.sleep(wait)
+                sent, wait = attempts.send(exc)
 
     async def arequest(self, req: ModelRequest) -> dict[str, Any]:
-        attempt = 0
+        attempts = self._attempts(req)
+        sent, wait = next(attempts)
+        arequest = getattr(self.inner, "arequest", None)
         while True:
-            sent = self.prepare(req)
+            if wait:
+                await self.asleep(wait)
             try:
-                arequest = getattr(self.inner, "arequest", None)
                 reply = await (arequest(sent) if arequest else asyncio.to_thread(self.inner.request, sent))
                 return await asyncio.to_thread(self._done, reply, sent.on_event)
             except ModelError as exc:
-                wait = self._recover(exc, sent, attempt)
-                if wait is None:
-                    raise
-            attempt += 1
-            if wait:
-                await self.asleep(wait)
+                sent, wait = attempts.send(exc)

@@ -85,10 +85,14 @@ class ConjureMagics(Magics):
 
     # -- sessions ------------------------------------------------------------------------------
 
-    def _open(self, args: Any, model: Any = None) -> tuple[Opened, bool]:
-        name = args.session
+    def _check(self, args: Any) -> None:
+        """A cell naming an open session with another backend or skills fails before anything runs."""
         asked_skills = tuple(args.skills) if args.skills is not None else None
-        self.store.check(name, args.backend, asked_skills)
+        self.store.check(args.session, args.backend, asked_skills)
+
+    def _open(self, args: Any, model: Any = None) -> Opened:
+        """The cell's session (checked by `_check` first): the open one of that name, or a new one."""
+        name = args.session
         backend = args.backend or self.backend
         items = list(args.skills) if args.skills is not None else list(self.skills)
 
@@ -137,9 +141,9 @@ class ConjureMagics(Magics):
         names = parse_names(args.i)
         if args.max_iterations is not None and args.max_iterations < 1:
             raise UsageError(f"--max-iterations must be at least 1, not {args.max_iterations}")
-        self.store.check(args.session, args.backend, tuple(args.skills) if args.skills is not None else None)
+        self._check(args)
         model = self._chat_model(args, self.store.get(args.session))
-        opened, _ = self._open(args, model)
+        opened = self._open(args, model)
         session = opened.session
         inputs = prepare_inputs(names, self.ns, session.working_dir)
         message = expand(body.strip("\n"), self.ns, inputs.refs)
@@ -192,7 +196,8 @@ class ConjureMagics(Magics):
 
     def _run(self, args: Any, body: str) -> ToolResult:
         names = parse_names(args.i)
-        opened, _ = self._open(args)
+        self._check(args)
+        opened = self._open(args)
         session = opened.session
         inputs = prepare_inputs(names, self.ns, session.working_dir)
         command = expand(body.strip("\n"), self.ns, inputs.refs)

@@ -64,14 +64,14 @@ class SessionStore:
                 "to close this one first"
             )
 
-    def open(self, name: str, spec: Spec, make: Callable[[], Session]) -> tuple[Opened, bool]:
-        """The open session `name`, or a new one from `make()`; True when it is new."""
+    def open(self, name: str, spec: Spec, make: Callable[[], Session]) -> Opened:
+        """The open session `name`, or a new one from `make()`."""
         found = self.get(name)
         if found is not None:
-            return found, False
+            return found
         opened = Opened(make(), spec)
         self._open[name] = opened
-        return opened, True
+        return opened
 
     def close(self, name: str) -> bool:
         found = self._open.pop(name, None)

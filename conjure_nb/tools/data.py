@@ -8,12 +8,41 @@ from __future__ import annotations
 
 import json
 from dataclasses import KW_ONLY, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["CreatedFile", "ToolCall", "ToolCallRecord", "ToolResult"]
+__all__ = ["HOSTED_ERROR_CODES", "CreatedFile", "ErrorCode", "ToolCall", "ToolCallRecord", "ToolResult"]
+
+
+LocalErrorCode = Literal[  # a failure on this side: the executors, the loop, the approval wrapper
+    "timeout",
+    "cancelled",
+    "interrupted",
+    "denied",
+    "not_run",
+    "unknown_tool",
+    "invalid_input",
+    "spawn_failed",
+    "executor_error",
+    "copy_out_failed",
+    "tool_error",
+    "exception",
+    "container_died",
+    "closed",
+]
+HostedErrorCode = Literal[  # Anthropic's hosted code execution; a code not listed here is "server_error"
+    "invalid_tool_input",
+    "unavailable",
+    "too_many_requests",
+    "execution_time_exceeded",
+    "output_file_too_large",
+    "server_error",
+]
+ErrorCode = Union[LocalErrorCode, HostedErrorCode]  # noqa: UP007 (a type alias, evaluated at runtime)
+"""Why a tool call failed without an exit code of its own; `ToolResult.error_code` is one of these."""
+HOSTED_ERROR_CODES: frozenset[str] = frozenset(get_args(HostedErrorCode))
 
 
 @dataclass
@@ -41,7 +70,7 @@ class ToolResult:
     stderr: str = ""
     duration_ms: float = 0.0
     tool_use_id: str | None = None
-    error_code: str | None = None
+    error_code: ErrorCode | None = None
     output_file: str | None = None
     """Path (on this machine) of the file holding the whole output, when it was over the cap."""
 
@@ -114,5 +143,5 @@ class ToolCallRecord:
     duration_ms: float
     backend: str
     server: bool = False
-    error_code: str | None = None
+    error_code: ErrorCode | None = None
     tool_use_id: str | None = None

@@ -26,6 +26,7 @@ from typing import Any
 
 from ...errors import ExecutorError
 from ...tools import ToolCall, ToolResult
+from ...tools.data import ErrorCode
 from ..base import ExecutorSetup, ShellExecutor, build_env, process_result
 from ..files import FileTools, PathPolicy
 from .channel import Channel, RunnerGone
@@ -397,7 +398,7 @@ def _cancelled(t0: float) -> ToolResult:
     return _failed("Cancelled before it started.", t0, "cancelled")
 
 
-def _failed(msg: str, t0: float, code: str) -> ToolResult:
+def _failed(msg: str, t0: float, code: ErrorCode) -> ToolResult:
     """A call the sandbox could not run (infrastructure, not the command): an is_error result."""
     return ToolResult(
         msg,
