@@ -17,10 +17,12 @@ and their results. The executor's part is what surrounds that:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 import weakref
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -219,18 +221,39 @@ class AnthropicExecutor(Executor):
                 emit(ToolCallStarted(call.id, call.name, call.input))
                 emit(ToolCallFinished(call.id, call.name, result, result.is_error, 0.0))
         known = {f.file_id for f in session.created_files}
-        for fid in file_ids(content):
-            if fid not in known:
-                created = self._describe(fid, owner.get(fid))
-                session.created_files.append(created)
-                if emit is not None:
-                    emit(FileCreated(created))
+        fresh = [fid for fid in dict.fromkeys(file_ids(content)) if fid not in known]
+        for created in self._describe_all(fresh, owner):
+            session.created_files.append(created)
+            if emit is not None:
+                emit(FileCreated(created))
 
-    def _describe(self, file_id: str, tool_use_id: str | None) -> CreatedFile:
-        try:
-            info = self.client.file_metadata(file_id)
-        except ModelError:  # the file is still listed; its name is its id
-            info = FileInfo(file_id, file_id, "application/octet-stream", None)
+    def _describe_all(self, fids: list[str], owner: dict[str, str]) -> list[CreatedFile]:
+        """Metadata for a reply's new files: at most `max_file_metadata` requests, a few at a time.
+
+        A reply may name thousands of file ids; one GET each, in turn, would hold the turn for
+        minutes. Past the cap a file is listed by its id (it still downloads) and a warning says so.
+        """
+        cap, workers = self.settings.max_file_metadata, max(1, self.settings.metadata_concurrency)
+        asked, rest = fids[:cap], fids[cap:]
+        with ThreadPoolExecutor(
+            max_workers=min(workers, max(1, len(asked))), thread_name_prefix="conjure-meta"
+        ) as pool:
+            described = list(pool.map(lambda fid: self._describe(fid, owner.get(fid)), asked))
+        if rest:
+            warnings.warn(
+                f"a hosted reply named {len(fids):,} files: metadata was fetched for the first {cap:,} "
+                f"(HostedSettings.max_file_metadata); the other {len(rest):,} are listed by id and still "
+                "download with download_files",
+                HostedWarning,
+                stacklevel=2,
+            )
+        return described + [self._describe(fid, owner.get(fid), fetch=False) for fid in rest]
+
+    def _describe(self, file_id: str, tool_use_id: str | None, *, fetch: bool = True) -> CreatedFile:
+        info = FileInfo(file_id, file_id, "application/octet-stream", None)
+        if fetch:
+            with contextlib.suppress(ModelError):  # without metadata the file is listed by its id
+                info = self.client.file_metadata(file_id)
         return CreatedFile(
             path=None,
             filename=safe_filename(info.filename, file_id),

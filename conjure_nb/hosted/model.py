@@ -45,6 +45,9 @@ class HostedSettings:
             (at most the loop's own cap, 10).
         max_retries: retries of a 429/529 answer.
         max_retry_wait: the longest wait in seconds, whatever retry-after says.
+        max_file_metadata: files per reply whose Files API metadata (name, size, type) is fetched; a
+            reply naming more lists the rest by id (they still download) and warns.
+        metadata_concurrency: metadata requests in flight at once.
     """
 
     code_execution_tool: str = "code_execution_20250825"
@@ -53,6 +56,8 @@ class HostedSettings:
     max_pause_continuations: int = 10
     max_retries: int = 3
     max_retry_wait: float = 60.0
+    max_file_metadata: int = 100
+    metadata_concurrency: int = 8
 
 
 @dataclass(frozen=True)

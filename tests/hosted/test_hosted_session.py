@@ -365,3 +365,40 @@ def test_a_file_without_metadata_is_still_listed_by_id(server: FakeAnthropicServ
         s.chat("go")
         (f,) = s.created_files
     assert (f.file_id, f.filename, f.size) == ("file_gone", "file_gone", None)
+
+
+def test_thousands_of_file_ids_are_described_a_few_at_a_time_up_to_a_cap(server: FakeAnthropicServer) -> None:
+    """A reply naming 3,000 files: at most max_file_metadata GETs, at most metadata_concurrency at
+    once, every file still listed (issue 20, item 9)."""
+    import threading
+    import time
+
+    real = [server.add_file(f"part-{i}.csv", b"x\n", "text/csv") for i in range(150)]
+    ids = real + [f"file_made_up_{i:04d}" for i in range(2850)]
+    server.replies.append({"content": bash("srvtoolu_1", "split", ran(files=tuple(ids)))})
+    server.replies.append("done")
+    settings = HostedSettings(max_file_metadata=100, metadata_concurrency=4)
+    with cj.Session.new_anthropic([XLSX], model=model_for(server), settings=settings) as s:
+        inflight, peak, lock = [0], [0], threading.Lock()
+        fetch = s.executor.client.file_metadata
+
+        def counted(file_id: str) -> Any:
+            with lock:
+                inflight[0] += 1
+                peak[0] = max(peak[0], inflight[0])
+            try:
+                time.sleep(0.02)  # keep each request open long enough for the pool to overlap them
+                return fetch(file_id)
+            finally:
+                with lock:
+                    inflight[0] -= 1
+
+        s.executor.client.file_metadata = counted
+        with pytest.warns(HostedWarning, match="named 3,000 files: metadata was fetched for the first 100"):
+            s.chat("go")
+        files = list(s.created_files)
+    assert [f.file_id for f in files] == ids
+    assert len(server.requests_to("GET", "/v1/files/")) == 100
+    assert 2 <= peak[0] <= 4
+    assert [f.filename for f in files[:3]] == ["part-0.csv", "part-1.csv", "part-2.csv"]
+    assert files[150].filename == files[150].file_id and files[150].size is None
