@@ -160,6 +160,55 @@ def test_the_pool_can_be_turned_off_by_keyword_and_by_environment(
     assert set(pool.containers()) == ready and pool.ready(ex.spec()) == pool.size
 
 
+def test_a_working_dir_you_chose_or_allowed_paths_never_take_a_pooled_container(
+    pool: WarmPool, docker_image: str, tmp_path: Path
+) -> None:
+    ex = warmed(pool, docker_image)
+    ready = set(pool.containers())
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    inode = mine.stat().st_ino
+    with cj.Session.new_docker(image=docker_image, working_dir=mine) as s:
+        assert s.container_id is None  # not replaced by a pooled workspace: its own container
+        assert bash(s, "echo here > f.txt").exit_code == 0 and s.container_id not in ready
+    assert mine.stat().st_ino == inode and (mine / "f.txt").read_text() == "here\n"
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    with cj.Session.new_docker(image=docker_image, allowed_paths=[extra]) as s:
+        assert s.container_id is None
+        assert bash(s, f"touch {extra}/x").exit_code == 0 and (extra / "x").exists()
+    assert set(pool.containers()) == ready and pool.ready(ex.spec()) == pool.size
+
+
+@pytest.mark.parametrize(
+    ("value", "size", "enabled"), [("", 2, True), ("0", 0, False), ("off", 0, False), ("5", 5, True)]
+)
+def test_the_pool_setting(value: str, size: int, enabled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conjure_nb.executors.docker.pool import _env_size, pool_enabled
+
+    monkeypatch.setenv("CONJURE_DOCKER_POOL", value)
+    assert _env_size() == size and pool_enabled(None) is enabled
+    assert pool_enabled(False) is False and pool_enabled(True) is True
+
+
+def test_which_engines_are_remote() -> None:
+    from conjure_nb.executors.docker.client import is_remote_url
+
+    local = [
+        "unix:///var/run/docker.sock",
+        "tcp://127.0.0.1:2375",
+        "http+docker://localhost",
+        "tcp://localhost:2376",
+    ]
+    remote = [
+        "tcp://10.0.0.5:2376",
+        "ssh://build-box",
+        "http+docker://ssh",
+        "https://docker.example.com:2376",
+    ]
+    assert not any(is_remote_url(u) for u in local) and all(is_remote_url(u) for u in remote)
+
+
 def test_the_pool_works_over_a_remote_engine(
     pool: WarmPool, docker_image: str, docker_client: Any, remote_url: str, tmp_path: Path
 ) -> None:

@@ -37,7 +37,7 @@ from ..base import ExecutorSetup
 from .channel import RunnerGone
 from .client import labels
 from .container import check_image, create, host_config, launch, own_volumes, runner_command
-from .paths import SKILLS_ROOT, WORKSPACE
+from .paths import CONTAINER_PATH, HOME, SKILLS_ROOT, TMPDIR, WORKSPACE
 from .remote import Mirror, pack_skills
 from .spec import SandboxSpec
 from .state import SandboxState, release
@@ -215,6 +215,10 @@ def start_slot(spec: SandboxSpec, client: Any) -> Slot:
         if channel is None:
             raise ExecutorError(f"image {spec.image!r} has no {spec.python!r}: it cannot be pooled")
         state.channel = channel
+        # one throwaway command while nobody waits: the shell's first start in a new container
+        # (its files through a fresh overlay mount) is paid here, not by the session's first call
+        env = {"PATH": CONTAINER_PATH, "HOME": HOME, "TMPDIR": TMPDIR}
+        channel.request("exec", spec.start_timeout, cmd="true", env=env, cwd=WORKSPACE, timeout=10, limit=100)
     except BaseException:
         with contextlib.suppress(Exception):
             release(state)
