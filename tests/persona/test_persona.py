@@ -263,7 +263,9 @@ def test_approvals_are_asked_in_the_chat_and_answered_by_reply(
     model = scripted(
         monkeypatch,
         cj.ScriptedModel.reply(use("bash_tool", command="echo yes > approved.txt", description="write")),
-        cj.ScriptedModel.reply(use("bash_tool", command="echo no > denied.txt", description="write")),
+        cj.ScriptedModel.reply(
+            use("bash_tool", command="echo no > denied.txt # \u202e", description="write")
+        ),
         "done",
     )
 
@@ -273,6 +275,9 @@ def test_approvals_are_asked_in_the_chat_and_answered_by_reply(
         assert any("? <b>bash_tool</b>" in b and "reply approve 1 or deny 1" in b for b in chat.bodies)
         reply = chat.post("approve 1")  # the person answers while the turn holds the persona
         await until(lambda: any("Approve tool call #2?" in r for r in chat.replies()), "question #2")
+        question = [r for r in chat.replies() if "Approve tool call #2?" in r][0]
+        assert "\\u202e" in question and "\u202e" not in question and "Warning:" in question  # shown, flagged
+        assert "\n\n" not in question and "&quot;command&quot;: &quot;echo no &gt; denied.txt" in question
         chat.post("@Conjure deny 2 not that one")
         await asyncio.wait_for(task, 30)
         assert (root / "work" / "approved.txt").exists() and not (root / "work" / "denied.txt").exists()

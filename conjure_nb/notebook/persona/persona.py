@@ -43,7 +43,7 @@ from ...tools.events import Event, FileCreated, TextDelta, ToolCallFinished, Too
 from ...tools.response import Response
 from .chat_session import ChatSession, PersonaSettings
 from .settings import LOCAL_WARNING, NO_MODEL
-from .view import TurnView, input_summary
+from .view import TurnView, approval_card
 
 __all__ = ["ConjurePersona"]
 
@@ -286,11 +286,7 @@ class ConjurePersona(BasePersona):
         number = next(self._asked)
         self._approvals[number] = request
         self._mark(request, "waiting", f"reply approve {number} or deny {number}")
-        self.send_message(
-            f'<div class="conjure-approval"><b>Approve tool call #{number}?</b> '
-            f"<b>{escape(request.tool)}</b> <code>{escape(input_summary(request.tool, request.input))}</code>"
-            f"<br>Reply <code>approve {number}</code> or <code>deny {number} [reason]</code>.</div>"
-        )
+        self.send_message(approval_card(number, request.tool, request.shown_input, request.warning))
 
     def _mark(self, request: ApprovalRequest, status: str, detail: str = "") -> None:
         if self._view is None:

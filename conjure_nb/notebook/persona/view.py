@@ -19,8 +19,17 @@ from typing import Any
 from urllib.parse import quote
 
 from ...display import escape, markdown_html
+from ...executors.approval import reveal
 
-__all__ = ["FileLink", "ToolRow", "TurnView", "image_preview", "input_summary", "sheet_preview"]
+__all__ = [
+    "FileLink",
+    "ToolRow",
+    "TurnView",
+    "approval_card",
+    "image_preview",
+    "input_summary",
+    "sheet_preview",
+]
 
 _PRE = re.compile(r"<pre\b.*?</pre>", re.S)
 _BLANK = re.compile(r"\n\s*\n")
@@ -42,7 +51,8 @@ def _safe_markdown(text: str) -> str:
 
 
 def input_summary(tool: str, data: dict[str, Any]) -> str:
-    """One line saying what a tool call does: the command, or the path it touches."""
+    """One line saying what a tool call does: the command, or the path it touches (invisible and
+    control characters written as escapes, as the approval card shows them)."""
     for key in ("command", "path", "file_path"):
         value = data.get(key)
         if isinstance(value, str) and value:
@@ -50,7 +60,7 @@ def input_summary(tool: str, data: dict[str, Any]) -> str:
             break
     else:
         text = json.dumps(data, ensure_ascii=False, default=str)
-    text = " ".join(text.split())
+    text = reveal(" ".join(text.split()))[0]
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
 
@@ -152,6 +162,18 @@ class TurnView:
         parts += [f'<div class="conjure-note">{n}</div>' for n in self.notes]
         inner = "\n".join(p for p in parts if p)
         return _BLANK.sub("\n", f'<div class="conjure-turn">\n{inner}\n</div>')
+
+
+def approval_card(number: int, tool: str, shown_input: str, warning: str) -> str:
+    """The question a call the policy asks about posts: the tool, its full input (invisible
+    characters already written as escapes), a warning when it holds any, and how to answer."""
+    pre = escape(shown_input).replace("\n", "&#10;")
+    caution = f"<br><b>{escape(warning)}</b>" if warning else ""
+    return (
+        f'<div class="conjure-approval"><b>Approve tool call #{number}?</b> <b>{escape(reveal(tool)[0])}</b>'
+        f"{caution}<pre>{pre}</pre>"
+        f"Reply <code>approve {number}</code> or <code>deny {number} [reason]</code>.</div>"
+    )
 
 
 def image_preview(base_url: str, path: str) -> str:
