@@ -275,7 +275,7 @@ def test_approvals_are_asked_in_the_chat_and_answered_by_reply(
         assert any("? <b>bash_tool</b>" in b and "reply approve 1 or deny 1" in b for b in chat.bodies)
         reply = chat.post("approve 1")  # the person answers while the turn holds the persona
         await until(lambda: any("Approve tool call #2?" in r for r in chat.replies()), "question #2")
-        question = [r for r in chat.replies() if "Approve tool call #2?" in r][0]
+        question = next(r for r in chat.replies() if "Approve tool call #2?" in r)
         assert "\\u202e" in question and "\u202e" not in question and "Warning:" in question  # shown, flagged
         assert "\n\n" not in question and "&quot;command&quot;: &quot;echo no &gt; denied.txt" in question
         chat.post("@Conjure deny 2 not that one")
