@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..display.beneath import open_in, read_in, write_new
+from ..display.text import escape
 from ..errors import ConjureError, UsageError
 from ..session import Session
 from ..skills.model import Skill
@@ -68,12 +70,32 @@ def default_skills_dir() -> Path:
         ) from None
 
 
+def copy_out(workdir: Path, paths: list[Path], out_dir: Path) -> list[Path]:
+    """Copy files of a run's working dir into `out_dir` by name, replacing earlier copies.
+
+    The working dir is the sandbox's: each file is read beneath it without following links, and
+    written into `out_dir` as a new file (a link planted at the name there is replaced, not followed).
+
+    Raises:
+        AgentError: a file is a planted link (named), or cannot be copied.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for src in paths:
+        try:
+            write_new(out_dir, src.name, read_in(workdir, src))
+        except OSError as exc:
+            raise AgentError(f"{src.name} was not copied to {out_dir}: {exc}") from None
+        kept.append(out_dir / src.name)
+    return kept
+
+
 def _story(analysis: dict[str, Any], workdir: Path) -> list[str]:
     """Page 1 of the report as console lines, built by the incident-report skill's own code."""
     try:
         content = skill_code("incident-report", "report_content")
         meta = workdir / f"{LOGS_FILE}.fetch.json"
-        fetch = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else None
+        fetch = json.loads(read_in(workdir, meta)) if meta.is_file() else None
         report = content.build(analysis, fetch=fetch, logs=str(workdir / LOGS_FILE))
         return [str(line) for line in content.console_lines(report)]
     except (ImportError, UsageError, ValueError, OSError, KeyError, TypeError):
@@ -119,13 +141,15 @@ class MonitoringResult:
             "metrics": dict(self.metrics),
         }
 
-    def _repr_markdown_(self) -> str:
-        files = ", ".join(f"`{p.name}`" for p in self.report_files) or "none"
+    def _repr_html_(self) -> str:
+        # the rule and the source come from the logs and the caller: escaped, never Markdown
+        files = ", ".join(f"<code>{escape(p.name)}</code>" for p in self.report_files) or "none"
         steps = ", ".join(f"{k} {v / 1000:.2f} s" for k, v in self.timings.items())
         return (
-            f"**Health: {self.health_status}** — {self.health_rule}\n\n"
-            f"{self.logs_fetched:,} log records from `{self.url}` · mode **{self.mode}** on **{self.backend}**"
-            f"\n\nReports: {files}\n\nTimings: {steps}"
+            f"<p><b>Health: {escape(self.health_status)}</b> — {escape(self.health_rule)}</p>"
+            f"<p>{self.logs_fetched:,} log records from <code>{escape(self.url)}</code> · mode "
+            f"<b>{escape(self.mode)}</b> on <b>{escape(self.backend)}</b></p>"
+            f"<p>Reports: {files}</p><p>Timings: {escape(steps)}</p>"
         )
 
 
@@ -416,8 +440,11 @@ class MonitoringAgent:
         path = session.working_dir / LOGS_FILE
         if not path.is_file():
             raise AgentError(f"the fetch step did not write {LOGS_FILE}")
-        with path.open("rb") as f:
-            return sum(1 for line in f if line.strip())
+        try:
+            with os.fdopen(open_in(session.working_dir, LOGS_FILE), "rb") as f:
+                return sum(1 for line in f if line.strip())
+        except OSError as exc:
+            raise AgentError(f"the fetch step's {LOGS_FILE} cannot be read: {exc}") from None
 
     def _analyze(self, session: Session) -> dict[str, Any]:
         if self.mode == "agent":
@@ -430,9 +457,8 @@ class MonitoringAgent:
             script = self.script(session, "log-analyzer", "analyze.py")
             cmd = f"python3 {shlex.quote(script)} {LOGS_FILE} -o {ANALYSIS_FILE}"
             self.check(session.run_tool("bash_tool", command=cmd, description="analyse the logs"), "analysis")
-        path = session.working_dir / ANALYSIS_FILE
         try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            data: dict[str, Any] = json.loads(read_in(session.working_dir, ANALYSIS_FILE))
         except (OSError, ValueError) as exc:
             raise AgentError(f"the analysis step did not leave a readable {ANALYSIS_FILE}: {exc}") from exc
         return data
@@ -450,7 +476,7 @@ class MonitoringAgent:
         if not files:
             said = " ".join(response.text.split())[:300] or "(no text)"
             analysis = session.working_dir / ANALYSIS_FILE
-            kept = self._keep([analysis])[0] if self.out_dir is not None else analysis
+            kept = self._keep([analysis], session.working_dir)[0] if self.out_dir is not None else analysis
             raise AgentError(
                 f"the report step wrote no report: the model did not create {REPORT_DIR}/*.xlsx or *.pdf "
                 f"(it answered: {said!r}). The analysis is kept in {kept}; run again, or use "
@@ -471,7 +497,7 @@ class MonitoringAgent:
         health = analysis.get("health") or {}
         story = _story(analysis, workdir)
         if self.out_dir is not None:
-            files = self._keep([workdir / ANALYSIS_FILE, *files])[1:]
+            files = self._keep([workdir / ANALYSIS_FILE, *files], workdir)[1:]
         return MonitoringResult(
             self.mode,
             backend,
@@ -486,13 +512,7 @@ class MonitoringAgent:
             story=story,
         )
 
-    def _keep(self, paths: list[Path]) -> list[Path]:
+    def _keep(self, paths: list[Path], workdir: Path) -> list[Path]:
         """Copy the run's outputs to `out_dir`; a rerun replaces the agent's own files."""
         assert self.out_dir is not None
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        kept = []
-        for src in paths:
-            dest = self.out_dir / src.name
-            shutil.copyfile(src, dest)
-            kept.append(dest)
-        return kept
+        return copy_out(workdir, paths, self.out_dir)

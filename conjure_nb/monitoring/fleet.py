@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ..display.text import escape
 from ..errors import ConjureError, UsageError
 from ..telemetry import emit
 from .fetcher import redacted
@@ -87,24 +88,26 @@ class FleetResult:
         ]
         return rows
 
-    def _repr_markdown_(self) -> str:
+    def _repr_html_(self) -> str:
+        # source names, rules and failure reasons come from log sources: escaped, never Markdown
         summary = self.analysis.get("summary", {})
-        lines = [
-            f"**Fleet health: {self.health_status}** — {self.analysis.get('health', {}).get('rule', '')}",
-            "",
-            f"{summary.get('total', 0):,} records from {len(self.sources)} sources in {self.shards} shards"
-            + (f"; **{len(self.failures)} failed**" if self.failures else ""),
-            "",
-            "| source | records | errors | error rate | health |",
-            "|---|---:|---:|---:|---|",
-        ]
+        failed = f"; <b>{len(self.failures)} failed</b>" if self.failures else ""
+        rows = []
         for row in self.table():
             rate = f"{row['error_rate']:.1%}" if "error_rate" in row else ""
-            lines.append(
-                f"| `{row['source']}` | {row['records']:,} | {row.get('errors', '')} | {rate} | "
-                f"{row['health']}{': ' + row['error'] if 'error' in row else ''} |"
+            health = row["health"] + (": " + str(row["error"]) if "error" in row else "")
+            rows.append(
+                f"<tr><td><code>{escape(row['source'])}</code></td><td align='right'>{row['records']:,}</td>"
+                f"<td align='right'>{escape(row.get('errors', ''))}</td><td align='right'>{rate}</td>"
+                f"<td>{escape(health)}</td></tr>"
             )
-        return "\n".join(lines)
+        head = "<tr><th>source</th><th>records</th><th>errors</th><th>error rate</th><th>health</th></tr>"
+        return (
+            f"<p><b>Fleet health: {escape(self.health_status)}</b> — "
+            f"{escape(self.analysis.get('health', {}).get('rule', ''))}</p>"
+            f"<p>{summary.get('total', 0):,} records from {len(self.sources)} sources in {self.shards} shards"
+            f"{failed}</p><table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+        )
 
 
 def _row(name: str, report: dict[str, Any]) -> dict[str, Any]:
@@ -402,7 +405,7 @@ def _named(report: dict[str, Any], names: list[str]) -> dict[str, Any]:
 
 def _report(agent: MonitoringAgent, result: FleetResult, workdir: Path) -> list[Path]:
     """One incident report for the fleet, written by the report writer from the fleet analysis."""
-    from .agent import ANALYSIS_FILE
+    from .agent import ANALYSIS_FILE, copy_out
 
     text = json.dumps(result.analysis, ensure_ascii=False)
     (workdir / ANALYSIS_FILE).write_text(
@@ -411,10 +414,5 @@ def _report(agent: MonitoringAgent, result: FleetResult, workdir: Path) -> list[
     with agent.start_session(agent.resolve_backend(), working_dir=workdir) as session:
         files = agent.report_writer.write(agent, session)
     if agent.out_dir is not None:
-        agent.out_dir.mkdir(parents=True, exist_ok=True)
-        kept = []
-        for src in [workdir / ANALYSIS_FILE, *files]:
-            shutil.copyfile(src, agent.out_dir / src.name)
-            kept.append(agent.out_dir / src.name)
-        return kept[1:]
+        return copy_out(workdir, [workdir / ANALYSIS_FILE, *files], agent.out_dir)[1:]
     return files

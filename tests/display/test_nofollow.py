@@ -109,3 +109,23 @@ def test_the_opener_names_the_file_and_never_leaves_the_dir(tmp_path: Path, outs
             read_in(wd, bad)
     write_new(wd, "sub/link", b"new")
     assert (outside / "secret.txt").read_text() == SECRET and (wd / "sub" / "link").read_bytes() == b"new"
+
+
+def test_monitoring_outputs_are_copied_without_following_links(tmp_path: Path, outside: Path) -> None:
+    from conjure_nb.monitoring.agent import AgentError, copy_out
+
+    wd, out = tmp_path / "wd", tmp_path / "out"
+    (wd / "reports").mkdir(parents=True)
+    out.mkdir()
+    (wd / "analysis.json").write_text('{"ok": true}')
+    (wd / "reports" / "incident.pdf").symlink_to(outside / "secret.txt")
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (out / "analysis.json").symlink_to(victim)  # planted where the copy goes
+    kept = copy_out(wd, [wd / "analysis.json"], out)
+    assert victim.read_text() == "precious" and kept[0].read_text() == '{"ok": true}'
+    with pytest.raises(
+        AgentError, match=r"incident.pdf was not copied.*reports/incident.pdf is a symbolic link"
+    ):
+        copy_out(wd, [wd / "reports" / "incident.pdf"], out)
+    assert not (out / "incident.pdf").exists()

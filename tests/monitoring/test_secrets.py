@@ -168,7 +168,7 @@ def test_a_source_urls_credentials_never_reach_progress_results_or_reports(tmp_p
             result = agent.analyze(url, limit=100)
             fleet = agent.analyze_many([url, f"http://ops:{SECRET}@127.0.0.1:1/api/logs"], limit=50)
         assert result.logs_fetched == 100
-    shown = [*lines, repr(result), result._repr_markdown_(), repr(fleet), fleet._repr_markdown_()]
+    shown = [*lines, repr(result), result._repr_html_(), repr(fleet), fleet._repr_html_()]
     shown += [json.dumps(x) for x in (result.to_dict(), result.analysis, fleet.analysis, fleet.failures)]
     shown += list(fleet.sources)
     text = "\n".join(shown)

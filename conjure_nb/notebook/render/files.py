@@ -48,8 +48,15 @@ def _open_given(path: Path) -> IO[bytes]:
     return os.fdopen(fd, "rb")
 
 
-def file_html(item: CreatedFile | str | os.PathLike[str], opts: FileOptions | None = None) -> str:
-    """One file: its name and size, a preview where the type allows, and a download link."""
+def file_html(
+    item: CreatedFile | str | os.PathLike[str], opts: FileOptions | None = None, root: Path | None = None
+) -> str:
+    """One file: its name and size, a preview where the type allows, and a download link.
+
+    Args:
+        root: the working dir a path lies in (a `MonitoringResult`'s reports): the file is opened
+            beneath it without following links. A created file knows its own.
+    """
     opts = opts or FileOptions()
     if isinstance(item, CreatedFile):
         if item.path is None:
@@ -60,7 +67,10 @@ def file_html(item: CreatedFile | str | os.PathLike[str], opts: FileOptions | No
         opener = lambda: open_created(item)  # noqa: E731
     else:
         label, where = Path(item).name, os.fspath(item)
-        opener = lambda: _open_given(Path(item))  # noqa: E731
+        if root is not None:
+            opener = lambda: os.fdopen(open_in(root, item), "rb")  # noqa: E731
+        else:
+            opener = lambda: _open_given(Path(item))  # noqa: E731
     try:
         f = opener()
     except FileNotFoundError:
@@ -80,7 +90,9 @@ def file_html(item: CreatedFile | str | os.PathLike[str], opts: FileOptions | No
     return head + body + f"<div>{link}</div>"
 
 
-def files_html(files: list[CreatedFile] | list[Path], opts: FileOptions | None = None) -> str:
+def files_html(
+    files: list[CreatedFile] | list[Path], opts: FileOptions | None = None, root: Path | None = None
+) -> str:
     if not files:
         return note("no files")
-    return "".join(file_html(f, opts) for f in files)
+    return "".join(file_html(f, opts, root) for f in files)

@@ -172,7 +172,8 @@ def monitoring_html(result: Any, file_opts: FileOptions | None = None) -> str:
         f"mode <b>{esc(result.mode)}</b> on <b>{esc(result.backend)}</b></div>"
     )
     body = analysis_html(result.analysis) if is_analysis(result.analysis) else ""
-    files = files_html(list(result.report_files), file_opts) if result.report_files else ""
+    root = getattr(result, "working_dir", None)
+    files = files_html(list(result.report_files), file_opts, root) if result.report_files else ""
     return frame(head + body + files)
 
 
