@@ -24,19 +24,16 @@ from __future__ import annotations
 
 import datetime
 import io
-import json
 import os
 import posixpath
 import re
-import signal
-import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass, field
 from typing import IO, Any, Union
 from xml.etree import ElementTree as ET
 
 from .html import details, esc, note, rows_table
+from .isolated import IsolatedReader
 from .limits import Limits, PreviewRefused, limits
 
 __all__ = ["SheetPreview", "check_xlsx", "read_sheets", "read_sheets_isolated", "xlsx_html"]
@@ -243,45 +240,22 @@ def check_xlsx(f: IO[bytes], caps: Limits | None = None) -> None:
         f.seek(0)
 
 
-_WORKER = "from conjure_nb.display.xlsx import _worker; _worker()"
+_READER = IsolatedReader("conjure_nb.display.xlsx:_read_request", "the xlsx reader")
 
 
 def read_sheets_isolated(f: IO[bytes], max_rows: int = 20, caps: Limits | None = None) -> list[SheetPreview]:
-    """`read_sheets` in a separate Python process, which gets the open file (not its path), no
-    secrets in its environment, a memory limit and a timeout: calamine aborting, or a sheet that
-    slipped past the checks, refuses this preview and leaves the kernel alone.
+    """`read_sheets` in the helper process (`display.isolated`), which gets the open file (not its
+    path), no secrets in its environment, a memory limit and a deadline: calamine aborting, or a
+    sheet that slipped past the checks, refuses this preview and leaves the kernel alone.
 
     Raises:
         PreviewRefused: the reader refused the file, failed, was killed, or ran out of time.
     """
     caps = caps or limits
+    memory = max(2 * caps.max_xlsx_inflated_bytes, 1 << 30)
+    args = {"max_rows": max_rows, "small": SMALL_XLSX, "caps": caps.__dict__}
+    reply = _READER.call(f, args, timeout=caps.parse_timeout_s, memory=memory)
     f.seek(0)
-    args = json.dumps({"fd": f.fileno(), "max_rows": max_rows, "small": SMALL_XLSX, "caps": caps.__dict__})
-    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = {"PYTHONPATH": package_parent, "LANG": "C.UTF-8", "PATH": os.defpath}
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _WORKER, args],
-            pass_fds=(f.fileno(),),
-            env=env,
-            capture_output=True,
-            timeout=caps.parse_timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise PreviewRefused(
-            f"the xlsx reader took more than limits.parse_timeout_s={caps.parse_timeout_s:g} s"
-        ) from None
-    try:
-        reply = json.loads(done.stdout)
-    except ValueError:
-        reply = None
-    if done.returncode != 0 or not isinstance(reply, dict):
-        raise PreviewRefused(
-            f"the xlsx reader stopped ({_exit_text(done.returncode)}){_first_line(done.stderr)}"
-        )
-    if "refused" in reply:
-        raise PreviewRefused(str(reply["refused"]))
     return [
         SheetPreview(
             s["name"], s["rows"], s["total_rows"], s["total_cols"], {(r, c): v for r, c, v in s["formulas"]}
@@ -290,58 +264,27 @@ def read_sheets_isolated(f: IO[bytes], max_rows: int = 20, caps: Limits | None =
     ]
 
 
-def _exit_text(code: int) -> str:
-    if code >= 0:
-        return f"exit {code}"
-    try:
-        return f"killed by {signal.Signals(-code).name}"
-    except ValueError:
-        return f"signal {-code}"
-
-
-def _first_line(stderr: bytes) -> str:
-    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
-    useful = [ln for ln in lines if not ln.startswith(("note:", "Traceback", "File "))]
-    return f": {useful[0][:200]}" if useful else ""
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, (datetime.date, datetime.time, datetime.timedelta)):
         return str(value)
     return value
 
 
-def _worker() -> None:  # pragma: no cover - runs in the child process
-    """The reading process: its argument says which fd to read and with which caps."""
-    import resource
-
-    args = json.loads(sys.argv[1])
-    caps = Limits(**args["caps"])
-    memory = max(2 * caps.max_xlsx_inflated_bytes, 1 << 30)
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    try:
-        with os.fdopen(args["fd"], "rb") as f:
-            sheets = read_sheets(f, args["max_rows"], small=args["small"], caps=caps)
-    except PreviewRefused as exc:
-        print(json.dumps({"refused": str(exc)}))
-        return
-    except MemoryError:
-        print(json.dumps({"refused": "the xlsx reader ran out of its memory limit"}))
-        return
-    except Exception as exc:
-        print(json.dumps({"refused": f"not a readable xlsx workbook ({type(exc).__name__}: {exc})"[:300]}))
-        return
-    out = [
-        {
-            "name": s.name,
-            "rows": [[_plain(v) for v in row] for row in s.rows],
-            "total_rows": s.total_rows,
-            "total_cols": s.total_cols,
-            "formulas": [[r, c, v] for (r, c), v in s.formulas.items()],
-        }
-        for s in sheets
-    ]
-    sys.stdout.write(json.dumps({"sheets": out}, default=str))
+def _read_request(f: IO[bytes], args: dict[str, Any]) -> dict[str, Any]:  # pragma: no cover - in the child
+    """One preview in the helper process: the sheets as JSON-ready data."""
+    sheets = read_sheets(f, args["max_rows"], small=args["small"], caps=Limits(**args["caps"]))
+    return {
+        "sheets": [
+            {
+                "name": s.name,
+                "rows": [[_plain(v) for v in row] for row in s.rows],
+                "total_rows": s.total_rows,
+                "total_cols": s.total_cols,
+                "formulas": [[r, c, v] for (r, c), v in s.formulas.items()],
+            }
+            for s in sheets
+        ]
+    }
 
 
 def _head_rows(zf: zipfile.ZipFile, member: str, max_rows: int) -> tuple[bytes, int | None]:
