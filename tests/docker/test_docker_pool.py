@@ -253,6 +253,31 @@ def _child(image: str, mode: str) -> tuple[subprocess.Popen[str], int, list[str]
     return child, int(pid), roots
 
 
+FORKED = textwrap.dedent(
+    """
+    import os, sys
+    import conjure_nb as cj
+    from conjure_nb.executors.docker import warm_pool
+    ex = cj.DockerExecutor(image=sys.argv[1])
+    assert ex.warm(wait=120), "the pool did not fill"
+    before = warm_pool().containers()
+    pid = os.fork()
+    if pid == 0:
+        sys.exit(0)  # the child's exit runs atexit: it must not drain its parent's pool
+    os.waitpid(pid, 0)
+    with cj.Session.new_docker(image=sys.argv[1]) as s:
+        print(s.container_id in before, s.run_tool("bash_tool", command="echo ok", description="t").stdout.strip())
+    """
+)
+
+
+def test_a_forked_child_leaves_its_parents_pool_alone(docker_image: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", FORKED, docker_image], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert out.stdout.split() == ["True", "ok"], out.stderr
+
+
 def test_the_pool_drains_at_interpreter_exit(docker_image: str, docker_client: Any) -> None:
     child, pid, roots = _child(docker_image, "exit")
     try:

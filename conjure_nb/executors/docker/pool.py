@@ -91,6 +91,7 @@ class WarmPool:
         self._busy = False  # the worker is starting a sandbox
         self._generation = 0  # bumped by drain(): a start of an older generation is thrown away
         self._closed = False
+        self._pid = os.getpid()  # a forked child inherits this object but owns none of its sandboxes
 
     # -- hand-out ------------------------------------------------------------------------------
 
@@ -222,8 +223,10 @@ class WarmPool:
         up to `wait` seconds, then removed by the worker).
 
         The pool stays usable: the next session's miss starts filling again. Returns how many
-        ready sandboxes were removed.
+        ready sandboxes were removed (none in a forked child: they are its parent's).
         """
+        if os.getpid() != self._pid:
+            return 0
         with self._lock:
             self._generation += 1
             slots = [slot for ready in self._ready.values() for slot in ready]
@@ -241,6 +244,8 @@ class WarmPool:
 
     def close(self, wait: float = _DRAIN_WAIT) -> None:
         """Drain for good (interpreter exit, SIGTERM): nothing is started afterwards."""
+        if os.getpid() != self._pid:
+            return  # a forked child: the sandboxes (and perhaps this lock's holder) are its parent's
         with self._lock:
             self._closed = True
             self._changed.notify_all()
@@ -255,7 +260,7 @@ def warm_pool() -> WarmPool:
     """This process's pool (made on first use, with its exit and SIGTERM hooks)."""
     global _POOL
     with _POOL_LOCK:
-        if _POOL is None:
+        if _POOL is None or _POOL._pid != os.getpid():  # a forked child starts its own
             _POOL = WarmPool(_env_size() or DEFAULT_SIZE)
             atexit.register(_POOL.close)
             _hook_sigterm(_POOL)
