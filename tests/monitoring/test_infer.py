@@ -233,3 +233,82 @@ def test_inferred_counts_equal_the_generated_ones(case: tuple[list[str], dict[st
     assert report["summary"]["total"] == len(lines) and report["parse"]["malformed"] == 0
     assert report["parse"]["levels_inferred"] == 0
     assert sum(p["total"] for p in report["timeline"]["points"]) == len(lines)
+
+
+# Layouts like four of loghub's systems that used to be refused or misread; written here by hand, so
+# every count below was counted by hand (they are not the loghub files).
+CLUSTER_EPOCH = """\
+134681 node-246 unix.hw state_change.unavailable 1077804742 1 Component State Change: Component "alt0" is unavailable
+134682 node-109 unix.hw state_change.unavailable 1077804743 1 Component State Change: Component "alt0" is unavailable
+2561 node-148 action start 1077804800 1 clusterAddMember (command 1902)
+460211 node-225 boot_cmd new 1077804861 1 Targeting domains:node-D1 and nodes:node-[40-63] child of command 2611
+2000016 gige7 gige.link link_up 1077804900 1 Link error on broadcast tree Interconnect-0T00:00:2:0 (cnt 2)
+2000017 gige7 gige.link link_up 1077804901 1 Link failed on port 3
+"""
+PIPES_COMPACT = """\
+20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579
+20171223-22:15:29:615|Step_LSC|30002312|onExtend:1514038530000 14 0 4
+20171223-22:15:29:633|Step_StandReportReceiver|30002312|onReceive action: android.intent.action.SCREEN_ON
+20171223-22:15:30:001|Step_SPUtils|30002312|getTodayTotalDetailSteps failed: no data
+20171223-22:16:01:120|Step_LSC|30002312|flush sensor data
+"""
+BRACKETED_NO_YEAR = """\
+[10.30 16:49:06] chrome.exe - proxy.example.org:5070 open through proxy proxy.example.org:5070 HTTPS
+[10.30 16:49:06] chrome.exe - proxy.example.org:5070 open through proxy proxy.example.org:5070 HTTPS
+[10.30 16:49:07] chrome.exe - proxy.example.org:5070 close, 0 bytes sent, 0 bytes received, lifetime 00:01
+[10.30 16:49:08] chrome.exe - proxy.example.org:5070 error : Could not connect through proxy, status code 403
+[10.30 16:50:09] svchost.exe - example.org:443 close, 403 bytes sent, 0 bytes received, lifetime <1 sec
+"""
+SYSLOG_PADDED = """\
+Jun  9 06:06:20 combo syslogd 1.4.1: restart.
+Jun  9 06:06:20 combo kernel: klogd 1.4.1, log source = /proc/kmsg started.
+Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh
+Jun 14 15:16:02 combo sshd(pam_unix)[19937]: check pass; user unknown
+Jun 15 02:04:59 combo sshd(pam_unix)[20882]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh
+Jun 15 04:06:18 combo su(pam_unix)[21416]: session opened for user cyrus by (uid=0)
+Jun 15 04:06:19 combo su(pam_unix)[21416]: session closed for user cyrus
+Jul  1 00:00:01 combo logrotate: ALERT exited abnormally with [1]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "total", "errors", "first", "last"),
+    [
+        # an epoch-seconds stamp after four fields (id, node, component, event); "error"/"failed" x2
+        (CLUSTER_EPOCH, 6, 2, "2004-02-26T14:12:22.000Z", "2004-02-26T14:15:01.000Z"),
+        # a compact date with milliseconds after a colon, fields split by pipes; "failed" x1
+        (PIPES_COMPACT, 5, 1, "2017-12-23T22:15:29.606Z", "2017-12-23T22:16:01.120Z"),
+        # a bracketed "MM.dd HH:mm:ss" with no year (read as --year), and not a JSON array; "error" x1
+        (BRACKETED_NO_YEAR, 5, 1, "2025-10-30T16:49:06.000Z", "2025-10-30T16:50:09.000Z"),
+    ],
+)
+def test_layouts_without_levels_are_all_read(
+    tmp_path: Path, text: str, total: int, errors: int, first: str, last: str
+) -> None:
+    path = tmp_path / "sample.log"
+    path.write_text(text)
+    report = analyze(path, "--year", "2025")
+    assert report["format"] == "inferred"
+    assert report["summary"]["total"] == total == len(text.splitlines())
+    assert report["parse"]["malformed"] == 0 and report["parse"]["levels_inferred"] == total
+    assert report["summary"]["errors"] == errors
+    assert (report["summary"]["first_timestamp"], report["summary"]["last_timestamp"]) == (first, last)
+    assert report["health"]["basis"] == "failure words"
+
+
+def test_syslog_with_space_padded_days_loses_no_line(tmp_path: Path) -> None:
+    path = tmp_path / "linux.log"
+    path.write_text(SYSLOG_PADDED)
+    report = analyze(path, "--year", "2025")
+    assert report["summary"]["total"] == 8 and report["parse"]["malformed"] == 0
+    assert report["summary"]["first_timestamp"] == "2025-06-09T06:06:20.000Z"
+    assert report["summary"]["last_timestamp"] == "2025-07-01T00:00:01.000Z"
+
+
+def test_a_line_starting_with_a_bracket_is_json_only_when_it_parses(tmp_path: Path) -> None:
+    parse_logs: Any = load_script("parse_logs")
+    assert parse_logs.detect(b'[{"level": "ERROR", "message": "x"}]')[0] == "json"
+    assert parse_logs.detect(b"[ ]")[0] == "json"
+    assert parse_logs.detect(BRACKETED_NO_YEAR.encode())[0] == "inferred"
+    cut = b'[{"level": "ERROR", "message": "' + b"x" * (1 << 16)
+    assert parse_logs.detect(cut[: 1 << 16])[0] == "json"  # a first record longer than the sample

@@ -35,6 +35,7 @@ _END = r"(?=[\s|;,]|$)"
 _CONTINUATION = re.compile(r"\s|Caused by|\.\.\. \d+ more|[\w.$]+(?:Exception|Error)\b")
 _TS_WRAP = re.compile(r"(?:\w+=)?[\[(<\"]?$")
 _SAMPLE = 200
+_MAX_LEAD_FIELDS = 5  # fields before the timestamp: id, node, component, event (HPC-style) at most
 
 
 def _core(token: str) -> str:
@@ -205,7 +206,7 @@ def _locate(line: str) -> tuple[int, int, list[str]] | None:
     lead_text = head[:start]
     wrap = _TS_WRAP.search(lead_text)
     lead_fields = [f.group() for f in _FIELD.finditer(lead_text[: wrap.start()] if wrap else lead_text)]
-    if len(lead_fields) > 3:
+    if len(lead_fields) > _MAX_LEAD_FIELDS:
         return None
     rest = line[end:].lstrip('])>"')
     rest_fields = [f.group() for f in _FIELD.finditer(rest[:200])][:8]
@@ -299,7 +300,7 @@ class InferredReader:
             base = self._base[raw[:second]] = full[:19]
         if count:
             self._count(tail, 1)
-        frac = tail[1:4] if tail[:1] in ".," else tail[:3] if shape.epoch else ""
+        frac = tail[1:4] if tail[:1] in ".,:" else tail[:3] if shape.epoch else ""
         return f"{base}.{frac:0<3}Z"
 
     def _count(self, tails: str, n: int) -> None:

@@ -374,9 +374,7 @@ def detect(head: bytes, infer_only: bool = False) -> tuple[str, Layout | None]:
     if not text:
         return "jsonl", None
     if not infer_only:
-        if text.startswith("[") and not TEXT_PATTERNS["apache-error"].match(
-            text.split("\n", 1)[0].rstrip("\r")
-        ):
+        if text.startswith("[") and _starts_json_array(text, cut=len(head) >= 1 << 16):
             return "json", None
         if text.startswith("{"):
             return _json_kind(head, text), None
@@ -399,6 +397,25 @@ def detect(head: bytes, infer_only: bool = False) -> tuple[str, Layout | None]:
             "pass --format or --regex with named groups"
         )
     return "inferred", layout
+
+
+def _starts_json_array(text: str, cut: bool) -> bool:
+    """Whether `text` (which starts with "[") begins a JSON array, not a line like `[10.30 16:49:06] ...`.
+
+    Its first value must parse and be followed by "," or "]". When the sample was cut (`cut`), a
+    first value that fails past its first character is taken as one cut short, not as broken.
+    """
+    start = len(text) - len(text[1:].lstrip())
+    if start >= len(text) or text[start] == "]":
+        return True
+    try:
+        _, end = json.JSONDecoder().raw_decode(text, start)
+    except json.JSONDecodeError as exc:
+        return cut and exc.pos > start
+    except RecursionError:
+        return True
+    rest = text[end:].lstrip()
+    return not rest or rest[0] in ",]"
 
 
 def _json_kind(head: bytes, text: str) -> str:

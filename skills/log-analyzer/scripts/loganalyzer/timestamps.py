@@ -217,6 +217,11 @@ SHAPES = (
     Shape("yyyy/MM/dd HH:mm:ss", r"(?P<Y>\d{4})/(?P<M>\d\d)/(?P<d>\d\d)[ T]" + _HMS, second=19),
     Shape("yy/MM/dd HH:mm:ss", r"(?P<y>\d\d)/(?P<M>\d\d)/(?P<d>\d\d) " + _HMS, second=17),
     Shape(
+        "yyyyMMdd-HH:mm:ss[:SSS]",
+        r"(?P<Y>\d{4})(?P<M>\d\d)(?P<d>\d\d)[-T ](?P<H>\d\d):(?P<m>\d\d):(?P<S>\d\d)(?:[.,:](?P<f>\d{1,9}))?",
+        second=17,
+    ),
+    Shape(
         "yyyyMMdd HHmmss",
         r"(?P<Y>\d{4})(?P<M>\d\d)(?P<d>\d\d)[T ]?(?P<H>\d\d)(?P<m>\d\d)(?P<S>\d\d)" + _FRAC + r"(?![\d:])",
         second=None,
@@ -229,6 +234,12 @@ SHAPES = (
     Shape(
         "MM-dd HH:mm:ss.SSS (no year)",
         r"(?P<M>\d\d)-(?P<d>\d\d) " + _HMS,
+        second=14,
+        year=False,
+    ),
+    Shape(
+        "MM.dd HH:mm:ss (no year)",
+        r"(?P<M>\d\d)\.(?P<d>\d\d) " + _HMS,
         second=14,
         year=False,
     ),
