@@ -23,7 +23,7 @@ import json
 import os
 import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
@@ -85,6 +85,8 @@ class LogFetcher(NativeSkill):
         token_env: the variable name to look the token up by.
         headers: extra request headers (e.g. `{"X-Scope-OrgID": "tenant-1"}` for a multi-tenant Loki).
         transport: an httpx transport, for tests and proxies.
+        max_page_bytes: the most of one response read; a page past it is cut and the summary says
+            so. Pages are read as they arrive and reading stops once `--limit` records are in hand.
     """
 
     name = "log-fetcher"
@@ -106,10 +108,12 @@ class LogFetcher(NativeSkill):
         token_env: str = "LOG_API_TOKEN",
         headers: dict[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
+        max_page_bytes: int | None = None,
     ):
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.token, self.token_env, self.transport = token, token_env, transport
         self.headers = dict(headers or {})
+        self.max_page_bytes = max_page_bytes
 
     def execute(self, command: str, context: Context) -> str:
         """Run `fetch <url> [options]`; see the module docstring for the options."""
@@ -130,6 +134,7 @@ class LogFetcher(NativeSkill):
                 retries=self.retries,
                 backoff=self.backoff,
                 deadline=time.monotonic() + context.timeout * 0.9 if context.timeout else float("inf"),
+                max_page_bytes=self.max_page_bytes or shared.MAX_PAGE_BYTES,
                 auth_hint=(
                     f"set the bearer token in {self.token_env} (the session env) or pass LogFetcher(token=...)"
                 ),
@@ -172,18 +177,45 @@ class LogFetcher(NativeSkill):
 
 
 def _httpx_transport(http: httpx.Client) -> Any:
-    """fetch_logs.py's transport contract over httpx: (status, body), TimeoutError, OSError."""
+    """fetch_logs.py's transport contract over httpx: (status, body stream), TimeoutError, OSError."""
 
-    def get(url: str, headers: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
+    def get(url: str, headers: Mapping[str, str], timeout: float) -> tuple[int, Any]:
         try:
-            response = http.get(url, headers=dict(headers), timeout=timeout)
+            request = http.build_request("GET", url, headers=dict(headers), timeout=timeout)
+            response = http.send(request, stream=True)
         except httpx.TimeoutException as exc:
             raise TimeoutError(str(exc)) from None
         except httpx.TransportError as exc:
             raise ConnectionError(str(exc)) from None
-        return response.status_code, response.content
+        return response.status_code, _Body(response)
 
     return get
+
+
+class _Body:
+    """A streamed httpx response as the reader fetch_logs reads pages from: read(n), close()."""
+
+    def __init__(self, response: httpx.Response):
+        self.response = response
+        self.chunks: Iterator[bytes] = response.iter_bytes()
+        self.rest = b""
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            while size < 0 or len(self.rest) < size:
+                chunk = next(self.chunks, b"")
+                if not chunk:
+                    break
+                self.rest += chunk
+        except httpx.TimeoutException as exc:
+            raise TimeoutError(str(exc)) from None
+        except httpx.TransportError as exc:
+            raise ConnectionError(str(exc)) from None
+        got, self.rest = (self.rest, b"") if size < 0 else (self.rest[:size], self.rest[size:])
+        return got
+
+    def close(self) -> None:
+        self.response.close()
 
 
 def _target(out: str, context: Context) -> Path:

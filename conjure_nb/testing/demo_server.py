@@ -317,11 +317,11 @@ class DemoLogServer:
                 return 200, "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in found), cursor
             if params.get("format", "json") != "json":
                 raise RequestError(400, f"format must be json or jsonl, got {params['format'][:40]!r}")
-            body = {
+            body = {  # direction first: a client reading as it arrives knows the order before the logs
+                "direction": "forward" if forward else "backward",
                 "logs": found,
                 "count": len(found),
                 "next_cursor": cursor,
-                "direction": "forward" if forward else "backward",
             }
             return 200, body, cursor
         if path == "/loki/api/v1/query_range":

@@ -24,6 +24,7 @@ import argparse
 import base64
 import contextlib
 import http.client
+import io
 import json
 import os
 import re
@@ -38,14 +39,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import IO, Any
 
+from .jsonpage import LIST_KEYS, Page, PageError, Reader, read_page
+
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_LIST_KEYS = ("logs", "records", "items", "entries", "events", "data")
+_LIST_KEYS = LIST_KEYS
 _CURSOR_KEYS = ("next_cursor", "nextCursor", "cursor", "next")
 TIMES = "T is ISO 8601 (2026-03-14T09:00:00Z), epoch seconds, or relative to now (15m, 2h, 7d)."
 
-Transport = Callable[[str, Mapping[str, str], float], "tuple[int, bytes]"]
-"""One GET: (status, body). Raises TimeoutError on a timeout and OSError when it cannot connect."""
+Transport = Callable[[str, Mapping[str, str], float], "tuple[int, bytes | Reader]"]
+"""One GET: (status, body), the body as bytes or as a stream to read (and close) as it arrives.
+Raises TimeoutError on a timeout and OSError when it cannot connect."""
+MAX_PAGE_BYTES = 64 << 20
+"""The most of one response read (--max-page-bytes): a page past it is cut and the result says so."""
 
 
 class FetchError(Exception):
@@ -298,12 +304,13 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_SameOriginRedirects)
 
 
-def urllib_get(url: str, headers: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
-    """The standard library transport; any HTTP status is an answer, not an exception."""
+def urllib_get(url: str, headers: Mapping[str, str], timeout: float) -> tuple[int, bytes | Reader]:
+    """The standard library transport; any HTTP status is an answer, not an exception. A success's
+    body is the open response, read (and closed) by the caller as it arrives."""
     request = urllib.request.Request(url, headers=dict(headers))
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return int(response.status), response.read()
+        response = _OPENER.open(request, timeout=timeout)
+        return int(response.status), response
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
     except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
@@ -331,13 +338,15 @@ class Client:
         "put the API token in the environment variable named by --token-env (default LOG_API_TOKEN)"
     )
     on_retry: Callable[[str], None] | None = None
+    max_page_bytes: int = MAX_PAGE_BYTES
     origin: str | None = None
     """The origin the fetch started at (`fetch` sets it from the query's URL): the headers and any
     `user:pass@` were given for it, so a request to any other origin is refused, never sent."""
     requests: int = 0
     retried: int = 0
 
-    def get(self, url: str, params: Mapping[str, Any]) -> Any:
+    def _open(self, url: str, params: Mapping[str, Any]) -> tuple[str, bytes | Reader]:
+        """GET with retries: (where, for messages; the body, to read and close)."""
         bare, basic = _credentials_from(url)
         split = urllib.parse.urlsplit(bare)
         where = redact_url(f"{split.scheme}://{split.netloc}{split.path}")
@@ -359,10 +368,7 @@ class Client:
             self.requests += 1
             problem, body = self._attempt(full, headers, where)
             if body is not None:
-                try:
-                    return json.loads(body)
-                except ValueError:
-                    raise FetchError(f"{where}: the response is not JSON (starts {body[:80]!r})") from None
+                return where, body
             delay = self.backoff * 2**attempt
             if attempt == self.retries:
                 raise FetchError(f"{where}: {problem} (after {attempt + 1} attempts)")
@@ -377,7 +383,35 @@ class Client:
             time.sleep(delay)
         raise AssertionError("unreachable")
 
-    def _attempt(self, url: str, headers: Mapping[str, str], where: str) -> tuple[str, bytes | None]:
+    def get(self, url: str, params: Mapping[str, Any]) -> Any:
+        """GET `url` with `params` and parse the JSON answer (at most `max_page_bytes` of it)."""
+        where, body = self._open(url, params)
+        try:
+            data = _read_all(body, self.max_page_bytes + 1)
+        finally:
+            _close(body)
+        if len(data) > self.max_page_bytes:
+            raise FetchError(
+                f"{where}: the response is over {self.max_page_bytes:,} bytes (--max-page-bytes)"
+            )
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise FetchError(f"{where}: the response is not JSON (starts {data[:80]!r})") from None
+
+    def get_page(self, url: str, params: Mapping[str, Any], want: int, done: Callable[[Page], bool]) -> Page:
+        """GET one page of records, read as it arrives: see jsonpage.read_page."""
+        where, body = self._open(url, params)
+        try:
+            return read_page(_as_reader(body), want, done, self.max_page_bytes)
+        except PageError as exc:
+            raise FetchError(f"{where}: {exc}") from None
+        except OSError as exc:
+            raise FetchError(f"{where}: the response was cut off ({redact_text(str(exc))})") from None
+        finally:
+            _close(body)
+
+    def _attempt(self, url: str, headers: Mapping[str, str], where: str) -> tuple[str, bytes | Reader | None]:
         """One request: ("", body), or (what went wrong, None) when it is worth a retry."""
         try:
             status, body = self.transport(url, headers, self.timeout)
@@ -385,19 +419,46 @@ class Client:
             return f"timed out after {self.timeout:g} s", None
         except OSError as exc:
             return f"cannot connect ({redact_text(str(exc))})", None
+        if status < 300:
+            return "", body
+        head = _read_all(body, 200)
+        _close(body)
         if 300 <= status < 400:
             raise FetchError(
                 f"{where}: HTTP {status}: a redirect to another origin, not followed (credentials for "
                 f"{self.origin or 'this API'} are never sent elsewhere); use the URL it points to"
             )
-        if status < 400:
-            return "", body
         if status >= 500 or status == 429:
             return f"HTTP {status}", None
         if status in (401, 403):
             raise FetchError(f"{where}: HTTP {status} - authentication failed; {self.auth_hint}")
-        detail = body[:200].decode("utf-8", "replace").strip()
+        detail = head.decode("utf-8", "replace").strip()
         raise FetchError(f"{where}: HTTP {status}: {detail}")
+
+
+def _as_reader(body: bytes | Reader) -> Reader:
+    return io.BytesIO(body) if isinstance(body, (bytes, bytearray)) else body
+
+
+def _read_all(body: bytes | Reader, most: int) -> bytes:
+    """Up to `most` bytes of a body, read in chunks so a huge one is never held whole."""
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body[:most])
+    parts, got = [], 0
+    while got < most:
+        chunk = body.read(min(1 << 16, most - got))
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def _close(body: Any) -> None:
+    close = getattr(body, "close", None)
+    if close is not None:
+        with contextlib.suppress(OSError):
+            close()
 
 
 # --- paging --------------------------------------------------------------------------------------
@@ -414,27 +475,36 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
 
-def _records_and_cursor(body: Any) -> tuple[list[Any], str | None, str | None]:
-    if isinstance(body, list):
-        return body, None, None
-    if not isinstance(body, dict):
-        raise FetchError("the API answered neither a JSON array nor an object with a list of logs")
-    records = next((body[k] for k in _LIST_KEYS if isinstance(body.get(k), list)), None)
-    if records is None:
+def _cursor_and_direction(page: Page) -> tuple[str | None, str | None]:
+    if not page.listed:
+        if "value" in page.fields:
+            raise FetchError("the API answered neither a JSON array nor an object with a list of logs")
         raise FetchError(
-            f"no list of logs in the response (keys: {', '.join(sorted(body)) or 'none'}); "
+            f"no list of logs in the response (keys: {', '.join(sorted(page.fields)) or 'none'}); "
             "expected one of " + ", ".join(_LIST_KEYS)
         )
+    body = page.fields
     cursor = next((body[k] for k in _CURSOR_KEYS if isinstance(body.get(k), str) and body[k]), None)
     direction = body.get("direction") if isinstance(body.get("direction"), str) else None
-    return records, cursor, direction
+    return cursor, direction
+
+
+def _enough(scanning: bool, ordered: bool, newest: bool) -> Callable[[Page], bool]:
+    """When a page's first records are the ones asked for, so the rest of it need not be read."""
+
+    def enough(page: Page) -> bool:
+        return not scanning and (ordered or not newest or page.fields.get("direction") == "backward")
+
+    return enough
 
 
 def fetch_json_api(client: Client, query: Query, on_page: Callable[[int], None] | None = None) -> Result:
     """Page through the cursor API: the newest --limit records (or the oldest with oldest_first).
 
-    An API that ignores `direction=backward` answers oldest first; then every page is read and
-    only the newest --limit kept, and the result says so.
+    Each page is read as it arrives and reading stops once the records in hand are enough, so a
+    small --limit never reads (or holds) a huge page. An API that ignores `direction=backward`
+    answers oldest first; then every page is read, only the newest --limit kept, and the result
+    says so. A page over --max-page-bytes is cut there, and the result says that too.
     """
     since, until = query.bound(query.since), query.bound(query.until)
     newest = not query.oldest_first
@@ -451,30 +521,39 @@ def fetch_json_api(client: Client, query: Query, on_page: Callable[[int], None] 
     result, cursor, scanning, seen = Result([]), None, False, 0
     while True:
         size = query.page_size if scanning else min(query.page_size, query.limit - len(taken))
+        want = query.limit if scanning else query.limit - len(taken)
+        enough = _enough(scanning, result.pages > 0, newest)
         if cursor and cursor.startswith(("http://", "https://")):
-            body = client.get(cursor, {})
+            page = client.get_page(cursor, {}, want, enough)
         else:
-            body = client.get(query.url, {**params, "limit": size, "cursor": cursor})
-        records, cursor, direction = _records_and_cursor(body)
+            page = client.get_page(query.url, {**params, "limit": size, "cursor": cursor}, want, enough)
+        cursor, direction = _cursor_and_direction(page)
         result.pages += 1
-        if result.pages == 1 and newest and direction != "backward":
+        if result.pages == 1 and newest and direction != "backward" and not page.stopped:
             scanning = True
             result.notes.append(
                 "the API does not page newest first (it ignored direction=backward): every page was read "
                 f"and the newest {query.limit:,} records kept"
             )
-        seen += len(records)
+        seen += page.count
         if scanning:
-            kept.extend(records)
+            kept.extend(page.last)
         else:
-            taken.extend(records[: query.limit - len(taken)])
+            taken.extend(page.first[: query.limit - len(taken)])
         if on_page is not None:
             on_page(len(kept) if scanning else len(taken))
-        if not cursor or not records:
-            result.more = seen > query.limit
-            break
-        if not scanning and len(taken) >= query.limit:
+        if page.cut:
             result.more = True
+            result.notes.append(
+                f"page {result.pages} was cut at {client.max_page_bytes:,} bytes (--max-page-bytes): the "
+                f"{page.count:,} records read before the cut are all that was seen of it"
+            )
+            break
+        if page.stopped or (not scanning and len(taken) >= query.limit):
+            result.more = True
+            break
+        if not cursor or not page.count:
+            result.more = seen > query.limit
             break
     if scanning:
         result.records = list(kept)
@@ -609,6 +688,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--backoff", type=float, default=0.5, help="first retry delay in seconds, doubling (0.5)"
     )
+    parser.add_argument(
+        "--max-page-bytes",
+        type=int,
+        default=MAX_PAGE_BYTES,
+        help=f"the most of one response read; a bigger page is cut there and the summary says so ({MAX_PAGE_BYTES:,})",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr (errors still go there)")
     args = parser.parse_args(argv)
     if any(":" not in h for h in args.header or []):
@@ -629,7 +714,12 @@ def _client(args: argparse.Namespace) -> Client:
             print(f"fetch_logs: {line}", file=sys.stderr, flush=True)
 
     return Client(
-        headers=headers, timeout=args.timeout, retries=args.retries, backoff=args.backoff, on_retry=say
+        headers=headers,
+        timeout=args.timeout,
+        retries=args.retries,
+        backoff=args.backoff,
+        on_retry=say,
+        max_page_bytes=args.max_page_bytes,
     )
 
 
