@@ -217,9 +217,9 @@ class AnthropicExecutor(Executor):
             }  # fmt: skip
             telemetry.emit(("conjure", "backend", self.backend, "tool_call"), {"duration_ms": 0.0}, meta)
             if emit is not None:
-                result = call.tool_result()
-                emit(ToolCallStarted(call.id, call.name, call.input))
-                emit(ToolCallFinished(call.id, call.name, result, result.is_error, 0.0))
+                as_call = ToolCall(call.id, call.name, call.input)
+                emit(ToolCallStarted(as_call))
+                emit(ToolCallFinished(as_call, call.tool_result()))
         known = {f.file_id for f in session.created_files}
         fresh = [fid for fid in dict.fromkeys(file_ids(content)) if fid not in known]
         for created in self._describe_all(fresh, owner):

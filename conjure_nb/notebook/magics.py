@@ -25,7 +25,7 @@ from .. import errors as cj_errors
 from ..display.text import markdown_html
 from ..models.function import as_model
 from ..session import Response, Session
-from ..tools import ToolResult
+from ..tools import ToolCall, ToolResult
 from ..tools.events import ToolCallFinished, ToolCallStarted
 from . import commands
 from .failure import CellFailure
@@ -205,8 +205,9 @@ class ConjureMagics(Magics):
         meta = self._meta(args.session, session)
         stream = self.stream if args.stream is None else args.stream
         view = LiveTurn(metadata=meta, title=f"session {args.session}", show_now=False) if stream else None
+        call = ToolCall("run", tool, tool_input)
         if view is not None:
-            view.on_event(ToolCallStarted("run", tool, tool_input))
+            view.on_event(ToolCallStarted(call))
         try:
             result = session.run_tool(tool, **tool_input)
         except KeyboardInterrupt:
@@ -216,7 +217,7 @@ class ConjureMagics(Magics):
         except cj_errors.UsageError as exc:
             raise UsageError(str(exc)) from None
         if view is not None:
-            view.on_event(ToolCallFinished("run", tool, result, result.is_error, result.duration_ms))
+            view.on_event(ToolCallFinished(call, result))
         self._keep(args, result)
         return self._result({"text/html": to_html(result), "text/plain": repr(result)}, meta, view, result)
 

@@ -136,7 +136,7 @@ class ToolRunner:
 
     def _run_one(self, call: ToolCall, emit: Emit | None) -> ToolResult:
         if emit is not None:
-            emit(ToolCallStarted(call.id, call.name, call.input))
+            emit(ToolCallStarted(call))
         result = self._execute(call)
         result.tool_use_id = call.id
         record = ToolCallRecord(
@@ -153,7 +153,7 @@ class ToolRunner:
             self.tool_log.append(record)
         self._tool_call_events(call, result)
         if emit is not None:
-            emit(ToolCallFinished(call.id, call.name, result, result.is_error, result.duration_ms))
+            emit(ToolCallFinished(call, result))
         return result
 
     def _tool_call_events(self, call: ToolCall, result: ToolResult) -> None:

@@ -31,6 +31,7 @@ LocalErrorCode = Literal[  # a failure on this side: the executors, the loop, th
     "exception",
     "container_died",
     "closed",
+    "bad_return",
 ]
 HostedErrorCode = Literal[  # Anthropic's hosted code execution; a code not listed here is "server_error"
     "invalid_tool_input",

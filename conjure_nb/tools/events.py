@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .data import CreatedFile, ToolResult
+from .data import CreatedFile, ToolCall, ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from .response import Response
@@ -56,20 +56,54 @@ class ModelRequestStop(Event):
 
 @dataclass
 class ToolCallStarted(Event):
+    """A tool call begins; `call` is the very `ToolCall` the turn runs (its id, name and input)."""
+
     type: ClassVar[str] = "tool_call_started"
-    tool_use_id: str
-    tool: str
-    input: dict[str, Any]
+    call: ToolCall
+
+    @property
+    def tool_use_id(self) -> str:
+        """The call's id (the model's `tool_use` id)."""
+        return self.call.id
+
+    @property
+    def tool(self) -> str:
+        """The tool's name."""
+        return self.call.name
+
+    @property
+    def input(self) -> dict[str, Any]:
+        """The tool's input, as the model sent it."""
+        return self.call.input
 
 
 @dataclass
 class ToolCallFinished(Event):
+    """A tool call ended; `call` and `result` are the objects the history and `tool_log` hold."""
+
     type: ClassVar[str] = "tool_call_finished"
-    tool_use_id: str
-    tool: str
+    call: ToolCall
     result: ToolResult
-    is_error: bool
-    duration_ms: float
+
+    @property
+    def tool_use_id(self) -> str:
+        """The call's id (the model's `tool_use` id)."""
+        return self.call.id
+
+    @property
+    def tool(self) -> str:
+        """The tool's name."""
+        return self.call.name
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the result is an error (the model gets `is_error`)."""
+        return self.result.is_error
+
+    @property
+    def duration_ms(self) -> float:
+        """How long the call ran, in milliseconds."""
+        return self.result.duration_ms
 
 
 @dataclass
