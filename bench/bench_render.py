@@ -5,9 +5,15 @@
   loading the same workbook (its default mode, as pandas uses it) and openpyxl's read-only mode
   previewing the same rows;
 - a 40-page pdf previewed (page count + the first pages as PNG) against rendering every page;
-- a `%%conjure run true` cell against `session.run_tool("bash_tool", command="true")` itself.
+- a `%%conjure run true` cell against `session.run_tool("bash_tool", command="true")` itself;
+- the tutorials' outputs (the model's Markdown answer, the incident report's xlsx and pdf made by the
+  bundled skills from the demo logs, a chart PNG, a JSON table tool output, and a 20,000-column JSON
+  output) rendered by the display layer (sanitizer, checks before parsing, the xlsx reader process)
+  beside the render path before it (markdown-it alone, calamine in-process, whole DataFrames),
+  measured in the same run.
 
-Prints JSON lines. The budget: each preview under 1 s, the cell a few ms over run_tool.
+Prints JSON lines. The budget: each preview under 1 s, the cell a few ms over run_tool, and the
+tutorials' outputs about as fast as before.
 """
 
 from __future__ import annotations
@@ -153,8 +159,135 @@ def bench_cell(n: int = 40) -> None:
          overhead_ms=round(c - d, 2))  # fmt: skip
 
 
+ANSWER = """## Health: critical
+
+The payment service failed for **14 minutes** (09:41-09:55): `db pool exhausted` on pay-01..03.
+
+| service | records | errors | error rate |
+|---|---:|---:|---:|
+| payment-service | 1,204 | 312 | 25.9% |
+| api-gateway | 2,310 | 41 | 1.8% |
+| auth | 988 | 3 | 0.3% |
+
+### What to do
+
+1. Raise the pool size of `pay-*` from 20 to 50 and watch `pool_wait_ms`.
+2. Add a circuit breaker in the gateway.
+
+```python
+pool = create_pool(size=50, timeout_ms=30_000)
+```
+
+The report is in `reports/incident.xlsx` and `reports/incident.pdf`.
+"""
+
+
+def make_report(tmp: Path) -> tuple[Path, Path, Path]:
+    """The tutorials' report: demo logs over HTTP -> analyze.py -> make_report.py (xlsx, pdf)."""
+    import subprocess
+    import sys
+
+    from conjure_nb.testing.demo_server import DemoLogServer
+
+    root = Path(__file__).resolve().parents[1] / "skills"
+    analyzer, reporter = root / "log-analyzer" / "scripts", root / "incident-report" / "scripts"
+    with DemoLogServer(records=5000, seed=42) as live:
+        subprocess.run([sys.executable, str(analyzer / "fetch_logs.py"), live.logs_url, "--limit", "5000",
+                        "-o", str(tmp / "logs.jsonl"), "--quiet"], check=True)  # fmt: skip
+    subprocess.run([sys.executable, str(analyzer / "analyze.py"), "logs.jsonl", "-o", "analysis.json"],
+                   cwd=tmp, check=True, capture_output=True)  # fmt: skip
+    done = subprocess.run([sys.executable, str(reporter / "make_report.py"), "analysis.json", "--out-dir",
+                           "reports"], cwd=tmp, check=True, capture_output=True)  # fmt: skip
+    files = {f["format"]: Path(f["path"]) for f in json.loads(done.stdout)["files"]}
+    xlsx, pdf = (p if p.is_absolute() else tmp / p for p in (files["xlsx"], files["pdf"]))
+    return xlsx, pdf, tmp / "analysis.json"
+
+
+def old_markdown(text: str) -> str:
+    from markdown_it import MarkdownIt
+
+    return str(MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough").render(text))
+
+
+def old_xlsx(path: Path) -> str:
+    """The preview before the display layer: calamine in this process, no checks."""
+    import python_calamine
+
+    from conjure_nb.display.xlsx import SheetPreview, _formulas, sheet_html
+
+    out = []
+    with python_calamine.CalamineWorkbook.from_path(str(path)) as wb, open(path, "rb") as f:
+        for index, name in enumerate(wb.sheet_names):
+            sheet = wb.get_sheet_by_index(index)
+            rows = [list(r) for _, r in zip(range(21), sheet.iter_rows())]
+            start = sheet.start or (0, 0)
+            preview = SheetPreview(name, rows, sheet.height, sheet.width, _formulas(f, index, 21, start))
+            out.append(sheet_html(preview))
+    return "".join(out)
+
+
+def old_table(text: str) -> str:
+    """Before: the whole output as a DataFrame, then its head as HTML."""
+    import pandas as pd
+
+    df = pd.DataFrame(json.loads(text))
+    return str(df.head(20).to_html(border=0, index=False))
+
+
+def old_image(path: Path) -> str:
+    import base64
+
+    return f'<img src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}">'
+
+
+def bench_tutorial_outputs(tmp: Path) -> None:
+    from conjure_nb.display import markdown_html
+    from conjure_nb.display.images import image_html
+    from conjure_nb.display.pdf import pdf_html, pdf_pages
+    from conjure_nb.display.tables import parse_table, table_head_html
+    from conjure_nb.display.xlsx import xlsx_html
+    from conjure_nb.notebook.render.charts import analysis_charts_png
+
+    xlsx, pdf, analysis = make_report(tmp)
+    png = tmp / "chart.png"
+    png.write_bytes(analysis_charts_png(json.loads(analysis.read_text())) or b"")
+    table = json.dumps([{"host": f"web-{i}", "errors": i % 7, "p95_ms": i * 3.5} for i in range(200)])
+    wide = json.dumps([{f"c{i}": i for i in range(20_000)}])
+
+    def opened(fn: Callable[..., object], path: Path) -> Callable[[], object]:
+        def run() -> object:
+            with open(path, "rb") as f:
+                return fn(f)
+
+        return run
+
+    def new_table(text: str) -> str:
+        head = parse_table(text, 20, 60)
+        assert head is not None
+        return table_head_html(head, 20)
+
+    cases = {
+        "answer_markdown": (lambda: old_markdown(ANSWER), lambda: markdown_html(ANSWER)),
+        "report_xlsx": (lambda: old_xlsx(xlsx), opened(xlsx_html, xlsx)),
+        "report_pdf": (lambda: pdf_pages(pdf, 4), opened(pdf_html, pdf)),
+        "chart_png": (lambda: old_image(png), opened(lambda f: image_html(f, "chart.png", ".png"), png)),
+        "tool_output_table": (lambda: old_table(table), lambda: new_table(table)),
+        "tool_output_20k_columns": (lambda: old_table(wide), lambda: new_table(wide)),
+    }
+    before_total = after_total = 0.0
+    for name, (before, after) in cases.items():
+        after()  # warm: imports, the xlsx reader process
+        b, a = best_of(before, 5), best_of(after, 5)
+        if name != "tool_output_20k_columns":
+            before_total, after_total = before_total + b, after_total + a
+        emit(bench="tutorial_output", item=name, before_ms=round(b * 1000, 2), after_ms=round(a * 1000, 2))
+    emit(bench="tutorial_outputs_total", before_ms=round(before_total * 1000, 2),
+         after_ms=round(after_total * 1000, 2), ratio=round(after_total / before_total, 2))  # fmt: skip
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
+        bench_tutorial_outputs(Path(tmp))
         bench_xlsx(Path(tmp))
         bench_pdf(Path(tmp))
     bench_cell()
