@@ -22,6 +22,7 @@ beneath    the no-follow opener: open_beneath (fd level), open_in / read_in / wr
 previews   one open file -> its preview (FileOptions); dispatches to:
 tables     text -> DataFrame (parse_table), capped rows/columns for previews
 xlsx       checks from the zip directory and cell references, then calamine in a separate process
+isolated   that process: long-lived, given open files over a socket, memory-limited, deadline per call
 pdf        page boxes checked before PDFium renders a page
 images     PNG/JPEG/GIF: byte cap, pixel cap from the header, then inlined as a data: URI
 ```

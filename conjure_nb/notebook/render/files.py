@@ -48,6 +48,14 @@ def _open_given(path: Path) -> IO[bytes]:
     return os.fdopen(fd, "rb")
 
 
+def _open(item: CreatedFile | str | os.PathLike[str], root: Path | None) -> IO[bytes]:
+    if isinstance(item, CreatedFile):
+        return open_created(item)
+    if root is not None:
+        return os.fdopen(open_in(root, item), "rb")
+    return _open_given(Path(item))
+
+
 def file_html(
     item: CreatedFile | str | os.PathLike[str], opts: FileOptions | None = None, root: Path | None = None
 ) -> str:
@@ -64,15 +72,10 @@ def file_html(
                 f"hosted file {item.file_id}: download it with session.download_files(dir)"
             )
         label, where = item.filename, item.path
-        opener = lambda: open_created(item)  # noqa: E731
     else:
         label, where = Path(item).name, os.fspath(item)
-        if root is not None:
-            opener = lambda: os.fdopen(open_in(root, item), "rb")  # noqa: E731
-        else:
-            opener = lambda: _open_given(Path(item))  # noqa: E731
     try:
-        f = opener()
+        f = _open(item, root)
     except FileNotFoundError:
         return error_box(f"{label}: no such file", note(where))
     except OSError as exc:
