@@ -18,7 +18,7 @@ from ..errors import ConjureError
 
 __all__ = ["build_parser", "main"]
 
-_OPTIONAL_GROUPS = ("sandbox", "demo")
+_OPTIONAL_GROUPS = ("sandbox", "demo", "dashboard")
 
 
 def build_parser() -> argparse.ArgumentParser:
