@@ -44,9 +44,14 @@ LIVE_NOTE = (
 )
 _CSS = """<style>
 .conjure-dashboard .conjure-table th, .conjure-dashboard .conjure-table td { padding: 2px 8px; }
+.conjure-dashboard .conjure-table td { overflow-wrap: anywhere; }
+.conjure-dashboard .conjure-tile div { line-height: 1.3; overflow-wrap: anywhere; }
 .conjure-dashboard .widget-tab > .p-TabBar .p-TabBar-tab,
 .conjure-dashboard .widget-tab > .lm-TabBar .lm-TabBar-tab { min-width: 90px; flex: 0 1 auto; }
-.conjure-dashboard .conjure-skill-browser th { white-space: nowrap; }
+.conjure-dashboard .conjure-skill-browser th { white-space: nowrap; vertical-align: top; }
+.conjure-dashboard .conjure-skill-browser td { overflow-wrap: anywhere; }
+.conjure-dashboard .conjure-skill-browser > .widget-hbox { flex-wrap: wrap; }
+.conjure-dashboard .conjure-skill-browser > .widget-hbox > .widget-vbox { min-width: 0; }
 </style>"""
 
 
@@ -68,8 +73,18 @@ class Dashboard(w.VBox):
         self.closers: list[Callable[[], None]] = [on_close] if on_close is not None else []
         """Called once on `close()`, after the panels: what the dashboard owns (its agent, ...)."""
         chat.on_file(files.add)
-        chat.layout = w.Layout(flex="2 1 340px", min_width="340px", max_width="560px")
         chat.conversation.layout = w.Layout(max_height="560px", overflow="auto")
+        if monitor is not None:
+            chat.message.placeholder = "Ask about what is shown"
+        self.chat_note = w.HTML(
+            "<b style='font-size:15px'>Ask</b> <span style='opacity:0.75'>about the health, the incidents, "
+            "the report</span>"
+            if monitor is not None
+            else ""
+        )
+        right = w.VBox(
+            [self.chat_note, chat], layout=w.Layout(flex="2 1 340px", min_width="340px", max_width="560px")
+        )
         if monitor is not None:
             monitor.add_tab("Files", files)
             monitor.add_tab("Skills", skills)
@@ -82,7 +97,7 @@ class Dashboard(w.VBox):
         left.layout.flex = "3 1 560px"
         left.layout.min_width = "0"
         left.layout.width = "auto"
-        row = w.HBox([left, chat], layout=w.Layout(width="100%", align_items="flex-start", grid_gap="12px"))
+        row = w.HBox([left, right], layout=w.Layout(width="100%", align_items="flex-start", grid_gap="12px"))
         super().__init__([w.HTML(_CSS), row], layout=w.Layout(width="100%"))
         self.add_class("conjure-dashboard")
 

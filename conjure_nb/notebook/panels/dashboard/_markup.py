@@ -1,8 +1,16 @@
 """The one place the dashboard turns values into markup: every string a log source, a tool or a
-model produced goes through `esc` (or a `render` helper that escapes) before it is shown."""
+model produced goes through `esc` (the display layer's escape) or a `render` helper that escapes."""
 
 from __future__ import annotations
 
-from ...render.html import esc, img_png, note
+from typing import Any
 
-__all__ = ["esc", "img_png", "note"]
+from ....display import escape
+from ...render.html import error_box, img_png, note
+
+__all__ = ["error_box", "esc", "img_png", "note"]
+
+
+def esc(value: Any) -> str:
+    """`value` as text that cannot become markup."""
+    return escape(str(value))

@@ -86,5 +86,10 @@ def app(
         session.model = AnthropicModel()
     else:
         session.model = FunctionModel(offline_answer(board))
+        board.chat_note.value = (
+            "<b style='font-size:15px'>Ask</b> <span style='padding:1px 6px;border-radius:8px;"
+            "background:rgba(239,108,0,0.15);color:#ef6c00;font-size:12px'>offline: no model</span> "
+            "<span style='opacity:0.75'>without ANTHROPIC_API_KEY the answers read the dashboard's numbers back</span>"
+        )
     board.closers += [session.close, registry.close]
     return board

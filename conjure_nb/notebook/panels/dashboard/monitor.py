@@ -17,8 +17,7 @@ import ipywidgets as w
 
 from ...render import bundle
 from ...render.files import FileOptions
-from ...render.html import error_box
-from ._markup import esc, note
+from ._markup import error_box, esc, note
 from .chart import errors_chart_png
 from .state import Snapshot, snapshot
 from .tiles import incidents_html, signatures_html, sources_html, tiles_html
@@ -62,7 +61,9 @@ class MonitorPanel(w.VBox):
         self.last_run_label.add_class("conjure-last-run")
         self.notice = w.HTML()
         self.tiles = w.HTML()
-        self.chart = w.Image(format="png", layout=w.Layout(width="100%", height="auto", max_width="100%"))
+        self.chart = w.Image(
+            format="png", layout=w.Layout(width="100%", height="auto", max_width="980px", margin="0")
+        )
         self.chart.add_class("conjure-errors-chart")
         self.incidents = w.HTML()
         self.signatures = w.HTML()

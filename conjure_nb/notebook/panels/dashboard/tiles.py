@@ -16,17 +16,18 @@ __all__ = ["incidents_html", "signatures_html", "sources_html", "static_html", "
 
 STATUS_COLORS = {"healthy": "#2e7d32", "degraded": "#ef6c00", "critical": "#c62828", "unknown": "#757575"}
 _TILE = (
-    "flex:1 1 150px;min-width:150px;padding:6px 10px;border-radius:6px;"
+    "flex:1 1 118px;min-width:118px;box-sizing:border-box;padding:6px 10px;border-radius:6px;"
     "border:1px solid rgba(127,127,127,0.35);background:rgba(127,127,127,0.06)"
 )
 _LABEL = "font-size:11px;text-transform:uppercase;letter-spacing:0.04em;opacity:0.7"
 _NOWRAP = "white-space:nowrap"
 
 
-def _tile(label: str, value_html: str, sub_html: str = "", color: str = "inherit") -> str:
+def _tile(label: str, value_html: str, sub_html: str = "", color: str = "inherit", wrap: bool = False) -> str:
+    nowrap = "" if wrap else _NOWRAP
     return (
         f'<div class="conjure-tile" style="{_TILE}"><div style="{_LABEL}">{esc(label)}</div>'
-        f'<div style="font-size:20px;font-weight:600;color:{color};{_NOWRAP}">{value_html}</div>'
+        f'<div style="font-size:20px;font-weight:600;color:{color};{nowrap}">{value_html}</div>'
         f'<div style="font-size:11px;opacity:0.8">{sub_html}</div></div>'
     )
 
@@ -67,8 +68,8 @@ def _window_tile(snap: Snapshot) -> str:
         bits.append("<b>truncated</b>: the newest records only")
     if not w.get("stated"):
         bits.append("first to last record seen")
-    value = f'<span style="font-size:13px">{esc(start)}<br>→ {esc(end)}</span>'
-    return _tile(label, value, " · ".join(bits))
+    value = f'<span style="font-size:12px">{esc(start)}<br>→ {esc(end)}</span>'
+    return _tile(label, value, " · ".join(bits), wrap=True)
 
 
 def tiles_html(snap: Snapshot) -> str:
@@ -80,7 +81,11 @@ def tiles_html(snap: Snapshot) -> str:
         _tile("error rate", f"{snap.error_rate:.1%}", _rate_sub(snap), _rate_color(snap)),
         _tile(
             "incidents",
-            f"{snap.ongoing} ongoing" if snap.incidents else "0",
+            f"{snap.ongoing} ongoing"
+            if snap.ongoing
+            else f"{snap.resolved} resolved"
+            if snap.incidents
+            else "0",
             incidents,
             STATUS_COLORS["critical"] if snap.ongoing else "inherit",
         ),
