@@ -139,9 +139,14 @@ def test_stop_during_a_long_tool_cancels_cleanly(local_session: MakeSession) -> 
     pid_file = session.working_dir / "pid"
     wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), "the tool's shell")
     pid = int(pid_file.read_text())
+    row = next(iter(turn.rows.values()))
+    wait_until(lambda: " · 1 s" in row.widget.value, "the elapsed time ticking while the tool runs")
     panel.stop_button.click()
     assert panel.wait(timeout=120) is None
     assert "Stopped by you" in turn.status.value
+    assert row.status == "stopped" and "<b>stopped</b>" in row.widget.value, row.widget.value
+    head = row.widget.value.split("<details", 1)[0]  # the row's line; the folded result keeps its facts
+    assert "exit -9" not in head and "error" not in head, head
     assert not panel.busy and not panel.send_button.disabled and panel.stop_button.disabled
     assert tool_pairs_consistent(session.messages)
     results = [b for m in session.messages for b in m["content"] if b.get("type") == "tool_result"]

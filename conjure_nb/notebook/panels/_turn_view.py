@@ -37,7 +37,15 @@ __all__ = ["ApprovalCard", "ToolRow", "TurnView"]
 
 _STREAM_EVERY_S = 0.05  # at most ~20 updates a second while text streams
 # plain dots, not emoji: a browser without an emoji font (Debian's chromium) draws those as boxes
-_COLORS = {"running": "#d08c00", "waiting": "#d08c00", "ok": "#1a7f37", "error": "#b00020"}
+_COLORS = {
+    "running": "#d08c00",
+    "waiting": "#d08c00",
+    "ok": "#1a7f37",
+    "error": "#b00020",
+    "stopped": "#757575",
+    "interrupted": "#ef6c00",
+}
+_TICK_S = 1.0  # how often a running row's elapsed time is redrawn
 
 
 @dataclass
@@ -51,14 +59,20 @@ class ToolRow:
     duration_ms: float | None = None
     result: ToolResult | None = None
     widget: w.HTML = field(default_factory=w.HTML)
+    started: float = field(default_factory=time.monotonic)
 
     def render(self) -> None:
         dot = f'<span style="color:{_COLORS[self.status]}">●</span>'
         head = f"{dot} <code>{escape(self.tool)}</code> {escape(summarize_input(self.tool, self.input))}"
         status = "waiting for approval" if self.status == "waiting" else self.status
-        if self.result is not None and self.result.exit_code not in (None, 0):
+        if self.status == "error" and self.result is not None and self.result.exit_code not in (None, 0):
             status += f" (exit {self.result.exit_code})"
-        took = "" if self.duration_ms is None else f" · {self.duration_ms:,.0f} ms"
+        if self.duration_ms is not None:
+            took = f" · {self.duration_ms:,.0f} ms"
+        elif self.status in ("running", "waiting"):
+            took = f" · {time.monotonic() - self.started:,.0f} s"  # ticks while the tool runs
+        else:
+            took = ""
         body = f'<div class="conjure-tool-row conjure-{self.status}">{head} <b>{status}</b>{took}'
         self.widget.value = body + self._details() + "</div>"
 
@@ -130,6 +144,7 @@ class TurnView:
         self._last_flush = 0.0
         self.over = False
         self.stopping = False
+        self._ticking = False
         self.user = w.HTML(f'<div class="conjure-user"><b>You:</b> {escape(message)}</div>')
         self.activity = w.VBox()
         self.answer = w.HTML()
@@ -209,6 +224,10 @@ class TurnView:
     def stopped(self) -> None:
         with self._lock:
             self.over = True
+            for row in self.rows.values():
+                if row.status in ("running", "waiting"):
+                    row.status = "stopped"
+                    row.render()
             self._flush_text(force=True)
             self._refresh_cards()
             self.status.value = '<div class="conjure-stopped"><i>Stopped by you.</i></div>'
@@ -217,13 +236,28 @@ class TurnView:
         self.rows[row.tool_use_id] = row
         row.render()
         self.activity.children = (*self.activity.children, row.widget)
+        if not self._ticking:
+            self._ticking = True
+            threading.Thread(target=self._tick, name="conjure-turn-tick", daemon=True).start()
+
+    def _tick(self) -> None:
+        """Redraw running rows' elapsed time every second until none runs or the turn is over."""
+        while True:
+            time.sleep(_TICK_S)
+            with self._lock:
+                running = [r for r in self.rows.values() if r.status in ("running", "waiting")]
+                if self.over or not running:
+                    self._ticking = False
+                    return
+                for row in running:
+                    row.render()
 
     def _finish_row(self, event: ToolCallFinished) -> None:
         row = self.rows.get(event.tool_use_id)
         if row is None:
             row = ToolRow(event.tool_use_id, event.tool, {})
             self._add_row(row)
-        row.status = "error" if event.is_error else "ok"
+        row.status = _finished_status(event, stopping=self.stopping)
         row.duration_ms = event.duration_ms
         row.result = event.result
         row.render()
@@ -252,3 +286,15 @@ class TurnView:
             if self.text
             else ""
         )
+
+
+def _finished_status(event: ToolCallFinished, *, stopping: bool) -> str:
+    """ok / error, or "stopped" for a call the person's Stop ended (not "error (exit -9)"), or
+    "interrupted" when the result says so."""
+    if not event.is_error:
+        return "ok"
+    if stopping:
+        return "stopped"
+    if event.result is not None and event.result.error_code == "interrupted":
+        return "interrupted"
+    return "error"
