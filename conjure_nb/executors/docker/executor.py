@@ -289,8 +289,10 @@ class DockerExecutor(ShellExecutor):
             return
         try:
             state = slot.hand_out(self.config)
-        except Exception:
+        except BaseException as exc:  # an interrupt too: a taken slot is never left running
             slot.destroy()
+            if not isinstance(exc, Exception):
+                raise
             self._refill = spec
             return
         with self._lock:

@@ -110,7 +110,12 @@ class WarmPool:
             if slot is None:
                 return None
             self.fill(spec, skills)
-            if slot.healthy():
+            try:
+                ok = slot.healthy()
+            except BaseException:  # an interrupt: the slot left the pool, so it goes now
+                slot.destroy()
+                raise
+            if ok:
                 return slot
             log.debug("warm pool: container %s failed its hand-out check; replaced", slot.container[:12])
             slot.destroy()

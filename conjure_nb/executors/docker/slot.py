@@ -85,14 +85,16 @@ class Slot:
         if channel is None or not channel.alive:
             return False
         try:
+            if self.root is not None and os.listdir(self.root / "workspace"):
+                return False  # someone has been here (any entry, links and dot files too)
             scanned = channel.ask("scan", path=WORKSPACE)  # the runner answers while the engine does
             same_image = check_image(self.state.client, self.spec.image) == self.image_id
             if scanned(_CHECK_WAIT).get("files") != {}:
-                return False  # someone has been here: never hand it out
+                return False  # the same, seen from inside (the only view of a remote volume)
             return same_image
         except (RunnerGone, TimeoutError, ExecutorError, OSError):
             return False
-        except Exception:  # the engine answered with an error (the container is gone)
+        except Exception:  # a docker API error: the engine no longer knows the container or image
             return False
 
     def hand_out(self, cfg: ExecutorSetup) -> SandboxState:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ...errors import ExecutorError
+
 __all__ = ["SandboxSpec"]
 
 
@@ -43,8 +45,6 @@ class SandboxSpec:
     @property
     def ids(self) -> tuple[int, int]:
         """The sandbox user's numeric (uid, gid)."""
-        from ...errors import ExecutorError
-
         uid, _, gid = self.user.partition(":")
         try:
             return int(uid), int(gid or uid)
