@@ -28,7 +28,6 @@ LocalErrorCode = Literal[  # a failure on this side: the executors, the loop, th
     "executor_error",
     "copy_out_failed",
     "tool_error",
-    "bad_return",  # a native skill returned something other than a string
     "exception",
     "container_died",
     "closed",
