@@ -35,6 +35,7 @@ from ..models.function import as_model
 from ..tools.data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
 from ..tools.events import Event, TurnFinished
 from ..tools.response import Response
+from . import lifecycle
 from .files import SessionFiles
 from .options import (
     SESSION_KEYS,
@@ -122,6 +123,7 @@ class Session(ToolRunner, SessionFiles):
         self._finalizer = weakref.finalize(
             self, cleanup, observed, tmpdir if self._private_dir else None, self._pool
         )
+        lifecycle.track(self._finalizer)  # also closed on SIGTERM and at a Jupyter kernel's shutdown
         try:
             self.working_dir = Path(working_dir).resolve()
             self.working_dir.mkdir(parents=True, exist_ok=True)

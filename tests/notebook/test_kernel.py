@@ -118,3 +118,79 @@ def test_kernel_shutdown_leaves_no_sandbox_container(tmp_path: Path) -> None:
     with pytest.raises(docker.errors.NotFound):
         client.containers.get(container)
     client.close()
+
+
+_OPEN = """
+import conjure_nb as cj
+box = cj.Session.new_docker([], pool=False)
+box.run_tool("bash_tool", command="true", description="start")
+here = cj.Session.new_local([])
+print(box.container_id, box.working_dir, here.working_dir)
+"""
+_DASK = """
+from dask.distributed import Client, LocalCluster
+cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+dask_client = Client(cluster)
+print(dask_client.submit(sum, [1, 2]).result())
+"""
+
+
+def _open_sessions(kc: object) -> tuple[str, Path, Path]:
+    said = _text(_execute(kc, _OPEN)).split()
+    assert len(said) == 3, said
+    return said[0], Path(said[1]), Path(said[2])
+
+
+def _gone(container: str, *dirs: Path) -> None:
+    import docker
+
+    client = docker.from_env(timeout=10)
+    try:
+        deadline = time.monotonic() + 30  # the kernel is gone; its cleanup has finished or never ran
+        while time.monotonic() < deadline and (
+            client.containers.list(all=True, filters={"id": container}) or any(d.exists() for d in dirs)
+        ):
+            time.sleep(0.2)
+        assert client.containers.list(all=True, filters={"id": container}) == [], (
+            "the sandbox outlived the kernel"
+        )
+        assert [d for d in dirs if d.exists()] == [], "a working dir outlived the kernel"
+    finally:
+        client.close()
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("how", ["sigterm", "restart"])
+def test_sessions_end_with_the_kernel_also_after_a_dask_cluster(tmp_path: Path, how: str) -> None:
+    """A Dask LocalCluster slows a kernel's exit; Jupyter then sends SIGTERM, which skips every
+    finalizer: the sessions must still close (issue 20, item 8)."""
+    import signal
+
+    _docker_or_skip()
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(tmp_path), env={**os.environ, "ANTHROPIC_API_KEY": ""})
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        container, box_dir, local_dir = _open_sessions(kc)
+        assert _text(_execute(kc, _DASK)).strip().endswith("3")
+        if how == "sigterm":
+            km.signal_kernel(signal.SIGTERM)
+            deadline = time.monotonic() + 60
+            while km.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not km.is_alive()
+        else:
+            km.restart_kernel(now=False)
+            kc.wait_for_ready(timeout=60)
+        _gone(container, box_dir, local_dir)
+        if how == "restart":  # the new kernel's sessions end with it too
+            container, box_dir, local_dir = _open_sessions(kc)
+            kc.stop_channels()
+            km.shutdown_kernel(now=False)
+            _gone(container, box_dir, local_dir)
+    finally:
+        kc.stop_channels()
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)

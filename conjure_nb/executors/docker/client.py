@@ -17,15 +17,17 @@ __all__ = [
     "is_remote",
     "is_remote_url",
     "labels",
+    "owner_alive",
     "prune",
+    "prune_orphans",
 ]
 
 LABEL = "conjure-nb"
 """Every container (and volume) a DockerExecutor creates carries `conjure-nb=<session id>`
 (`conjure-nb=pool` for a warm pool's containers, which get their session only at hand-out)."""
-PID_LABEL = "conjure-nb.pid"
+PID_LABEL = "conjure-nb.owner-pid"
 """The id of the process that made the container, so cleanup can be scoped to one owner."""
-HOST_LABEL = "conjure-nb.host"
+HOST_LABEL = "conjure-nb.owner-host"
 """The host name of that process (pids are only unique on one machine)."""
 
 
@@ -141,3 +143,73 @@ def prune(client: Any, session_id: str | None = None, *, owner: int | None = Non
             if "no such volume" not in str(exc).lower():
                 raise
     return removed
+
+
+def _started_at(pid: int) -> float | None:
+    """When process `pid` started (epoch seconds), from /proc; None where there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            ticks = int(f.read().rpartition(")")[2].split()[19])
+        with open("/proc/stat", encoding="ascii") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def owner_alive(labels: dict[str, str], created: float | None = None) -> bool | None:
+    """Whether the process that made a container (by its owner labels) is still running.
+
+    None when that cannot be told here: no owner labels, or made on another host. A pid that was
+    reused by a process started after the container was made counts as gone.
+    """
+    pid, host = labels.get(PID_LABEL, ""), labels.get(HOST_LABEL)
+    if not pid.isdigit() or host != socket.gethostname():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, as another user
+        pass
+    started = _started_at(int(pid))
+    return not (started is not None and created is not None and started > created + 1)
+
+
+def prune_orphans(client: Any, session_id: str | None = None) -> tuple[list[str], list[str], list[str]]:
+    """Remove the containers (and volumes) labelled `conjure-nb` whose owning process is gone.
+
+    A live session's container (its owner runs) is never touched, nor one whose owner cannot be
+    told (another host, no owner labels): `prune(client)` (`conjure-nb sandbox prune --all`)
+    removes everything.
+
+    Returns:
+        (removed, kept because the owner runs, kept because the owner is unknown): short ids.
+    """
+    label = [LABEL if session_id is None else f"{LABEL}={session_id}"]
+    removed: list[str] = []
+    live: list[str] = []
+    unknown: list[str] = []
+    for container in client.api.containers(all=True, filters={"label": label}):
+        alive = owner_alive(container.get("Labels") or {}, container.get("Created"))
+        short = container["Id"][:12]
+        if alive is None:
+            unknown.append(short)
+            continue
+        if alive:
+            live.append(short)
+            continue
+        try:
+            client.api.remove_container(container["Id"], force=True, v=True)
+            removed.append(short)
+        except Exception as exc:
+            if "No such container" not in str(exc) and "already in progress" not in str(exc):
+                raise
+    for volume in client.api.volumes(filters={"label": label}).get("Volumes") or []:
+        if owner_alive(volume.get("Labels") or {}) is False:
+            try:
+                client.api.remove_volume(volume["Name"], force=True)
+            except Exception as exc:
+                if "no such volume" not in str(exc).lower() and "in use" not in str(exc).lower():
+                    raise
+    return removed, live, unknown
