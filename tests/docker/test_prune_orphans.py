@@ -33,7 +33,9 @@ def test_prune_keeps_live_owners_and_removes_orphans(
     docker_client: Any, docker_image: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tag = uuid.uuid4().hex[:8]
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     dead_pid = int(gone.stdout)
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     made: list[str] = []
@@ -57,7 +59,10 @@ def test_prune_keeps_live_owners_and_removes_orphans(
             assert _exists(docker_client, owned), "--owner of a running process still keeps its containers"
             assert cli_main(["sandbox", "prune", "--session", f"owned-{tag}", "--all"]) == 0
             assert not _exists(docker_client, owned), "--all forces"
-            assert live.run_tool("bash_tool", command="echo still", description="after").content.strip() == "still"
+            assert (
+                live.run_tool("bash_tool", command="echo still", description="after").content.strip()
+                == "still"
+            )
     finally:
         sleeper.kill()
         sleeper.wait()
