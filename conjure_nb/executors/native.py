@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any, ClassVar, overload
 
 from ..errors import ToolError, UsageError
-from ..tools import ToolCall, ToolResult
-from .base import Executor, cap_output, check_seconds
+from ..tools import ToolCall, ToolResult, tool_definitions
+from ..tools.spill import SPILL_DIR
+from .base import Executor, ExecutorSetup, cap_output, check_seconds
+from .files import FileTools, LocalFilesystem, PathPolicy
 
 __all__ = ["Context", "NativeExecutor", "NativeSkill", "native_skill"]
 
@@ -342,8 +344,53 @@ class _Workers:
             self._queue.put(None)
 
 
+class _SpillReader:
+    """`view` for a native session: it reads the session's saved long outputs, nothing else.
+
+    A native skill's output over the cap is written under `<working dir>/.conjure/output/`; the
+    model is told so, and this is how it reads the rest. The reach is that folder only (resolved,
+    no links followed), with the file tools' own policy.
+    """
+
+    def __init__(self, working_dir: Path, max_output: int):
+        self.root = working_dir / SPILL_DIR
+        self.fs = LocalFilesystem([str(self.root)])
+        policy = PathPolicy(str(working_dir), writable=[], readonly=[str(self.root)], fs=self.fs)
+        self.policy = policy
+        self.tools = FileTools(self.fs, policy, max_output)
+
+    def run(self, call: ToolCall) -> ToolResult:
+        path = call.input.get("path")
+        try:
+            self.policy.resolve(path if isinstance(path, str) else "", write=False)
+        except (PermissionError, ValueError):
+            msg = (
+                f"view failed: {path!r} is not a saved output; in a native session view reads only "
+                f"the long tool outputs saved under {self.root}/"
+            )
+            return ToolResult(msg, is_error=True, exit_code=1, stderr=msg)
+        return self.tools.run(call)
+
+    def close(self) -> None:
+        self.fs.close()
+
+
+def _view_definition() -> dict[str, Any]:
+    (view,) = tool_definitions(only=["view"])
+    view["description"] = (
+        "Read a tool output that was too long to show in full: it was saved under "
+        f"{SPILL_DIR}/ in the working directory, and the cut output names the file. Use view_range "
+        "[start, end] (1-indexed lines) to read it in parts."
+    )
+    return view
+
+
 class NativeExecutor(Executor):
-    """Runs native skills' methods, each call with a timeout, results as ToolResults."""
+    """Runs native skills' methods, each call with a timeout, results as ToolResults.
+
+    Besides the skills' tools it offers `view`, limited to the session's saved long outputs, so
+    the model can read the rest of a result that was cut.
+    """
 
     backend = "native"
 
@@ -356,12 +403,17 @@ class NativeExecutor(Executor):
         self._running: set[_Call] = set()
         self._lock = threading.Lock()
         self._workers = _Workers()
+        self._reader: _SpillReader | None = None
         for skill in self.skills:
             for method in skill.methods():
                 tool = f"{skill.tool_prefix}_{method}"
                 if tool in self._tools:
                     raise UsageError(f"two native skills both define the tool {tool!r}; rename one")
                 self._tools[tool] = (skill, method)
+
+    def setup(self, setup: ExecutorSetup) -> None:
+        super().setup(setup)
+        self._reader = _SpillReader(setup.working_dir, setup.max_output)
 
     def tool_definitions(self) -> list[dict[str, Any]]:
         defs = []
@@ -374,7 +426,7 @@ class NativeExecutor(Executor):
                     "input_schema": {"type": "object", "properties": dict(props), "required": list(required)},
                 }
             )
-        return defs
+        return [*defs, _view_definition()] if self.skills else defs
 
     def prompt_extra(self) -> str:
         if not self.skills:
@@ -405,6 +457,8 @@ class NativeExecutor(Executor):
     def close(self) -> None:
         self.cancel()
         self._workers.close()
+        if self._reader is not None:
+            self._reader.close()
 
     def _context(self, call: ToolCall, skill: NativeSkill, timeout: float | None) -> Context:
         cfg = self.config
@@ -414,6 +468,8 @@ class NativeExecutor(Executor):
 
     def run(self, call: ToolCall) -> ToolResult:
         t0 = time.perf_counter()
+        if call.name == "view" and self._reader is not None:
+            return _finish(self._reader.run(call), t0)
         entry = self._tools.get(call.name)
         if entry is None:
             return ToolResult(

@@ -91,6 +91,7 @@ class ServerCall:
             server=True,
             error_code=self.error_code,
             tool_use_id=self.id,
+            result=self.tool_result() if self.result is not None else None,
         )
 
 

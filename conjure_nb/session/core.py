@@ -547,7 +547,7 @@ class Session(ToolRunner, SessionFiles):
                 )
             backend = str(saved)
         session = cls.new(backend, skills, model, **options)
-        rebase(fields["created_files"], session.working_dir)
+        rebase(fields["created_files"], session.working_dir, fields["tool_log"])
         for name, value in fields.items():
             current = getattr(session, name, None)
             if isinstance(current, list):  # in place: an approval wrapper keeps appending to this list

@@ -13,7 +13,7 @@ from ..executors.approval import ApprovalRecord
 from ..executors.base import Executor
 from ..tools.data import CreatedFile, ToolCallRecord
 from ..tools.workspace import download
-from .persist import FORMAT_VERSION, as_dicts, write_state
+from .persist import FORMAT_VERSION, as_dicts, record_dicts, write_state
 
 __all__ = ["SessionFiles"]
 
@@ -77,7 +77,7 @@ class SessionFiles:
             "backend": self.executor.backend,
             "messages": self.messages,
             "created_files": as_dicts(self.created_files),
-            "tool_log": as_dicts(self.tool_log),
+            "tool_log": record_dicts(self.tool_log),
             "approvals": as_dicts(self.approvals),
             "usage": self.usage,
             "container": self._hosted_container,

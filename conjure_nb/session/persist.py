@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
 from ..executors.approval import ApprovalRecord
-from ..tools.data import CreatedFile, ToolCallRecord
+from ..tools.data import CreatedFile, ToolCallRecord, ToolResult
+from ..tools.spill import SPILL_DIR
 
 __all__ = [
     "FORMAT_VERSION",
@@ -23,6 +25,7 @@ __all__ = [
     "as_dicts",
     "read_state",
     "rebase",
+    "record_dicts",
     "state_fields",
     "write_state",
 ]
@@ -52,6 +55,7 @@ _RECORD_FIELDS: dict[str, tuple[type, ...]] = {
     "server": (bool,),
     "error_code": _OPT_STR,
     "tool_use_id": _OPT_STR,
+    "result": (dict, type(None)),
 }
 _APPROVAL_FIELDS: dict[str, tuple[type, ...]] = {
     "tool": (str,),
@@ -65,6 +69,17 @@ _APPROVAL_FIELDS: dict[str, tuple[type, ...]] = {
     "flagged": (list,),
 }
 _REQUIRED_APPROVAL = ("tool", "input_sha256", "decision", "by", "rule", "reason", "at")
+_RESULT_FIELDS: dict[str, tuple[type, ...]] = {
+    "content": (str,),
+    "is_error": (bool,),
+    "exit_code": _OPT_INT,
+    "duration_ms": (int, float),
+    "tool_use_id": _OPT_STR,
+    "error_code": _OPT_STR,
+    "output_file": _OPT_STR,
+}
+_SAVED_RESULT = tuple(_RESULT_FIELDS)
+"""What a saved tool-log line keeps of its `ToolResult`: not stdout/stderr (see ToolCallRecord)."""
 _REQUIRED_FILE = ("filename", "media_type")
 _REQUIRED_RECORD = ("tool", "input", "is_error", "exit_code", "duration_ms", "backend")
 
@@ -118,14 +133,11 @@ def state_fields(data: dict[str, Any], source: object = "the file") -> dict[str,
     files = [
         _created_file(f, f"created_files[{i}]", bad) for i, f in enumerate(_list(data, "created_files", bad))
     ]
-    log = [
-        ToolCallRecord(**_checked(r, f"tool_log[{i}]", _RECORD_FIELDS, _REQUIRED_RECORD, bad))
-        for i, r in enumerate(_list(data, "tool_log", bad))
-    ]
     approvals = [
         ApprovalRecord(**_checked(r, f"approvals[{i}]", _APPROVAL_FIELDS, _REQUIRED_APPROVAL, bad))
         for i, r in enumerate(_list(data, "approvals", bad))
     ]
+    log = [_record(r, f"tool_log[{i}]", bad) for i, r in enumerate(_list(data, "tool_log", bad))]
     return {
         "messages": messages,
         "created_files": files,
@@ -173,6 +185,27 @@ def _checked(
     return item
 
 
+def _record(item: Any, where: str, bad: Any) -> ToolCallRecord:
+    fields = dict(_checked(item, where, _RECORD_FIELDS, _REQUIRED_RECORD, bad))
+    raw = fields.get("result")
+    if raw is not None:
+        result = dict(_checked(raw, f"{where}.result", _RESULT_FIELDS, ("content",), bad))
+        fields["result"] = ToolResult(**{**result, "output_file": _spill_name(result.get("output_file"))})
+    return ToolCallRecord(**fields)
+
+
+def _spill_name(path: str | None) -> str | None:
+    """A saved output file as its name under SPILL_DIR (rebased by the session); else None.
+
+    The recorded path is never used as is: a crafted file could point `ToolResult.dataframe` at
+    any file on this machine.
+    """
+    if not path or f"/{SPILL_DIR}/" not in f"/{path}":
+        return None
+    name = path.rsplit("/", 1)[-1]
+    return f"{SPILL_DIR}/{name}" if name not in ("", ".", "..") else None
+
+
 def _created_file(item: Any, where: str, bad: Any) -> CreatedFile:
     fields = dict(_checked(item, where, _FILE_FIELDS, _REQUIRED_FILE, bad))
     fields.setdefault("size", None)
@@ -187,11 +220,25 @@ def _created_file(item: Any, where: str, bad: Any) -> CreatedFile:
     return CreatedFile(**fields)
 
 
-def rebase(files: list[CreatedFile], working_dir: Path) -> None:
-    """Point loaded local files at their names under `working_dir`."""
+def rebase(files: list[CreatedFile], working_dir: Path, log: Iterable[ToolCallRecord] = ()) -> None:
+    """Point loaded local files, and tool results' output files, at their names under `working_dir`."""
     for f in files:
         if f.path is not None:
             f.path = str(working_dir / f.filename)
+    for record in log:
+        if record.result is not None and record.result.output_file is not None:
+            record.result.output_file = str(working_dir / record.result.output_file)
+
+
+def record_dicts(records: list[ToolCallRecord]) -> list[dict[str, Any]]:
+    """The tool log as JSON data; each result keeps the fields in `_SAVED_RESULT`."""
+    out = []
+    for record in records:
+        data = dataclasses.asdict(record)
+        if record.result is not None:
+            data["result"] = {k: v for k, v in data["result"].items() if k in _SAVED_RESULT}
+        out.append(data)
+    return out
 
 
 def as_dicts(items: list[Any]) -> list[dict[str, Any]]:

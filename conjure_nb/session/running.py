@@ -148,6 +148,7 @@ class ToolRunner:
             backend=self.backend,
             error_code=result.error_code,
             tool_use_id=call.id,
+            result=result,
         )
         with self._lock:
             self.tool_log.append(record)
@@ -197,7 +198,12 @@ class ToolRunner:
         result.tool_use_id = call.id
         shown = self.executor.working_dir_display()
         return spill(
-            result, tool=call.name, working_dir=self.working_dir, shown_dir=shown, cap=self.max_output
+            result,
+            tool=call.name,
+            working_dir=self.working_dir,
+            shown_dir=shown,
+            cap=self.max_output,
+            tools=self._tools,
         )
 
     def _collect_files(

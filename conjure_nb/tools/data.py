@@ -134,7 +134,14 @@ class CreatedFile:
 
 @dataclass
 class ToolCallRecord:
-    """One line of `session.tool_log`: a tool call, local or hosted, with its outcome."""
+    """One line of `session.tool_log`: a tool call, local or hosted, with its outcome.
+
+    `result` is the `ToolResult` itself, so a program can use a tool's output without capturing
+    events: `session.tool_log[-1].result.content`, `.dataframe`, or `.output_file` for an output
+    that was over the cap. A saved session keeps each result's `content` (what the model read),
+    status fields and `output_file`; its `stdout` and `stderr` come back empty after `Session.load`
+    (the content holds them for a failed call), which keeps a saved file small.
+    """
 
     tool: str
     _: KW_ONLY
@@ -146,3 +153,4 @@ class ToolCallRecord:
     server: bool = False
     error_code: ErrorCode | None = None
     tool_use_id: str | None = None
+    result: ToolResult | None = None

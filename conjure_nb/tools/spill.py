@@ -17,6 +17,7 @@ import dataclasses
 import os
 import re
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 
 from ..display.beneath import open_in, read_in
@@ -48,7 +49,33 @@ def cap_text(text: str, limit: int, line: str) -> str:
     return f"{text[:head]}\n\n{line}\n\n{text[-tail:]}"
 
 
-def spill(result: ToolResult, *, tool: str, working_dir: Path, shown_dir: str, cap: int) -> ToolResult:
+def read_hint(tools: Collection[str] | None) -> str:
+    """How a session with these tools reads a spilled file: only tools it really has are named.
+
+    A native session is offered `view` for its spill files (NativeExecutor); an executor with
+    neither `view` nor `bash_tool` is told so, rather than pointed at tools it does not have.
+    """
+    if tools is None:
+        tools = ("view", "bash_tool")
+    ways = []
+    if "view" in tools:
+        ways.append("with view and view_range")
+    if "bash_tool" in tools:
+        ways.append("with bash_tool: head, tail, grep, python")
+    if not ways:
+        return "this session has no tool that reads files; the program running it has the path"
+    return "read it " + ", or ".join(ways)
+
+
+def spill(
+    result: ToolResult,
+    *,
+    tool: str,
+    working_dir: Path,
+    shown_dir: str,
+    cap: int,
+    tools: Collection[str] | None = None,
+) -> ToolResult:
     """`result` with its content within `cap`, the whole output written to a file when it was over.
 
     Args:
@@ -57,6 +84,8 @@ def spill(result: ToolResult, *, tool: str, working_dir: Path, shown_dir: str, c
         working_dir: the session's working dir on this machine.
         shown_dir: the working dir as the executing side sees it (`/workspace` in docker).
         cap: the most characters the model reads.
+        tools: the session's tool names, so the note names only ways it has to read the file
+            (all the standard tools when None).
     """
     size = len(result.content)
     if size <= cap:
@@ -77,7 +106,7 @@ def spill(result: ToolResult, *, tool: str, working_dir: Path, shown_dir: str, c
     shown = f"{shown_dir.rstrip('/')}/{host_path.relative_to(working_dir).as_posix()}"
     line = (
         f"[... {size - cap:,} characters cut: the output is {size:,} characters and all of it is in "
-        f"{shown} (read it with view and view_range, or with bash: head, tail, grep, python) ...]"
+        f"{shown} ({read_hint(tools)}) ...]"
     )
     return _capped(result, cap, line, str(host_path))
 

@@ -64,6 +64,7 @@ def test_tools_are_named_for_overridden_methods() -> None:
             "key_store_modify",
             "only_exec_execute",
             "shout_execute",
+            "view",  # the session's saved long outputs, so a cut result can be read
         ]
         assert "<available_native_skills>" in s.system and "An in-memory key/value store." in s.system
         assert s.run_tool("shout_execute", command="hey").content == "HEY"
