@@ -29,6 +29,7 @@ LocalErrorCode = Literal[  # a failure on this side: the executors, the loop, th
     "copy_out_failed",
     "tool_error",
     "exception",
+    "bad_return",
     "container_died",
     "closed",
     "bad_return",
