@@ -56,6 +56,7 @@ _EXPORTS: dict[str, str] = {
     "native_skill": "executors.native",
     "ApprovalExecutor": "executors.approval",
     "ApprovalPolicy": "executors.approval",
+    "ApprovalRecord": "executors.approval",
     "ApprovalRequest": "executors.approval",
     "require_approval": "executors.approval",
     # session
@@ -81,6 +82,7 @@ __all__ = [
     "AnthropicModel",
     "ApprovalExecutor",
     "ApprovalPolicy",
+    "ApprovalRecord",
     "ApprovalRequest",
     "ChatPanel",
     "ConjureError",
@@ -179,7 +181,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ToolError,
         UsageError,
     )
-    from .executors.approval import ApprovalExecutor, ApprovalPolicy, ApprovalRequest, require_approval
+    from .executors.approval import (
+        ApprovalExecutor,
+        ApprovalPolicy,
+        ApprovalRecord,
+        ApprovalRequest,
+        require_approval,
+    )
     from .executors.base import Executor, ExecutorSetup
     from .executors.docker import DockerExecutor
     from .executors.local import LocalExecutor
