@@ -56,7 +56,23 @@ def test_send_streams_runs_tools_and_renders_the_reply(local_session: MakeSessio
     shown = turn.reply.outputs[0]["data"]
     assert "web-1" in str(shown) and "1 tool call(s)" in str(shown)
     assert panel.errors == []
-    assert "this turn: 20 in / 10 out tokens" in panel.footer.value
+    # a fake model is named, and its made-up token counts are not shown as usage or cost
+    assert "scripted model, offline" in panel.footer.value and "tokens" not in panel.footer.value
+    assert "scripted model, offline" in turn.badge.value
+
+
+class Relay(BaseModel):
+    """A stand-in for a real model (not a ScriptedModel): replies with the usage it is given."""
+
+    def __init__(self, usage: dict[str, int]) -> None:
+        self.usage = usage
+
+    def request(self, req: ModelRequest) -> dict[str, Any]:
+        return {
+            "content": [{"type": "text", "text": "hi"}],
+            "usage": dict(self.usage),
+            "stop_reason": "end_turn",
+        }
 
 
 class Gate(BaseModel):
@@ -222,7 +238,7 @@ def test_errors_are_shown_and_kept(local_session: MakeSession) -> None:
 
 
 def test_footer_prices_a_priced_model_and_says_unknown_otherwise(local_session: MakeSession) -> None:
-    model = S(["hi"], usage={"input_tokens": 1_000_000, "output_tokens": 100_000})
+    model = Relay({"input_tokens": 1_000_000, "output_tokens": 100_000})
     priced = ChatPanel(
         local_session(model), prices={"fake-model": Price(input=3.0, output=15.0)}, model_id="fake-model"
     )
@@ -232,7 +248,7 @@ def test_footer_prices_a_priced_model_and_says_unknown_otherwise(local_session: 
     assert "session: 1,000,000 in / 100,000 out tokens, $4.50" in priced.footer.value
     assert "estimated at fake-model list prices" in priced.footer.value
 
-    unpriced = ChatPanel(local_session(S(["hi"])))
+    unpriced = ChatPanel(local_session(Relay({"input_tokens": 10, "output_tokens": 5})))
     unpriced.chat("hello")
     unpriced.wait(timeout=120)
     assert "unknown" in unpriced.footer.value and "$" not in unpriced.footer.value
@@ -298,3 +314,32 @@ def test_a_closed_panel_no_longer_answers_approvals(local_session: MakeSession) 
     result = session.messages[4]["content"][0]
     assert result["is_error"] is True and "no one was asked" in result["content"]
     assert not (session.working_dir / "x").exists()
+
+
+class TwoStep(BaseModel):
+    """A stand-in for a real model: a tool call (100 in / 10 out), then the answer (50 in / 5 out)."""
+
+    def request(self, req: ModelRequest) -> dict[str, Any]:
+        if not any(b.get("type") == "tool_result" for b in req.messages[-1]["content"]):
+            call = S.tool_use("bash_tool", command="sleep 3; echo done", description="wait")
+            return {
+                "content": [call],
+                "usage": {"input_tokens": 100, "output_tokens": 10},
+                "stop_reason": "tool_use",
+            }
+        return {
+            "content": [S.text("done")],
+            "usage": {"input_tokens": 50, "output_tokens": 5},
+            "stop_reason": "end_turn",
+        }
+
+
+def test_session_tokens_in_the_footer_grow_during_the_turn(local_session: MakeSession) -> None:
+    panel = ChatPanel(local_session(TwoStep()))
+    panel.chat("go")
+    turn = panel.turns[0]
+    wait_until(lambda: any(r.status == "running" for r in turn.rows.values()), "the running tool")
+    assert panel.busy
+    assert "session: 100 in / 10 out tokens" in panel.footer.value, panel.footer.value
+    assert panel.wait(timeout=120) is not None
+    assert "session: 150 in / 15 out tokens" in panel.footer.value

@@ -151,7 +151,10 @@ class TurnView:
         self.reply = w.Output()
         self.file_box = w.VBox()
         self.status = w.HTML()
-        self.widget = w.VBox([self.user, self.activity, self.answer, self.reply, self.file_box, self.status])
+        self.badge = w.HTML()  # names a fake model under its answer
+        self.widget = w.VBox(
+            [self.user, self.activity, self.answer, self.badge, self.reply, self.file_box, self.status]
+        )
         self.widget.add_class("conjure-turn")
 
     def handle(self, event: Event) -> None:

@@ -94,6 +94,7 @@ class ChatPanel(w.VBox):
         self._skills = skills
         self._session_options = dict(session_options or {})
         self._lock = threading.RLock()
+        self._usage_before: dict[str, Any] = {}
         self._worker: TurnWorker | None = None
         self._running = False
         self._model_options: dict[str, Any] = {}
@@ -149,6 +150,7 @@ class ChatPanel(w.VBox):
                 self._show_error(exc)
                 return False
             turn = TurnView(text, file_card)
+            self._usage_before = dict(session.usage)
             worker = TurnWorker(session, text, self._event_handler(turn), self._done_handler(turn))
             self._worker, self._running = worker, True
             self.turns.append(turn)
@@ -224,8 +226,10 @@ class ChatPanel(w.VBox):
                     self.errors.append(worker.error)
                     turn.fail(worker.error)
                 self.notice.value = ""
-                self._update_footer(turn)
+                if worker.response is not None:
+                    turn.badge.value = _fake_badge(self._session)
                 self._running = False
+                self._update_footer(turn)
                 self._set_running(False)
 
         return done
@@ -331,11 +335,20 @@ class ChatPanel(w.VBox):
         return choice if isinstance(choice, str) else model_id(choice)
 
     def _update_footer(self, turn: TurnView | None) -> None:
+        fake = _fake_badge(self._session)
+        if fake:  # a fake model's token counts are invented: not shown as usage or cost
+            self.footer.value = (
+                f'<div class="conjure-footer" style="opacity:0.85;font-size:12px">{fake} '
+                "no usage or cost: a fake model's token counts are made up</div>"
+            )
+            return
         mid = self._priced_id()
         parts = []
         if turn is not None:
             parts.append("this turn: " + _usage_text(mid, turn.usage, self.prices))
         session_usage = self._session.usage if self._session is not None else {}
+        if turn is not None and self._running:  # the session adds a turn's usage when it ends
+            session_usage = _added(self._usage_before, turn.usage)
         parts.append("session: " + _usage_text(mid, session_usage, self.prices))
         if find_price(mid, self.prices) is None:
             label = f"no price for {mid}" if mid else "no price for this model"
@@ -349,6 +362,31 @@ class ChatPanel(w.VBox):
     def __repr__(self) -> str:
         state = "running" if self.busy else "idle"
         return f"<ChatPanel {state} turns={len(self.turns)} errors={len(self.errors)}>"
+
+
+def _added(before: Mapping[str, Any], turn: Mapping[str, int]) -> dict[str, int]:
+    out = {k: v for k, v in before.items() if isinstance(v, int)}
+    for key, value in turn.items():
+        out[key] = out.get(key, 0) + value
+    return out
+
+
+def _fake_badge(session: Session | None) -> str:
+    """A visible badge naming a fake model (ScriptedModel, FunctionModel), or "" for a real one."""
+    from ...models.function import FunctionModel
+    from ...models.scripted import ScriptedModel
+
+    model = getattr(session, "model", None)
+    if isinstance(model, ScriptedModel):
+        label = "scripted model, offline"
+    elif isinstance(model, FunctionModel):
+        label = "function model (a Python callback), not Claude"
+    else:
+        return ""
+    return (
+        '<span class="conjure-fake-model" style="display:inline-block;padding:0 6px;border-radius:8px;'
+        f'font-size:11px;background:rgba(239,108,0,0.15);color:#ef6c00">{escape(label)}</span>'
+    )
 
 
 def _usage_text(mid: str | None, usage: Mapping[str, int], prices: Mapping[str, Price] | None) -> str:
