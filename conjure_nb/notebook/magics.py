@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import posixpath
+import shlex
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
@@ -22,7 +24,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Integer, List, Unicode
 
 from .. import errors as cj_errors
-from ..display.text import markdown_html
+from ..display.text import escape, markdown_html
 from ..models.function import as_model
 from ..session import Response, Session
 from ..tools import ToolCall, ToolResult
@@ -60,6 +62,9 @@ class ConjureMagics(Magics):
     stream = Bool(True, help="stream answers and tool rows as they happen (--no-stream turns it off)").tag(
         config=True
     )
+    working_dir = Unicode(
+        "", help="working dir of the sessions the magics open from now on (default: a fresh temp dir each)"
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell, **kwargs)
@@ -98,7 +103,12 @@ class ConjureMagics(Magics):
 
         def make() -> Session:
             skills, _ = resolve_skills(items, backend, self.ns)
+            where = self.working_dir if self.working_dir and backend != "anthropic" else None
             try:
+                if where is not None:
+                    return Session.new(
+                        backend, skills, model, max_iterations=self.max_iterations, working_dir=where
+                    )
                 return Session.new(backend, skills, model, max_iterations=self.max_iterations)
             except cj_errors.UsageError as exc:
                 raise UsageError(f"--backend {backend}: {exc}") from None
@@ -201,7 +211,11 @@ class ConjureMagics(Magics):
         session = opened.session
         inputs = prepare_inputs(names, self.ns, session.working_dir)
         command = expand(body.strip("\n"), self.ns, inputs.refs)
-        tool, tool_input = _run_call(session, command)
+        tool, tool_input = _run_call(session, _shell_options(command, args))
+        if tool != "bash_tool" and (args.cwd or args.pipefail):
+            raise UsageError(
+                f"--cwd and --pipefail need a bash_tool; {tool} runs this {session.backend} cell"
+            )
         meta = self._meta(args.session, session)
         stream = self.stream if args.stream is None else args.stream
         view = LiveTurn(metadata=meta, title=f"session {args.session}", show_now=False) if stream else None
@@ -219,7 +233,8 @@ class ConjureMagics(Magics):
         if view is not None:
             view.on_event(ToolCallFinished(call, result))
         self._keep(args, result)
-        return self._result({"text/html": to_html(result), "text/plain": repr(result)}, meta, view, result)
+        html = _ran_in(session, args.cwd, tool) + to_html(result)
+        return self._result({"text/html": html, "text/plain": repr(result)}, meta, view, result)
 
 
 @contextlib.contextmanager
@@ -249,6 +264,26 @@ def _approvals(session: Session, approve: str | None) -> Iterator[None]:
             wrapper.policy, wrapper.ask = ApprovalPolicy(), None
         else:
             wrapper.policy, wrapper.ask = saved
+
+
+def _shell_options(command: str, args: Any) -> str:
+    """`--pipefail` and `--cwd` as the first lines of the bash body."""
+    lines = ["set -o pipefail"] if args.pipefail else []
+    if args.cwd:
+        lines.append(f"cd {shlex.quote(args.cwd)} || exit 1")
+    return "\n".join([*lines, command])
+
+
+def _ran_in(session: Session, cwd: str | None, tool: str) -> str:
+    """One line saying which directory the command ran in, as the executor sees it."""
+    if tool != "bash_tool":
+        return ""
+    base = "/workspace" if session.backend == "docker" else str(session.working_dir)
+    where = posixpath.normpath(posixpath.join(base, cwd)) if cwd else base
+    return (
+        f'<div class="conjure-ran-in" style="opacity:0.75;font-size:12px">ran in <code>{escape(where)}</code>'
+        f" ({escape(session.backend)})</div>"
+    )
 
 
 def _run_call(session: Session, command: str) -> tuple[str, dict[str, Any]]:

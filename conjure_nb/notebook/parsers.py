@@ -56,6 +56,11 @@ def run_parser() -> MagicArgumentParser:
         description="Run the cell body as a command through the session's executor (no model).",
     )
     _common(p)
+    p.add_argument("--cwd", default=None, metavar="DIR",
+                   help="run in this directory (relative to the session's working dir, or absolute)")  # fmt: skip
+    p.add_argument("--pipefail", action="store_true",
+                   help="a pipeline fails when any stage fails (bash's set -o pipefail); "
+                   "by default its status is its last command's, as in a terminal")  # fmt: skip
     return p
 
 

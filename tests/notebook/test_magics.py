@@ -413,3 +413,25 @@ def test_a_cells_model_and_limit_are_for_that_cell_only(ip: Shell) -> None:
     assert ip.ns["_conjure"].text == "the other model"
     assert ip.run("%%conjure chat --session keep --no-stream\nthird").error is None
     assert ip.ns["_conjure"].text == "own model, turn 2"
+
+
+def test_run_says_where_it_ran_and_takes_a_directory(ip: Shell, tmp_path: Path) -> None:
+    ip.shell.run_line_magic("load_ext", "conjure_nb")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "analysis.json").write_text('{"ok": true}')
+    ip.shell.run_line_magic("config", f"ConjureMagics.working_dir = {str(tmp_path)!r}")
+    ran = ip.run("%%conjure run --no-stream --session here\ncat out/analysis.json; pwd")
+    assert ran.error is None and ip.ns["_conjure"].exit_code == 0
+    assert str(tmp_path) in ip.ns["_conjure"].stdout
+    assert f"ran in <code>{tmp_path}</code>" in _html(ran.last)
+    ran = ip.run("%%conjure run --no-stream --session here --cwd out\npwd")
+    assert ip.ns["_conjure"].stdout.strip() == str(tmp_path / "out")
+    assert f"ran in <code>{tmp_path / 'out'}</code>" in _html(ran.last)
+
+
+def test_pipefail_is_asked_for_not_assumed(ip: Shell) -> None:
+    ip.shell.run_line_magic("load_ext", "conjure_nb")
+    ip.run("%%conjure run --no-stream\nfalse | cat")
+    assert ip.ns["_conjure"].exit_code == 0, "bash's own rule by default: the last stage's status"
+    ip.run("%%conjure run --no-stream --pipefail\nfalse | cat")
+    assert ip.ns["_conjure"].is_error and ip.ns["_conjure"].exit_code == 1
