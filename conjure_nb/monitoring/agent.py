@@ -15,6 +15,7 @@ another writer (Anthropic's hosted xlsx/pdf skills, say) can replace the local s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -88,6 +89,38 @@ def copy_out(workdir: Path, paths: list[Path], out_dir: Path) -> list[Path]:
             raise AgentError(f"{src.name} was not copied to {out_dir}: {exc}") from None
         kept.append(out_dir / src.name)
     return kept
+
+
+MANIFEST = ".conjure-agent-files.json"
+"""In `out_dir`: the names the agent's last run copied there, so the next run can drop stale ones."""
+
+
+def drop_stale(out_dir: Path, kept: list[Path]) -> None:
+    """Remove what an earlier run copied to `out_dir` and this run did not: an older report must
+    not sit beside a new analysis.json (`generate_report=False`, or fewer formats) as if current.
+
+    Only names the agent recorded in `MANIFEST` are removed, each a plain file name unlinked in
+    `out_dir` itself (a link is removed, never followed); a user's own files there stay.
+    """
+    names = {p.name for p in kept}
+    try:
+        old = json.loads(read_in(out_dir, out_dir / MANIFEST)[:1_000_000])
+    except (OSError, ValueError):
+        old = []
+    fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in old if isinstance(old, list) else []:
+            if (
+                isinstance(name, str)
+                and name not in names
+                and "/" not in name
+                and name not in ("", ".", "..")
+            ):
+                with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+                    os.unlink(name, dir_fd=fd)
+    finally:
+        os.close(fd)
+    write_new(out_dir, MANIFEST, json.dumps(sorted(names)).encode())
 
 
 def _story(analysis: dict[str, Any], workdir: Path) -> list[str]:
@@ -513,6 +546,9 @@ class MonitoringAgent:
         )
 
     def _keep(self, paths: list[Path], workdir: Path) -> list[Path]:
-        """Copy the run's outputs to `out_dir`; a rerun replaces the agent's own files."""
+        """Copy the run's outputs to `out_dir`; a rerun replaces the agent's own files and removes
+        those it does not write again (see `drop_stale`)."""
         assert self.out_dir is not None
-        return copy_out(workdir, paths, self.out_dir)
+        kept = copy_out(workdir, paths, self.out_dir)
+        drop_stale(self.out_dir, kept)
+        return kept

@@ -180,7 +180,7 @@ def test_main_job_cli(tmp_path: Path) -> None:
     story = console[console.index("On 14 March 2026") :][:250]
     assert story in first_page
     assert "pipeline mode" in proc.stderr and "[3/3]" in proc.stderr
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         "analysis.json",
         "incident-report.pdf",
         "incident-report.xlsx",
@@ -327,3 +327,22 @@ def test_an_agent_run_leaves_the_kernel_as_it_was(tmp_path: Path) -> None:
     skill_modules |= {"loganalyzer", "incident_report"}
     assert not skill_modules & set(found["new"]), found["new"]
     assert "conjure_nb._skills.loganalyzer.analyze" in found["ours"]
+
+
+def test_a_run_without_a_report_leaves_no_older_report_beside_the_new_analysis(
+    api: DemoLogServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    agent = cj.MonitoringAgent(out_dir=out)
+    first = agent.analyze(api.logs_url, limit=200)
+    assert sorted(p.suffix for p in first.report_files) == [".pdf", ".xlsx"]
+    second = agent.analyze(api.logs_url, limit=100, generate_report=False)
+    assert second.report_files == []
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        "analysis.json",
+        "notes.txt",
+    ]
+    assert json.loads((out / "analysis.json").read_text())["summary"]["total"] == 100
+    assert (out / "notes.txt").read_text() == "mine"  # only the agent's own files are removed
