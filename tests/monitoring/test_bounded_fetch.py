@@ -125,3 +125,17 @@ def test_a_page_past_the_byte_cap_is_cut_and_the_summary_says_so(bare_page: Huge
     assert bare_page.sent < 16 * 1024 * 1024
     numbers = [int(m.split()[1]) for m in _messages(out.read_text())]
     assert numbers == sorted(numbers) and numbers[0] > 10, "the last records read before the cut, in order"
+
+
+@pytest.mark.parametrize(("limit", "more"), [(30, False), (29, True)])
+def test_stopping_early_still_says_truly_whether_there_was_more(
+    tmp_path: Path, limit: int, more: bool
+) -> None:
+    from conjure_nb.testing.demo_server import DemoLogServer
+
+    out = tmp_path / "logs.jsonl"
+    with DemoLogServer(records=30) as live:
+        done = run_script(ANALYZER / "fetch_logs.py", live.logs_url, "--limit", str(limit), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(Path(f"{out}.fetch.json").read_text())
+    assert (summary["records"], summary["more_available"]) == (limit, more)

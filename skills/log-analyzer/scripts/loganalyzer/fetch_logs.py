@@ -549,11 +549,14 @@ def fetch_json_api(client: Client, query: Query, on_page: Callable[[int], None] 
                 f"{page.count:,} records read before the cut are all that was seen of it"
             )
             break
-        if page.stopped or (not scanning and len(taken) >= query.limit):
+        if page.stopped:  # a record past those asked for arrived: there is more
             result.more = True
             break
         if not cursor or not page.count:
             result.more = seen > query.limit
+            break
+        if not scanning and len(taken) >= query.limit:
+            result.more = True
             break
     if scanning:
         result.records = list(kept)

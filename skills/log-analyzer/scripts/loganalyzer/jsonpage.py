@@ -5,7 +5,8 @@ holding all of it (and its parsed copy) even when ten records were asked for, an
 ignores `limit` can answer 150 MB. Here the body is read in chunks: the list of records is walked
 one element at a time, keeping the first `want` and the last `want` (for an API that pages oldest
 first, whose newest records come last), the page's other keys are read whole, and reading stops as
-soon as `done` says the records in hand are enough, or at `max_bytes` (the page is then marked cut).
+soon as a record past the first `want` arrives and `done` says those are the ones asked for (so
+there is more), or at `max_bytes` (the page is then marked cut).
 
 Standard library only: it runs inside any sandbox.
 """
@@ -152,9 +153,6 @@ def _object(stream: _Stream, page: Page, want: int, done: Callable[[Page], bool]
                 return
         else:
             page.fields[key] = stream.value()
-            if page.listed and page.count >= want and done(page):
-                page.stopped = True
-                return
         if stream.expect(",}") == "}":
             return
 
@@ -171,7 +169,7 @@ def _records(stream: _Stream, page: Page, want: int, done: Callable[[Page], bool
         if len(page.first) < want:
             page.first.append(record)
         page.last.append(record)
-        if page.count >= want and done(page):
+        if page.count > want and done(page):  # one record past those asked for: there is more
             page.stopped = True
             return
         if stream.expect(",]") == "]":
