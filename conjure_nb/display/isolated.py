@@ -45,6 +45,7 @@ class IsolatedReader:
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._stderr: IO[bytes] | None = None
+        self._pid = os.getpid()
         atexit.register(self.close)
 
     def call(self, f: IO[bytes], args: dict[str, Any], *, timeout: float, memory: int) -> dict[str, Any]:
@@ -73,6 +74,8 @@ class IsolatedReader:
         return reply
 
     def _ensure(self, memory: int) -> socket.socket:
+        if self._pid != os.getpid():  # a forked copy of this process: the helper is the parent's
+            self._proc, self._sock, self._stderr, self._pid = None, None, None, os.getpid()
         if self._proc is not None and self._proc.poll() is None and self._sock is not None:
             return self._sock
         self._stop()
@@ -125,9 +128,10 @@ class IsolatedReader:
             self._stderr = None
 
     def close(self) -> None:
-        """Stop the helper process (it starts again on the next call)."""
+        """Stop the helper process (it starts again on the next call); a forked copy leaves it alone."""
         with self._lock:
-            self._stop()
+            if self._pid == os.getpid():
+                self._stop()
 
 
 def _recv_exact(sock: socket.socket, n: int, deadline: float) -> bytes:

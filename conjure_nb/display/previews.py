@@ -10,7 +10,7 @@ caller still offers the download.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 from .html import error_box, note, pre
@@ -39,7 +39,7 @@ class FileOptions:
     max_rows: int = 20
     max_pages: int = 4
     max_text: int = 3000
-    max_link_bytes: int = limits.max_link_bytes
+    max_link_bytes: int = field(default_factory=lambda: limits.max_link_bytes)
 
 
 def size_text(n: int) -> str:
