@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
+from ..display.beneath import LinkRefused, open_in
 from ..display.text import escape
 from ..errors import SkillError, UsageError
 from .rules import unsafe_name_problem
@@ -157,51 +158,27 @@ def _resource_path(skill: str, path: str | os.PathLike[str]) -> str:
 
 
 def _read_beneath(skill: Skill, rel: str) -> bytes:
-    """Open `rel` one component at a time from the skill folder, never following a link."""
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(skill.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # the folder itself may be a link
-    parts = rel.split("/")
+    """The file's bytes, opened beneath the skill folder with the display layer's no-follow opener."""
     try:
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            try:
-                inner = os.open(part, flags | (os.O_NONBLOCK if last else os.O_DIRECTORY), dir_fd=fd)
-            except FileNotFoundError:
-                raise _missing(skill, rel) from None
-            except OSError as exc:
-                if _is_link(fd, part):
-                    raise SkillError(
-                        f"skill {skill.name!r}: resource {rel!r} goes through the symbolic link "
-                        f"{'/'.join(parts[: i + 1])!r}; read_resource does not follow links",
-                        skill=skill.name,
-                    ) from None
-                if isinstance(exc, NotADirectoryError):
-                    raise _missing(skill, rel) from None
-                raise
-            os.close(fd)
-            fd = inner
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
+        fd = open_in(skill.path, rel)
+    except (FileNotFoundError, NotADirectoryError):
+        raise _missing(skill, rel) from None
+    except LinkRefused as exc:
+        why = "is not a regular file" if exc.errno == errno.EPERM else "goes through a symbolic link"
+        raise SkillError(
+            f"skill {skill.name!r}: resource {rel!r} {why}; read_resource reads regular files beneath "
+            "the skill folder and does not follow links",
+            skill=skill.name,
+        ) from None
+    with os.fdopen(fd, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_RESOURCE_BYTES:
             raise SkillError(
-                f"skill {skill.name!r}: resource {rel!r} is not a regular file", skill=skill.name
-            )
-        if st.st_size > MAX_RESOURCE_BYTES:
-            raise SkillError(
-                f"skill {skill.name!r}: resource {rel!r} is {st.st_size:,} bytes; read_resource reads "
+                f"skill {skill.name!r}: resource {rel!r} is {size:,} bytes; read_resource reads "
                 f"files up to {MAX_RESOURCE_BYTES:,} bytes",
                 skill=skill.name,
             )
-        with os.fdopen(os.dup(fd), "rb") as f:
-            return f.read(MAX_RESOURCE_BYTES + 1)
-    finally:
-        os.close(fd)
-
-
-def _is_link(dirfd: int, name: str) -> bool:
-    try:
-        return stat.S_ISLNK(os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode)
-    except OSError:
-        return False
+        return f.read(MAX_RESOURCE_BYTES + 1)
 
 
 def _missing(skill: Skill, rel: str) -> UsageError:

@@ -52,9 +52,9 @@ def test_read_resource_never_follows_a_link_out_of_the_skill(analyzer: cj.Skill,
     secret.write_text("the caller's secret")
     os.symlink(secret, analyzer.path / "references" / "leak.md")
     os.symlink(tmp_path, analyzer.path / "up")
-    with pytest.raises(cj.SkillError, match=r"symbolic link 'references/leak\.md'"):
+    with pytest.raises(cj.SkillError, match=r"'references/leak\.md' goes through a symbolic link"):
         analyzer.read_resource("references/leak.md")
-    with pytest.raises(cj.SkillError, match=r"symbolic link 'up'"):
+    with pytest.raises(cj.SkillError, match=r"'up/secret\.txt' goes through a symbolic link"):
         analyzer.read_resource("up/secret.txt")
 
 
