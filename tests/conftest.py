@@ -44,7 +44,12 @@ def _session_dirs() -> set[str]:
 def _no_leftover_session_dirs() -> Iterator[None]:
     yield
     import gc
+    import sys
 
+    if "conjure_nb.executors.docker.pool" in sys.modules:  # ready sandboxes wait for the next session:
+        from conjure_nb.executors.docker.pool import warm_pool  # they go at exit, which is after this check
+
+        warm_pool().drain()
     gc.collect()
     left = _session_dirs()
     shutil.rmtree(_BASE, ignore_errors=True)

@@ -20,8 +20,8 @@ def _register_formatters(shell: Any) -> None:
     `%%conjure` cell returned display as that cell chose (see results.py)."""
     from ..tools import ToolResult
     from ..tools.response import Response
+    from .magics._results import RESULTS
     from .render import to_html
-    from .results import RESULTS
 
     def html(obj: Any) -> str | None:
         return None if RESULTS.bundle(obj) is not None else to_html(obj)
@@ -35,7 +35,7 @@ def _register_formatters(shell: Any) -> None:
 def _unregister_formatters(shell: Any) -> None:
     from ..tools import ToolResult
     from ..tools.response import Response
-    from .results import RESULTS
+    from .magics._results import RESULTS
 
     formatters = shell.display_formatter.formatters
     for kind in (ToolResult, Response):
@@ -48,8 +48,8 @@ def load_ipython_extension(shell: Any) -> None:
     """Register the magics, their `%config` traits, the renderers and the one-line cell errors."""
     if id(shell) in _LOADED:
         return
-    from . import failure
     from .magics import ConjureMagics
+    from .magics import _failure as failure
 
     magics = ConjureMagics(shell)
     shell.register_magics(magics)
@@ -66,7 +66,7 @@ def unload_ipython_extension(shell: Any) -> None:
     magics = _LOADED.pop(id(shell), None)
     if magics is None:
         return
-    from . import failure
+    from .magics import _failure as failure
 
     try:
         magics.store.close_all()

@@ -257,9 +257,9 @@ class LineCommandsDirective(SphinxDirective):
     """The rows of the magics' own `%conjure help` table."""
 
     def run(self) -> list[nodes.Node]:
-        from conjure_nb.notebook.commands import HELP
+        from conjure_nb.notebook.magics._commands import HELP
 
-        _depend_on_package(self, "conjure_nb.notebook.commands")
+        _depend_on_package(self, "conjure_nb.notebook.magics._commands")
         rows = []
         for line in HELP.splitlines():
             match = re.fullmatch(r"\| `(.+?)` \| (.+) \|", line.strip())
@@ -269,7 +269,7 @@ class LineCommandsDirective(SphinxDirective):
             rows.append([[nodes.literal(usage, usage)], _inline(match.group(2))])
         if not rows:
             raise self.error(
-                "conjure-line-commands: no table rows found in conjure_nb.notebook.commands.HELP"
+                "conjure-line-commands: no table rows found in conjure_nb.notebook.magics._commands.HELP"
             )
         return [_table(["command", "what it does"], rows, [55, 45])]
 

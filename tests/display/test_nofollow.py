@@ -16,7 +16,7 @@ import pytest
 import conjure_nb as cj
 from conjure_nb.display.beneath import LinkRefused, read_in, write_new
 from conjure_nb.models.scripted import ScriptedModel as S
-from conjure_nb.notebook.inputs import prepare_inputs
+from conjure_nb.notebook.magics._inputs import prepare_inputs
 from conjure_nb.notebook.render import to_html
 
 SECRET = "ANTHROPIC_API_KEY=sk-ant-SECRET"

@@ -72,7 +72,7 @@ def test_response_reprs_are_inert_with_and_without_the_extension(tmp_path: Path)
 
 
 def test_every_chat_format_is_inert(tmp_path: Path) -> None:
-    from conjure_nb.notebook.magics import _chat_bundle
+    from conjure_nb.notebook.magics._conjure import _chat_bundle
 
     r = cj.Response(corpus(), "end_turn")
     for fmt in ("markdown", "html", "text", "json"):

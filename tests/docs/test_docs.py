@@ -205,7 +205,7 @@ def _options(parser: argparse.ArgumentParser) -> list[str]:
 
 def test_the_magics_page_lists_every_argument_and_trait(docs_site: Path) -> None:
     from conjure_nb.notebook.magics import ConjureMagics
-    from conjure_nb.notebook.parsers import chat_parser, run_parser
+    from conjure_nb.notebook.magics._parsers import chat_parser, run_parser
 
     text = _text(docs_site / "reference" / "magics.html")
     for parser in (chat_parser(), run_parser()):

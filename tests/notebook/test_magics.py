@@ -384,7 +384,7 @@ def test_parallel_tool_calls_each_get_a_live_row(ip: Shell) -> None:
 
 
 def test_hosted_skill_specs_for_the_anthropic_backend(tmp_path: Path) -> None:
-    from conjure_nb.notebook.resolve import resolve_skills
+    from conjure_nb.notebook.magics._resolve import resolve_skills
 
     skills, labels = resolve_skills(
         ["xlsx", "anthropic:pdf:2", "custom:skill_01", str(tmp_path)], "anthropic", {}

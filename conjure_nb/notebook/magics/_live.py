@@ -23,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..display.html import badge, error_box, esc, frame, note
-from ..display.text import markdown_html
-from ..tools import CreatedFile
-from ..tools.events import (
+from ...display.html import badge, error_box, esc, frame, note
+from ...display.text import markdown_html
+from ...tools import CreatedFile
+from ...tools.events import (
     Event,
     FileCreated,
     ModelRequestStart,
@@ -36,8 +36,8 @@ from ..tools.events import (
     ToolCallStarted,
     TurnFinished,
 )
-from .render import to_html
-from .render.objects import TraceRow, summarize_input, trace_html
+from ..render import to_html
+from ..render.objects import TraceRow, summarize_input, trace_html
 
 __all__ = ["DisplaySink", "LiveTurn", "Sink", "TurnState"]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..session import Response, Session
+from ...session import Response, Session
 
 __all__ = ["Opened", "SessionStore", "Spec"]
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from .parsers import line_parser
-from .render.objects import summarize_input
+from ..render.objects import summarize_input
+from ._parsers import line_parser
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .magics import ConjureMagics
+    from ._conjure import ConjureMagics
 
 __all__ = ["HELP", "run_line"]
 
@@ -78,8 +78,8 @@ def _opened(magics: ConjureMagics, name: str) -> Any:
 
 
 def _skills(magics: ConjureMagics, args: Any) -> Any:
-    from ..skills.loader import scan
-    from ..skills.validate import validate
+    from ...skills.loader import scan
+    from ...skills.validate import validate
 
     paths = list(args.path) or list(magics.skills)
     if not paths:
@@ -122,7 +122,7 @@ def _tools(magics: ConjureMagics, args: Any) -> Any:
 
 
 def _files(magics: ConjureMagics, args: Any) -> None:
-    from .render import show
+    from ..render import show
 
     session = _opened(magics, args.session).session
     show(session)

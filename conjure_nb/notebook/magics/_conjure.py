@@ -23,21 +23,21 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Integer, List, Unicode
 
-from .. import errors as cj_errors
-from ..display.text import escape, markdown_html
-from ..models.function import as_model
-from ..session import Response, Session
-from ..tools import ToolCall, ToolResult
-from ..tools.events import ToolCallFinished, ToolCallStarted
-from . import commands
-from .failure import CellFailure
-from .inputs import parse_names, prepare_inputs
-from .live import LiveTurn
-from .parsers import chat_parser, run_parser
-from .render import to_html
-from .resolve import NO_MODEL, expand, resolve_model, resolve_skills
-from .results import RESULTS
-from .sessions import Opened, SessionStore, Spec, model_label
+from ... import errors as cj_errors
+from ...display.text import escape, markdown_html
+from ...models.function import as_model
+from ...session import Response, Session
+from ...tools import ToolCall, ToolResult
+from ...tools.events import ToolCallFinished, ToolCallStarted
+from ..render import to_html
+from . import _commands as commands
+from ._failure import CellFailure
+from ._inputs import parse_names, prepare_inputs
+from ._live import LiveTurn
+from ._parsers import chat_parser, run_parser
+from ._resolve import NO_MODEL, expand, resolve_model, resolve_skills
+from ._results import RESULTS
+from ._sessions import Opened, SessionStore, Spec, model_label
 
 __all__ = ["ConjureMagics"]
 
@@ -243,7 +243,7 @@ def _approvals(session: Session, approve: str | None) -> Iterator[None]:
     if approve is None:
         yield
         return
-    from ..executors.approval import ApprovalExecutor, ApprovalPolicy, ask_in_console, require_approval
+    from ...executors.approval import ApprovalExecutor, ApprovalPolicy, ask_in_console, require_approval
 
     tools = [t.strip() for t in approve.split(",") if t.strip()] or ["*"]
     unknown = [t for t in tools if t != "*" and t not in session.tools]
