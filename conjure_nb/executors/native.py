@@ -100,7 +100,8 @@ class NativeSkill:
 
         Returns:
             The tool's output: a string as it is, bytes decoded as UTF-8, a DataFrame as JSON
-            records, anything else as JSON (None is empty output).
+            records, a list or a number as JSON. A tuple, a dict or None is an `is_error` result
+            saying so (the Elixir `{:ok, text}` habit is not an answer).
 
         Raises:
             ToolError: to hand the model an `is_error` result with this message. Any other exception
