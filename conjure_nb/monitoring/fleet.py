@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import shlex
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -309,6 +310,7 @@ def _run(
     if client is not None:
         return _run_dask(shards, client, progress, failures)
     context = multiprocessing.get_context("spawn")
+    _give_main_a_spec()
     with cf.ProcessPoolExecutor(
         max_workers=min(len(shards), os.cpu_count() or 1), mp_context=context
     ) as pool:
@@ -316,6 +318,17 @@ def _run(
         return _collect(
             shards, futures, cf.as_completed(futures), progress, failures, lambda f: f.exception()
         )
+
+
+def _give_main_a_spec() -> None:
+    """Spawned workers read `__main__.__spec__`; a module IPython made for `__main__` may lack it.
+
+    A module run interactively has `__spec__ = None`, which tells the workers there is no main
+    module to import; a missing attribute instead fails the whole pool.
+    """
+    main = sys.modules.get("__main__")
+    if main is not None and not hasattr(main, "__spec__"):
+        main.__spec__ = None
 
 
 def _run_dask(

@@ -186,3 +186,16 @@ def test_no_sources_and_a_missing_dask_are_clear_errors(
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ImportError, match=r"conjure-nb\[dask\]"):
         fleet._distributed()
+
+
+def test_a_main_module_without_a_spec_does_not_fail_the_pool(
+    agent: MonitoringAgent, logs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IPython's shell may put a module without `__spec__` in sys.modules["__main__"] (a notebook)."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    del sys.modules["__main__"].__spec__
+    result = agent.analyze_many([str(logs["payments"])], generate_report=False, shard_bytes=200_000)
+    assert result.shards > 1 and not result.failures
