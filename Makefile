@@ -5,6 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+LAB_PORT ?= 8888
+DASHBOARD_PORT ?= 8866
+URL ?=
 
 .PHONY: install lint format typecheck test check bench demo docs sandbox-image lab clean
 
@@ -43,8 +46,17 @@ demo: install
 docs: install
 	$(BIN)/sphinx-build -W --keep-going -n -q -b html docs docs/_build/html
 
-lab: install  # the tutorials in a local JupyterLab
-	$(BIN)/jupyter lab notebooks/
+lab: install  # the tutorials in a local JupyterLab on 127.0.0.1:$(LAB_PORT) (works as root, as in containers)
+	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(16))'); \
+	echo "JupyterLab: open http://127.0.0.1:$(LAB_PORT)/lab?token=$$token  (Ctrl-C to stop)"; \
+	$(BIN)/jupyter lab notebooks/ --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.port_retries=0 \
+		--allow-root --IdentityProvider.token=$$token
+
+dashboard: install  # the monitoring dashboard (Voila) on 127.0.0.1:$(DASHBOARD_PORT); URL=... to watch a log API
+	$(BIN)/conjure-nb dashboard --port $(DASHBOARD_PORT) $(URL)
+
+binder-badge: install  # the README's Binder badge, from [project.urls] Repository in pyproject.toml
+	$(BIN)/python scripts/binder_badge.py
 
 sandbox-image: install
 	$(BIN)/conjure-nb sandbox build --offline
