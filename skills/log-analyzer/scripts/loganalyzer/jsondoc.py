@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from .logformats import Record, TextFormats, infer_level
-from .readstats import ParseStats
+from .readstats import ParseStats, json_engine
 from .timestamps import BadTimestamp
 
 MAX_DOCUMENT = 512 << 20
@@ -56,17 +56,14 @@ class ParseError(Exception):
 
 
 def json_codec() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
-    """(loads, dumps): orjson's when it is installed and safe, else the standard library's.
+    """(loads, dumps): orjson's when `json_engine()` says so, else the standard library's.
 
     orjson before 3.9.15 overflows the C stack on deeply nested input (CVE-2024-27454): one line
     nested 100,000 levels deep would kill the process, so older versions are not used.
     """
-    try:
+    if json_engine() == "orjson":
         import orjson
-    except ImportError:  # a bare python3: the standard json module is slower but enough
-        orjson = None
-    version = tuple(int(p) for p in re.findall(r"\d+", getattr(orjson, "__version__", "0"))[:3])
-    if orjson is not None and version >= (3, 9, 15):
+
         return orjson.loads, orjson.dumps
 
     def dumps(obj: Any) -> bytes:

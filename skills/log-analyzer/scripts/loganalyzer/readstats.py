@@ -5,12 +5,31 @@ Standard library only; used by parse_logs.py.
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 import time
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from .timestamps import Clock
+
+ENGINE_ENV = "LOGANALYZER_JSON"
+"""Set to `stdlib` to read JSON with the standard library even where orjson is installed (the
+tests compare both paths on the same input)."""
+
+
+def json_engine() -> str:
+    """Which JSON reader this process uses: "orjson" (installed, 3.9.15 or later, not turned off
+    with LOGANALYZER_JSON=stdlib) or "stdlib". The report names it as `parse.engine`."""
+    if os.environ.get(ENGINE_ENV, "").strip().lower() == "stdlib":
+        return "stdlib"
+    try:
+        import orjson
+    except ImportError:  # a bare python3: the standard json module is slower but enough
+        return "stdlib"
+    version = tuple(int(p) for p in re.findall(r"\d+", getattr(orjson, "__version__", "0"))[:3])
+    return "orjson" if version >= (3, 9, 15) else "stdlib"
 
 
 class ParseStats:
@@ -31,6 +50,7 @@ class ParseStats:
         self.malformed_examples: list[dict[str, Any]] = []
         self.unknown_levels: dict[str, int] = {}
         self.clock = Clock(year)
+        self.engine = json_engine()
 
     def bad_line(self, lineno: int | None, line: bytes | str, reason: str) -> None:
         self.malformed += 1
@@ -72,6 +92,7 @@ class ParseStats:
         found: dict[str, Any] = {"layout": self.layout} if self.layout is not None else {}
         return {
             "format": self.format,
+            "engine": self.engine if self.format in ("json", "jsonl") else "stdlib",
             "lines": self.lines,
             "records": self.records,
             "malformed": self.malformed,
