@@ -220,3 +220,13 @@ def test_response_keeps_what_the_model_said_on_the_way() -> None:
     with cj.Session.new_local([], model=model) as s:
         html = to_html(s.chat("go"))
     assert html.index("<p>Done.</p>") < html.index("<details>") < html.index("First I <em>look</em>.")
+
+
+def test_monitoring_results_are_rendered_by_their_type_not_their_fields() -> None:
+    """An object that merely has a MonitoringResult's fields is not taken for one."""
+    from types import SimpleNamespace
+
+    from conjure_nb.notebook.render import to_html
+
+    lookalike = SimpleNamespace(analysis={}, report_files=[], logs_fetched=3, mode="pipeline")
+    assert "log records from" not in to_html(lookalike)

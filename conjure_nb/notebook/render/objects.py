@@ -1,8 +1,7 @@
 """HTML renderings of conjure_nb's objects: tool results, chat responses, analyses, sessions.
 
 Each renderer returns an HTML fragment; `bundle` wraps one in a MIME bundle with a plain-text
-fallback. The monitoring result is recognised by its fields rather than imported, because the demo
-layer sits below the notebook layer.
+fallback.
 """
 
 from __future__ import annotations
@@ -175,10 +174,6 @@ def monitoring_html(result: Any, file_opts: FileOptions | None = None) -> str:
     root = getattr(result, "working_dir", None)
     files = files_html(list(result.report_files), file_opts, root) if result.report_files else ""
     return frame(head + body + files)
-
-
-def is_monitoring_result(value: Any) -> bool:
-    return all(hasattr(value, a) for a in ("analysis", "report_files", "logs_fetched", "mode"))
 
 
 def json_html(value: Any, max_rows: int = 50) -> str:
