@@ -125,6 +125,7 @@ def _run(ns: argparse.Namespace) -> int:
             ns.out,
             backend=ns.backend,
             mode=ns.mode,
+            since=ns.since,
             limit=ns.limit,
             records=ns.records,
             seed=ns.seed,
@@ -150,7 +151,8 @@ def _register_run(sub: Any) -> None:
     run.add_argument(
         "--mode", choices=["auto", "agent", "pipeline"], default="auto", help="agent needs a model (auto)"
     )
-    run.add_argument("--limit", type=int, default=5000, help="records to fetch (5000)")
+    run.add_argument("--since", default="1h", help="the time range to analyse, e.g. 15m, 1h, 2d (1h)")
+    run.add_argument("--limit", type=int, help="at most this many records, the newest (default: no cap)")
     run.add_argument("--records", type=int, default=5000, help="records the demo API generates (5000)")
     run.add_argument("--seed", type=int, default=42, help="demo data seed (42)")
     run.add_argument("--url", help="analyse this log API instead of starting the demo one")

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
 from ..monitoring.agent import MonitoringAgent, MonitoringResult
+from ..monitoring.skillcode import skill_code
 from ..testing.demo_server import DemoLogServer
 
 __all__ = ["run_main_job"]
@@ -26,7 +27,8 @@ def run_main_job(
     *,
     backend: str = "auto",
     mode: str = "auto",
-    limit: int = 5000,
+    since: str | None = "1h",
+    limit: int | None = None,
     records: int = 5000,
     seed: int = 42,
     url: str | None = None,
@@ -46,11 +48,14 @@ def run_main_job(
     else:
         say(f"agent mode: {agent.model!r} drives each step")
     if url is None:
+        if now is not None and since is not None:  # "1h" means the hour before the data's own now
+            fetching = skill_code("log-analyzer", "fetch_logs")
+            since = fetching.iso(fetching.parse_time(since, now.astimezone(timezone.utc)))
         with DemoLogServer(records=records, seed=seed, now=now) as server:
             say(f"demo log API on {server.url} ({records:,} records, seed {seed})")
-            result = agent.analyze(server.logs_url, limit=limit)
+            result = agent.analyze(server.logs_url, since=since, limit=limit)
     else:
-        result = agent.analyze(url, limit=limit)
+        result = agent.analyze(url, since=since, limit=limit)
     _summary(result, time.perf_counter() - t0, stream or sys.stdout)
     return result
 
@@ -77,7 +82,7 @@ def _wrapped(lines: list[str], width: int = 100) -> list[str]:
 
 def _summary(result: MonitoringResult, seconds: float, stream: TextIO) -> None:
     summary = result.analysis.get("summary", {})
-    lines = ["", *_wrapped(result.story)] if result.story else ["", f"Health: {result.health_status.upper()}"]
+    lines = ["", *_wrapped(result.story or [f"Health: {result.headline}"])]
     lines += [
         "",
         f"Records: {result.logs_fetched:,} fetched, {summary.get('errors', 0):,} errors "

@@ -135,15 +135,66 @@ def _story(analysis: dict[str, Any], workdir: Path) -> list[str]:
         return []
 
 
+def _check_window(since: str | None, limit: int | None) -> None:
+    """A bad `since` or `limit` is the caller's mistake, found before anything is fetched."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise UsageError(f"limit must be a whole number of records, at least 1, or None; not {limit!r}")
+    if since is not None:
+        fetching = skill_code("log-analyzer", "fetch_logs")
+        try:
+            fetching.parse_time(str(since))
+        except fetching.FetchError as exc:
+            raise UsageError(f"since={since!r}: {exc}") from None
+
+
+def _asking(since: str | None, limit: int | None) -> str:
+    """What a fetch asks for, in words: "the last hour (at most the newest 500 records)"."""
+    asked = skill_code("log-analyzer", "fetch_logs").asked(since, None)
+    if since is None:
+        return f"the newest {limit or 1000:,} records"
+    return f"{asked}" + (f" (at most the newest {limit:,} records)" if limit else "")
+
+
+def _fetched(workdir: Path, count: int) -> str:
+    """The progress line after a fetch: what came back, from when to when, and whether it was cut."""
+    meta = workdir / f"{LOGS_FILE}.fetch.json"
+    try:
+        fetch = json.loads(meta.read_text(encoding="utf-8"))
+        summary = {"first_timestamp": fetch.get("first_timestamp"), "last_timestamp": fetch.get("last_timestamp"),
+                   "total": count}  # fmt: skip
+        window = skill_code("log-analyzer", "window").window(summary, [fetch], [LOGS_FILE])
+    except (OSError, ValueError, AttributeError):
+        return f"fetched {count:,} records"
+    return f"fetched {_window_words(window)}"
+
+
 def _remove_dirs(dirs: list[Path]) -> None:
     """Remove the agent's temp dirs (on close, or when the agent is collected or Python exits)."""
     while dirs:
         shutil.rmtree(dirs.pop(), ignore_errors=True)
 
 
+def _window_words(window: dict[str, Any]) -> str:
+    """The window in one line (the log-analyzer skill's own wording), or "" without one."""
+    if not window:
+        return ""
+    try:
+        return str(skill_code("log-analyzer", "window").describe(window))
+    except (ImportError, UsageError, KeyError, TypeError, ValueError):
+        return ""
+
+
 @dataclass
 class MonitoringResult:
-    """What one run produced: the numbers, the files, and how long each step took."""
+    """What one run produced: the verdict and the window it is about, the files, and how long each
+    step took.
+
+    `window` is what was actually analysed (analysis.json's `window`): `start`/`end` (ISO), `records`,
+    `available` (when the source says), `query` (the URL without secrets, the filters), `asked` (the
+    range asked, in words) and `truncated` (a limit stopped the fetch before that range was covered).
+    `headline` is the verdict stated with it: "critical in the newest 500 records, 09:44–10:00 UTC;
+    the last hour was asked".
+    """
 
     mode: str
     backend: str
@@ -160,6 +211,23 @@ class MonitoringResult:
     """This run's tool calls, errors and tool time, counted from its own sessions only."""
     story: list[str] = field(default_factory=list)
     """Page 1 of the incident report as text lines (title, health, summary, impact, actions)."""
+    window: dict[str, Any] = field(default_factory=dict)
+    """What was analysed: analysis.json's `window` (see the class docstring)."""
+
+    @property
+    def headline(self) -> str:
+        """The verdict with its window, as analysis.json's `health.headline` states it."""
+        found = (self.analysis.get("health") or {}).get("headline")
+        return str(found) if found else f"{self.health_status} in {self.logs_fetched:,} records"
+
+    @property
+    def ongoing(self) -> list[dict[str, Any]]:
+        """The critical and high findings still going on at the window's end (see analysis.json)."""
+        return [
+            d
+            for d in self.analysis.get("diagnostics") or []
+            if d.get("state") == "ongoing" and d.get("severity") in ("critical", "high")
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -169,20 +237,27 @@ class MonitoringResult:
             "logs_fetched": self.logs_fetched,
             "health_status": self.health_status,
             "health_rule": self.health_rule,
+            "headline": self.headline,
+            "window": dict(self.window),
             "report_files": [str(p) for p in self.report_files],
             "timings_ms": {k: round(v, 1) for k, v in self.timings.items()},
             "metrics": dict(self.metrics),
         }
 
+    def __repr__(self) -> str:
+        return f"<MonitoringResult {self.headline}>"
+
     def _repr_html_(self) -> str:
         # the rule and the source come from the logs and the caller: escaped, never Markdown
         files = ", ".join(f"<code>{escape(p.name)}</code>" for p in self.report_files) or "none"
         steps = ", ".join(f"{k} {v / 1000:.2f} s" for k, v in self.timings.items())
+        ongoing = "; ".join(f"{d.get('title')} in {', '.join(d.get('services') or {})}" for d in self.ongoing)
         return (
-            f"<p><b>Health: {escape(self.health_status)}</b> — {escape(self.health_rule)}</p>"
-            f"<p>{self.logs_fetched:,} log records from <code>{escape(self.url)}</code> · mode "
-            f"<b>{escape(self.mode)}</b> on <b>{escape(self.backend)}</b></p>"
-            f"<p>Reports: {files}</p><p>Timings: {escape(steps)}</p>"
+            f"<p><b>Health: {escape(self.headline)}</b> — {escape(self.health_rule)}</p>"
+            + (f"<p><b>Ongoing at the window's end:</b> {escape(ongoing)}</p>" if ongoing else "")
+            + f"<p>Window: {escape(_window_words(self.window))}</p>"
+            f"<p>mode <b>{escape(self.mode)}</b> on <b>{escape(self.backend)}</b> · Reports: {files} · "
+            f"Timings: {escape(steps)}</p>"
         )
 
 
@@ -366,10 +441,16 @@ class MonitoringAgent:
 
     # -- the run --------------------------------------------------------------------------------
 
-    def analyze(self, url: str, limit: int = 1000, generate_report: bool = True) -> MonitoringResult:
-        """Fetch up to `limit` records from `url`, analyse them, and optionally write the report."""
-        if limit < 1:
-            raise UsageError(f"limit must be at least 1, not {limit}")
+    def analyze(
+        self, url: str, since: str | None = "1h", limit: int | None = None, generate_report: bool = True
+    ) -> MonitoringResult:
+        """Fetch the records of the last `since` from `url` (at most the newest `limit`), analyse
+        them, and optionally write the report.
+
+        Ask by time: `since` is relative ("15m", "1h", "2d") or ISO 8601; None asks for everything
+        the API holds (then `limit`, default 1,000, caps it). The result states the window actually
+        analysed, and says when `limit` cut it short of what was asked."""
+        _check_window(since, limit)
         backend = self.resolve_backend()
         workdir = self._workdir("conjure-agent-")
         timings: dict[str, float] = {}
@@ -380,16 +461,20 @@ class MonitoringAgent:
             self.progress(f"mode: {self.mode} · backend: {backend} · working dir {workdir}")
             with self.start_session("native", **opts) as fetch_session:
                 self.progress(
-                    f"[1/{steps}] fetching the newest {limit:,} records from {redacted(url)} (native log-fetcher)"
+                    f"[1/{steps}] fetching {_asking(since, limit)} from {redacted(url)} (native log-fetcher)"
                 )
                 try:
-                    count = self._timed(timings, "fetch", lambda: self._fetch(fetch_session, url, limit))
+                    count = self._timed(
+                        timings, "fetch", lambda: self._fetch(fetch_session, url, since, limit)
+                    )
                 finally:
                     self._count(fetch_session, metrics)
+                self.progress(_fetched(workdir, count))
             with self.start_session(backend, **opts) as session:
                 try:
                     self.progress(f"[2/{steps}] analysing {count:,} records with log-analyzer ({backend})")
                     analysis = self._timed(timings, "analyze", lambda: self._analyze(session))
+                    self.progress(f"verdict: {(analysis.get('health') or {}).get('headline', '?')}")
                     files: list[Path] = []
                     if generate_report:
                         self.progress(
@@ -411,30 +496,41 @@ class MonitoringAgent:
         sources: Any,
         *,
         client: Any = None,
-        limit: int = 1000,
+        since: str | None = "1h",
+        limit: int | None = None,
         generate_report: bool = True,
         shard_bytes: int | None = None,
     ) -> Any:
         """Many sources (URLs, files, globs) analysed in parallel and merged exactly into one fleet
         view, per-source results and one report; `client=` a dask.distributed Client runs the
-        shards on that cluster. Returns a `FleetResult`; see `conjure_nb.monitoring.fleet`."""
+        shards on that cluster. URLs are asked for the last `since` (at most `limit` records each;
+        a URL's own `?since=` wins); files are read whole. Returns a `FleetResult` whose `window`
+        merges the sources' windows; see `conjure_nb.monitoring.fleet`."""
         from .fleet import SHARD_BYTES, analyze_many
 
+        _check_window(since, limit)
         return analyze_many(
             self,
             sources,
             client=client,
+            since=since,
             limit=limit,
             generate_report=generate_report,
             shard_bytes=shard_bytes or SHARD_BYTES,
         )
 
-    def diagnose_and_report(self, url: str, limit: int = 1000) -> dict[str, Any]:
-        """The tutorial's complete example: logs fetched, health status and report files."""
-        result = self.analyze(url, limit=limit, generate_report=True)
+    def diagnose_and_report(
+        self, url: str, since: str | None = "1h", limit: int | None = None
+    ) -> dict[str, Any]:
+        """The tutorial's complete example: logs fetched, health status and report files, with the
+        window they are about (`headline`, `window`) and the findings still going on (`ongoing`)."""
+        result = self.analyze(url, since=since, limit=limit, generate_report=True)
         return {
             "logs_fetched": result.logs_fetched,
             "health_status": result.health_status,
+            "headline": result.headline,
+            "window": dict(result.window),
+            "ongoing": [f"{d.get('title')} in {', '.join(d.get('services') or {})}" for d in result.ongoing],
             "report_files": [str(p) for p in result.report_files],
         }
 
@@ -461,12 +557,14 @@ class MonitoringAgent:
             metrics[key] += value
             self.metrics[key] += value
 
-    def _fetch(self, session: Session, url: str, limit: int) -> int:
-        command = f"fetch {shlex.quote(url)} --limit {limit} --out {LOGS_FILE}"
+    def _fetch(self, session: Session, url: str, since: str | None, limit: int | None) -> int:
+        options = (f" --since {shlex.quote(since)}" if since else "") + (f" --limit {limit}" if limit else "")
+        command = f"fetch {shlex.quote(url)}{options} --out {LOGS_FILE}"
         if self.mode == "agent":
             session.chat(
-                f"Fetch up to {limit} log records from {url} with the log fetcher and save them to "
-                f"{LOGS_FILE} (use --out {LOGS_FILE}). Then say how many records you fetched."
+                f"Fetch {_asking(since, limit)} from {url} with the log fetcher and save them to "
+                f"{LOGS_FILE} (use{options} --out {LOGS_FILE}). Then say how many records you fetched "
+                "and which time range they cover."
             )
         else:
             self.check(session.run_tool("log_fetcher_execute", command=command), "fetch")
@@ -529,6 +627,7 @@ class MonitoringAgent:
     ) -> MonitoringResult:
         health = analysis.get("health") or {}
         story = _story(analysis, workdir)
+        window = analysis.get("window") if isinstance(analysis.get("window"), dict) else {}
         if self.out_dir is not None:
             files = self._keep([workdir / ANALYSIS_FILE, *files], workdir)[1:]
         return MonitoringResult(
@@ -543,6 +642,7 @@ class MonitoringAgent:
             timings,
             self.out_dir or workdir,
             story=story,
+            window=dict(window or {}),
         )
 
     def _keep(self, paths: list[Path], workdir: Path) -> list[Path]:

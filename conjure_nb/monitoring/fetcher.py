@@ -5,10 +5,12 @@ One command, parsed like a shell line:
     fetch <url> [--limit N] [--level L] [--service S] [--host H] [--since T] [--until T]
                 [--oldest-first] [--page-size N] [--api auto|json|loki] [--query LOGQL] [--out FILE]
 
-It takes the newest `--limit` records of the range (like Loki's backward direction; `--oldest-first`
-for the oldest) and returns them in time order as JSON text, or with `--out` a summary (which time
-range it got, whether there were more) and the JSON Lines file it wrote in the session's working
-dir, with the summary beside it as `<FILE>.fetch.json` for the report.
+Ask by time: `--since 1h` takes every record of the last hour; `--limit N` caps it at the newest N
+(like Loki's backward direction; `--oldest-first` for the oldest). Without a time range, --limit
+defaults to 1,000. The records come back in time order as JSON text, or with `--out` a summary
+(which time range it got, what was asked, whether a limit cut it short, how many the API holds
+when it says) and the JSON Lines file it wrote in the session's working dir, with the summary
+beside it as `<FILE>.fetch.json`: the analyzer states it as its window.
 
 Paging, cursors, LogQL, retries and time parsing are not written here: they are the log-analyzer
 skill's `fetch_logs.py` (standard library only, so it also runs alone in the sandbox), imported as
@@ -40,7 +42,8 @@ USAGE = (
     "usage: fetch <url> [--limit N] [--level L[,L]] [--service S[,S]] [--host H] [--since T] [--until T] "
     "[--oldest-first] [--page-size N] [--api auto|json|loki] [--query LOGQL] [--out FILE]\n"
     "  T is ISO 8601 (2026-03-14T09:00:00Z), epoch seconds, or relative to now (15m, 2h, 7d).\n"
-    "  The newest --limit records of the range are taken (--oldest-first: the oldest), in time order.\n"
+    "  Ask by time (--since 1h: every record of the last hour); --limit N caps it at the newest N\n"
+    "  (--oldest-first: the oldest); without --since/--until, --limit defaults to 1000.\n"
     "  --out writes JSON Lines in the working directory and returns a summary instead of the records."
 )
 
@@ -91,11 +94,12 @@ class LogFetcher(NativeSkill):
 
     name = "log-fetcher"
     description = (
-        "Fetch logs from the monitoring API, newest first. Command: fetch <url> [--limit N] [--level L] "
-        "[--service S] [--since T] [--until T] [--oldest-first] [--out FILE]. T may be relative (15m, 2h). "
-        "Returns the newest N records in time order as JSON, or with --out writes JSON Lines in the working "
-        "directory and returns a summary (count, levels, services, time range, file); use --out for more "
-        "than a few hundred records. `help` prints the options."
+        "Fetch logs from the monitoring API, newest first. Command: fetch <url> [--since T] [--until T] "
+        "[--limit N] [--level L] [--service S] [--oldest-first] [--out FILE]. T may be relative (15m, 1h). "
+        "Ask by time (--since 1h); --limit caps the count at the newest N. Returns the records in time order "
+        "as JSON, or with --out writes JSON Lines in the working directory and returns a summary (count, time "
+        "range, what was asked, whether a limit cut it short); use --out for more than a few hundred "
+        "records. `help` prints the options."
     )
 
     def __init__(

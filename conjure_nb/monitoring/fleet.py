@@ -59,7 +59,11 @@ class Shard:
 
 @dataclass
 class FleetResult:
-    """The fleet view (one analysis of every source), each source's own, and what failed."""
+    """The fleet view (one analysis of every source), each source's own, and what failed.
+
+    `window` is what the fleet view looked at: the sources' windows merged exactly (earliest
+    start, latest end, records summed, truncated when any source's was); each source's own is
+    `sources[name]["window"]`."""
 
     analysis: dict[str, Any]
     sources: dict[str, dict[str, Any]]
@@ -73,15 +77,26 @@ class FleetResult:
     def health_status(self) -> str:
         return str(self.analysis.get("health", {}).get("status", "unknown"))
 
+    @property
+    def window(self) -> dict[str, Any]:
+        """The merged window of every source that could be read (analysis.json's `window`)."""
+        found = self.analysis.get("window")
+        return dict(found) if isinstance(found, dict) else {}
+
+    @property
+    def headline(self) -> str:
+        """The fleet verdict with its window: "critical in the last hour, 09:00–10:00 UTC (...)"."""
+        found = self.analysis.get("health", {}).get("headline")
+        return str(found) if found else self.health_status
+
     def __repr__(self) -> str:
-        total = self.analysis.get("summary", {}).get("total", 0)
         return (
-            f"<FleetResult {self.health_status}: {total:,} records from {len(self.sources)} sources,"
+            f"<FleetResult {self.headline}: {len(self.sources)} sources,"
             f" {len(self.failures)} failed, {self.shards} shards>"
         )
 
     def table(self) -> list[dict[str, Any]]:
-        """One row per source: records, errors, error rate and health (failed sources included)."""
+        """One row per source: records, window, errors, error rate and health (failed sources included)."""
         rows = [_row(name, report) for name, report in self.sources.items()]
         rows += [
             {"source": name, "records": 0, "health": "failed", "error": why}
@@ -97,14 +112,19 @@ class FleetResult:
         for row in self.table():
             rate = f"{row['error_rate']:.1%}" if "error_rate" in row else ""
             health = row["health"] + (": " + str(row["error"]) if "error" in row else "")
+            cut = ("yes" if row["truncated"] else "no") if "truncated" in row else ""
             rows.append(
                 f"<tr><td><code>{escape(row['source'])}</code></td><td align='right'>{row['records']:,}</td>"
+                f"<td>{escape(row.get('window', ''))}</td><td>{cut}</td>"
                 f"<td align='right'>{escape(row.get('errors', ''))}</td><td align='right'>{rate}</td>"
                 f"<td>{escape(health)}</td></tr>"
             )
-        head = "<tr><th>source</th><th>records</th><th>errors</th><th>error rate</th><th>health</th></tr>"
+        head = (
+            "<tr><th>source</th><th>records</th><th>window</th><th>cut by a limit</th><th>errors</th>"
+            "<th>error rate</th><th>health</th></tr>"
+        )
         return (
-            f"<p><b>Fleet health: {escape(self.health_status)}</b> — "
+            f"<p><b>Fleet health: {escape(self.headline)}</b> — "
             f"{escape(self.analysis.get('health', {}).get('rule', ''))}</p>"
             f"<p>{summary.get('total', 0):,} records from {len(self.sources)} sources in {self.shards} shards"
             f"{failed}</p><table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
@@ -113,9 +133,12 @@ class FleetResult:
 
 def _row(name: str, report: dict[str, Any]) -> dict[str, Any]:
     summary = report["summary"]
+    window = report.get("window") or {}
     return {
         "source": name,
         "records": summary["total"],
+        "window": f"{window.get('start') or '-'} – {window.get('end') or '-'}",
+        "truncated": bool(window.get("truncated")),
         "errors": summary["errors"],
         "error_rate": summary["error_rate"],
         "health": report["health"]["status"],
@@ -127,7 +150,8 @@ def analyze_many(
     sources: Iterable[str],
     *,
     client: Any = None,
-    limit: int = 1000,
+    since: str | None = "1h",
+    limit: int | None = None,
     generate_report: bool = True,
     shard_bytes: int = SHARD_BYTES,
 ) -> FleetResult:
@@ -141,7 +165,7 @@ def analyze_many(
     timings: dict[str, float] = {}
     try:
         started = time.perf_counter()
-        files, failures = _gather(agent, names, workdir, limit)
+        files, failures = _gather(agent, names, workdir, since, limit)
         timings["fetch"] = (time.perf_counter() - started) * 1000
         skill_dir = str(agent.skill("log-analyzer").path)
         shards = [
@@ -155,6 +179,7 @@ def analyze_many(
         timings["analyze"] = (time.perf_counter() - started) * 1000
         result = _merge(shards, partials, failures, skill_dir)
         result.timings, result.working_dir = timings, agent.out_dir or workdir
+        agent.progress(f"fleet verdict: {result.headline}")
         if generate_report and result.sources:
             started = time.perf_counter()
             result.report_files = _report(agent, result, workdir)
@@ -169,7 +194,7 @@ def analyze_many(
 
 
 def _gather(
-    agent: MonitoringAgent, names: list[str], workdir: Path, limit: int
+    agent: MonitoringAgent, names: list[str], workdir: Path, since: str | None, limit: int | None
 ) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Every source as files on disk: URLs fetched into the working dir, globs expanded."""
     files: dict[str, list[str]] = {}
@@ -180,7 +205,7 @@ def _gather(
             name = f"{name} #{index + 1}"
         try:
             if source.startswith(("http://", "https://")):
-                files[name] = [_fetch(agent, source, workdir, f"source-{index}.jsonl", limit)]
+                files[name] = [_fetch(agent, source, workdir, f"source-{index}.jsonl", since, limit)]
             else:
                 files[name] = _expand(source)
         except (ConjureError, OSError) as exc:
@@ -193,14 +218,20 @@ def _gather(
 _FILTERS = ("level", "service", "host", "since", "until", "query", "api")
 
 
-def _fetch(agent: MonitoringAgent, url: str, workdir: Path, name: str, limit: int) -> str:
+def _fetch(
+    agent: MonitoringAgent, url: str, workdir: Path, name: str, since: str | None, limit: int | None
+) -> str:
     """The URL's records fetched to a file; its query's filters (`?service=a&level=ERROR`) become
-    the fetcher's options, anything else stays in the URL."""
+    the fetcher's options (a `since` there wins over the call's), anything else stays in the URL."""
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     options = "".join(f" --{k.replace('_', '-')} {shlex.quote(v)}" for k, v in query if k in _FILTERS)
+    if since and not any(k == "since" for k, _ in query):
+        options += f" --since {shlex.quote(since)}"
+    if limit:
+        options += f" --limit {limit}"
     rest = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k not in _FILTERS])))
-    command = f"fetch {shlex.quote(rest)} --limit {limit} --out {name}{options}"
+    command = f"fetch {shlex.quote(rest)} --out {name}{options}"
     with agent.start_session("native", working_dir=workdir) as session:
         result = session.run_tool("log_fetcher_execute", command=command)
     if result.is_error:

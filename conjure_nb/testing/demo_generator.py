@@ -1,9 +1,16 @@
 """Deterministic, realistic application logs with injected incidents, for the demo log API.
 
-Six services on eight hosts log ordinary traffic; on top of that the generator injects the incidents
-a monitoring agent should find: database connection-pool exhaustion in `payment-service`, upstream
-timeouts at the `api-gateway` (the cascade), a 5xx burst in `order-service`, OOM kills in
-`inventory-service` and recurring certificate-expiry warnings from `auth-service`.
+Six services on eight hosts log ordinary traffic; on top of that the generator injects the story a
+monitoring agent must tell, over the span (an hour by default) that ends at "now":
+
+- **in progress at the end of the span** (the incident an on-call engineer is paged for): pool-usage
+  warnings in `payment-service` from 72% of the span, then its database connection pool exhausted
+  from 82% (the root cause), with errors rising to the end; the `api-gateway` that calls it starts
+  timing out (504s) from 86%, rising too (the cascade). Both are still failing in the last minute,
+  so even the newest 100 records show them;
+- **resolved earlier**: a 5xx burst in `order-service` (20-24% of the span) and OOM kills in
+  `inventory-service` (50-52%);
+- **recurring**: certificate-expiry warnings from `auth-service` all along.
 
 The same `seed` always gives the same records. Records are produced minute by minute, already in
 time order, so a million of them can be streamed to a file without holding them in memory.
@@ -19,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["DEFAULT_START", "INCIDENTS", "SERVICES", "Incident", "generate", "write_jsonl"]
+__all__ = ["DEFAULT_START", "INCIDENTS", "ONGOING", "SERVICES", "Incident", "generate", "write_jsonl"]
 
 DEFAULT_START = datetime(2026, 3, 14, 9, 0, tzinfo=timezone.utc)
 
@@ -102,7 +109,8 @@ class Incident:
     """An incident: extra records of one kind, in a window given as fractions of the time span.
 
     `weight` is the incident's share of traffic per minute relative to the baseline (1.0): 0.6 means
-    that while it lasts, 6 of every 16 records in that minute belong to it.
+    that while it lasts, 6 of every 16 records in that minute belong to it. With `peak`, the weight
+    rises linearly from `weight` at the start to `peak` at the end (errors getting worse).
     """
 
     kind: str
@@ -113,57 +121,41 @@ class Incident:
     weight: float
     level: str
     fills: tuple[Fill, ...]
+    peak: float | None = None
 
+    def active(self, at: float) -> bool:
+        return self.start <= at < self.end
+
+    def share(self, at: float) -> float:
+        """The weight at `at` (a fraction of the span)."""
+        if self.peak is None:
+            return self.weight
+        return self.weight + (self.peak - self.weight) * (at - self.start) / (self.end - self.start)
+
+
+_POOL_EXHAUSTED: tuple[Fill, ...] = (
+    lambda r: (
+        f"HikariPool-1 - Connection is not available, request timed out after {_pick(r, (30000, 30001, 30002))}ms"
+    ),
+    lambda r: f"Connection pool exhausted: 50/50 connections in use, {_n(r, 5, 60)} requests waiting",
+)
+_GATEWAY_TIMEOUT: tuple[Fill, ...] = (
+    lambda r: (
+        f"upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: http://{_ip(r)}:8080/api/v1/payments"
+    ),
+    lambda r: (
+        f"HTTP 504 Gateway Timeout for POST /api/v1/orders/{_n(r, 1000, 99999)} (upstream payment-service, {_n(r, 30000, 30100)} ms)"
+    ),
+)
 
 INCIDENTS: tuple[Incident, ...] = (
-    Incident(
-        "pool_pressure",
-        "payment-service",
-        ("pay-02",),
-        0.33,
-        0.40,
-        0.05,
-        "WARN",
-        (lambda r: f"Connection pool usage at {_n(r, 88, 98)}% ({_n(r, 44, 49)}/50 connections in use)",),
-    ),
-    Incident(
-        "connection_pool_exhausted",
-        "payment-service",
-        ("pay-02", "pay-01"),
-        0.40,
-        0.48,
-        0.25,
-        "ERROR",
-        (
-            lambda r: (
-                f"HikariPool-1 - Connection is not available, request timed out after {_pick(r, (30000, 30001, 30002))}ms"
-            ),
-            lambda r: f"Connection pool exhausted: 50/50 connections in use, {_n(r, 5, 60)} requests waiting",
-        ),
-    ),
-    Incident(
-        "upstream_timeout",
-        "api-gateway",
-        ("gw-01", "gw-02"),
-        0.41,
-        0.50,
-        0.20,
-        "ERROR",
-        (
-            lambda r: (
-                f"upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: http://{_ip(r)}:8080/api/v1/payments"
-            ),
-            lambda r: (
-                f"HTTP 504 Gateway Timeout for POST /api/v1/orders/{_n(r, 1000, 99999)} (upstream payment-service, {_n(r, 30000, 30100)} ms)"
-            ),
-        ),
-    ),
+    # resolved earlier: a 5xx burst in order-service
     Incident(
         "http_5xx_burst",
         "order-service",
         ("ord-01", "ord-02"),
-        0.70,
-        0.73,
+        0.20,
+        0.24,
         0.60,
         "ERROR",
         (
@@ -171,13 +163,14 @@ INCIDENTS: tuple[Incident, ...] = (
             lambda r: f"HTTP 503 Service Unavailable: /api/v1/orders/{_n(r, 1000, 99999)}/items",
         ),
     ),
+    # resolved earlier: inventory-service killed for memory
     Incident(
         "oom_kill",
         "inventory-service",
         ("inv-01",),
-        0.85,
-        0.87,
-        0.05,
+        0.50,
+        0.52,
+        0.15,
         "ERROR",
         (
             lambda r: (
@@ -185,6 +178,39 @@ INCIDENTS: tuple[Incident, ...] = (
             ),
             lambda r: "java.lang.OutOfMemoryError: Java heap space",
         ),
+    ),
+    # in progress at the end of the span: the early warning, the root cause, the cascade
+    Incident(
+        "pool_pressure",
+        "payment-service",
+        ("pay-02",),
+        0.72,
+        0.85,
+        0.06,
+        "WARN",
+        (lambda r: f"Connection pool usage at {_n(r, 88, 98)}% ({_n(r, 44, 49)}/50 connections in use)",),
+    ),
+    Incident(
+        "connection_pool_exhausted",
+        "payment-service",
+        ("pay-02", "pay-01"),
+        0.82,
+        1.0,
+        0.10,
+        "ERROR",
+        _POOL_EXHAUSTED,
+        peak=0.55,
+    ),
+    Incident(
+        "upstream_timeout",
+        "api-gateway",
+        ("gw-01", "gw-02"),
+        0.86,
+        1.0,
+        0.05,
+        "ERROR",
+        _GATEWAY_TIMEOUT,
+        peak=0.40,
     ),
     Incident(
         "cert_expiry",
@@ -197,12 +223,14 @@ INCIDENTS: tuple[Incident, ...] = (
         (lambda r: "TLS certificate for auth.internal.example.com expires in 6 days (2026-03-20T00:00:00Z)",),
     ),
 )
+ONGOING = ("connection_pool_exhausted", "upstream_timeout")
+"""The incidents still in progress at the end of the span (the root cause first)."""
 
 
 def _minute_counts(records: int, minutes: int) -> list[int]:
     """Split `records` over the minutes in proportion to each minute's traffic weight."""
     weights = [
-        1.0 + sum(i.weight for i in INCIDENTS if i.start <= m / minutes < i.end) for m in range(minutes)
+        1.0 + sum(i.share(m / minutes) for i in INCIDENTS if i.active(m / minutes)) for m in range(minutes)
     ]
     total = sum(weights)
     raw = [records * w / total for w in weights]
@@ -227,12 +255,12 @@ def _baseline(r: random.Random) -> tuple[str, str, str, str]:
     return level, service, _pick(r, SERVICES[service]), _pick(r, fills)(r)
 
 
-def _one(r: random.Random, active: list[Incident], weight: float) -> tuple[str, str, str, str]:
+def _one(r: random.Random, active: list[tuple[Incident, float]], weight: float) -> tuple[str, str, str, str]:
     pick = r.random() * weight
-    for incident in active:
-        if pick < incident.weight:
+    for incident, share in active:
+        if pick < share:
             return incident.level, incident.service, _pick(r, incident.hosts), _pick(r, incident.fills)(r)
-        pick -= incident.weight
+        pick -= share
     return _baseline(r)
 
 
@@ -249,8 +277,8 @@ def generate(
     r = random.Random(seed)
     base = start.astimezone(timezone.utc).replace(second=0, microsecond=0)
     for m, count in enumerate(_minute_counts(records, minutes)):
-        active = [i for i in INCIDENTS if i.start <= m / minutes < i.end]
-        weight = 1.0 + sum(i.weight for i in active)
+        active = [(i, i.share(m / minutes)) for i in INCIDENTS if i.active(m / minutes)]
+        weight = 1.0 + sum(share for _, share in active)
         prefix = (base + timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M")
         rand = r.random
         offsets = sorted(int(rand() * 60_000) for _ in range(count))

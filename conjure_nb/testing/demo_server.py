@@ -3,8 +3,9 @@
 Two dialects, so one fetcher can be tested against both and then pointed at real systems:
 
 - `GET /api/logs` — this project's own JSON API: `limit`, `level`, `service`, `host`, `since`,
-  `until`, `cursor` pagination (`next_cursor`), `direction=forward|backward` (oldest or newest
-  first; forward by default), `format=json|jsonl`.
+  `until`, `cursor` pagination (`next_cursor`), `direction=backward|forward` (newest first by
+  default, like Loki; `forward` for oldest first), `format=json|jsonl`. The first page (no cursor)
+  also says how many records match in all (`total`), so a client can state what it left out.
 - `GET /loki/api/v1/query_range` — Grafana Loki's response shape: a `{label="v"}` selector with
   `=`, `!=`, `=~`, `!~`, line filters `|=`, `!=`, `|~`, `!~`, `start`/`end` in ns or RFC 3339,
   `limit` and `direction`.
@@ -131,28 +132,40 @@ class _LogStore:
 
     def page(
         self, params: dict[str, str], page_max: int, forward: bool
-    ) -> tuple[list[dict[str, Any]], int | None]:
-        """One page of `/api/logs` in the asked direction: the matching records and the index the
-        next page starts at (forward) or stops before (backward)."""
+    ) -> tuple[list[dict[str, Any]], int | None, int | None]:
+        """One page of `/api/logs` in the asked direction: the matching records, the index the
+        next page starts at (forward) or stops before (backward), and on the first page (no
+        cursor) how many records match in all."""
         limit = _int_param(params, "limit", DEFAULT_PAGE, page_max)
         levels = _csv(params, "level", upper=True)
         services = _csv(params, "service")
         hosts = _csv(params, "host")
         lo, hi = self._window(params.get("since"), params.get("until"))
+
+        def matches(record: dict[str, Any]) -> bool:
+            if levels and str(record["level"]).upper() not in levels:
+                return False
+            return not (
+                (services and record["service"] not in services) or (hosts and record["host"] not in hosts)
+            )
+
+        total = None
         if params.get("cursor"):
             index = _decode_cursor(params["cursor"], forward)
             lo, hi = (max(lo, index), hi) if forward else (lo, min(hi, index))
+        elif levels or services or hosts:
+            total = sum(1 for index in range(lo, hi) if matches(self.records[index]))
+        else:
+            total = hi - lo
         found: list[dict[str, Any]] = []
         for index in range(lo, hi) if forward else range(hi - 1, lo - 1, -1):
             record = self.records[index]
-            if levels and str(record["level"]).upper() not in levels:
-                continue
-            if (services and record["service"] not in services) or (hosts and record["host"] not in hosts):
+            if not matches(record):
                 continue
             if len(found) == limit:
-                return found, index if forward else index + 1
+                return found, index if forward else index + 1, total
             found.append(record)
-        return found, None
+        return found, None, total
 
     def _window(self, since: str | None, until: str | None) -> tuple[int, int]:
         try:
@@ -310,15 +323,16 @@ class DemoLogServer:
         if path in ("/health", "/healthz"):
             return 200, {"status": "ok", "records": len(self.store.records)}, None
         if path == "/api/logs":
-            forward = _direction(params, "forward")
-            found, next_index = self.store.page(params, self.page_max, forward)
+            forward = _direction(params, "backward")
+            found, next_index, total = self.store.page(params, self.page_max, forward)
             cursor = _encode_cursor(next_index, forward) if next_index is not None else None
             if params.get("format", "json") == "jsonl":
                 return 200, "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in found), cursor
             if params.get("format", "json") != "json":
                 raise RequestError(400, f"format must be json or jsonl, got {params['format'][:40]!r}")
-            body = {  # direction first: a client reading as it arrives knows the order before the logs
+            body = {  # direction and total first: a client reading as it arrives knows them before the logs
                 "direction": "forward" if forward else "backward",
+                **({"total": total} if total is not None else {}),
                 "logs": found,
                 "count": len(found),
                 "next_cursor": cursor,

@@ -176,7 +176,12 @@ def test_main_job_cli(tmp_path: Path) -> None:
         pdf.close()
     console = " ".join(proc.stdout.split())
     title = console.split(" Health: ")[0]
-    assert title.startswith("Database connection pool exhausted in payment-service") and title in first_page
+    assert title.startswith("ONGOING: Database connection pool exhausted in payment-service")
+    assert title in first_page
+    # the verdict states its window: the hour before the data's own "now" (--now), all 900 records of it
+    assert (
+        "Health: CRITICAL: critical in the records since 2026-03-14T09:00:00.000Z, 09:00–09:59 UTC" in console
+    )
     story = console[console.index("On 14 March 2026") :][:250]
     assert story in first_page
     assert "pipeline mode" in proc.stderr and "[3/3]" in proc.stderr

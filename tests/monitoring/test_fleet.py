@@ -22,7 +22,10 @@ _UNSTABLE = ("source", "sources", "elapsed_seconds", "fleet")
 
 
 def _stable(report: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in report.items() if k not in _UNSTABLE}
+    """The report without what names its inputs (the window's query names each file it read)."""
+    stable = {k: v for k, v in report.items() if k not in _UNSTABLE}
+    stable["window"] = {k: v for k, v in report["window"].items() if k not in ("query", "sources")}
+    return stable
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +79,13 @@ def _check(result: fleet.FleetResult, logs: dict[str, Path], missing: Path) -> N
     assert total == 4000 + 6000 + 700 + 900 == sum(r["summary"]["total"] for r in result.sources.values())
     assert result.analysis["fleet"]["failed"] == result.failures
     assert any(str(missing) in note for note in result.analysis["parse"]["notes"])
+    # the fleet's window is the sources' windows merged: earliest start, latest end, records summed
+    windows = [r["window"] for r in result.sources.values()]
+    assert result.window["start"] == min(w["start"] for w in windows)
+    assert result.window["end"] == max(w["end"] for w in windows)
+    assert result.window["records"] == sum(w["records"] for w in windows) == total
+    assert result.window["truncated"] is False and result.window["asked"] == "the whole input"
+    assert result.headline.startswith(f"{result.health_status} in {total:,} records, ")
     assert result.shards >= 6  # orders.log and payments.jsonl were cut into several shards
 
 
@@ -164,12 +174,23 @@ def test_urls_are_fetched_and_an_unreachable_one_fails_alone(
     with DemoLogServer(records=1200, seed=42) as server:
         good = f"{server.logs_url}?service=payment-service"
         bad = f"http://127.0.0.1:{closed_port}/api/logs"
-        result = agent.analyze_many([good, bad, str(logs["payments"])], limit=5000, generate_report=True)
+        result = agent.analyze_many([good, bad, str(logs["payments"])], limit=100, generate_report=True)
+        payments = sum(1 for r in server.store.records if r["service"] == "payment-service")
     assert set(result.sources) == {good, str(logs["payments"])} and list(result.failures) == [bad]
+    # the URL was asked for the last hour and cut at 100 records; the file was read whole
+    cut = result.sources[good]["window"]
+    assert cut["truncated"] is True and cut["records"] == 100 and cut["asked"] == "the last hour"
+    assert cut["available"] is not None and 100 < cut["available"] <= payments
+    assert "service=payment-service" in cut["query"] and "since=1h" in cut["query"]
+    whole = result.sources[str(logs["payments"])]["window"]
+    assert whole["truncated"] is False and whole["records"] == 4000
+    merged = result.window
+    assert merged["truncated"] is True and merged["records"] == 4100 and merged["available"] is None
+    assert merged["start"] == min(cut["start"], whole["start"]) and merged["end"] == max(
+        cut["end"], whole["end"]
+    )
     fetched = result.sources[good]
-    assert 0 < fetched["summary"]["total"] < 1200 and set(fetched["records_by_service"]) == {
-        "payment-service"
-    }
+    assert fetched["summary"]["total"] == 100 and set(fetched["records_by_service"]) == {"payment-service"}
     assert {p.suffix for p in result.report_files} == {".xlsx", ".pdf"}
     assert result.working_dir == agent.out_dir
     saved = json.loads((result.working_dir / "analysis.json").read_text())  # type: ignore[operator]

@@ -69,8 +69,9 @@ def pdf_text(path: Path) -> list[str]:
 
 
 def test_page_one_tells_the_incident_in_words(made: dict[str, Any]) -> None:
+    """The demo hour: two incidents resolved earlier, and the pool exhaustion still going on at 10:00."""
     summary = made["summary"]
-    title = "Database connection pool exhausted in payment-service, 14 Mar 2026, 09:24-09:30 UTC"
+    title = "ONGOING: Database connection pool exhausted in payment-service, since 09:50 UTC, 14 Mar 2026"
     assert summary["title"] == title and summary["health"] == "critical"
     pages = pdf_text(made["pdf"])
     first = " ".join(pages[0].split())
@@ -80,18 +81,29 @@ def test_page_one_tells_the_incident_in_words(made: dict[str, Any]) -> None:
         "/api/logs (json API)",
         "the newest 5,000 records",
         "CRITICAL",
+        "critical in all 5,000 records the source holds, 09:00–09:59 UTC.",
+        "Window analysed: 5,000 records (of the 5,000 the source holds), 09:00:00 to 09:59:58 UTC (60 min)",
+        "No limit cut it short.",
         "Summary",
         "Impact",
-        "Timeline",
     ):
         assert needed in first, needed
+    assert "Timeline" in pages[1]
     story = " ".join(summary["summary"].split())
     assert story.startswith(
-        "On 14 March 2026 from 09:24 to 09:30 UTC (6 min): Database connection pool exhausted"
+        "On 14 March 2026 from 09:12 to 09:15 UTC (3 min): HTTP 5xx server errors in order-service"
     )
-    assert "Upstream timeouts followed in api-gateway from 09:25" in story
-    assert 'first warning sign came at 09:20 from payment-service: "Connection pool usage at' in story
+    assert "Errors were back to the usual level at 09:15." in story  # resolved
+    assert "Later, from 09:30 to 09:32 UTC (2 min): Processes killed for running out of memory" in story
+    assert (
+        "ONGOING since 09:50 UTC (10 min), still failing at the end of the window (10:00 UTC): "
+        "Database connection pool exhausted in payment-service from 09:50" in story
+    )
+    assert "Upstream timeouts followed in api-gateway from 09:52" in story
+    assert 'first warning sign came at 09:44 from payment-service: "Connection pool usage at' in story
     assert "HTTP 504 Gateway Timeout" in story and story[:300] in first
+    assert "Database connection pool exhausted (251 events, ongoing)" in summary["why"]
+    assert "HTTP 5xx server errors (129 events, resolved)" in summary["why"]
     everything = " ".join(" ".join(pages).split())
     for internal in ("connection_pool_exhausted", "upstream_timeout", "<num>", "MAD", "logs.jsonl"):
         assert internal not in everything, internal
@@ -104,26 +116,41 @@ def test_impact_and_timeline_from_the_analysis(made: dict[str, Any], analysis: P
     a = json.loads(analysis.read_text())
     book = openpyxl.load_workbook(made["xlsx"])
     items = {row[0]: row[1] for row in book["Summary"].iter_rows(min_row=2, values_only=True)}
-    assert items["Incident window start"] == datetime(2026, 3, 14, 9, 24)
-    assert items["Incident window end"] == datetime(2026, 3, 14, 9, 30)
-    assert items["Duration (minutes)"] == 6 and items["First warning sign"] == datetime(
-        2026, 3, 14, 9, 20, 10, 20000
+    assert items["State"] == "ONGOING: errors continue to the end of the window"
+    assert items["Incident window start"] == datetime(2026, 3, 14, 9, 50)
+    assert items["Incident window end"] == datetime(2026, 3, 14, 10, 0)
+    assert items["Duration (minutes)"] == 10 and items["First warning sign"] == datetime(
+        2026, 3, 14, 9, 44, 50, 443000
+    )
+    assert items["Other incidents"] == (
+        "HTTP 5xx server errors in order-service (130 errors, resolved); "
+        "Processes killed for running out of memory in inventory-service (18 errors, resolved)"
     )
     in_window = [
-        p for p in a["timeline"]["points"] if "2026-03-14T09:24Z" <= p["minute"] <= "2026-03-14T09:29Z"
+        p for p in a["timeline"]["points"] if "2026-03-14T09:50Z" <= p["minute"] <= "2026-03-14T09:59Z"
     ]
     assert items["Errors in the window"] == sum(p["errors"] for p in in_window)
     assert items["Error rate in the window"] == pytest.approx(
         sum(p["errors"] for p in in_window) / sum(p["total"] for p in in_window)
     )
-    assert items["Affected hosts"] == "pay-02, pay-01, gw-01, gw-02" and items["Records analysed"] == 5000
+    assert items["Affected hosts"] == "pay-01, pay-02, gw-02, gw-01" and items["Records analysed"] == 5000
     assert items["Generated (UTC)"] == datetime(2026, 3, 14, 10, 5)
+    # the window, from analysis.json's own
+    window = a["window"]
+    assert window["records"] == items["Records the source holds"] == 5000 and window["truncated"] is False
+    assert items["Window start"] == datetime.fromisoformat(window["start"][:-1])
+    assert items["Window end"] == datetime.fromisoformat(window["end"][:-1])
+    assert items["Cut by a limit"] == "no" and items["Asked for"] == "everything the source holds"
+    assert items["Verdict"] == a["health"]["headline"]
+    assert items["Window analysed"].startswith("5,000 records (of the 5,000 the source holds), 09:00:00 to")
     events = [row for row in book["Timeline"].iter_rows(min_row=2, values_only=True)]
     kinds = [(e[3], e[1]) for e in events]
+    assert kinds.index(("First error", "order-service")) < kinds.index(("Recovery", "order-service"))
     early = kinds.index(("Early warning", "payment-service"))
     pool = kinds.index(("First error", "payment-service"))
     gateway = kinds.index(("First error", "api-gateway"))
-    assert early < pool < gateway < kinds.index(("Recovery", "payment-service, api-gateway"))
+    assert early < pool < gateway < kinds.index(("Still failing", "payment-service, api-gateway"))
+    assert ("Recovery", "payment-service, api-gateway") not in kinds
     assert [e[0] for e in events] == sorted(e[0] for e in events)
 
 

@@ -59,9 +59,11 @@ def test_cursor_pagination_returns_every_record_once(server: DemoLogServer) -> N
     cursor = None
     pages = 0
     while True:
-        query = urllib.parse.urlencode({"limit": 400, **({"cursor": cursor} if cursor else {})})
+        query = urllib.parse.urlencode(
+            {"limit": 400, "direction": "forward", **({"cursor": cursor} if cursor else {})}
+        )
         status, body, _ = get(f"{server.logs_url}?{query}")
-        assert status == 200 and body["count"] == len(body["logs"]) <= 400
+        assert status == 200 and body["count"] == len(body["logs"]) <= 400 and body["direction"] == "forward"
         seen += body["logs"]
         pages += 1
         cursor = body["next_cursor"]
@@ -75,16 +77,19 @@ def test_filters_and_time_window(server: DemoLogServer) -> None:
     records = server.store.records
     status, body, _ = get(f"{server.logs_url}?limit=1000&level=error,WARN&service=payment-service")
     expected = [r for r in records if r["level"] in ("ERROR", "WARN") and r["service"] == "payment-service"]
-    assert status == 200 and body["logs"] == expected[:1000] and body["next_cursor"] is None
+    assert status == 200 and body["logs"] == expected[::-1][:1000] and body["next_cursor"] is None
+    assert body["total"] == len(expected)  # the first page says how many match in all
     since, until = "2026-03-14T09:24:00Z", "2026-03-14T09:30:00Z"
-    _, window, _ = get(f"{server.logs_url}?limit=1000&since={since}&until={until}&host=pay-02")
+    _, window, _ = get(
+        f"{server.logs_url}?limit=1000&since={since}&until={until}&host=pay-02&direction=forward"
+    )
     assert window["logs"] == [r for r in records if since <= r["timestamp"] < until and r["host"] == "pay-02"]
 
 
 def test_json_lines_format(server: DemoLogServer) -> None:
     status, body, headers = get(f"{server.logs_url}?limit=5&format=jsonl")
     assert status == 200 and headers["Content-Type"] == "application/x-ndjson"
-    assert [json.loads(line) for line in body.splitlines()] == server.store.records[:5]
+    assert [json.loads(line) for line in body.splitlines()] == server.store.records[::-1][:5]
     assert headers["X-Next-Cursor"]
 
 
@@ -255,6 +260,17 @@ def test_a_half_sent_request_is_dropped() -> None:
 # --- issue 13: newest first, and data that ends now --------------------------------------------------
 
 
+def test_the_api_serves_newest_first_by_default_and_says_how_many_match(server: DemoLogServer) -> None:
+    status, body, _ = get(f"{server.logs_url}?limit=5")
+    assert status == 200 and body["direction"] == "backward"
+    assert body["logs"] == server.store.records[::-1][:5] and body["total"] == 1500
+    cursor = body["next_cursor"]
+    _, more, _ = get(f"{server.logs_url}?limit=5&cursor={cursor}")
+    assert more["logs"] == server.store.records[::-1][5:10] and "total" not in more  # only the first page
+    _, oldest, _ = get(f"{server.logs_url}?limit=5&direction=forward")
+    assert oldest["logs"] == server.store.records[:5] and oldest["direction"] == "forward"
+
+
 def test_backward_pages_run_newest_first_and_cover_everything(server: DemoLogServer) -> None:
     seen: list[dict[str, Any]] = []
     cursor = None
@@ -273,7 +289,7 @@ def test_backward_pages_run_newest_first_and_cover_everything(server: DemoLogSer
     ]
     assert body["logs"] == errors[::-1][:3]
     status, body, _ = get(
-        f"{server.logs_url}?limit=3&cursor={body['next_cursor']}"
+        f"{server.logs_url}?limit=3&direction=forward&cursor={body['next_cursor']}"
     )  # forward with a backward cursor
     assert status == 400 and "same direction" in body["error"]
 

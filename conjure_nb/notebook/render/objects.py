@@ -144,8 +144,18 @@ def analysis_html(analysis: dict[str, Any]) -> str:
     summary, health = analysis["summary"], analysis.get("health") or {}
     status = str(health.get("status", "unknown"))
     color = {"critical": "error", "degraded": "interrupted", "healthy": "ok"}.get(status, status)
+    verdict = str(health.get("headline") or "")
+    verdict = verdict[len(status) :] if verdict.startswith(status) else verdict
     parts = [f"<div style='font-size:1.1em'>Health: {badge(color).replace(esc(color), esc(status))}"
-             f" — {esc(health.get('rule', ''))}</div>"]  # fmt: skip
+             f"{esc(verdict)} — {esc(health.get('rule', ''))}</div>"]  # fmt: skip
+    window = analysis.get("window") if isinstance(analysis.get("window"), dict) else {}
+    if window:
+        cut = "cut by a limit" if window.get("truncated") else "not cut by a limit"
+        available = window.get("available")
+        held = f" of {int(available):,} available" if isinstance(available, int) else ""
+        parts.append(note(f"Window: {int(window.get('records') or 0):,} records{held}, "
+                          f"{window.get('start') or '-'} → {window.get('end') or '-'}; asked: "
+                          f"{window.get('asked') or '-'}; {cut}; query: {window.get('query') or '-'}"))  # fmt: skip
     facts = [f"{summary.get('total', 0):,} records"]
     if "error_rate" in summary:
         facts.append(f"error rate {summary['error_rate']:.1%}")

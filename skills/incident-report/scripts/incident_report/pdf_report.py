@@ -22,7 +22,7 @@ from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import CondPageBreak, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from .report_content import PRIORITY_COLORS, STATUS_COLORS, Fact, Report
+from .report_content import PRIORITY_COLORS, STATUS_COLORS, Fact, Report, window_words
 
 _STYLES = getSampleStyleSheet()
 _BODY = ParagraphStyle("body", parent=_STYLES["BodyText"], fontSize=9.5, leading=12.5, splitLongWords=0)
@@ -56,10 +56,11 @@ class NumberedCanvas(Canvas):  # type: ignore[misc]
         super().save()
 
 
-def _p(text: Any, style: ParagraphStyle = _CELL) -> Paragraph:
+def _p(text: Any, style: ParagraphStyle = _CELL, raw: bool = False) -> Paragraph:
+    """A paragraph of `text`, escaped; `raw` markup is this module's own, its parts escaped by the caller."""
     if isinstance(text, int) and not isinstance(text, bool):
         text = f"{text:,}"
-    return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
+    return Paragraph(str(text) if raw else escape(str(text)).replace("\n", "<br/>"), style)
 
 
 def _table(
@@ -165,7 +166,12 @@ def _badge(report: Report) -> Table:
         "badge", parent=_STYLES["Heading2"], textColor=colors.white, spaceBefore=0, spaceAfter=0
     )
     badge = Table(
-        [[_p(report.status.upper(), style), _p(report.status_reason, _BODY)]],
+        [
+            [
+                _p(report.status.upper(), style),
+                _p(f"<b>{escape(report.headline)}.</b> {escape(report.status_reason)}", _BODY, raw=True),
+            ]
+        ],
         colWidths=[4 * cm, (WIDTH - 4) * cm],
         hAlign="LEFT",
     )
@@ -189,7 +195,7 @@ def _impact(report: Report) -> Table:
         [*(left[i] if i < len(left) else ("", "")), *(right[i] if i < len(right) else ("", ""))]
         for i in range(max(len(left), len(right)))
     ]
-    return _table(("Main incident", "", "Whole range analysed", ""), rows, (4.2, 10.3, 4.2, 8.0))
+    return _table(("Main incident", "", "Window analysed", ""), rows, (4.2, 10.3, 4.2, 8.0))
 
 
 def _section(title: str, need: float = 2.5) -> list[Any]:
@@ -202,6 +208,10 @@ def _story(report: Report) -> list[Any]:
         f"Generated {report.generated_at:%Y-%m-%d %H:%M} UTC. Source: {report.source}. Query: {report.query}."
     )
     story: list[Any] = [_p(report.title, _H1), _p(meta, _META), Spacer(1, 6), _badge(report)]
+    story += [
+        Spacer(1, 4),
+        _p(f"<b>Window analysed:</b> {escape(window_words(report.window))}", _BODY, raw=True),
+    ]
     story += [*_section("Summary"), _p(report.summary, _BODY), *_section("Impact"), _impact(report)]
     events = [(report.stamp(e.time), e.service, e.hosts, e.kind, e.text) for e in report.events]
     story += [

@@ -90,6 +90,10 @@ class Report:
     appendix: list[tuple[str, str]]
     notes: list[str] = field(default_factory=list)
     multi_day: bool = False
+    window: dict[str, Any] = field(default_factory=dict)
+    """What was analysed: analysis.json's `window` (start, end, records, available, query, asked, truncated)."""
+    headline: str = ""
+    """The verdict with its window: "critical in the newest 500 records, 09:44–10:00 UTC; the last hour was asked"."""
 
     TIMELINE_HEADER = ("Time (UTC)", "Service", "Hosts", "Event", "Detail")
     EVIDENCE_HEADER = (
@@ -143,6 +147,45 @@ def _source(a: dict[str, Any], fetch: dict[str, Any] | None) -> tuple[str, str]:
     ) + got + more
 
 
+def _window(a: dict[str, Any], fetch: dict[str, Any] | None) -> dict[str, Any]:
+    """analysis.json's window; for an older analysis without one, what its summary and fetch say."""
+    found = a.get("window")
+    if isinstance(found, dict):
+        return found
+    s, f = a["summary"], fetch or {}
+    return {
+        "start": s.get("first_timestamp"),
+        "end": s.get("last_timestamp"),
+        "records": int(s.get("total") or 0),
+        "available": f.get("available"),
+        "query": f.get("query_text") or f.get("source") or f"file {a.get('source') or '-'}",
+        "asked": f.get("asked") or ("everything the source holds" if fetch else "the whole input"),
+        "truncated": bool(f.get("truncated") if "truncated" in f else f.get("more_available")),
+        "limit": (f.get("query") or {}).get("limit"),
+        "order": (f.get("query") or {}).get("order") or "newest first",
+    }
+
+
+def window_words(w: dict[str, Any]) -> str:
+    """The window in one sentence: records (of how many), from when to when, asked, cut or not."""
+    first, last = when(w.get("start")), when(w.get("end"))
+    span = "no timestamps"
+    if first and last:
+        fmt = "%H:%M:%S" if first.date() == last.date() else "%d %b %H:%M"
+        span = f"{first:{fmt}} to {last:{fmt}} UTC ({max(0, round((last - first).total_seconds() / 60))} min)"
+    available = w.get("available")
+    count = f"{int(w.get('records') or 0):,} records" + (
+        f" (of the {int(available):,} the source holds)" if available is not None else ""
+    )
+    cut = (
+        f"A limit cut it short: the {str(w.get('order') or 'newest first').split()[0]} "
+        f"{int(w.get('records') or 0):,} records were taken of {w.get('asked')}."
+        if w.get("truncated")
+        else "No limit cut it short."
+    )
+    return f"{count}, {span}; asked: {w.get('asked')}. {cut} Query: {w.get('query')}."
+
+
 def _status_reason(a: dict[str, Any]) -> str:
     """Why the health status is what it is, in words (the analysis' own rule names ids)."""
     s, h = a["summary"], a.get("health") or {}
@@ -153,7 +196,7 @@ def _status_reason(a: dict[str, Any]) -> str:
     findings = [d for d in a.get("diagnostics") or [] if d.get("severity") in ("critical", "high")]
     why = []
     if findings:
-        names = ", ".join(f"{d.get('title')} ({int(d.get('count') or 0):,} events)" for d in findings[:3])
+        names = ", ".join(f"{d.get('title')} ({_events(d)})" for d in findings[:3])
         why.append(
             f"{'critical' if findings[0].get('severity') == 'critical' else 'high-severity'} findings: {names}"
         )
@@ -168,6 +211,12 @@ def _status_reason(a: dict[str, Any]) -> str:
     return f"{status.capitalize()} because of " + "; ".join(why) + "."
 
 
+def _events(d: dict[str, Any]) -> str:
+    count = int(d.get("count") or 0)
+    state = {"ongoing": ", ongoing", "resolved": ", resolved"}.get(str(d.get("state")), "")
+    return f"{count:,} event" + ("" if count == 1 else "s") + state
+
+
 def _summary(a: dict[str, Any], found: list[Incident], risks: list[dict[str, Any]], report: Report) -> str:
     """The summary paragraph: what happened, in order, in plain words."""
     s = a["summary"]
@@ -180,7 +229,7 @@ def _summary(a: dict[str, Any], found: list[Incident], risks: list[dict[str, Any
         parts.append(_incident_sentence(incident, report, first=n == 0, day=day))
     if risks:
         names = "; ".join(f"{d.get('title')} ({_main(d)})" for d in risks[:3])
-        parts.append(f"Ongoing through the range: {names}.")
+        parts.append(f"Recurring through the range: {names}.")
     if not found:
         parts.append("No incident was found: no error burst and no critical or high finding.")
     parts.append(f"In all, {errors:,} of {total:,} records ({errors / total:.1%}) were errors.")
@@ -190,6 +239,12 @@ def _summary(a: dict[str, Any], found: list[Incident], risks: list[dict[str, Any
 def _incident_sentence(incident: Incident, report: Report, first: bool, day: str) -> str:
     window = f"{report.stamp(incident.start, False)} to {report.stamp(incident.end, False)} UTC ({incident.minutes} min)"
     opening = f"On {day} from {window}: " if first and day else f"Later, from {window}: "
+    if incident.ongoing:
+        since = f"{report.stamp(incident.start, False)} UTC"
+        opening = (
+            f"ONGOING since {since} ({incident.minutes} min), still failing at the end of the window "
+            f"({report.stamp(incident.end, False)} UTC): "
+        )
     if not incident.findings:
         return opening + f"a burst of {incident.errors:,} errors with no known failure pattern."
     parts = []
@@ -208,8 +263,10 @@ def _incident_sentence(incident: Incident, report: Report, first: bool, day: str
     if incident.warnings:
         w = min(incident.warnings, key=lambda w: w.first or incident.start)
         text += f' The first warning sign came at {report.stamp(w.first, False)} from {_main_of(w.services)}: "{w.example}".'
-    if incident.burst:
+    if incident.burst and not incident.ongoing:
         text += f" Errors were back to the usual level at {report.stamp(incident.end, False)}."
+    elif not incident.ongoing:
+        text += f" Resolved: the last of these errors came at {report.stamp(incident.end, False)} UTC."
     return text
 
 
@@ -231,19 +288,32 @@ def _main_of(services: dict[str, Any]) -> str:
     return " and ".join(top(services, 2)) or "an unknown service"
 
 
-def _facts(a: dict[str, Any], found: list[Incident]) -> list[Fact]:
+def main_incident(found: list[Incident]) -> Incident:
+    """The incident a report leads with: an ongoing one before a resolved one, then the most
+    severe, then the earliest."""
+    return min(
+        found,
+        key=lambda i: (
+            not i.ongoing,
+            list(PRIORITIES).index(i.severity) if i.severity in PRIORITIES else 4,
+            i.start,
+        ),
+    )
+
+
+def _facts(a: dict[str, Any], found: list[Incident], w: dict[str, Any]) -> list[Fact]:
     s = a["summary"]
     facts: list[Fact] = []
     if found:
-        main = min(
-            found,
-            key=lambda i: (
-                ["critical", "high", "medium", "low"].index(i.severity) if i.severity in PRIORITIES else 4,
-                i.start,
-            ),
-        )
+        main = main_incident(found)
         facts += [
             Fact("Main incident", main.title),
+            Fact(
+                "State",
+                "ONGOING: errors continue to the end of the window"
+                if main.ongoing
+                else f"resolved: the last errors came at {main.end:%H:%M} UTC",
+            ),
             Fact("Incident window start", main.start, "time"),
             Fact("Incident window end", main.end, "time"),
             Fact("Duration (minutes)", main.minutes, "minutes"),
@@ -257,13 +327,34 @@ def _facts(a: dict[str, Any], found: list[Incident]) -> list[Fact]:
             Fact("User-facing symptoms", "; ".join(main.symptoms) or "none visible in the logs"),
             Fact(
                 "Other incidents",
-                "; ".join(f"{i.title} ({i.errors:,} errors)" for i in found if i is not main) or "none",
+                "; ".join(
+                    f"{i.title} ({i.errors:,} errors, {'ongoing' if i.ongoing else 'resolved'})"
+                    for i in found
+                    if i is not main
+                )
+                or "none",
             ),
         ]
+    available = w.get("available")
     facts += [
-        Fact("Records analysed", int(s.get("total") or 0), "int", True),
-        Fact("Range analysed start", when(s.get("first_timestamp")), "time", True),
-        Fact("Range analysed end", when(s.get("last_timestamp")), "time", True),
+        Fact("Records analysed", int(w.get("records") or s.get("total") or 0), "int", True),
+        Fact(
+            "Records the source holds",
+            int(available) if available is not None else "not stated by the source",
+            "int" if available is not None else "text",
+            True,
+        ),
+        Fact("Window start", when(w.get("start") or s.get("first_timestamp")), "time", True),
+        Fact("Window end", when(w.get("end") or s.get("last_timestamp")), "time", True),
+        Fact("Asked for", str(w.get("asked") or "-"), "text", True),
+        Fact(
+            "Cut by a limit",
+            f"YES: only the {str(w.get('order') or 'newest first').split()[0]} {int(w.get('records') or 0):,} records"
+            if w.get("truncated")
+            else "no",
+            "text",
+            True,
+        ),
         Fact("Errors (ERROR and FATAL)", int(s.get("errors") or 0), "int", True),
         Fact("Error rate", float(s.get("error_rate") or 0), "pct", True),
         Fact("Warnings", int(s.get("warnings") or 0), "int", True),
@@ -284,7 +375,11 @@ def _actions(a: dict[str, Any], found: list[Incident], risks: list[dict[str, Any
     order = {id(d): n for n, d in enumerate([f for i in found for f in i.findings] + risks)}
     for d in sorted(
         a.get("diagnostics") or [],
-        key=lambda d: (PRIORITIES.get(str(d.get("severity")), "P4"), order.get(id(d), 99)),
+        key=lambda d: (
+            PRIORITIES.get(str(d.get("severity")), "P4"),
+            d.get("state") != "ongoing",
+            order.get(id(d), 99),
+        ),
     ):
         example = (d.get("evidence") or [{}])[0].get("example", "")
         span = f"{_short(d.get('first_seen'))}-{_short(d.get('last_seen'))}"
@@ -318,7 +413,7 @@ def _actions(a: dict[str, Any], found: list[Incident], risks: list[dict[str, Any
                 int(a["summary"].get("errors") or 0),
             )
         )
-    return sorted(rows, key=lambda r: r.priority)
+    return sorted(rows, key=lambda r: r.priority)  # stable: ongoing findings first within a priority
 
 
 def _short(value: Any) -> str:
@@ -355,8 +450,16 @@ def _appendix(a: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "Incidents",
             "An incident is an error burst together with the findings seen in the same minutes; a critical or high finding outside "
-            "any burst is an incident of its own. A finding present through at least half of the range is listed as ongoing. An "
-            "early warning is a warning of the incident's services that started in the 30 minutes before it and stopped by its end.",
+            "any burst is an incident of its own. An incident is ongoing when its errors continue to the end of the analysed window "
+            "(its last error at most 2 minutes, or 2 timeline buckets, before the window's last record); otherwise it is resolved. "
+            "A medium or low finding present through at least half of the range is listed as recurring. An early warning is a "
+            "warning of the incident's services that started in the 30 minutes before it and stopped by its end.",
+        ),
+        (
+            "Window",
+            "Every number in this report is about the records analysed, from the window's first to its last timestamp, and nothing "
+            "else. When a limit cut the window short of the range that was asked, the report says so: anything before the "
+            "window is not in it.",
         ),
         (
             "Priorities",
@@ -413,11 +516,13 @@ def _inside(moment: datetime, windows: list[tuple[datetime | None, datetime | No
 
 def _title(found: list[Incident], status: str) -> str:
     if not found:
-        return "No incident found: system " + ("healthy" if status == "healthy" else status)
-    main = min(
-        found, key=lambda i: (list(PRIORITIES).index(i.severity) if i.severity in PRIORITIES else 4, i.start)
-    )
-    return f"{main.title}, {main.start.day} {main.start:%b %Y}, {main.start:%H:%M}-{main.end:%H:%M} UTC"
+        return (
+            "No incident found: system " + ("healthy" if status == "healthy" else status) + " in the window"
+        )
+    main = main_incident(found)
+    if main.ongoing:
+        return f"ONGOING: {main.title}, since {main.start:%H:%M} UTC, {main.start.day} {main.start:%b %Y}"
+    return f"{main.title}, {main.start.day} {main.start:%b %Y}, {main.start:%H:%M}-{main.end:%H:%M} UTC (resolved)"
 
 
 def build(
@@ -444,6 +549,7 @@ def build(
     found, risks = incidents(a, sigs, timedelta(minutes=bucket))
     first, last = when(s.get("first_timestamp")), when(s.get("last_timestamp"))
     source, query = _source(a, fetch)
+    w = _window(a, fetch)
     windows = [(when(b.get("start")), when(b.get("end"))) for b in a.get("anomalies") or []]
     services, hosts = _where(a)
     report = Report(
@@ -454,7 +560,7 @@ def build(
         status=str(h.get("status", "unknown")),
         status_reason=_status_reason(a),
         summary="",
-        facts=_facts(a, found),
+        facts=_facts(a, found, w),
         incidents=found,
         events=events(found, risks, sigs),
         evidence=sigs,
@@ -477,6 +583,10 @@ def build(
         notes=[str(n) for n in (a.get("parse") or {}).get("notes") or []]
         + [str(n) for n in (fetch or {}).get("notes") or []],
         multi_day=bool(first and last and first.date() != last.date()),
+        window=w,
+        headline=str(
+            h.get("headline") or f"{h.get('status', 'unknown')} in {int(w.get('records') or 0):,} records"
+        ),
     )
     report.summary = _summary(a, found, risks, report)
     return report
@@ -486,7 +596,8 @@ def console_lines(report: Report) -> list[str]:
     """Page 1 of the report as console lines: the same story, for the main job's summary."""
     lines = [
         report.title,
-        f"Health: {report.status.upper()}. {report.status_reason}",
+        f"Health: {report.status.upper()}: {report.headline}. {report.status_reason}",
+        f"Window: {window_words(report.window)}",
         "",
         report.summary,
         "",

@@ -6,7 +6,11 @@ does that joining, with rules simple enough to state in the report's appendix:
 
 - an **incident** is an error burst together with the findings seen in the same minutes (a
   critical or high finding outside any burst is an incident of its own);
-- a finding present through most of the analysed range is an **ongoing risk**, not an incident;
+- an incident is **ongoing** when its errors continue to the end of the analysed window (analyze.py
+  marks each finding and burst `state: ongoing` when its last event is at most max(2 minutes,
+  2 buckets) before the window's last record), and **resolved** otherwise;
+- a medium or low finding present through most of the analysed range is a **recurring risk**, not
+  an incident;
 - an **early warning** is a warning signature of the incident's services that started in the 30
   minutes before it and stopped by its end.
 
@@ -74,6 +78,12 @@ class Incident:
     errors: int = 0
     records: int = 0
     symptoms: list[str] = field(default_factory=list)
+
+    @property
+    def ongoing(self) -> bool:
+        """Its errors continue to the window's end (a finding or its burst is `state: ongoing`)."""
+        parts = [*self.findings, *([self.burst] if self.burst else [])]
+        return any(p.get("state") == "ongoing" for p in parts)
 
     @property
     def severity(self) -> str:
@@ -158,7 +168,8 @@ def incidents(
         start, end = when(d.get("first_seen")), when(d.get("last_seen"))
         if start is None or end is None:
             continue
-        chronic = span > timedelta(0) and (end - start) >= span * CHRONIC_SHARE
+        serious = SEVERITY_RANK.get(str(d.get("severity")), 4) <= 1
+        chronic = not serious and span > timedelta(0) and (end - start) >= span * CHRONIC_SHARE
         (risks if chronic else acute).append(d)
     found: list[Incident] = []
     for burst in a.get("anomalies") or []:
@@ -257,7 +268,7 @@ def events(found: list[Incident], risks: list[dict[str, Any]], sigs: list[Signat
                 rows.append(
                     Event(start, where, ", ".join(top(hosts, 3)), "First error", f"{title}: {example}")
                 )
-            if end and start and end - start >= timedelta(minutes=1):
+            if end and start and end - start >= timedelta(minutes=1) and f.get("state") != "ongoing":
                 rows.append(
                     Event(
                         end,
@@ -278,8 +289,20 @@ def events(found: list[Incident], risks: list[dict[str, Any]], sigs: list[Signat
                     incident.end,
                     ", ".join(incident.services[:3]),
                     "",
-                    "Recovery",
-                    "Errors back to the usual level",
+                    "Still failing" if incident.ongoing else "Recovery",
+                    "Errors continue to the end of the window: the incident is ongoing"
+                    if incident.ongoing
+                    else "Errors back to the usual level",
+                )
+            )
+        elif incident.ongoing:
+            rows.append(
+                Event(
+                    incident.end,
+                    ", ".join(incident.services[:3]),
+                    "",
+                    "Still failing",
+                    "Errors continue to the end of the window: the incident is ongoing",
                 )
             )
     for d in risks:
@@ -292,11 +315,19 @@ def events(found: list[Incident], risks: list[dict[str, Any]], sigs: list[Signat
                     start,
                     _main(d.get("services") or {}),
                     "",
-                    "Ongoing",
+                    "Recurring",
                     f"{d.get('title')}, {count:,} times in the range: {example}",
                 )
             )
-    order = {"Early warning": 0, "First error": 1, "Peak": 2, "Last seen": 3, "Recovery": 4, "Ongoing": 5}
+    order = {
+        "Early warning": 0,
+        "First error": 1,
+        "Peak": 2,
+        "Last seen": 3,
+        "Recovery": 4,
+        "Still failing": 4,
+        "Recurring": 5,
+    }
     rows.sort(key=lambda e: (e.time, order.get(e.kind, 9)))
     return rows
 

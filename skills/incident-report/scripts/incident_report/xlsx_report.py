@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .report_content import PRIORITY_COLORS, STATUS_COLORS, Report
+from .report_content import PRIORITY_COLORS, STATUS_COLORS, Report, window_words
 
 SHEETS = (
     "Summary",
@@ -84,6 +84,8 @@ def _summary(ws: Worksheet, report: Report) -> None:
         ("Query", report.query, None),
         ("Health", report.status.upper(), None),
         ("Why", report.status_reason, None),
+        ("Verdict", report.headline, None),
+        ("Window analysed", window_words(report.window), None),
         ("Summary", report.summary, None),
     ]
     for fact in report.facts:

@@ -22,8 +22,9 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+from . import window as windows
 from .analysis import Analysis, ranked
-from .diagnose import Thresholds, bursts, diagnose
+from .diagnose import Thresholds, bursts, diagnose, mark_ongoing
 from .jsondoc import ENVELOPE, ParseError, array_windows, writable
 from .logformats import Columns
 from .parse_logs import FORMATS, LogReader, add_input_options, detect, reader_from_args
@@ -42,11 +43,17 @@ def analyze(
     burst_k: float = 5.0,
     burst_min: int = 5,
     jobs: int = 0,
+    fetch: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Stream the reader's input through an Analysis and build the report (a JSON-ready dict)."""
+    """Stream the reader's input through an Analysis and build the report (a JSON-ready dict).
+
+    `fetch` is what the fetch asked and got (default: the `<input>.fetch.json` beside the input,
+    when there is one); the report's `window` states it."""
     started = time.perf_counter()
     acc = tally(reader, top, jobs)
-    return _report(acc, reader, thresholds or Thresholds(), burst_k, burst_min, started)
+    fetched = fetch if fetch is not None else windows.read_fetch(reader.source)
+    report = _report(acc, reader, thresholds or Thresholds(), burst_k, burst_min, started)
+    return _windowed(report, [fetched], [reader.source])
 
 
 def tally(reader: LogReader, top: int = 10, jobs: int = 0) -> Analysis:
@@ -115,8 +122,13 @@ def _window(task: tuple[str, int, int | None, tuple[str, str, int, int]]) -> dic
 
 
 def partial(reader: LogReader, top: int = 10) -> dict[str, Any]:
-    """The partial analysis of one input or shard: JSON that `merge_partials` combines exactly."""
-    return to_partial(tally(reader, top), reader.source, reader.stats)
+    """The partial analysis of one input or shard: JSON that `merge_partials` combines exactly.
+
+    It carries the input's fetch summary (`fetch`, None for a plain file), so the merged report
+    can state its window."""
+    found = to_partial(tally(reader, top), reader.source, reader.stats)
+    found["fetch"] = windows.read_fetch(reader.source)
+    return found
 
 
 def merge_partials(
@@ -135,7 +147,21 @@ def merge_partials(
     merged = SimpleNamespace(source=", ".join(sources), stats=stats)
     report = _report(acc, merged, thresholds or Thresholds(), burst_k, burst_min, started)  # type: ignore[arg-type]
     report["sources"] = sources
-    return report
+    fetches: dict[str, dict[str, Any] | None] = {}
+    for part in partials:
+        for source in part["sources"]:
+            if fetches.get(source) is None:
+                fetches[source] = part.get("fetch")
+    return _windowed(report, list(fetches.values()), list(fetches))
+
+
+def _windowed(
+    report: dict[str, Any], fetches: list[dict[str, Any] | None], sources: list[str]
+) -> dict[str, Any]:
+    """The report with its `window` first and the verdict's `headline` stating it."""
+    found = windows.window(report["summary"], fetches, sources)
+    report["health"]["headline"] = windows.headline(report["health"]["status"], found)
+    return {"window": found, **report}
 
 
 def _iso(stamp: str | None) -> str | None:
@@ -187,6 +213,7 @@ def _report(
     diagnostics = diagnose(
         [*acc.signatures("ERROR", total, None), *acc.signatures("WARN", total, None)], total
     )
+    mark_ongoing(diagnostics, anomalies, summary["last_timestamp"], timeline["bucket_minutes"])
     parse = _parse_notes(acc, reader, unreadable)
     guessed = total > 0 and parse["levels_inferred"] * 2 > total
     return {
@@ -229,6 +256,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="merge partial analyses (files from --partial) into one report",
     )
     parser.add_argument("-o", "--output", help="write the full JSON here; stdout then gets a short summary")
+    parser.add_argument(
+        "--fetch",
+        help="the fetch summary that says what was asked (default: <input>.fetch.json when it exists)",
+    )
     parser.add_argument(
         "--format", default="auto", choices=FORMATS, help="input format (default: auto-detect)"
     )
@@ -274,14 +305,19 @@ def _emit(report: dict[str, Any], args: argparse.Namespace) -> None:
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             out.write(text + "\n")
-        short = {"output": args.output, "summary": report["summary"], "health": report["health"]}
+        short = {
+            "output": args.output,
+            "window": report["window"],
+            "summary": report["summary"],
+            "health": report["health"],
+        }
         text = json.dumps(short, indent=args.indent)
     sys.stdout.write(text + "\n")
     if not args.quiet:
         s, p, h = report["summary"], report["parse"], report["health"]
         print(
-            f"analyze.py: {s['total']:,} records ({p['format']}), {p['malformed']:,} malformed, health "
-            f"{h['status']} ({h['rule']}), {report['elapsed_seconds']} s",
+            f"analyze.py: {s['total']:,} records ({p['format']}), {p['malformed']:,} malformed, "
+            f"health {h['headline']} ({h['rule']}), {report['elapsed_seconds']} s",
             file=sys.stderr,
         )
         for note in p["notes"]:
@@ -301,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.partial:
             return _emit_partial(partial(reader_from_args(args), args.top), args)
         else:
-            report = analyze(reader_from_args(args), top=args.top, jobs=args.jobs, **options)
+            fetch = _load_partial(args.fetch, "fetch_logs.py -o") if args.fetch else None
+            report = analyze(reader_from_args(args), top=args.top, jobs=args.jobs, fetch=fetch, **options)
     except (ParseError, re.error, ValueError) as exc:
         print(f"analyze.py: error: {exc}", file=sys.stderr)
         return 1
@@ -317,14 +354,14 @@ def main(argv: list[str] | None = None) -> int:
     return 3 if args.fail_on_critical and report["health"]["status"] == "critical" else 0
 
 
-def _load_partial(path: str) -> dict[str, Any]:
+def _load_partial(path: str, made_by: str = "analyze.py --partial") -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
             loaded: dict[str, Any] = json.load(handle)
     except OSError as exc:
         raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from None
     except ValueError:
-        raise ParseError(f"{path} is not JSON: pass files written by analyze.py --partial") from None
+        raise ParseError(f"{path} is not JSON: pass files written by {made_by}") from None
     return loaded
 
 

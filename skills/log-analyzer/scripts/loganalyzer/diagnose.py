@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 # Each mask starts with a plain character class, so the regex engine can skip ahead quickly; the
@@ -155,6 +156,8 @@ RULES = (
     ),
 )
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+ONGOING_MINUTES = 2
+"""How close to the window's end a finding's last event must be for it to count as ongoing."""
 
 
 def diagnose(signatures: Iterable[dict[str, Any]], total: int) -> list[dict[str, Any]]:
@@ -193,6 +196,48 @@ def diagnose(signatures: Iterable[dict[str, Any]], total: int) -> list[dict[str,
         entry["share"] = round(entry["count"] / total, 6) if total else 0.0
         entry["services"] = dict(sorted(entry["services"].items(), key=lambda kv: -kv[1]))
     return sorted(found.values(), key=lambda e: (SEVERITY_ORDER[e["severity"]], -e["count"]))
+
+
+def _when(stamp: Any) -> datetime | None:
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def mark_ongoing(
+    diagnostics: list[dict[str, Any]], anomalies: list[dict[str, Any]], end: str | None, bucket_minutes: int
+) -> None:
+    """Say of every finding and burst whether it is still going on at the end of the window.
+
+    **Ongoing** means its errors continue to the window's end: the last event of a finding (or the
+    last bucket of a burst) is no earlier than max(2 minutes, 2 buckets) before the window's last
+    record. Otherwise it is **resolved**, and `resolved_minutes_before_end` says how long before the
+    end it stopped. A window that was cut by a limit can only say "ongoing as far as it reaches".
+    Sets `state` ("ongoing" or "resolved") on each entry; entries without times get no state."""
+    last = _when(end)
+    if last is None:
+        return
+    bucket = timedelta(minutes=bucket_minutes)
+    margin = max(timedelta(minutes=ONGOING_MINUTES), 2 * bucket)
+    for entry, stop in [(d, _when(d.get("last_seen"))) for d in diagnostics] + [
+        (b, _stop_of(b, bucket)) for b in anomalies
+    ]:
+        if stop is None:
+            continue
+        ongoing = stop >= last - margin
+        entry["state"] = "ongoing" if ongoing else "resolved"
+        if not ongoing:
+            entry["resolved_minutes_before_end"] = int((last - stop).total_seconds() // 60)
+
+
+def _stop_of(burst: dict[str, Any], bucket: timedelta) -> datetime | None:
+    """A burst's last moment: the end of its last bucket (just before the next one starts)."""
+    start = _when(burst.get("end"))
+    return start + bucket - timedelta(milliseconds=1) if start else None
 
 
 def _median(values: list[float]) -> float:
@@ -256,6 +301,7 @@ class Thresholds(NamedTuple):
         With `estimated` (most records carried no level) the verdict says it rests on failure
         words in the messages: `basis` is "failure words" and the rule starts with "estimated"."""
         found = self._verdict(summary, diagnostics, anomalies)
+        found.setdefault("ongoing", [])
         found["basis"] = "failure words" if estimated else "levels"
         if estimated and found["status"] != "unknown":
             found["rule"] = (
@@ -280,16 +326,20 @@ class Thresholds(NamedTuple):
         for d in diagnostics:
             if d["severity"] in ("critical", "high"):
                 level = "critical" if d["severity"] == "critical" else "degraded"
-                reasons.append((level, f"{d['severity']} diagnostic {d['id']} ({d['count']:,} events)"))
+                reasons.append(
+                    (level, f"{d['severity']} diagnostic {d['id']} ({_events(d['count'])}{_state(d)})")
+                )
         if err >= self.error_degraded:
             reasons.append(("degraded", f"error rate {err:.1%} >= {self.error_degraded:.0%}"))
         if warn >= self.warn_degraded:
             reasons.append(("degraded", f"warn rate {warn:.1%} >= {self.warn_degraded:.0%}"))
         if anomalies:
-            reasons.append(
-                ("degraded", f"{len(anomalies)} error burst(s), the first at {anomalies[0]['start']}")
-            )
-        reasons.sort(key=lambda r: r[0] != "critical")
+            live = [b for b in anomalies if b.get("state") == "ongoing"]
+            text = f"{len(anomalies)} error burst(s), the first at {anomalies[0]['start']}"
+            if live:
+                text = f"an error burst since {live[0]['start']}, ongoing at the window's end"
+            reasons.append(("degraded", text))
+        reasons.sort(key=lambda r: (r[0] != "critical", "ongoing" not in r[1]))
         if not reasons:
             rule = f"error rate {err:.1%} < {self.error_degraded:.0%}, warn rate {warn:.1%} < {self.warn_degraded:.0%}, no bursts"
             return {"status": "healthy", "rule": rule, "reasons": [], "thresholds": self._asdict()}
@@ -297,5 +347,22 @@ class Thresholds(NamedTuple):
             "status": reasons[0][0],
             "rule": reasons[0][1],
             "reasons": [r for _, r in reasons],
+            "ongoing": [
+                d["id"]
+                for d in diagnostics
+                if d["severity"] in ("critical", "high") and d.get("state") == "ongoing"
+            ],
             "thresholds": self._asdict(),
         }
+
+
+def _events(count: int) -> str:
+    return f"{count:,} event" + ("" if count == 1 else "s")
+
+
+def _state(d: dict[str, Any]) -> str:
+    if d.get("state") == "ongoing":
+        return ", ongoing at the window's end"
+    if d.get("state") == "resolved":
+        return f", stopped {d.get('resolved_minutes_before_end', 0)} min before the window's end"
+    return ""

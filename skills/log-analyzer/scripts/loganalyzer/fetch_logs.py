@@ -9,9 +9,14 @@ takes the oldest instead. Retries with exponential backoff on 5xx, 429, timeouts
 errors. A bearer token is read from an environment variable (--token-env, default LOG_API_TOKEN),
 never from the command line.
 
+Ask by time: `--since 1h` takes every record of the last hour (`--limit N` then caps it at the
+newest N). Without a time range, --limit defaults to 1,000.
+
 Standard library only. Records go to -o FILE (or stdout); progress and the summary (how many
-records, which time range, whether there were more) go to stderr. With -o, the summary is also
-saved beside the records as FILE.fetch.json, where the incident-report skill finds the source.
+records, which time range, what was asked, whether a limit cut the range short, and how many the
+API holds when it says) go to stderr. With -o, the summary is also saved beside the records as
+FILE.fetch.json, where analyze.py finds what was asked (its `window`) and the incident-report
+skill finds the source.
 Exit codes: 0 ok, 1 fetch failed (unreachable, HTTP error after retries, bad response), 2 usage.
 
 This file is also the one implementation of fetching that conjure_nb's native `LogFetcher`
@@ -45,6 +50,9 @@ _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _LIST_KEYS = LIST_KEYS
 _CURSOR_KEYS = ("next_cursor", "nextCursor", "cursor", "next")
+_TOTAL_KEYS = ("total", "total_count", "totalCount")
+DEFAULT_LIMIT = 1000
+"""The cap when neither a time range nor --limit is given: a count must stop a fetch of everything."""
 TIMES = "T is ISO 8601 (2026-03-14T09:00:00Z), epoch seconds, or relative to now (15m, 2h, 7d)."
 
 Transport = Callable[[str, Mapping[str, str], float], "tuple[int, bytes | Reader]"]
@@ -181,7 +189,8 @@ class Query:
 
     url: str
     api: str = "auto"
-    limit: int = 1000
+    limit: int | None = DEFAULT_LIMIT
+    """Most records to take; None takes every record of the range."""
     page_size: int = 500
     level: str | None = None
     service: str | None = None
@@ -214,8 +223,14 @@ class Query:
         ]
         return "{" + (", ".join(matchers) or 'service=~".+"') + "}"
 
+    @property
+    def cap(self) -> int:
+        """The limit as a number (no limit: more than any API holds)."""
+        return self.limit if self.limit is not None else sys.maxsize
+
     def describe(self) -> dict[str, Any]:
-        """The query as the summary (and the report's source section) states it."""
+        """The query as the summary (and the report's source section) states it; the URL without
+        secrets (see `redact_url`)."""
         since, until = self.bound(self.since), self.bound(self.until)
         return {
             "url": redact_url(self.url),
@@ -233,6 +248,25 @@ class Query:
         }
 
 
+def asked(since: str | None, until: str | None) -> str:
+    """The time range a query asked for, in words: "the last hour", "the last 15 minutes",
+    "since 2026-03-14T09:00:00Z", or "everything the source holds" without a range."""
+    if since and not until:
+        relative = _RELATIVE.match(since.strip())
+        if relative:
+            amount, unit = float(relative.group(1)), relative.group(2)
+            word = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"}[unit]
+            if amount == 1:
+                return f"the last {word}"
+            return f"the last {amount:g} {word}s"
+        return f"since {since}"
+    if since and until:
+        return f"from {since} to {until}"
+    if until:
+        return f"everything before {until}"
+    return "everything the source holds"
+
+
 def _alternation(csv: str) -> str:
     return "|".join(re.escape(part.strip()) for part in csv.split(",") if part.strip())
 
@@ -245,7 +279,13 @@ def add_query_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api", choices=("auto", "json", "loki"), default="auto", help="auto picks loki for URLs with /loki/"
     )
-    parser.add_argument("--limit", type=int, default=1000, help="most records to fetch in total (1000)")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help=f"most records to fetch in total (default: every record of --since/--until; {DEFAULT_LIMIT} "
+        "without a time range)",
+    )
     parser.add_argument("--page-size", type=int, default=500, help="records per request (500)")
     parser.add_argument("--level", help="only these levels, comma-separated (e.g. ERROR,WARN)")
     parser.add_argument("--service", help="only these services, comma-separated")
@@ -262,7 +302,7 @@ def add_query_arguments(parser: argparse.ArgumentParser) -> None:
 
 def query_from(args: argparse.Namespace) -> Query:
     """A Query from parsed arguments; FetchError when a value cannot work."""
-    if args.limit < 1 or args.page_size < 1:
+    if (args.limit is not None and args.limit < 1) or args.page_size < 1:
         raise FetchError("--limit and --page-size must be at least 1")
     if not args.url.startswith(("http://", "https://")):
         raise FetchError(f"the url must start with http:// or https://, got {redact_url(args.url)!r}")
@@ -286,6 +326,8 @@ def query_from(args: argparse.Namespace) -> Query:
     )
     for value in (query.since, query.until):  # a bad time fails before any request
         query.bound(value)
+    if query.limit is None and not (query.since or query.until):
+        query.limit = DEFAULT_LIMIT
     return query
 
 
@@ -472,7 +514,18 @@ class Result:
     pages: int = 0
     more: bool | None = None
     """True when the range held more records than --limit (None: the API does not say)."""
+    available: int | None = None
+    """How many records the range held, when the API says (`total` in its first answer)."""
     notes: list[str] = field(default_factory=list)
+
+
+def _total(fields: dict[str, Any]) -> int | None:
+    """The count of matching records an API states in its answer, if it states one."""
+    for key in _TOTAL_KEYS:
+        value = fields.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return None
 
 
 def _cursor_and_direction(page: Page) -> tuple[str | None, str | None]:
@@ -518,10 +571,10 @@ def fetch_json_api(client: Client, query: Query, on_page: Callable[[int], None] 
     }
     taken: list[Any] = []
     kept: deque[Any] = deque(maxlen=query.limit)  # the newest so far, when the API ignores direction
-    result, cursor, scanning, seen = Result([]), None, False, 0
+    result, cursor, scanning, seen, cap = Result([]), None, False, 0, query.cap
     while True:
-        size = query.page_size if scanning else min(query.page_size, query.limit - len(taken))
-        want = query.limit if scanning else query.limit - len(taken)
+        size = query.page_size if scanning else min(query.page_size, cap - len(taken))
+        want = cap if scanning else cap - len(taken)
         enough = _enough(scanning, result.pages > 0, newest)
         if cursor and cursor.startswith(("http://", "https://")):
             page = client.get_page(cursor, {}, want, enough)
@@ -529,7 +582,15 @@ def fetch_json_api(client: Client, query: Query, on_page: Callable[[int], None] 
             page = client.get_page(query.url, {**params, "limit": size, "cursor": cursor}, want, enough)
         cursor, direction = _cursor_and_direction(page)
         result.pages += 1
-        if result.pages == 1 and newest and direction != "backward" and not page.stopped:
+        if result.pages == 1:
+            result.available = _total(page.fields)
+        if (
+            result.pages == 1
+            and newest
+            and direction != "backward"
+            and not page.stopped
+            and query.limit is not None
+        ):
             scanning = True
             result.notes.append(
                 "the API does not page newest first (it ignored direction=backward): every page was read "
@@ -539,7 +600,7 @@ def fetch_json_api(client: Client, query: Query, on_page: Callable[[int], None] 
         if scanning:
             kept.extend(page.last)
         else:
-            taken.extend(page.first[: query.limit - len(taken)])
+            taken.extend(page.first[: cap - len(taken)])
         if on_page is not None:
             on_page(len(kept) if scanning else len(taken))
         if page.cut:
@@ -553,15 +614,19 @@ def fetch_json_api(client: Client, query: Query, on_page: Callable[[int], None] 
             result.more = True
             break
         if not cursor or not page.count:
-            result.more = seen > query.limit
+            result.more = seen > cap
             break
-        if not scanning and len(taken) >= query.limit:
+        if not scanning and len(taken) >= cap:
             result.more = True
             break
     if scanning:
         result.records = list(kept)
-    else:
-        result.records = taken[::-1] if newest else taken
+    elif newest and direction == "backward":
+        result.records = taken[::-1]
+    else:  # oldest first, or an API that answered in time order when asked for everything
+        result.records = taken
+    if result.available is not None:
+        result.more = result.available > len(result.records)
     return result
 
 
@@ -576,7 +641,7 @@ def fetch_loki(client: Client, query: Query, on_page: Callable[[int], None] | No
     start, end = since and nanos(since), until and nanos(until)
     forward, seen, taken = query.oldest_first, set[tuple[int, str]](), list[Any]()
     result = Result([])
-    while len(taken) < query.limit:
+    while len(taken) < query.cap:
         page = min(query.page_size, 5000)
         body = client.get(
             url,
@@ -600,7 +665,7 @@ def fetch_loki(client: Client, query: Query, on_page: Callable[[int], None] | No
             key=lambda e: (e[0], e[1]),
             reverse=not forward,
         )
-        fresh = [e for e in entries if (e[0], e[1]) not in seen][: query.limit - len(taken)]
+        fresh = [e for e in entries if (e[0], e[1]) not in seen][: query.cap - len(taken)]
         if not fresh:
             result.more = False
             break
@@ -638,14 +703,21 @@ def fetch(client: Client, query: Query, on_page: Callable[[int], None] | None = 
 
 
 def summary(result: Result, query: Query, client: Client) -> dict[str, Any]:
-    """What was fetched, from where, and which time range it covers."""
+    """What was fetched, from where, which time range it covers, and what was asked: the analyzer
+    states this as its window (`asked`, `truncated`: a limit stopped the fetch before the asked
+    range was covered, `available`: the records the range held, when the API says)."""
     dicts = [r for r in result.records if isinstance(r, dict)]
     stamps = [r["timestamp"] for r in dicts if isinstance(r.get("timestamp"), str)]
+    described = query.describe()
     return {
         "records": len(result.records),
-        "source": redact_url(query.url),
+        "source": described["url"],
         "api": "loki" if query.loki else "json",
-        "query": query.describe(),
+        "query": described,
+        "query_text": query_text(described),
+        "asked": asked(query.since, query.until),
+        "truncated": bool(result.more),
+        "available": result.available,
         "first_timestamp": min(stamps, default=None),
         "last_timestamp": max(stamps, default=None),
         "more_available": result.more,
@@ -657,6 +729,22 @@ def summary(result: Result, query: Query, client: Client) -> dict[str, Any]:
         "fetched_at": iso(query.now),
         "notes": result.notes,
     }
+
+
+def query_text(described: dict[str, Any]) -> str:
+    """A query in one line: URL (without secrets), filters, range, limit and order."""
+    parts = [str(described.get("url"))]
+    parts += [f"{k}={described[k]}" for k in ("service", "level", "host") if described.get(k)]
+    if described.get("logql"):
+        parts.append(f"logql={described['logql']}")
+    if described.get("since_arg"):
+        parts.append(f"since={described['since_arg']}")
+    if described.get("until_arg"):
+        parts.append(f"until={described['until_arg']}")
+    limit = described.get("limit")
+    parts.append(f"limit={limit}" if limit is not None else "no limit")
+    parts.append(str(described.get("order", "newest first")))
+    return " ".join(parts)
 
 
 def sidecar(path: str) -> str:
@@ -701,7 +789,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if any(":" not in h for h in args.header or []):
         parser.error("--header takes NAME:VALUE")
-    if args.limit < 1 or args.page_size < 1 or args.retries < 0 or args.timeout <= 0:
+    if (
+        (args.limit is not None and args.limit < 1)
+        or args.page_size < 1
+        or args.retries < 0
+        or args.timeout <= 0
+    ):
         parser.error("--limit and --page-size must be >= 1, --retries >= 0, --timeout > 0")
     return args
 
