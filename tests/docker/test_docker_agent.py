@@ -18,7 +18,7 @@ def test_pipeline_on_docker(docker_image: str, tmp_path: Path) -> None:
 
     with DemoLogServer(records=800, seed=3) as api:
         agent = cj.MonitoringAgent(backend="docker", out_dir=tmp_path, image=docker_image)
-        result = agent.analyze(api.logs_url, limit=800)
+        result = agent.analyze(api.logs_url, since=None, limit=800)  # all of it, not the last hour
     assert result.backend == "docker" and result.mode == "pipeline"
     assert result.logs_fetched == 800 and result.health_status in ("healthy", "degraded", "critical")
     names = sorted(p.name for p in result.report_files)

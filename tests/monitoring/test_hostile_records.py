@@ -72,7 +72,7 @@ def test_the_fetch_script_writes_the_records(tmp_path: Path) -> None:
 def test_the_agent_still_finds_the_incident(tmp_path: Path) -> None:
     with DemoLogServer(records=_records()) as live:
         with MonitoringAgent(backend="local", out_dir=tmp_path / "out") as agent:
-            result = agent.analyze(live.logs_url, limit=1000)
+            result = agent.analyze(live.logs_url, since=None, limit=1000)  # data of 2026-03-14
     assert result.logs_fetched == 400 and result.health_status == "critical"
     _found(json.loads((tmp_path / "out" / "analysis.json").read_text(encoding="utf-8")))
     assert {p.suffix for p in result.report_files} == {".xlsx", ".pdf"}
@@ -83,7 +83,7 @@ def test_a_fleet_run_keeps_the_hostile_source(tmp_path: Path) -> None:
     with DemoLogServer(records=_records()) as live:
         url = live.logs_url
         with MonitoringAgent(backend="local", out_dir=tmp_path / "out") as agent:
-            fleet = agent.analyze_many([str(logs), url], limit=1000)
+            fleet = agent.analyze_many([str(logs), url], since=None, limit=1000)
     assert fleet.failures == {}
     assert set(fleet.sources) == {str(logs), url}
     for report in fleet.sources.values():

@@ -165,8 +165,10 @@ def test_a_source_urls_credentials_never_reach_progress_results_or_reports(tmp_p
     with DemoLogServer(records=200, seed=7, now=NOW) as live:
         url = f"{live.logs_url}?api_key={SECRET}&token={SECRET}"
         with MonitoringAgent(out_dir=tmp_path / "out", progress=lines.append, backend="local") as agent:
-            result = agent.analyze(url, limit=100)
-            fleet = agent.analyze_many([url, f"http://ops:{SECRET}@127.0.0.1:1/api/logs"], limit=50)
+            result = agent.analyze(url, since=None, limit=100)  # pinned data: ask for all of it
+            fleet = agent.analyze_many(
+                [url, f"http://ops:{SECRET}@127.0.0.1:1/api/logs"], since=None, limit=50
+            )
         assert result.logs_fetched == 100
     shown = [*lines, repr(result), result._repr_html_(), repr(fleet), fleet._repr_html_()]
     shown += [json.dumps(x) for x in (result.to_dict(), result.analysis, fleet.analysis, fleet.failures)]
