@@ -114,7 +114,11 @@ def incidents(analysis: dict[str, Any]) -> list[dict[str, Any]]:
             "end": str(b.get("end", "")),
             "errors": int(b.get("errors", 0)),
             "peak": int(b.get("peak_errors", 0)),
-            "status": "ongoing" if last is not None and b.get("end") == last else "resolved",
+            "status": b["state"]  # the analyzer's own rule: errors up to the window's end
+            if b.get("state") in ("ongoing", "resolved")
+            else "ongoing"
+            if last is not None and b.get("end") == last
+            else "resolved",
             "what": str(b.get("rule", b.get("kind", ""))),
         }
         for b in analysis.get("anomalies") or []
