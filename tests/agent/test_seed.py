@@ -9,6 +9,7 @@ it looked at.
 
 from __future__ import annotations
 
+import html
 import inspect
 import json
 from collections.abc import Iterator
@@ -114,8 +115,9 @@ def test_the_seeds_full_analysis_with_limit_500_states_its_window_everywhere(
     assert any("fetching the last hour (at most the newest 500 records)" in line for line in lines)
     assert any(line.startswith(f"fetched 500 records (of {hour:,} available)") for line in lines)
     assert any(line == f"verdict: {result.headline}" for line in lines)
-    shown = result._repr_markdown_()
-    assert result.headline in shown and "Ongoing at the window's end" in shown and "cut by the limit" in shown
+    shown = result._repr_html_()
+    assert html.escape(result.headline) in shown and "Ongoing at the window's end" in shown
+    assert "cut by the limit" in shown
     # the report's first page and the workbook's Summary
     files = {p.suffix: p for p in result.report_files}
     first = _first_page(files[".pdf"])

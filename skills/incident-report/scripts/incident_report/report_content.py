@@ -449,8 +449,8 @@ def _appendix(a: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         (
             "Incidents",
-            "An incident is an error burst together with the findings seen in the same minutes; a critical or high finding outside "
-            "any burst is an incident of its own. An incident is ongoing when its errors continue to the end of the analysed window "
+            "An incident is an error burst together with the findings seen in the same minutes; critical or high findings outside "
+            "any burst that overlap in time make one incident. An incident is ongoing when its errors continue to the end of the analysed window "
             "(its last error at most 2 minutes, or 2 timeline buckets, before the window's last record); otherwise it is resolved. "
             "A medium or low finding present through at least half of the range is listed as recurring. An early warning is a "
             "warning of the incident's services that started in the 30 minutes before it and stopped by its end.",

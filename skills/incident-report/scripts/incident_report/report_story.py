@@ -4,8 +4,8 @@ analyze.py reports counts, findings and error bursts; an incident review needs t
 which findings happened together, what came first, how long it lasted, who was hit. This module
 does that joining, with rules simple enough to state in the report's appendix:
 
-- an **incident** is an error burst together with the findings seen in the same minutes (a
-  critical or high finding outside any burst is an incident of its own);
+- an **incident** is an error burst together with the findings seen in the same minutes (critical
+  or high findings outside any burst that overlap in time make one incident);
 - an incident is **ongoing** when its errors continue to the end of the analysed window (analyze.py
   marks each finding and burst `state: ongoing` when its last event is at most max(2 minutes,
   2 buckets) before the window's last record), and **resolved** otherwise;
@@ -185,6 +185,8 @@ def incidents(
         if home is None and SEVERITY_RANK.get(str(d.get("severity")), 4) > 1:
             risks.append(d)
             continue
+        if home is None:  # no burst: it joins the burstless incident it overlaps in time, if any
+            home = next((i for i in found if not i.burst and start <= i.end and end >= i.start), None)
         if home is None:
             home = Incident([], start, end)
             found.append(home)
