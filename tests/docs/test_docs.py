@@ -284,8 +284,7 @@ def _outputs(nb: dict[str, Any]) -> list[str]:
 
 
 # Recorded before this check existed; strict, so each entry fails the suite once its notebook is fixed.
-NOT_LEAN_YET = {
-}
+NOT_LEAN_YET = {}
 
 
 @pytest.mark.parametrize(
