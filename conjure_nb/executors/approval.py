@@ -43,10 +43,10 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from ..errors import UsageError
 from ..tools import ToolCall, ToolResult
-from .base import Executor, ExecutorSetup
+from .base import Executor, ExecutorSetup, WrappedExecutor
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..skills.model import Skill
+    pass
 
 __all__ = [
     "SERVER_TOOLS",
@@ -277,7 +277,7 @@ def denied_result(call: ToolCall, why: str) -> ToolResult:
     )
 
 
-class ApprovalExecutor(Executor):
+class ApprovalExecutor(WrappedExecutor):
     """Any executor, with an `ApprovalPolicy` in front of every tool call.
 
     Everything except `run` and `cancel` is passed straight to the wrapped executor, which
@@ -300,7 +300,7 @@ class ApprovalExecutor(Executor):
     ):
         if isinstance(inner, type):
             raise UsageError(f"ApprovalExecutor wraps an executor instance: pass {inner.__name__}()")
-        self.inner = inner
+        super().__init__(inner)
         self.policy = ApprovalPolicy.coerce(policy)
         self.ask = ask
         self.ask_timeout = ask_timeout
@@ -384,25 +384,9 @@ class ApprovalExecutor(Executor):
         check_server_tools(self.policy, definitions)
         return definitions
 
-    def skill_location(self, skill: Skill) -> str:
-        return self.inner.skill_location(skill)
-
-    def working_dir_display(self) -> str:
-        return self.inner.working_dir_display()
-
-    def prompt_extra(self) -> str:
-        return self.inner.prompt_extra()
-
-    def sync_out(self) -> None:
-        self.inner.sync_out()
-
     def close(self) -> None:
         self.cancel()
         self.inner.close()
-
-    @property
-    def container_id(self) -> str | None:
-        return self.inner.container_id
 
     def __getattr__(self, name: str) -> Any:
         # backend-specific extras (a docker executor's image, say) stay reachable

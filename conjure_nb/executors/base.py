@@ -31,6 +31,7 @@ __all__ = [
     "Executor",
     "ExecutorSetup",
     "ShellExecutor",
+    "WrappedExecutor",
     "build_env",
     "cap_output",
     "check_seconds",
@@ -164,6 +165,64 @@ class Executor(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class WrappedExecutor(Executor):
+    """The base of a wrapper around another executor (approvals, telemetry): everything goes to
+    `inner`, so a wrapper overrides only what it changes and never reaches into `inner`'s fields.
+
+    `backend` and `container_id` are `inner`'s, so tool logs and telemetry name the real backend.
+    """
+
+    def __init__(self, inner: Executor):
+        self.inner = inner
+
+    @property
+    def backend(self) -> str:  # type: ignore[override]
+        """The wrapped executor's backend name."""
+        return self.inner.backend
+
+    def setup(self, setup: ExecutorSetup) -> None:
+        """Keep the setup and pass it on."""
+        self._setup = setup
+        self.inner.setup(setup)
+
+    def run(self, call: ToolCall) -> ToolResult:
+        """Run the call on the wrapped executor."""
+        return self.inner.run(call)
+
+    def tool_definitions(self) -> list[dict[str, Any]]:
+        """The wrapped executor's tools."""
+        return self.inner.tool_definitions()
+
+    def skill_location(self, skill: Skill) -> str:
+        """Where the wrapped executor's tools find `skill`."""
+        return self.inner.skill_location(skill)
+
+    def working_dir_display(self) -> str:
+        """The working dir as the wrapped executor's tools see it."""
+        return self.inner.working_dir_display()
+
+    def prompt_extra(self) -> str:
+        """The wrapped executor's addition to the system prompt."""
+        return self.inner.prompt_extra()
+
+    def sync_out(self) -> None:
+        """Let the wrapped executor copy its files out."""
+        self.inner.sync_out()
+
+    def cancel(self) -> None:
+        """Stop the wrapped executor's running calls."""
+        self.inner.cancel()
+
+    def close(self) -> None:
+        """Close the wrapped executor."""
+        self.inner.close()
+
+    @property
+    def container_id(self) -> str | None:
+        """The wrapped executor's container, if any."""
+        return self.inner.container_id
 
 
 FILE_TOOLS = ("view", "create_file", "str_replace")

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from .. import telemetry
 from ..tools import ToolCall, ToolResult
-from .base import Executor, ExecutorSetup
+from .base import Executor, ExecutorSetup, WrappedExecutor
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..skills.model import Skill
+    pass
 
 __all__ = ["ObservedExecutor", "tool_op"]
 
@@ -43,7 +43,7 @@ def _status(result: ToolResult) -> str:
     return "timeout" if result.error_code == "timeout" else "error"
 
 
-class ObservedExecutor(Executor):
+class ObservedExecutor(WrappedExecutor):
     """`inner` with telemetry events around setup, each call and close; nothing else changes.
 
     `inner` may be replaced at any time (a session's `executor` setter does, when
@@ -51,13 +51,9 @@ class ObservedExecutor(Executor):
     """
 
     def __init__(self, inner: Executor):
-        self.inner = inner
+        super().__init__(inner)
         self._ready = False
         self._closed = False
-
-    @property
-    def backend(self) -> str:  # type: ignore[override]
-        return self.inner.backend
 
     def _meta(self) -> dict[str, Any]:
         session = self._setup.session_id if self._setup is not None else None
@@ -101,30 +97,6 @@ class ObservedExecutor(Executor):
                 self._closed = True
                 meta = {**self._meta(), "container_id": None}
                 telemetry.emit(("conjure", "executor", "cleanup"), {"system_time": time.time()}, meta)
-
-    # -- everything else is the inner executor's -------------------------------------------------
-
-    def tool_definitions(self) -> list[dict[str, Any]]:
-        return self.inner.tool_definitions()
-
-    def skill_location(self, skill: Skill) -> str:
-        return self.inner.skill_location(skill)
-
-    def working_dir_display(self) -> str:
-        return self.inner.working_dir_display()
-
-    def prompt_extra(self) -> str:
-        return self.inner.prompt_extra()
-
-    def sync_out(self) -> None:
-        self.inner.sync_out()
-
-    def cancel(self) -> None:
-        self.inner.cancel()
-
-    @property
-    def container_id(self) -> str | None:
-        return self.inner.container_id
 
     def __repr__(self) -> str:
         return f"<ObservedExecutor around {self.inner!r}>"
