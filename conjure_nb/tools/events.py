@@ -55,10 +55,7 @@ class ModelRequestStop(Event):
 
 
 @dataclass
-class ToolCallStarted(Event):
-    """A tool call begins; `call` is the very `ToolCall` the turn runs (its id, name and input)."""
-
-    type: ClassVar[str] = "tool_call_started"
+class _ToolCallEvent(Event):
     call: ToolCall
 
     @property
@@ -70,6 +67,13 @@ class ToolCallStarted(Event):
     def tool(self) -> str:
         """The tool's name."""
         return self.call.name
+
+
+@dataclass
+class ToolCallStarted(_ToolCallEvent):
+    """A tool call begins; `call` is the very `ToolCall` the turn runs (its id, name and input)."""
+
+    type: ClassVar[str] = "tool_call_started"
 
     @property
     def input(self) -> dict[str, Any]:
@@ -78,22 +82,11 @@ class ToolCallStarted(Event):
 
 
 @dataclass
-class ToolCallFinished(Event):
+class ToolCallFinished(_ToolCallEvent):
     """A tool call ended; `call` and `result` are the objects the history and `tool_log` hold."""
 
     type: ClassVar[str] = "tool_call_finished"
-    call: ToolCall
     result: ToolResult
-
-    @property
-    def tool_use_id(self) -> str:
-        """The call's id (the model's `tool_use` id)."""
-        return self.call.id
-
-    @property
-    def tool(self) -> str:
-        """The tool's name."""
-        return self.call.name
 
     @property
     def is_error(self) -> bool:
