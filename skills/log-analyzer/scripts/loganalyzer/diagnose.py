@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
+
+from .timestamps import moment
 
 # Each mask starts with a plain character class, so the regex engine can skip ahead quickly; the
 # boundary checks are lookbehinds placed after the first character. `needs` is a cheap substring
@@ -198,16 +200,6 @@ def diagnose(signatures: Iterable[dict[str, Any]], total: int) -> list[dict[str,
     return sorted(found.values(), key=lambda e: (SEVERITY_ORDER[e["severity"]], -e["count"]))
 
 
-def _when(stamp: Any) -> datetime | None:
-    if not isinstance(stamp, str) or not stamp:
-        return None
-    try:
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def mark_ongoing(
     diagnostics: list[dict[str, Any]], anomalies: list[dict[str, Any]], end: str | None, bucket_minutes: int
 ) -> None:
@@ -218,12 +210,12 @@ def mark_ongoing(
     record. Otherwise it is **resolved**, and `resolved_minutes_before_end` says how long before the
     end it stopped. A window that was cut by a limit can only say "ongoing as far as it reaches".
     Sets `state` ("ongoing" or "resolved") on each entry; entries without times get no state."""
-    last = _when(end)
+    last = moment(end)
     if last is None:
         return
     bucket = timedelta(minutes=bucket_minutes)
     margin = max(timedelta(minutes=ONGOING_MINUTES), 2 * bucket)
-    for entry, stop in [(d, _when(d.get("last_seen"))) for d in diagnostics] + [
+    for entry, stop in [(d, moment(d.get("last_seen"))) for d in diagnostics] + [
         (b, _stop_of(b, bucket)) for b in anomalies
     ]:
         if stop is None:
@@ -236,7 +228,7 @@ def mark_ongoing(
 
 def _stop_of(burst: dict[str, Any], bucket: timedelta) -> datetime | None:
     """A burst's last moment: the end of its last bucket (just before the next one starts)."""
-    start = _when(burst.get("end"))
+    start = moment(burst.get("end"))
     return start + bucket - timedelta(milliseconds=1) if start else None
 
 

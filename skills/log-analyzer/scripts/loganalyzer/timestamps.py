@@ -270,6 +270,20 @@ SHAPES = (
 )
 
 
+def moment(stamp: Any) -> datetime | None:
+    """An ISO 8601 string (as analysis.json holds them) as an aware datetime; None when it is not one.
+
+    A stamp without a zone is read as UTC, like every timestamp here.
+    """
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    try:
+        found = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return found if found.tzinfo else found.replace(tzinfo=timezone.utc)
+
+
 def _from_epoch(number: float) -> str | None:
     """Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude."""
     scale = 1e9 if number > 1e17 else 1e6 if number > 1e14 else 1e3 if number > 1e11 else 1.0

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any
+
+from .timestamps import moment
 
 
 def read_fetch(path: str | None) -> dict[str, Any] | None:
@@ -40,16 +42,6 @@ def read_fetch(path: str | None) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-def _moment(stamp: Any) -> datetime | None:
-    if not isinstance(stamp, str) or not stamp:
-        return None
-    try:
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def window(
     summary: dict[str, Any], fetches: list[dict[str, Any] | None], sources: list[str]
 ) -> dict[str, Any]:
@@ -57,7 +49,7 @@ def window(
 
     A source without a fetch summary (a file) was read whole: nothing asked, nothing cut."""
     start, end = summary.get("first_timestamp"), summary.get("last_timestamp")
-    first, last = _moment(start), _moment(end)
+    first, last = moment(start), moment(end)
     known = [f for f in fetches if f]
     queries = [str(f.get("query_text") or f.get("source") or "") for f in known]
     queries += [f"file {s}" for s, f in zip(sources, fetches) if not f]
@@ -88,7 +80,7 @@ def merge(windows: list[dict[str, Any]]) -> dict[str, Any]:
         raise ValueError("nothing to merge: give at least one window")
     starts = [w["start"] for w in windows if w.get("start")]
     ends = [w["end"] for w in windows if w.get("end")]
-    first, last = _moment(min(starts, key=_key, default=None)), _moment(max(ends, key=_key, default=None))
+    first, last = moment(min(starts, key=_key, default=None)), moment(max(ends, key=_key, default=None))
     available = [w.get("available") for w in windows]
     asks = list(dict.fromkeys(str(w.get("asked")) for w in windows))
     limits = list(dict.fromkeys(w.get("limit") for w in windows))
@@ -109,13 +101,13 @@ def merge(windows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _key(stamp: str) -> Any:
-    moment = _moment(stamp)
-    return moment.timestamp() if moment else 0.0
+    found = moment(stamp)
+    return found.timestamp() if found else 0.0
 
 
 def span(w: dict[str, Any]) -> str:
     """`09:44–10:00 UTC` (with the dates when the window crosses midnight), or "no timestamps"."""
-    first, last = _moment(w.get("start")), _moment(w.get("end"))
+    first, last = moment(w.get("start")), moment(w.get("end"))
     if first is None or last is None:
         return "no timestamps"
     first, last = first.astimezone(timezone.utc), last.astimezone(timezone.utc)
