@@ -8,6 +8,9 @@ import os
 import pytest
 
 os.environ["CONJURE_OFFLINE"] = "1"  # read by each tutorial's first cell; kernels inherit it
+# nbval kills each kernel at the end (no exit hooks run), and a killed owner's warm docker pool leaves
+# its empty slot dirs behind (its containers remove themselves): the tutorials here start without one
+os.environ["CONJURE_DOCKER_POOL"] = "0"
 
 
 def _docker_ready() -> bool:

@@ -136,10 +136,10 @@ def _persona_setup(base: Path) -> tuple[tuple[str, ...], dict[str, str]]:
     return (f"--PersonaManager.default_persona_id={PERSONA_ID}",), env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab serving a temp dir, on a free loopback port, with a random token (one server for
-    every browser test: starting one takes a while)."""
+    """JupyterLab serving a temp dir, on a free loopback port, with a random token: one server per
+    test module, so one module's open documents, workspace and settings never reach another's."""
     require_browser()
     base = tmp_path_factory.mktemp("lab")
     args, env = _persona_setup(base)

@@ -98,8 +98,13 @@ def _modules() -> list[str]:
     return names
 
 
-def test_docstring_examples_run() -> None:
+def test_docstring_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every `>>>` example in the package's docstrings runs and prints what it says."""
+    import builtins
+
+    # doctest shows values through sys.displayhook, which sets builtins._; IPython then refuses to
+    # set `_` in any later shell of this process (it leaves a builtin `_` alone, for gettext)
+    monkeypatch.delattr(builtins, "_", raising=False)
     finder = doctest.DocTestFinder()
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     examples = 0
@@ -110,6 +115,8 @@ def test_docstring_examples_run() -> None:
                 examples += len(test.examples)
                 runner.run(test)
     failed, attempted = runner.summarize(verbose=False)
+    if hasattr(builtins, "_"):
+        del builtins._  # type: ignore[attr-defined]
     assert attempted == examples
     assert examples >= 8, f"only {examples} docstring examples found: the finder is not seeing the package"
     assert failed == 0, f"{failed} of {attempted} docstring examples failed (output above)"

@@ -121,6 +121,9 @@ class DockerExecutor(ShellExecutor):
     # -- the seam ---------------------------------------------------------------------------
 
     def setup(self, setup: ExecutorSetup) -> None:
+        """Take the session's setup: the sandbox's environment is built from it (never inherited), and
+        a ready sandbox is taken from the warm pool when the session may use one (else its own
+        container starts on first use)."""
         super().setup(setup)
         env = build_env(setup.env, home=HOME, tmpdir=TMPDIR, python_bin=False)
         if "PATH" not in setup.env:
