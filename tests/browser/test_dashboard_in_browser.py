@@ -130,10 +130,10 @@ def test_dashboard_app_in_voila(voila_dashboard: str, browser: Any, artifacts: P
 
 DASHBOARD = """\
 import conjure_nb as cj
-from datetime import datetime, timezone
 
-# the demo log API and a pipeline-mode agent (no model); the chat's model is a ScriptedModel, a fake
-server = cj.DemoLogServer(records=600, seed=42, start=datetime(2026, 3, 14, 9, 0, tzinfo=timezone.utc)).start()
+# the demo log API (its data ends now: the dashboard asks for the last hour) and a pipeline-mode agent
+# (no model); the chat's model is a ScriptedModel, a fake
+server = cj.DemoLogServer(records=600, seed=42).start()
 session = cj.Session.new_local([], cj.ScriptedModel(["(scripted, offline) The tiles show the health."]))
 board = cj.dashboard(session, skills=cj.load(SKILLS), sources=server.logs_url, limit=600)
 board
