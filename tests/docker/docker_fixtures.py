@@ -12,6 +12,7 @@ The root tests/conftest.py can reuse these for the contract suite with
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -67,6 +68,7 @@ def docker_client() -> Iterator[Any]:
         _unavailable(str(exc))
     original = cj.DockerExecutor.setup
 
+    @functools.wraps(original)  # its docstring too: the docs tests read it while this is in place
     def recording_setup(self: cj.DockerExecutor, setup: ExecutorSetup) -> None:
         _SESSIONS.add(setup.session_id)
         original(self, setup)
