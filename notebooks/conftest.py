@@ -8,9 +8,22 @@ import os
 import pytest
 
 os.environ["CONJURE_OFFLINE"] = "1"  # read by each tutorial's first cell; kernels inherit it
-# nbval kills each kernel at the end (no exit hooks run), and a killed owner's warm docker pool leaves
-# its empty slot dirs behind (its containers remove themselves): the tutorials here start without one
-os.environ["CONJURE_DOCKER_POOL"] = "0"
+_POOL_SETTING = os.environ.get("CONJURE_DOCKER_POOL")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The tutorials' kernels start without a warm docker pool: nbval kills each kernel at the end
+    (no exit hooks run), and a killed owner's pool leaves its empty slot dirs behind (its containers
+    remove themselves). Only the kernels of these items see this (the docker tests keep their pool)."""
+    os.environ["CONJURE_DOCKER_POOL"] = "0"
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if nextitem is None or nextitem.path.parent != item.path.parent:
+        if _POOL_SETTING is None:
+            os.environ.pop("CONJURE_DOCKER_POOL", None)
+        else:
+            os.environ["CONJURE_DOCKER_POOL"] = _POOL_SETTING
 
 
 def _docker_ready() -> bool:
