@@ -29,8 +29,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conjure_nb.testing.demo_generator import write_jsonl
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.testing._demo_generator import write_jsonl
+from conjure_nb.testing._demo_server import DemoLogServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "skills" / "log-analyzer" / "scripts"
@@ -96,7 +96,7 @@ def emit(**fields: object) -> None:
 
 def write_log4j(path: Path, lines: int) -> int:
     """A log4j-style text log with the generator's records, in the Zookeeper layout."""
-    from conjure_nb.testing.demo_generator import generate
+    from conjure_nb.testing._demo_generator import generate
 
     with open(path, "w", encoding="utf-8", buffering=1 << 20) as out:
         for rec in generate(lines, seed=7):
@@ -109,7 +109,7 @@ def write_log4j(path: Path, lines: int) -> int:
 
 def write_logcat(path: Path, lines: int) -> int:
     """The same records as write_log4j, in Android logcat's layout (no built-in format: inferred)."""
-    from conjure_nb.testing.demo_generator import generate
+    from conjure_nb.testing._demo_generator import generate
 
     with open(path, "w", encoding="utf-8", buffering=1 << 20) as out:
         for i, rec in enumerate(generate(lines, seed=7)):
@@ -122,7 +122,7 @@ def write_logcat(path: Path, lines: int) -> int:
 
 
 def bench_json_array(tmp: Path, records: int, repeat: int) -> None:
-    from conjure_nb.testing.demo_generator import generate
+    from conjure_nb.testing._demo_generator import generate
 
     data = tmp / "array.json"
     data.write_text(json.dumps(list(generate(records, seed=3))))  # one line, no newline inside

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import conjure_nb as cj
-from conjure_nb.executors.base import ExecutorSetup
+from conjure_nb.executors._base import ExecutorSetup
 from conjure_nb.executors.docker import connect, default_image, warm_pool
 
 SKILLS = Path(__file__).resolve().parent.parent / "skills"

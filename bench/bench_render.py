@@ -86,7 +86,7 @@ def calamine_whole(path: Path) -> None:
 
 
 def bench_xlsx(tmp: Path) -> None:
-    from conjure_nb.display.xlsx import xlsx_html
+    from conjure_nb.display._xlsx import xlsx_html
 
     path = tmp / "big.xlsx"
     make_xlsx(path)
@@ -123,7 +123,7 @@ def make_pdf(path: Path) -> None:
 
 
 def bench_pdf(tmp: Path) -> None:
-    from conjure_nb.display.pdf import pdf_html, pdf_pages
+    from conjure_nb.display._pdf import pdf_html, pdf_pages
 
     path = tmp / "long.pdf"
     make_pdf(path)
@@ -187,7 +187,7 @@ def make_report(tmp: Path) -> tuple[Path, Path, Path]:
     import subprocess
     import sys
 
-    from conjure_nb.testing.demo_server import DemoLogServer
+    from conjure_nb.testing._demo_server import DemoLogServer
 
     root = Path(__file__).resolve().parents[1] / "skills"
     analyzer, reporter = root / "log-analyzer" / "scripts", root / "incident-report" / "scripts"
@@ -213,7 +213,7 @@ def old_xlsx(path: Path) -> str:
     """The preview before the display layer: calamine in this process, no checks."""
     import python_calamine
 
-    from conjure_nb.display.xlsx import SheetPreview, _formulas, sheet_html
+    from conjure_nb.display._xlsx import SheetPreview, _formulas, sheet_html
 
     out = []
     with python_calamine.CalamineWorkbook.from_path(str(path)) as wb, open(path, "rb") as f:
@@ -242,11 +242,11 @@ def old_image(path: Path) -> str:
 
 def bench_tutorial_outputs(tmp: Path) -> None:
     from conjure_nb.display import markdown_html
-    from conjure_nb.display.images import image_html
-    from conjure_nb.display.pdf import pdf_html, pdf_pages
-    from conjure_nb.display.tables import parse_table, table_head_html
-    from conjure_nb.display.xlsx import xlsx_html
-    from conjure_nb.notebook.render.charts import analysis_charts_png
+    from conjure_nb.display._images import image_html
+    from conjure_nb.display._pdf import pdf_html, pdf_pages
+    from conjure_nb.display._tables import parse_table, table_head_html
+    from conjure_nb.display._xlsx import xlsx_html
+    from conjure_nb.notebook.render._charts import analysis_charts_png
 
     xlsx, pdf, analysis = make_report(tmp)
     png = tmp / "chart.png"

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conjure_nb.monitoring.agent import MonitoringAgent
-from conjure_nb.testing.demo_generator import write_jsonl
+from conjure_nb.monitoring._agent import MonitoringAgent
+from conjure_nb.testing._demo_generator import write_jsonl
 
 
 def emit(**fields: object) -> None:

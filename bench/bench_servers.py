@@ -11,7 +11,7 @@ import statistics
 import time
 
 from conjure_nb.testing import FakeAnthropicServer, _serve
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.testing._demo_server import DemoLogServer
 
 RUNS = 20
 

@@ -1,7 +1,9 @@
 """conjure_nb: run Agent Skills with Claude (or any Messages-API model) from Jupyter.
 
 Public names are re-exported here and resolved lazily, so `import conjure_nb` stays fast: pandas,
-anthropic, docker and matplotlib are imported only by the code that uses them.
+anthropic, docker and matplotlib are imported only by the code that uses them. The modules that define
+them are internal (`_`-prefixed, httpx style); a public class or function carries its public name,
+so reprs and tracebacks say `conjure_nb.Session`, not where it happens to live.
 """
 
 from __future__ import annotations
@@ -14,65 +16,65 @@ __version__ = "0.1.0"
 # public name -> module that defines it (relative to this package)
 _EXPORTS: dict[str, str] = {
     # errors
-    "ConjureError": "errors",
-    "UsageError": "errors",
-    "SkillError": "errors",
-    "ModelError": "errors",
-    "ExecutorError": "errors",
-    "MaxIterationsError": "errors",
-    "ToolError": "errors",
-    "SkillWarning": "errors",
+    "ConjureError": "_errors",
+    "UsageError": "_errors",
+    "SkillError": "_errors",
+    "ModelError": "_errors",
+    "ExecutorError": "_errors",
+    "MaxIterationsError": "_errors",
+    "ToolError": "_errors",
+    "SkillWarning": "_errors",
     # skills
-    "Skill": "skills.model",
-    "Resources": "skills.model",
-    "load": "skills.loader",
-    "load_skill": "skills.loader",
-    "validate": "skills.validate",
-    "ValidationReport": "skills.validate",
-    "package": "skills.package",
-    "Registry": "skills.registry",
+    "Skill": "skills._model",
+    "Resources": "skills._model",
+    "load": "skills._loader",
+    "load_skill": "skills._loader",
+    "validate": "skills._validate",
+    "ValidationReport": "skills._validate",
+    "package": "skills._package",
+    "Registry": "skills._registry",
     # tools and prompt
-    "tool_definitions": "tools.definitions",
-    "ToolCall": "tools.data",
-    "ToolResult": "tools.data",
-    "CreatedFile": "tools.data",
-    "ToolCallRecord": "tools.data",
-    "system_prompt": "prompt",
-    "estimate_tokens": "prompt",
+    "tool_definitions": "tools._definitions",
+    "ToolCall": "tools._data",
+    "ToolResult": "tools._data",
+    "CreatedFile": "tools._data",
+    "ToolCallRecord": "tools._data",
+    "system_prompt": "_prompt",
+    "estimate_tokens": "_prompt",
     # models
-    "Model": "models.base",
-    "ModelRequest": "models.base",
-    "AnthropicModel": "models.anthropic",
-    "FunctionModel": "models.function",
-    "ScriptedModel": "models.scripted",
+    "Model": "models._base",
+    "ModelRequest": "models._base",
+    "AnthropicModel": "models._anthropic",
+    "FunctionModel": "models._function",
+    "ScriptedModel": "models._scripted",
     # executors
-    "Executor": "executors.base",
-    "ExecutorSetup": "executors.base",
-    "LocalExecutor": "executors.local",
+    "Executor": "executors._base",
+    "ExecutorSetup": "executors._base",
+    "LocalExecutor": "executors._local",
     "DockerExecutor": "executors.docker",
-    "NativeExecutor": "executors.native",
-    "NativeSkill": "executors.native",
-    "Context": "executors.native",
-    "native_skill": "executors.native",
-    "ApprovalExecutor": "executors.approval",
-    "ApprovalPolicy": "executors.approval",
-    "ApprovalRecord": "executors.approval",
-    "ApprovalRequest": "executors.approval",
-    "require_approval": "executors.approval",
+    "NativeExecutor": "executors._native",
+    "NativeSkill": "executors._native",
+    "Context": "executors._native",
+    "native_skill": "executors._native",
+    "ApprovalExecutor": "executors._approval",
+    "ApprovalPolicy": "executors._approval",
+    "ApprovalRecord": "executors._approval",
+    "ApprovalRequest": "executors._approval",
+    "require_approval": "executors._approval",
     # session
-    "Session": "session.core",
-    "Response": "tools.response",
+    "Session": "session._core",
+    "Response": "tools._response",
     # notebook
     "show": "notebook.render",
     # widget panels
-    "ChatPanel": "notebook.panels.chat",
-    "SkillBrowser": "notebook.panels.skills",
-    "FilesPanel": "notebook.panels.files",
+    "ChatPanel": "notebook.panels._chat",
+    "SkillBrowser": "notebook.panels._skills",
+    "FilesPanel": "notebook.panels._files_panel",
     "dashboard": "notebook.panels.dashboard",
     # monitoring (and the demo log API, a fake in conjure_nb.testing)
-    "MonitoringAgent": "monitoring.agent",
-    "LogFetcher": "monitoring.fetcher",
-    "DemoLogServer": "testing.demo_server",
+    "MonitoringAgent": "monitoring._agent",
+    "LogFetcher": "monitoring._fetcher",
+    "DemoLogServer": "testing._demo_server",
 }
 # public submodules: attribute name -> module (relative to this package)
 _MODULES: dict[str, str] = {"telemetry": "telemetry", "events": "tools.events"}
@@ -140,15 +142,24 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
         value = getattr(module, name)
+        _publish(value)
         globals()[name] = value
         if name == "MonitoringAgent":  # in a notebook, fleet runs show a progress bar
-            from .notebook.progress import follow_fleets
+            from .notebook._progress import follow_fleets
 
             follow_fleets()
         return value
     if name in _MODULES:
         return importlib.import_module(f".{_MODULES[name]}", __name__)
     raise AttributeError(f"module 'conjure_nb' has no attribute {name!r}")
+
+
+def _publish(value: Any) -> None:
+    """Give a public class or function its public module name (`conjure_nb.X`)."""
+    if isinstance(value, type) or callable(value):
+        module = getattr(value, "__module__", "") or ""
+        if module.startswith(__name__ + "."):
+            value.__module__ = __name__
 
 
 def __dir__() -> list[str]:
@@ -171,7 +182,7 @@ def unload_ipython_extension(shell: Any) -> None:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import telemetry
-    from .errors import (
+    from ._errors import (
         ConjureError,
         ExecutorError,
         MaxIterationsError,
@@ -181,37 +192,37 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ToolError,
         UsageError,
     )
-    from .executors.approval import (
+    from ._prompt import estimate_tokens, system_prompt
+    from .executors._approval import (
         ApprovalExecutor,
         ApprovalPolicy,
         ApprovalRecord,
         ApprovalRequest,
         require_approval,
     )
-    from .executors.base import Executor, ExecutorSetup
+    from .executors._base import Executor, ExecutorSetup
+    from .executors._local import LocalExecutor
+    from .executors._native import Context, NativeExecutor, NativeSkill, native_skill
     from .executors.docker import DockerExecutor
-    from .executors.local import LocalExecutor
-    from .executors.native import Context, NativeExecutor, NativeSkill, native_skill
-    from .models.anthropic import AnthropicModel
-    from .models.base import Model, ModelRequest
-    from .models.function import FunctionModel
-    from .models.scripted import ScriptedModel
-    from .monitoring.agent import MonitoringAgent
-    from .monitoring.fetcher import LogFetcher
-    from .notebook.panels.chat import ChatPanel
+    from .models._anthropic import AnthropicModel
+    from .models._base import Model, ModelRequest
+    from .models._function import FunctionModel
+    from .models._scripted import ScriptedModel
+    from .monitoring._agent import MonitoringAgent
+    from .monitoring._fetcher import LogFetcher
+    from .notebook.panels._chat import ChatPanel
+    from .notebook.panels._files_panel import FilesPanel
+    from .notebook.panels._skills import SkillBrowser
     from .notebook.panels.dashboard import dashboard
-    from .notebook.panels.files import FilesPanel
-    from .notebook.panels.skills import SkillBrowser
     from .notebook.render import show
-    from .prompt import estimate_tokens, system_prompt
-    from .session.core import Session
-    from .skills.loader import load, load_skill
-    from .skills.model import Resources, Skill
-    from .skills.package import package
-    from .skills.registry import Registry
-    from .skills.validate import ValidationReport, validate
-    from .testing.demo_server import DemoLogServer
+    from .session._core import Session
+    from .skills._loader import load, load_skill
+    from .skills._model import Resources, Skill
+    from .skills._package import package
+    from .skills._registry import Registry
+    from .skills._validate import ValidationReport, validate
+    from .testing._demo_server import DemoLogServer
     from .tools import events
-    from .tools.data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
-    from .tools.definitions import tool_definitions
-    from .tools.response import Response
+    from .tools._data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
+    from .tools._definitions import tool_definitions
+    from .tools._response import Response

@@ -209,7 +209,7 @@ def attach(handler_id: str, events: Iterable[Event], handler: Handler, *, custom
 
 
 def _check_handler(handler_id: str, handler: Any) -> None:
-    from .errors import UsageError
+    from ._errors import UsageError
 
     if not callable(handler):
         raise UsageError(f"telemetry handler {handler_id!r} is {handler!r}, which is not callable")

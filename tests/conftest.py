@@ -46,8 +46,8 @@ def _no_leftover_session_dirs() -> Iterator[None]:
     import gc
     import sys
 
-    if "conjure_nb.executors.docker.pool" in sys.modules:  # ready sandboxes wait for the next session:
-        from conjure_nb.executors.docker.pool import warm_pool  # they go at exit, which is after this check
+    if "conjure_nb.executors.docker._pool" in sys.modules:  # ready sandboxes wait for the next session:
+        from conjure_nb.executors.docker._pool import warm_pool  # they go at exit, which is after this check
 
         warm_pool().drain()
     gc.collect()

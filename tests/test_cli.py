@@ -180,7 +180,7 @@ class _Refuse(importlib.abc.MetaPathFinder):
 def test_sibling_groups_are_registered(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake = types.ModuleType("conjure_nb.cli.demo")
+    fake = types.ModuleType("conjure_nb.cli._demo")
 
     def register(subparsers: Any) -> None:
         p = subparsers.add_parser("demo", help="fake demo")
@@ -188,7 +188,7 @@ def test_sibling_groups_are_registered(
         p.set_defaults(func=lambda args: print(f"demo {args.n}") or 7)
 
     fake.register = register  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "conjure_nb.cli.demo", fake)
+    monkeypatch.setitem(sys.modules, "conjure_nb.cli._demo", fake)
     code, out, _ = run(capsys, "demo", "--n", "3")
     assert (code, out) == (7, "demo 3\n")
 
@@ -197,9 +197,9 @@ def test_a_missing_sibling_module_is_skipped(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for name in ("sandbox", "demo"):
-        monkeypatch.delitem(sys.modules, f"conjure_nb.cli.{name}", raising=False)
+        monkeypatch.delitem(sys.modules, f"conjure_nb.cli._{name}", raising=False)
         monkeypatch.setattr(
-            sys, "meta_path", [_Refuse(f"conjure_nb.cli.{name}", f"conjure_nb.cli.{name}"), *sys.meta_path]
+            sys, "meta_path", [_Refuse(f"conjure_nb.cli._{name}", f"conjure_nb.cli._{name}"), *sys.meta_path]
         )
     with pytest.raises(SystemExit):
         main(["demo"])  # not a command any more
@@ -209,8 +209,8 @@ def test_a_missing_sibling_module_is_skipped(
 
 
 def test_a_sibling_with_a_missing_dependency_is_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(sys.modules, "conjure_nb.cli.sandbox", raising=False)
-    monkeypatch.setattr(sys, "meta_path", [_Refuse("conjure_nb.cli.sandbox", "docker"), *sys.meta_path])
+    monkeypatch.delitem(sys.modules, "conjure_nb.cli._sandbox", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_Refuse("conjure_nb.cli._sandbox", "docker"), *sys.meta_path])
     with pytest.raises(ModuleNotFoundError, match="docker"):
         main(["list", "."])
 
@@ -218,13 +218,13 @@ def test_a_sibling_with_a_missing_dependency_is_not_hidden(monkeypatch: pytest.M
 def test_conjure_errors_become_exit_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake = types.ModuleType("conjure_nb.cli.demo")
+    fake = types.ModuleType("conjure_nb.cli._demo")
 
     def fail(args: argparse.Namespace) -> int:
         raise cj.UsageError("bad flag; use --good")
 
     fake.register = lambda sp: sp.add_parser("demo").set_defaults(func=fail)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "conjure_nb.cli.demo", fake)
+    monkeypatch.setitem(sys.modules, "conjure_nb.cli._demo", fake)
     code, _, err = run(capsys, "demo")
     assert code == 1 and err == "error: bad flag; use --good\n"
 

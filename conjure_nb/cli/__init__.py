@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import ConjureError
+from .._errors import ConjureError
 
 __all__ = ["build_parser", "main"]
 
@@ -29,11 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from . import skills
+    from . import _skills as skills
 
     skills.register(subparsers)
     for name in _OPTIONAL_GROUPS:
-        module_name = f"{__name__}.{name}"
+        module_name = f"{__name__}._{name}"
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

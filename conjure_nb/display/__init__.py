@@ -30,9 +30,9 @@ images     PNG/JPEG/GIF: byte cap, pixel cap from the header, then inlined as a 
 
 from __future__ import annotations
 
-from .beneath import LinkRefused, open_beneath, open_in, read_in, write_new
-from .limits import Limits, PreviewRefused, limits
-from .text import escape, markdown_html, sanitize_html
+from ._beneath import LinkRefused, open_beneath, open_in, read_in, write_new
+from ._limits import Limits, PreviewRefused, limits
+from ._text import escape, markdown_html, sanitize_html
 
 __all__ = [
     "Limits",

@@ -2,14 +2,14 @@
 
 `HostedClient` is usable on its own (list/get/upload/new version/delete custom skills; file
 metadata/download/list/delete). The session's anthropic backend
-(`cj.Session.new_anthropic`, in `conjure_nb.executors.anthropic`) builds on it.
+(`cj.Session.new_anthropic`, in `conjure_nb.executors._anthropic`) builds on it.
 """
 
-from .adapter import FileInfo, SkillInfo, VersionInfo, file_info, safe_filename, skill_info, version_info
-from .blocks import ServerCall, file_ids, server_calls
-from .client import FILES_BETA, SKILLS_BETA, HostedClient
-from .model import HostedModel, HostedSettings, HostedWarning, SkillRef
-from .upload import upload_files
+from ._adapter import FileInfo, SkillInfo, VersionInfo, file_info, safe_filename, skill_info, version_info
+from ._blocks import ServerCall, file_ids, server_calls
+from ._client import FILES_BETA, SKILLS_BETA, HostedClient
+from ._model import HostedModel, HostedSettings, HostedWarning, SkillRef
+from ._upload import upload_files
 
 __all__ = [
     "FILES_BETA",

@@ -1,7 +1,7 @@
 """Models: the `Model` seam and its implementations (Anthropic SDK, functions, scripted fakes)."""
 
-from .base import Model, ModelRequest, allow_real_requests
-from .function import FunctionModel
-from .scripted import ScriptedModel
+from ._base import Model, ModelRequest, allow_real_requests
+from ._function import FunctionModel
+from ._scripted import ScriptedModel
 
 __all__ = ["FunctionModel", "Model", "ModelRequest", "ScriptedModel", "allow_real_requests"]

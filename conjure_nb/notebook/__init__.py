@@ -19,7 +19,7 @@ def _register_formatters(shell: Any) -> None:
     """Tool results and responses render as HTML wherever the extension is loaded; the ones a
     `%%conjure` cell returned display as that cell chose (see results.py)."""
     from ..tools import ToolResult
-    from ..tools.response import Response
+    from ..tools._response import Response
     from .magics._results import RESULTS
     from .render import to_html
 
@@ -34,7 +34,7 @@ def _register_formatters(shell: Any) -> None:
 
 def _unregister_formatters(shell: Any) -> None:
     from ..tools import ToolResult
-    from ..tools.response import Response
+    from ..tools._response import Response
     from .magics._results import RESULTS
 
     formatters = shell.display_formatter.formatters

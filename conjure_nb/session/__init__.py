@@ -1,6 +1,6 @@
 """The session layer: `Session` (history, created files, usage, lifecycle) and its persistence."""
 
-from ..tools.response import Response
-from .core import Session
+from ..tools._response import Response
+from ._core import Session
 
 __all__ = ["Response", "Session"]

@@ -1,5 +1,5 @@
 """Fakes that are part of the product: use them to test code built on conjure_nb offline."""
 
-from .anthropic_server import FakeAnthropicServer, Fault, RecordedRequest
+from ._anthropic_server import FakeAnthropicServer, Fault, RecordedRequest
 
 __all__ = ["FakeAnthropicServer", "Fault", "RecordedRequest"]

@@ -6,8 +6,8 @@ as a DataFrame) and `workspace` (snapshots of a working dir, created files). Not
 with a model or a backend; the layers above build on it.
 """
 
-from .data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
-from .definitions import TOOL_NAMES, check_input, tool_definitions
+from ._data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
+from ._definitions import TOOL_NAMES, check_input, tool_definitions
 
 __all__ = [
     "TOOL_NAMES",

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .data import CreatedFile, ToolCall, ToolResult
+from ._data import CreatedFile, ToolCall, ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .response import Response
+    from ._response import Response
 
 __all__ = [
     "Event",

@@ -15,7 +15,7 @@ Docstrings are written in Markdown (STYLE.md); an `autodoc-process-docstring` ha
 that reStructuredText reads differently (inline code, fenced blocks, links) into reStructuredText before
 napoleon reads the Google-style sections.
 
-A `missing-reference` handler maps a type hint's defining module path (`conjure_nb.session.core.Session`)
+A `missing-reference` handler maps a type hint's defining module path (`conjure_nb.session._core.Session`)
 to the public name it is documented under (`conjure_nb.Session`).
 """
 
@@ -45,7 +45,7 @@ def _exports() -> dict[str, str]:
 
 
 def _group(module_path: str) -> str:
-    return module_path.split(".")[0]
+    return module_path.split(".")[0].lstrip("_")
 
 
 def _load(spec: str) -> Any:
@@ -388,7 +388,7 @@ def _private_name(name: str) -> bool:
 
 
 def _public_reference(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
-    """`conjure_nb.session.core.Session` -> the entry of `conjure_nb.Session`."""
+    """`conjure_nb.session._core.Session` -> the entry of `conjure_nb.Session`."""
     target = node.get("reftarget", "")
     if node.get("refdomain") != "py":
         return None

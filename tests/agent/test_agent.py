@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.monitoring.agent import AgentError, default_skills_dir
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.monitoring._agent import AgentError, default_skills_dir
+from conjure_nb.testing._demo_server import DemoLogServer
 
 S = cj.ScriptedModel
 SKILLS = default_skills_dir()
@@ -307,7 +307,7 @@ KERNEL_HYGIENE = r"""
 import json, sys
 before_path, before = list(sys.path), set(sys.modules)
 import conjure_nb as cj
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.testing._demo_server import DemoLogServer
 
 with DemoLogServer(records=400, seed=3) as api, cj.MonitoringAgent(backend="local", progress=lambda _: None) as agent:
     result = agent.analyze(api.logs_url, limit=300)

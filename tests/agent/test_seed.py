@@ -21,8 +21,8 @@ import pypdfium2
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.monitoring.skillcode import skill_code
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.monitoring._skillcode import skill_code
+from conjure_nb.testing._demo_server import DemoLogServer
 
 
 @pytest.fixture(scope="module")

@@ -141,7 +141,7 @@ board
 
 
 def _write_notebook(path: Path) -> None:
-    from conjure_nb.monitoring.agent import default_skills_dir
+    from conjure_nb.monitoring._agent import default_skills_dir
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [

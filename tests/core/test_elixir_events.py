@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.executors.base import ExecutorSetup
+from conjure_nb.executors._base import ExecutorSetup
 
 S = cj.ScriptedModel
 Seen = list[tuple[tuple[str, ...], dict[str, Any], dict[str, Any]]]

@@ -16,15 +16,15 @@ PACKAGE = Path(conjure_nb.__file__).parent
 
 # DESIGN.md "Layers", top to bottom; each layer may import only the layers above it (and itself)
 ORDER = [
-    ["errors", "telemetry"],
+    ["_errors", "telemetry"],
     ["display"],
     ["skills"],
     ["tools"],
-    ["prompt"],
+    ["_prompt"],
     ["models"],
     ["hosted"],
     ["executors"],
-    ["loop"],
+    ["_loop"],
     ["session"],
     ["monitoring"],
     ["notebook"],
@@ -123,15 +123,31 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     )
     (tmp_path / "cli.py").write_text("")
     (tmp_path / "skills.py").write_text(
-        "def f():\n    import conjure_nb.loop\n    from conjure_nb import cli\n"
+        "def f():\n    import conjure_nb._loop\n    from conjure_nb import cli\n"
     )
     assert violations(tmp_path) == [
-        "skills.py:2 imports conjure_nb.loop",
+        "skills.py:2 imports conjure_nb._loop",
         "skills.py:3 imports conjure_nb.cli",
         "tools/events.py:3 imports conjure_nb.session.core",
     ]
 
 
+def test_internal_modules_are_private() -> None:
+    # DESIGN.md: public names come from the packages' __init__; the modules behind them are _-prefixed
+    public = {"telemetry", "tools.events"}  # cj.telemetry and cj.events are public modules
+    for module, path in _modules().items():
+        leaf = module.split(".")[-1]
+        if path.name in ("__init__.py", "__main__.py") or module in public:
+            continue
+        assert leaf.startswith("_"), f"conjure_nb.{module} is internal: name it _{leaf}"
+
+
 def test_the_layout_shows_the_layers() -> None:
-    for module in ("tools.events", "tools.response", "tools.tables", "tools.workspace", "session.persist"):
+    for module in (
+        "tools.events",
+        "tools._response",
+        "tools._tables",
+        "tools._workspace",
+        "session._persist",
+    ):
         assert module in _modules(), f"conjure_nb.{module} should exist (DESIGN.md layers)"

@@ -333,7 +333,7 @@ def test_a_directory_flipping_to_a_symlink_never_lets_file_tools_out(
 ) -> None:
     import subprocess
 
-    from conjure_nb.display import beneath
+    from conjure_nb.display import _beneath as beneath
 
     monkeypatch.setattr(beneath, "openat2_available", openat2 and beneath.openat2_available)
     outside = tmp_path / "outside"
@@ -359,7 +359,7 @@ def test_a_directory_flipping_to_a_symlink_never_lets_file_tools_out(
 
 
 def test_str_replace_refuses_a_file_over_the_cap(session: cj.Session) -> None:
-    from conjure_nb.executors.files import MAX_EDIT_BYTES
+    from conjure_nb.executors._files import MAX_EDIT_BYTES
 
     big = session.working_dir / "big.txt"
     with open(big, "wb") as f:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.executors.base import ExecutorSetup
+from conjure_nb.executors._base import ExecutorSetup
 
 S = cj.ScriptedModel
 

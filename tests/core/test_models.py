@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.models.base import ModelRequest
+from conjure_nb.models._base import ModelRequest
 from conjure_nb.testing import FakeAnthropicServer
 
 S = cj.ScriptedModel
@@ -412,7 +412,7 @@ def test_retry_after_is_carried_on_the_error(server: FakeAnthropicServer) -> Non
 
 
 def test_split_params_follows_the_installed_sdk_signature() -> None:
-    from conjure_nb.models.anthropic import split_params
+    from conjure_nb.models._anthropic import split_params
 
     def sdk1_create(*, model: str, messages: list[Any], max_tokens: int, temperature: float = 1.0,
                     top_k: int = 0, extra_body: Any = None, timeout: Any = None) -> None: ...  # fmt: skip

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.executors.base import Executor
+from conjure_nb.executors._base import Executor
 
 S = cj.ScriptedModel
 

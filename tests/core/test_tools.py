@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.executors.base import ExecutorSetup
+from conjure_nb.executors._base import ExecutorSetup
 from conjure_nb.tools import check_input
 
 S = cj.ScriptedModel

@@ -52,7 +52,7 @@ def test_the_typed_docker_keywords_are_the_executors_own() -> None:
     import inspect
 
     from conjure_nb.executors.docker import DockerExecutor
-    from conjure_nb.session.options import DockerOptions, SessionOptions
+    from conjure_nb.session._options import DockerOptions, SessionOptions
 
     docker_keys = set(DockerOptions.__annotations__) - set(SessionOptions.__annotations__)
     assert docker_keys == set(inspect.signature(DockerExecutor.__init__).parameters) - {"self"}

@@ -14,8 +14,8 @@ import pytest
 
 import conjure_nb as cj
 from conjure_nb.display import limits
-from conjure_nb.display.limits import PreviewRefused
-from conjure_nb.display.xlsx import read_sheets_isolated
+from conjure_nb.display._limits import PreviewRefused
+from conjure_nb.display._xlsx import read_sheets_isolated
 from conjure_nb.notebook.render import to_html
 
 from .hostile import shared_strings_bomb, sparse_png, sparse_xlsx, tall_pdf

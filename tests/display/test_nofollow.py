@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.display.beneath import LinkRefused, read_in, write_new
-from conjure_nb.models.scripted import ScriptedModel as S
+from conjure_nb.display._beneath import LinkRefused, read_in, write_new
+from conjure_nb.models._scripted import ScriptedModel as S
 from conjure_nb.notebook.magics._inputs import prepare_inputs
 from conjure_nb.notebook.render import to_html
 
@@ -112,7 +112,7 @@ def test_the_opener_names_the_file_and_never_leaves_the_dir(tmp_path: Path, outs
 
 
 def test_monitoring_outputs_are_copied_without_following_links(tmp_path: Path, outside: Path) -> None:
-    from conjure_nb.monitoring.agent import AgentError, copy_out
+    from conjure_nb.monitoring._agent import AgentError, copy_out
 
     wd, out = tmp_path / "wd", tmp_path / "out"
     (wd / "reports").mkdir(parents=True)

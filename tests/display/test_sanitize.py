@@ -13,7 +13,7 @@ import pytest
 
 import conjure_nb as cj
 from conjure_nb.display import markdown_html, sanitize_html
-from conjure_nb.models.scripted import ScriptedModel as S
+from conjure_nb.models._scripted import ScriptedModel as S
 from conjure_nb.notebook.render import to_html
 
 from .payloads import PAYLOADS, assert_inert, corpus

@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.executors.base import ExecutorSetup
+from conjure_nb.executors._base import ExecutorSetup
 from conjure_nb.executors.docker import LABEL, build_image, connect, default_image, prune
-from conjure_nb.executors.docker.client import HOST_LABEL, PID_LABEL
-from conjure_nb.executors.docker.pool import warm_pool
+from conjure_nb.executors.docker._client import HOST_LABEL, PID_LABEL
+from conjure_nb.executors.docker._pool import warm_pool
 
 REMOTE_URL = os.environ.get("CONJURE_DOCKER_TCP", "tcp://127.0.0.1:2375")
 

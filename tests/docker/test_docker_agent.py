@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.testing._demo_server import DemoLogServer
 
 pytestmark = pytest.mark.docker
 S = cj.ScriptedModel

@@ -14,7 +14,7 @@ from docker_fixtures import MakeExecutor, track_session
 
 import conjure_nb as cj
 from conjure_nb.cli import main as cli_main
-from conjure_nb.executors.base import ExecutorSetup
+from conjure_nb.executors._base import ExecutorSetup
 
 pytestmark = pytest.mark.docker
 
@@ -23,7 +23,7 @@ CHILD = textwrap.dedent(
     import sys, time
     from pathlib import Path
     import conjure_nb as cj
-    from conjure_nb.executors.base import ExecutorSetup
+    from conjure_nb.executors._base import ExecutorSetup
     ex = cj.DockerExecutor(image=sys.argv[1])
     ex.setup(ExecutorSetup(sys.argv[2], Path(sys.argv[3])))
     ex.run(cj.ToolCall("t", "bash_tool", {"command": "true"}))
@@ -133,7 +133,7 @@ def test_missing_image_names_the_build_command(docker_client: Any, tmp_path: Pat
 @pytest.fixture(scope="module")
 def python_less_image(docker_client: Any) -> str:
     """The cached Debian minbase rootfs as an image: bash and coreutils, no Python."""
-    from conjure_nb.executors.docker.image import import_minbase
+    from conjure_nb.executors.docker._image import import_minbase
 
     try:
         return import_minbase(docker_client, "conjure-nb/test-no-python:latest")

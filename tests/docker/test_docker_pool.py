@@ -19,9 +19,9 @@ import pytest
 import conjure_nb as cj
 from conjure_nb.cli import main as cli_main
 from conjure_nb.executors.docker import LABEL, warm_pool
-from conjure_nb.executors.docker.client import HOST_LABEL, PID_LABEL
-from conjure_nb.executors.docker.pool import WarmPool
-from conjure_nb.executors.docker.slot import POOL_LABEL
+from conjure_nb.executors.docker._client import HOST_LABEL, PID_LABEL
+from conjure_nb.executors.docker._pool import WarmPool
+from conjure_nb.executors.docker._slot import POOL_LABEL
 
 pytestmark = pytest.mark.docker
 
@@ -184,7 +184,7 @@ def test_a_working_dir_you_chose_or_allowed_paths_never_take_a_pooled_container(
     ("value", "size", "enabled"), [("", 2, True), ("0", 0, False), ("off", 0, False), ("5", 5, True)]
 )
 def test_the_pool_setting(value: str, size: int, enabled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    from conjure_nb.executors.docker.pool import _env_size, pool_enabled
+    from conjure_nb.executors.docker._pool import _env_size, pool_enabled
 
     monkeypatch.setenv("CONJURE_DOCKER_POOL", value)
     assert _env_size() == size and pool_enabled(None) is enabled
@@ -192,7 +192,7 @@ def test_the_pool_setting(value: str, size: int, enabled: bool, monkeypatch: pyt
 
 
 def test_which_engines_are_remote() -> None:
-    from conjure_nb.executors.docker.client import is_remote_url
+    from conjure_nb.executors.docker._client import is_remote_url
 
     local = [
         "unix:///var/run/docker.sock",

@@ -10,7 +10,7 @@ import pytest
 from docker_fixtures import MakeExecutor
 
 import conjure_nb as cj
-from conjure_nb.executors.base import ExecutorSetup
+from conjure_nb.executors._base import ExecutorSetup
 
 pytestmark = pytest.mark.docker
 

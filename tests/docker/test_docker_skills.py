@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.testing.demo_generator import write_jsonl
+from conjure_nb.testing._demo_generator import write_jsonl
 
 pytestmark = pytest.mark.docker
 

@@ -14,7 +14,7 @@ import pytest
 import conjure_nb as cj
 from conjure_nb.cli import main as cli_main
 from conjure_nb.executors.docker import LABEL
-from conjure_nb.executors.docker.client import HOST_LABEL, PID_LABEL
+from conjure_nb.executors.docker._client import HOST_LABEL, PID_LABEL
 
 pytestmark = pytest.mark.docker
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from conjure_nb.executors.docker.channel import Channel
-from conjure_nb.executors.docker.container import runner_source
+from conjure_nb.executors.docker._channel import Channel
+from conjure_nb.executors.docker._container import runner_source
 
 
 class Runner:
@@ -205,7 +205,7 @@ def test_the_channel_drops_forged_and_malformed_lines() -> None:
 
 
 def test_a_line_over_the_limit_closes_the_channel(monkeypatch: pytest.MonkeyPatch) -> None:
-    from conjure_nb.executors.docker import channel as channel_module
+    from conjure_nb.executors.docker import _channel as channel_module
 
     monkeypatch.setattr(channel_module, "MAX_LINE", 1000)
     ours, theirs = socket.socketpair()
@@ -242,8 +242,8 @@ def test_container_code_reaches_no_private_field_of_the_executor() -> None:
     import ast
     import inspect
 
-    from conjure_nb.executors.docker import container
-    from conjure_nb.executors.docker.state import SandboxState
+    from conjure_nb.executors.docker import _container as container
+    from conjure_nb.executors.docker._state import SandboxState
 
     tree = ast.parse(inspect.getsource(container))
     private = {

@@ -98,6 +98,16 @@ def _modules() -> list[str]:
     return names
 
 
+class _Finder(doctest.DocTestFinder):
+    """Also finds a public class, whose `__module__` is `conjure_nb`, in the module that defines it."""
+
+    def _from_module(self, module: Any, object: Any) -> bool:
+        if inspect.isclass(object) and object.__module__ == "conjure_nb":
+            defined_in = cj._EXPORTS.get(object.__name__)  # type: ignore[attr-defined]
+            return defined_in is not None and module.__name__ == f"conjure_nb.{defined_in}"
+        return bool(super()._from_module(module, object))  # type: ignore[misc]
+
+
 def test_docstring_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every `>>>` example in the package's docstrings runs and prints what it says."""
     import builtins
@@ -105,7 +115,7 @@ def test_docstring_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     # doctest shows values through sys.displayhook, which sets builtins._; IPython then refuses to
     # set `_` in any later shell of this process (it leaves a builtin `_` alone, for gettext)
     monkeypatch.delattr(builtins, "_", raising=False)
-    finder = doctest.DocTestFinder()
+    finder = _Finder()
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     examples = 0
     for name in _modules():

@@ -10,7 +10,7 @@ import pytest
 import conjure_nb as cj
 from conjure_nb.hosted import HostedClient, skill_info, version_info
 from conjure_nb.testing import FakeAnthropicServer
-from conjure_nb.testing.hosted_api import parse_multipart
+from conjure_nb.testing._hosted_api import parse_multipart
 
 from .conftest import make_skill
 
@@ -123,7 +123,7 @@ def test_api_failures_are_model_errors_with_status(server: FakeAnthropicServer) 
 
 
 def test_the_label_keyword_follows_the_sdk() -> None:
-    from conjure_nb.hosted.adapter import title_keyword
+    from conjure_nb.hosted._adapter import title_keyword
 
     def create_1x(*, files: list[Any], display_title: str | None = None) -> None: ...
 

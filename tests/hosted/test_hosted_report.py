@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.monitoring.agent import AgentError
-from conjure_nb.monitoring.hosted_report import AnthropicReportWriter
+from conjure_nb.monitoring._agent import AgentError
+from conjure_nb.monitoring._hosted_report import AnthropicReportWriter
 from conjure_nb.testing import FakeAnthropicServer
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.testing._demo_server import DemoLogServer
 
 from .test_hosted_session import bash, model_for, ran
 

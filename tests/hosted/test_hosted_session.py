@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.hosted.model import HostedSettings, HostedWarning
+from conjure_nb.hosted._model import HostedSettings, HostedWarning
 from conjure_nb.testing import FakeAnthropicServer
-from conjure_nb.testing.hosted_api import parse_multipart
+from conjure_nb.testing._hosted_api import parse_multipart
 
 from .conftest import make_skill
 
@@ -243,7 +243,7 @@ def test_a_bad_custom_skill_is_refused_before_any_upload(
     claude = make_skill(tmp_path, "claude-tools")
     with pytest.raises(cj.SkillError, match="claude"):
         cj.Session.new_anthropic([good, claude], model=model_for(server))
-    from conjure_nb.skills.limits import limits
+    from conjure_nb.skills._limits import limits
 
     monkeypatch.setattr(limits, "max_upload_bytes", 10)
     with pytest.raises(cj.SkillError, match="good-skill"):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.testing._demo_server import DemoLogServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SKILLS = ROOT / "skills"
@@ -60,6 +60,6 @@ def closed_port() -> int:
 
 def load_script(name: str, folder: Path = ANALYZER) -> object:
     """A module of a skill's code package, imported the way the host imports it (no sys.path edits)."""
-    from conjure_nb.monitoring.skillcode import skill_code
+    from conjure_nb.monitoring._skillcode import skill_code
 
     return skill_code(folder.parent.name, name, skill_dir=folder.parent)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conjure_nb.testing.demo_generator import generate, write_jsonl
+from conjure_nb.testing._demo_generator import generate, write_jsonl
 
 from .conftest import ANALYZER, SAMPLES, load_script, run_script
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.monitoring.fetcher import LogFetcher
+from conjure_nb.monitoring._fetcher import LogFetcher
 
 from .conftest import ANALYZER, run_script
 
@@ -131,7 +131,7 @@ def test_a_page_past_the_byte_cap_is_cut_and_the_summary_says_so(bare_page: Huge
 def test_stopping_early_still_says_truly_whether_there_was_more(
     tmp_path: Path, limit: int, more: bool
 ) -> None:
-    from conjure_nb.testing.demo_server import DemoLogServer
+    from conjure_nb.testing._demo_server import DemoLogServer
 
     out = tmp_path / "logs.jsonl"
     with DemoLogServer(records=30) as live:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.testing._demo_server import DemoLogServer
 
 from .conftest import ANALYZER, run_script
 
@@ -345,7 +345,7 @@ def test_an_api_that_ignores_direction_still_gives_the_newest(tmp_path: Path) ->
     ],
 )
 def test_native_and_script_fetch_the_same(server: DemoLogServer, tmp_path: Path, options: str) -> None:
-    from conjure_nb.monitoring import fetcher as native_module
+    from conjure_nb.monitoring import _fetcher as native_module
 
     url = server.url if "loki" in options else server.logs_url
     script, _ = fetch(url, *options.split())

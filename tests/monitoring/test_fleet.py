@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from conjure_nb.monitoring import fleet
-from conjure_nb.monitoring.agent import MonitoringAgent
-from conjure_nb.testing.demo_generator import generate, write_jsonl
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.monitoring import _fleet as fleet
+from conjure_nb.monitoring._agent import MonitoringAgent
+from conjure_nb.testing._demo_generator import generate, write_jsonl
+from conjure_nb.testing._demo_server import DemoLogServer
 
 from .conftest import load_script
 
@@ -114,7 +114,7 @@ def test_in_a_notebook_a_progress_bar_fills_as_shards_finish(
     from IPython.utils.capture import capture_output
 
     from conjure_nb import telemetry
-    from conjure_nb.notebook import progress
+    from conjure_nb.notebook import _progress as progress
 
     monkeypatch.setattr(progress, "in_notebook", lambda: True)  # a kernel is what a notebook runs
     InteractiveShell.instance()
@@ -131,7 +131,7 @@ def test_in_a_notebook_a_progress_bar_fills_as_shards_finish(
 
 
 def test_outside_a_notebook_there_is_no_bar(agent: MonitoringAgent, logs: dict[str, Path]) -> None:
-    from conjure_nb.notebook.progress import ShardBar
+    from conjure_nb.notebook._progress import ShardBar
 
     assert ShardBar(3).widget is None  # pytest is not a kernel: console lines only
     bar = ShardBar(2, show=True)
@@ -200,7 +200,7 @@ def test_urls_are_fetched_and_an_unreachable_one_fails_alone(
 def test_no_sources_and_a_missing_dask_are_clear_errors(
     agent: MonitoringAgent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conjure_nb.errors import UsageError
+    from conjure_nb._errors import UsageError
 
     with pytest.raises(UsageError, match="at least one source"):
         agent.analyze_many([])

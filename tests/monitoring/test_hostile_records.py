@@ -9,8 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from conjure_nb.monitoring.agent import MonitoringAgent
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.monitoring._agent import MonitoringAgent
+from conjure_nb.testing._demo_server import DemoLogServer
 
 from .conftest import ANALYZER, NOW, run_script
 

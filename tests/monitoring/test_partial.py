@@ -19,7 +19,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conjure_nb.testing.demo_generator import generate
+from conjure_nb.testing._demo_generator import generate
 
 from .conftest import ANALYZER, load_script, run_script
 

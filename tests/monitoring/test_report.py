@@ -14,7 +14,7 @@ import openpyxl
 import pypdfium2
 import pytest
 
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.testing._demo_server import DemoLogServer
 
 from .conftest import ANALYZER, NOW, REPORTER, run_script
 
@@ -255,7 +255,7 @@ def test_pdf_embeds_chart_images(made: dict[str, Any]) -> None:
 
 
 def test_a_plain_file_without_a_fetch_summary(tmp_path: Path) -> None:
-    from conjure_nb.testing.demo_generator import write_jsonl
+    from conjure_nb.testing._demo_generator import write_jsonl
 
     write_jsonl(tmp_path / "app.jsonl", 2000, seed=42)
     assert run_script(ANALYZER / "analyze.py", "app.jsonl", "-o", "a.json", cwd=tmp_path).returncode == 0

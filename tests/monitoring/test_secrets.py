@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.monitoring.agent import MonitoringAgent
-from conjure_nb.monitoring.fetcher import LogFetcher, redacted
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.monitoring._agent import MonitoringAgent
+from conjure_nb.monitoring._fetcher import LogFetcher, redacted
+from conjure_nb.testing._demo_server import DemoLogServer
 
 from .conftest import ANALYZER, NOW, run_script
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from conjure_nb.testing.demo_generator import generate
-from conjure_nb.testing.demo_server import DemoLogServer
+from conjure_nb.testing._demo_generator import generate
+from conjure_nb.testing._demo_server import DemoLogServer
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:

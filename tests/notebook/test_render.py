@@ -13,8 +13,8 @@ import pytest
 from IPython.utils.capture import capture_output
 
 import conjure_nb as cj
-from conjure_nb.display.pdf import pdf_pages
-from conjure_nb.display.xlsx import read_sheets
+from conjure_nb.display._pdf import pdf_pages
+from conjure_nb.display._xlsx import read_sheets
 from conjure_nb.notebook.render import FileOptions, to_html
 
 from .conftest import Shell
@@ -65,7 +65,7 @@ def test_xlsx_every_sheet_with_formulas_and_row_counts(tmp_path: Path) -> None:
 
 def test_big_workbooks_are_cut_down_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The path big files take (a copy with only the preview rows) gives the same preview."""
-    from conjure_nb.display import xlsx as sheets_mod
+    from conjure_nb.display import _xlsx as sheets_mod
 
     path = _xlsx(tmp_path / "report.xlsx", rows=500)
     whole = to_html(path)

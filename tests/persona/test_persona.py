@@ -27,7 +27,7 @@ from traitlets.config import Config
 
 import conjure_nb as cj
 from conjure_nb.notebook.persona import ConjurePersona
-from conjure_nb.notebook.persona.settings import LOCAL_WARNING, NO_MODEL, docker_ready
+from conjure_nb.notebook.persona._settings import LOCAL_WARNING, NO_MODEL, docker_ready
 
 PERSONA_ID = "jupyter-ai-personas::conjure_nb::ConjurePersona"
 MODEL: Any = None  # the tests' scripted model, named to the persona as "<this module>:MODEL"
@@ -406,7 +406,7 @@ def test_without_a_backend_setting_it_is_the_docker_sandbox_when_ready(
 def test_usage_is_reported_with_its_cost_from_the_panels_price_table(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conjure_nb.notebook.panels.pricing import estimate_cost
+    from conjure_nb.notebook.panels._pricing import estimate_cost
 
     model = scripted(monkeypatch, "priced")
     model.model = "claude-sonnet-4-6"  # type: ignore[attr-defined]  # priced like the real one
@@ -425,7 +425,7 @@ def test_usage_is_reported_with_its_cost_from_the_panels_price_table(
 def test_with_only_a_key_the_picker_offers_the_default_claude_model(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conjure_nb.models.anthropic import DEFAULT_MODEL
+    from conjure_nb.models._anthropic import DEFAULT_MODEL
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-not-used")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import openpyxl
 
-from conjure_nb.notebook.persona.settings import parse_approvals, resolve_model
-from conjure_nb.notebook.persona.view import FileLink, TurnView, _safe_markdown, input_summary, sheet_preview
+from conjure_nb.notebook.persona._settings import parse_approvals, resolve_model
+from conjure_nb.notebook.persona._view import FileLink, TurnView, _safe_markdown, input_summary, sheet_preview
 
 
 def test_raw_html_images_and_script_links_from_the_model_stay_text() -> None:

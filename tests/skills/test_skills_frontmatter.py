@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import conjure_nb as cj
-from conjure_nb.skills.frontmatter import parse, parse_yaml
+from conjure_nb.skills._frontmatter import parse, parse_yaml
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

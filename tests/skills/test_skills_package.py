@@ -12,7 +12,7 @@ import pytest
 from skillfiles import MakeSkill
 
 import conjure_nb as cj
-from conjure_nb.skills.limits import limits
+from conjure_nb.skills._limits import limits
 
 SKILL_MD = "---\nname: evil\ndescription: an archive from elsewhere\n---\nbody\n"
 

@@ -9,7 +9,7 @@ import pytest
 from skillfiles import MakeSkill
 
 import conjure_nb as cj
-from conjure_nb.skills.limits import limits
+from conjure_nb.skills._limits import limits
 
 WriteRaw = Callable[[str, "str | bytes"], Path]
 

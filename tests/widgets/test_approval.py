@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.executors.approval import (
+from conjure_nb.executors._approval import (
     ApprovalExecutor,
     ApprovalPolicy,
     ApprovalRequest,

@@ -15,7 +15,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import conjure_nb as cj
-from conjure_nb.executors.approval import (
+from conjure_nb.executors._approval import (
     ApprovalExecutor,
     ApprovalPolicy,
     ApprovalRecord,

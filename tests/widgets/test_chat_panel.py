@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 import conjure_nb as cj
-from conjure_nb.models.base import BaseModel, ModelRequest
+from conjure_nb.models._base import BaseModel, ModelRequest
 from conjure_nb.notebook.panels import ChatPanel
-from conjure_nb.notebook.panels.pricing import Price
+from conjure_nb.notebook.panels._pricing import Price
 
 from .conftest import S, tool_pairs_consistent, wait_until
 

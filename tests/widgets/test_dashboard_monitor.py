@@ -12,7 +12,7 @@ import pytest
 import conjure_nb as cj
 from conjure_nb.notebook.panels import dashboard
 from conjure_nb.notebook.panels.dashboard import MonitorPanel
-from conjure_nb.notebook.panels.dashboard.state import incidents, series_by_service, snapshot
+from conjure_nb.notebook.panels.dashboard._state import incidents, series_by_service, snapshot
 
 from .conftest import S
 

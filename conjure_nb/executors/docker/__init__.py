@@ -2,15 +2,15 @@
 
 `DockerExecutor` is the public name (`cj.DockerExecutor`); `build_image` builds the sandbox image
 (`conjure-nb sandbox build`), `prune` removes containers a killed process left behind, and
-`warm_pool()` is this process's pool of ready sandboxes (`WarmPool`, see pool.py).
+`warm_pool()` is this process's pool of ready sandboxes (`WarmPool`, see _pool.py).
 """
 
 from __future__ import annotations
 
-from .client import LABEL, connect, prune
-from .executor import DockerExecutor
-from .image import DEFAULT_IMAGE, build_image, default_image
-from .pool import WarmPool, warm_pool
+from ._client import LABEL, connect, prune
+from ._executor import DockerExecutor
+from ._image import DEFAULT_IMAGE, build_image, default_image
+from ._pool import WarmPool, warm_pool
 
 __all__ = [
     "DEFAULT_IMAGE",

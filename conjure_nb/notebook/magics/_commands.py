@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from ..render.objects import summarize_input
+from ..render._objects import summarize_input
 from ._parsers import line_parser
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,8 +78,8 @@ def _opened(magics: ConjureMagics, name: str) -> Any:
 
 
 def _skills(magics: ConjureMagics, args: Any) -> Any:
-    from ...skills.loader import scan
-    from ...skills.validate import validate
+    from ...skills._loader import scan
+    from ...skills._validate import validate
 
     paths = list(args.path) or list(magics.skills)
     if not paths:

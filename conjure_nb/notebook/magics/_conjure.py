@@ -23,9 +23,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Integer, List, Unicode
 
-from ... import errors as cj_errors
-from ...display.text import escape, markdown_html
-from ...models.function import as_model
+from ... import _errors as cj_errors
+from ...display._text import escape, markdown_html
+from ...models._function import as_model
 from ...session import Response, Session
 from ...tools import ToolCall, ToolResult
 from ...tools.events import ToolCallFinished, ToolCallStarted
@@ -243,7 +243,7 @@ def _approvals(session: Session, approve: str | None) -> Iterator[None]:
     if approve is None:
         yield
         return
-    from ...executors.approval import ApprovalExecutor, ApprovalPolicy, ask_in_console, require_approval
+    from ...executors._approval import ApprovalExecutor, ApprovalPolicy, ask_in_console, require_approval
 
     tools = [t.strip() for t in approve.split(",") if t.strip()] or ["*"]
     unknown = [t for t in tools if t != "*" and t not in session.tools]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...display.beneath import write_new
+from ...display._beneath import write_new
 
 __all__ = ["Inputs", "prepare_inputs"]
 

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...display.html import badge, error_box, esc, frame, note
-from ...display.text import markdown_html
+from ...display._html import badge, error_box, esc, frame, note
+from ...display._text import markdown_html
 from ...tools import CreatedFile
 from ...tools.events import (
     Event,
@@ -37,7 +37,7 @@ from ...tools.events import (
     TurnFinished,
 )
 from ..render import to_html
-from ..render.objects import TraceRow, summarize_input, trace_html
+from ..render._objects import TraceRow, summarize_input, trace_html
 
 __all__ = ["DisplaySink", "LiveTurn", "Sink", "TurnState"]
 

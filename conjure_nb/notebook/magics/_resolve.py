@@ -13,7 +13,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from ...skills.model import Skill
+from ...skills._model import Skill
 
 __all__ = ["NO_MODEL", "expand", "resolve_model", "resolve_skills"]
 
@@ -75,7 +75,7 @@ def resolve_model(spec: str | None, namespace: dict[str, Any]) -> Any:
 
 
 def _claude(model_id: str | None) -> Any:
-    from ...models.anthropic import AnthropicModel
+    from ...models._anthropic import AnthropicModel
 
     return AnthropicModel(model=model_id) if model_id else AnthropicModel()
 

@@ -10,9 +10,10 @@ cj.dashboard(session, registry)   # the three together
 Each panel is an ipywidgets `Box`; work a click starts can be awaited with `panel.wait()`.
 """
 
-from .chat import ChatPanel
+from ._chat import ChatPanel
+from ._files_panel import FilesPanel
+from ._pricing import PRICES, Price
+from ._skills import SkillBrowser
 from .dashboard import Dashboard, dashboard
-from .files import FilesPanel
-from .skills import SkillBrowser
 
-__all__ = ["ChatPanel", "Dashboard", "FilesPanel", "SkillBrowser", "dashboard"]
+__all__ = ["PRICES", "ChatPanel", "Dashboard", "FilesPanel", "Price", "SkillBrowser", "dashboard"]

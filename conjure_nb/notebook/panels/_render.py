@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...display.text import escape, markdown_html
+from ...display._text import escape, markdown_html
 
 __all__ = ["display_data", "escape", "markdown_output", "pre"]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from ...executors.approval import reveal
+from ...executors._approval import reveal
 from ...tools.events import (
     Event,
     FileCreated,
@@ -25,13 +25,13 @@ from ...tools.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from ..render.objects import result_table, summarize_input, tool_result_html
+from ..render._objects import result_table, summarize_input, tool_result_html
 from ._render import display_data, escape, markdown_output, pre
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ...executors.approval import ApprovalRequest
+    from ...executors._approval import ApprovalRequest
     from ...tools import CreatedFile, ToolResult
-    from ...tools.response import Response
+    from ...tools._response import Response
 
 __all__ = ["ApprovalCard", "ToolRow", "TurnView"]
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...session import Session
+    from ...tools._response import Response
     from ...tools.events import Event
-    from ...tools.response import Response
 
 __all__ = ["TurnWorker"]
 

@@ -18,13 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ...display.html import frame, note, pre, table
-from ...display.limits import limits
+from ...display._html import frame, note, pre, table
+from ...display._limits import limits
 from ...tools import CreatedFile, ToolResult
-from ...tools.response import Response
-from .charts import is_analysis
-from .files import FileOptions, file_html, files_html
-from .objects import (
+from ...tools._response import Response
+from ._charts import is_analysis
+from ._files import FileOptions, file_html, files_html
+from ._objects import (
     analysis_html,
     json_html,
     monitoring_html,
@@ -70,10 +70,10 @@ def _to_html(value: Any, opts: FileOptions) -> str:
         return frame(pre(value, opts.max_text))
     if _is_dataframe(value):
         return frame(table(value, opts.max_rows))
-    monitoring = _loaded_class("conjure_nb.monitoring.agent", "MonitoringResult")
+    monitoring = _loaded_class("conjure_nb.monitoring._agent", "MonitoringResult")
     if monitoring is not None and isinstance(value, monitoring):
         return monitoring_html(value, opts)
-    fleet = _loaded_class("conjure_nb.monitoring.fleet", "FleetResult")
+    fleet = _loaded_class("conjure_nb.monitoring._fleet", "FleetResult")
     if fleet is not None and isinstance(value, fleet):
         return str(getattr(value, "_repr_html_")())  # noqa: B009 (FleetResult renders itself)
     if is_analysis(value):

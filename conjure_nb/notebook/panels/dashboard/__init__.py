@@ -26,15 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from ..chat import ChatPanel
-from ..files import FilesPanel
-from ..skills import SkillBrowser
-from .monitor import INTERVALS, MonitorPanel
-from .tiles import static_html
+from .._chat import ChatPanel
+from .._files_panel import FilesPanel
+from .._skills import SkillBrowser
+from ._monitor import INTERVALS, MonitorPanel
+from ._tiles import static_html
 
 if TYPE_CHECKING:  # pragma: no cover
     from ....session import Session
-    from ....tools.response import Response
+    from ....tools._response import Response
 
 __all__ = ["INTERVALS", "Dashboard", "MonitorPanel", "dashboard"]
 
@@ -169,7 +169,7 @@ def dashboard(
         limit: records fetched per source on each refresh.
         **chat_options: passed to `ChatPanel` (`approvals=`, `prices=`, `models=`, ...).
     """
-    from ....skills.registry import Registry
+    from ....skills._registry import Registry
 
     browse = skills if skills is not None else (session.skills if session is not None else [])
     chat_skills = browse.list() if isinstance(browse, Registry) else browse
@@ -199,7 +199,7 @@ def _refresher(
     the per-service chart); the dashboard removes the dir of a run it made once the next one is in.
     """
     if agent is None:
-        from ....monitoring.agent import MonitoringAgent
+        from ....monitoring._agent import MonitoringAgent
 
         agent = MonitoringAgent(backend="local", mode="pipeline")
         cleanup.append(agent.close)

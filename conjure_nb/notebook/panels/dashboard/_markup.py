@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ....display import escape
-from ....display.html import error_box, img_png, note
+from ....display._html import error_box, img_png, note
 
 __all__ = ["error_box", "esc", "img_png", "note"]
 

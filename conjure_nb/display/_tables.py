@@ -1,0 +1,149 @@
+"""Tool output and files as tables: JSON (records, columns, split), JSON Lines, CSV, bounded.
+
+`parse_table` turns text into a DataFrame when it is a table. For a preview it is given row and
+column caps and builds the DataFrame from the head only, after counting the whole: a JSON output of
+300,000 columns costs a `json.loads`, not a 300,000-column DataFrame (18 s) and 13 MB of HTML.
+`ToolResult.dataframe` calls it without caps and gets the whole table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ._html import note, table
+from ._limits import limits
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["TableHead", "parse_table", "table_head_html"]
+
+
+@dataclass
+class TableHead:
+    """A table's first rows and columns (`frame`) and its full size."""
+
+    frame: pd.DataFrame
+    rows: int
+    cols: int
+
+
+def _records(data: Any) -> list[dict[str, Any]] | dict[str, list[Any]] | None:
+    if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
+        return data
+    if isinstance(data, dict):
+        # {"columns": [...], "data": [[...]]} (pandas split orient) is handled by the caller.
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if data and len(lists) == len(data) and len({len(v) for v in lists}) == 1 and lists[0]:
+            return data
+        for key in ("records", "rows", "data", "items", "logs", "results"):
+            if key in data:
+                return _records(data[key])
+    return None
+
+
+def _from_records(recs: list[dict[str, Any]], max_rows: int | None, max_cols: int | None) -> TableHead:
+    import pandas as pd
+
+    if max_rows is None and max_cols is None:
+        df = pd.DataFrame(recs)
+        return TableHead(df, len(df), len(df.columns))
+    cols = list(dict.fromkeys(k for r in recs for k in r))
+    keep = cols[:max_cols] if max_cols is not None else cols
+    head = recs[:max_rows] if max_rows is not None else recs
+    return TableHead(
+        pd.DataFrame([{k: r.get(k) for k in keep} for r in head], columns=keep), len(recs), len(cols)
+    )
+
+
+def _from_json(data: Any, max_rows: int | None, max_cols: int | None) -> TableHead | None:
+    import pandas as pd
+
+    if isinstance(data, dict) and set(data) >= {"columns", "data"}:
+        columns, rows = list(data["columns"]), list(data["data"])
+        keep = columns[:max_cols] if max_cols is not None else columns
+        body = [list(r)[: len(keep)] for r in (rows[:max_rows] if max_rows is not None else rows)]
+        return TableHead(pd.DataFrame(body, columns=keep), len(rows), len(columns))
+    recs = _records(data)
+    if not recs:
+        return None
+    if isinstance(recs, dict):
+        names = list(recs)
+        keep = names[:max_cols] if max_cols is not None else names
+        total = len(recs[names[0]])
+        cut = max_rows if max_rows is not None else total
+        return TableHead(pd.DataFrame({k: recs[k][:cut] for k in keep}), total, len(names))
+    return _from_records(recs, max_rows, max_cols)
+
+
+def _from_csv(text: str, max_rows: int | None, max_cols: int | None) -> TableHead | None:
+    import pandas as pd
+
+    lines = text.splitlines()
+    if len(lines) < 2 or "," not in lines[0]:
+        return None
+    try:
+        dialect = csv.Sniffer().sniff(lines[0][:20_000] + "\n" + lines[1][:20_000], delimiters=",;\t")
+        if not csv.Sniffer().has_header("\n".join(line[:20_000] for line in lines[:20])):
+            return None
+    except csv.Error:
+        return None
+    cols = len(next(csv.reader([lines[0]], dialect)))
+    usecols = range(min(cols, max_cols)) if max_cols is not None else None
+    try:
+        df = pd.read_csv(io.StringIO(text), dialect=dialect, nrows=max_rows, usecols=usecols)
+    except Exception:
+        return None
+    return TableHead(df, len(lines) - 1 if max_rows is not None else len(df), cols)
+
+
+def parse_table(text: str, max_rows: int | None = None, max_cols: int | None = None) -> TableHead | None:
+    """`text` as a table (JSON table, JSON Lines of objects, or CSV), or None when it is not one.
+
+    Args:
+        max_rows: build the DataFrame from at most this many rows (None: all).
+        max_cols: and at most this many columns (None: all); `rows` and `cols` count them all.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    if text[0] not in "[{":
+        return _from_csv(text, max_rows, max_cols)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        rows = []
+        for line in text.splitlines():
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                return None
+            if not isinstance(obj, dict):
+                return None
+            rows.append(obj)
+        return _from_records(rows, max_rows, max_cols) if rows else None
+    return _from_json(data, max_rows, max_cols)
+
+
+def table_head_html(head: TableHead, max_rows: int) -> str:
+    """The head as an HTML table, with a note naming the rows and columns left out."""
+    if not head.rows:
+        return note("empty table")
+    out = table(head.frame, max_rows)
+    shown_rows, shown_cols = min(len(head.frame), max_rows), len(head.frame.columns)
+    if head.rows > shown_rows or head.cols > shown_cols:
+        out += note(f"{shown_rows:,} of {head.rows:,} rows and {shown_cols:,} of {head.cols:,} columns shown")
+    return out
+
+
+def preview_table(text: str, max_rows: int | None = None) -> str | None:
+    """`text` as a capped HTML table, or None when it is not a table or is too big to parse."""
+    if len(text) > limits.max_table_input_bytes:
+        return None
+    rows = limits.max_table_rows if max_rows is None else max_rows
+    head = parse_table(text, rows, limits.max_table_cols)
+    return None if head is None else table_head_html(head, rows)
