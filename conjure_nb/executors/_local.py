@@ -30,7 +30,7 @@ from typing import Any
 from .._errors import UsageError
 from ..tools import ToolCall, ToolResult
 from ._base import ExecutorSetup, ShellExecutor, build_env, process_result
-from ._files import FileTools, LocalFilesystem, PathPolicy
+from ._file_tools import FileTools, LocalFilesystem, PathPolicy
 from ._procwatch import MARKER_VAR, kill_marked, pipe_holders
 
 __all__ = ["LocalExecutor"]

@@ -27,7 +27,7 @@ from .._errors import ToolError, UsageError
 from ..tools import ToolCall, ToolResult, tool_definitions
 from ..tools._spill import SPILL_DIR
 from ._base import Executor, ExecutorSetup, cap_output, check_seconds
-from ._files import FileTools, LocalFilesystem, PathPolicy
+from ._file_tools import FileTools, LocalFilesystem, PathPolicy
 
 __all__ = ["Context", "NativeExecutor", "NativeSkill", "native_skill"]
 

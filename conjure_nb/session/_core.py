@@ -36,7 +36,7 @@ from ..tools._data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
 from ..tools._response import Response
 from ..tools.events import Event, TurnFinished
 from . import _lifecycle as lifecycle
-from ._files import SessionFiles
+from ._created_files import SessionFiles
 from ._options import (
     SESSION_KEYS,
     AnyOptions,

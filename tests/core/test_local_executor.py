@@ -359,7 +359,7 @@ def test_a_directory_flipping_to_a_symlink_never_lets_file_tools_out(
 
 
 def test_str_replace_refuses_a_file_over_the_cap(session: cj.Session) -> None:
-    from conjure_nb.executors._files import MAX_EDIT_BYTES
+    from conjure_nb.executors._file_tools import MAX_EDIT_BYTES
 
     big = session.working_dir / "big.txt"
     with open(big, "wb") as f:

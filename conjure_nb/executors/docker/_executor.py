@@ -28,7 +28,7 @@ from ..._errors import ExecutorError
 from ...tools import ToolCall, ToolResult
 from ...tools._data import ErrorCode
 from .._base import ExecutorSetup, ShellExecutor, build_env, process_result
-from .._files import FileTools, PathPolicy
+from .._file_tools import FileTools, PathPolicy
 from ._channel import Channel, RunnerGone
 from ._client import connect, engine_url, is_remote_url
 from ._container import describe_exit, runner_filesystem, start_container

@@ -18,7 +18,7 @@ from typing import Any
 
 from ...tools import ToolResult
 from .._base import ExecutorSetup, process_result
-from .._files import FileTools, PathPolicy, StatResult
+from .._file_tools import FileTools, PathPolicy, StatResult
 from ._paths import skill_dir
 
 __all__ = ["IDLE_COMMAND", "ExecFallback"]

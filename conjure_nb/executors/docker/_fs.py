@@ -13,7 +13,7 @@ import errno as _errno
 from collections.abc import Callable
 from typing import Any
 
-from .._files import StatResult
+from .._file_tools import StatResult
 
 __all__ = ["RunnerFilesystem"]
 

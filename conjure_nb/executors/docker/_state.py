@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .._files import FileTools
+    from .._file_tools import FileTools
     from ._channel import Channel
     from ._fallback import ExecFallback
     from ._remote import Mirror

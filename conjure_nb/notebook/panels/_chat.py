@@ -33,7 +33,7 @@ from ...executors._approval import (
     require_approval,
 )
 from ...tools.events import Event, FileCreated, ModelRequestStop
-from ._files import file_card
+from ._file_card import file_card
 from ._pricing import Price, estimate_cost, find_price, format_cost
 from ._turn_view import ApprovalCard, TurnView
 from ._worker import TurnWorker

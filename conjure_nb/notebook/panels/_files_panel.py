@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ... import telemetry
-from ._files import file_card
+from ._file_card import file_card
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...session import Session

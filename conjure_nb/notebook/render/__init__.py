@@ -23,7 +23,7 @@ from ...display._limits import limits
 from ...tools import CreatedFile, ToolResult
 from ...tools._response import Response
 from ._charts import is_analysis
-from ._files import FileOptions, file_html, files_html
+from ._file_previews import FileOptions, file_html, files_html
 from ._objects import (
     analysis_html,
     json_html,

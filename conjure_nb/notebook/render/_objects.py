@@ -18,7 +18,7 @@ from ...display._text import markdown_html
 from ...tools import ToolCallRecord, ToolResult
 from ...tools._response import Response
 from ._charts import analysis_charts_png, is_analysis
-from ._files import FileOptions, files_html
+from ._file_previews import FileOptions, files_html
 
 __all__ = [
     "TraceRow",

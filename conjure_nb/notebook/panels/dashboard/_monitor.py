@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as w
 
 from ...render import bundle
-from ...render._files import FileOptions
+from ...render._file_previews import FileOptions
 from ._chart import errors_chart_png
 from ._markup import error_box, esc, note
 from ._state import Snapshot, snapshot

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
-from ..render._files import FileOptions, file_html
+from ..render._file_previews import FileOptions, file_html
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...tools import CreatedFile
