@@ -246,7 +246,7 @@ def bench_tutorial_outputs(tmp: Path) -> None:
     from conjure_nb.display._pdf import pdf_html, pdf_pages
     from conjure_nb.display._tables import parse_table, table_head_html
     from conjure_nb.display._xlsx import xlsx_html
-    from conjure_nb.notebook.render._charts import analysis_charts_png
+    from conjure_nb.monitoring._charts import analysis_charts_png
 
     xlsx, pdf, analysis = make_report(tmp)
     png = tmp / "chart.png"

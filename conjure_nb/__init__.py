@@ -74,6 +74,13 @@ _EXPORTS: dict[str, str] = {
     # monitoring (and the demo log API, a fake in conjure_nb.testing)
     "MonitoringAgent": "monitoring._agent",
     "LogFetcher": "monitoring._fetcher",
+    "MonitoringResult": "monitoring._result",
+    "FleetResult": "monitoring._result",
+    "FetchStep": "monitoring._steps",
+    "AnalysisStep": "monitoring._steps",
+    "ReportStep": "monitoring._steps",
+    "StepRun": "monitoring._steps",
+    "FetchRequest": "monitoring._steps",
     "DemoLogServer": "testing._demo_server",
 }
 # public submodules: attribute name -> module (relative to this package)
@@ -81,6 +88,7 @@ _MODULES: dict[str, str] = {"telemetry": "telemetry", "events": "tools.events"}
 
 # literal, so type checkers see the re-exports; a test keeps it equal to _EXPORTS + _MODULES
 __all__ = [
+    "AnalysisStep",
     "AnthropicModel",
     "ApprovalExecutor",
     "ApprovalPolicy",
@@ -95,7 +103,10 @@ __all__ = [
     "Executor",
     "ExecutorError",
     "ExecutorSetup",
+    "FetchRequest",
+    "FetchStep",
     "FilesPanel",
+    "FleetResult",
     "FunctionModel",
     "LocalExecutor",
     "LogFetcher",
@@ -104,9 +115,11 @@ __all__ = [
     "ModelError",
     "ModelRequest",
     "MonitoringAgent",
+    "MonitoringResult",
     "NativeExecutor",
     "NativeSkill",
     "Registry",
+    "ReportStep",
     "Resources",
     "Response",
     "ScriptedModel",
@@ -115,6 +128,7 @@ __all__ = [
     "SkillBrowser",
     "SkillError",
     "SkillWarning",
+    "StepRun",
     "ToolCall",
     "ToolCallRecord",
     "ToolError",
@@ -210,6 +224,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .models._scripted import ScriptedModel
     from .monitoring._agent import MonitoringAgent
     from .monitoring._fetcher import LogFetcher
+    from .monitoring._result import FleetResult, MonitoringResult
+    from .monitoring._steps import AnalysisStep, FetchRequest, FetchStep, ReportStep, StepRun
     from .notebook.panels._chat import ChatPanel
     from .notebook.panels._files_panel import FilesPanel
     from .notebook.panels._skills import SkillBrowser

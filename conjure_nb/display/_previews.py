@@ -9,16 +9,17 @@ caller still offers the download.
 
 from __future__ import annotations
 
+import mimetypes
 import os
 from dataclasses import dataclass, field
 from typing import IO
 
-from ._html import error_box, note, pre
+from ._html import data_link, error_box, esc, note, pre
 from ._images import IMAGE_TYPES, image_html
 from ._limits import PreviewRefused, limits
 from ._tables import preview_table
 
-__all__ = ["FileOptions", "preview_html", "size_text"]
+__all__ = ["FileOptions", "opened_file_html", "preview_html", "size_text"]
 
 TEXT_EXT = {".txt", ".md", ".log", ".py", ".sh", ".yaml", ".yml", ".toml", ".html", ".xml", ".ini", ".cfg"}
 TABLE_EXT = {".json", ".jsonl", ".ndjson", ".csv", ".tsv"}
@@ -90,3 +91,19 @@ def preview_html(f: IO[bytes], name: str, opts: FileOptions | None = None) -> st
         return error_box(f"cannot preview {name}", note(str(exc)))
     except Exception as exc:  # a broken file shows why, the rest of the output still renders
         return error_box(f"cannot preview {name}", note(f"{type(exc).__name__}: {exc}"[:300]))
+
+
+def opened_file_html(f: IO[bytes], label: str, where: str, opts: FileOptions | None = None) -> str:
+    """One open file as a notebook shows it: its name and size, its preview, and a download link
+    with the file inside (or, past `max_link_bytes`, the place `where` it is)."""
+    opts = opts or FileOptions()
+    size = os.fstat(f.fileno()).st_size
+    head = f"<h4 style='margin:0.6em 0 0.2em'>{esc(label)} <small>({size_text(size)})</small></h4>"
+    body = preview_html(f, label, opts)
+    if size <= opts.max_link_bytes:
+        f.seek(0)
+        media_type = mimetypes.guess_type(label)[0] or "application/octet-stream"
+        link = data_link(os.path.basename(label), f.read(size), media_type)
+    else:
+        link = note(f"{size_text(size)} is too big to embed; the file is at {where}")
+    return head + body + f"<div>{link}</div>"

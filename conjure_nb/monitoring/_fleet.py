@@ -20,22 +20,23 @@ import glob
 import json
 import multiprocessing
 import os
-import shlex
 import shutil
 import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._errors import ConjureError, UsageError
-from ..display._text import escape
 from ..telemetry import emit
 from ._fetcher import redacted
+from ._outputs import copy_out
+from ._result import FleetResult, source_row
 from ._skillcode import skill_code
+from ._steps import ANALYSIS_FILE, FetchRequest, NativeFetch, StepRun
 
 if TYPE_CHECKING:
     from ._agent import MonitoringAgent
@@ -57,94 +58,6 @@ class Shard:
     skill_dir: str
 
 
-@dataclass
-class FleetResult:
-    """The fleet view (one analysis of every source), each source's own, and what failed.
-
-    `window` is what the fleet view looked at: the sources' windows merged exactly (earliest
-    start, latest end, records summed, truncated when any source's was); each source's own is
-    `sources[name]["window"]`."""
-
-    analysis: dict[str, Any]
-    sources: dict[str, dict[str, Any]]
-    failures: dict[str, str]
-    report_files: list[Path] = field(default_factory=list)
-    shards: int = 0
-    timings: dict[str, float] = field(default_factory=dict)
-    working_dir: Path | None = None
-
-    @property
-    def health_status(self) -> str:
-        return str(self.analysis.get("health", {}).get("status", "unknown"))
-
-    @property
-    def window(self) -> dict[str, Any]:
-        """The merged window of every source that could be read (analysis.json's `window`)."""
-        found = self.analysis.get("window")
-        return dict(found) if isinstance(found, dict) else {}
-
-    @property
-    def headline(self) -> str:
-        """The fleet verdict with its window: "critical in the last hour, 09:00–10:00 UTC (...)"."""
-        found = self.analysis.get("health", {}).get("headline")
-        return str(found) if found else self.health_status
-
-    def __repr__(self) -> str:
-        return (
-            f"<FleetResult {self.headline}: {len(self.sources)} sources,"
-            f" {len(self.failures)} failed, {self.shards} shards>"
-        )
-
-    def table(self) -> list[dict[str, Any]]:
-        """One row per source: records, window, errors, error rate and health (failed sources included)."""
-        rows = [_row(name, report) for name, report in self.sources.items()]
-        rows += [
-            {"source": name, "records": 0, "health": "failed", "error": why}
-            for name, why in self.failures.items()
-        ]
-        return rows
-
-    def _repr_html_(self) -> str:
-        # source names, rules and failure reasons come from log sources: escaped, never Markdown
-        summary = self.analysis.get("summary", {})
-        failed = f"; <b>{len(self.failures)} failed</b>" if self.failures else ""
-        rows = []
-        for row in self.table():
-            rate = f"{row['error_rate']:.1%}" if "error_rate" in row else ""
-            health = row["health"] + (": " + str(row["error"]) if "error" in row else "")
-            cut = ("yes" if row["truncated"] else "no") if "truncated" in row else ""
-            rows.append(
-                f"<tr><td><code>{escape(row['source'])}</code></td><td align='right'>{row['records']:,}</td>"
-                f"<td>{escape(row.get('window', ''))}</td><td>{cut}</td>"
-                f"<td align='right'>{escape(row.get('errors', ''))}</td><td align='right'>{rate}</td>"
-                f"<td>{escape(health)}</td></tr>"
-            )
-        head = (
-            "<tr><th>source</th><th>records</th><th>window</th><th>cut by a limit</th><th>errors</th>"
-            "<th>error rate</th><th>health</th></tr>"
-        )
-        return (
-            f"<p><b>Fleet health: {escape(self.headline)}</b> — "
-            f"{escape(self.analysis.get('health', {}).get('rule', ''))}</p>"
-            f"<p>{summary.get('total', 0):,} records from {len(self.sources)} sources in {self.shards} shards"
-            f"{failed}</p><table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
-        )
-
-
-def _row(name: str, report: dict[str, Any]) -> dict[str, Any]:
-    summary = report["summary"]
-    window = report.get("window") or {}
-    return {
-        "source": name,
-        "records": summary["total"],
-        "window": f"{window.get('start') or '-'} – {window.get('end') or '-'}",
-        "truncated": bool(window.get("truncated")),
-        "errors": summary["errors"],
-        "error_rate": summary["error_rate"],
-        "health": report["health"]["status"],
-    }
-
-
 def analyze_many(
     agent: MonitoringAgent,
     sources: Iterable[str],
@@ -162,31 +75,41 @@ def analyze_many(
     if shard_bytes < 1:
         raise UsageError(f"shard_bytes must be at least 1, not {shard_bytes}")
     workdir = agent._workdir("conjure-fleet-")  # kept with the result until the agent closes
-    timings: dict[str, float] = {}
     try:
-        started = time.perf_counter()
-        files, failures = _gather(agent, names, workdir, since, limit)
-        timings["fetch"] = (time.perf_counter() - started) * 1000
-        skill_dir = str(agent.skill("log-analyzer").path)
-        shards = [
-            s
-            for source, paths in files.items()
-            for s in _shards(source, paths, skill_dir, shard_bytes, failures)
-        ]
-        agent.progress(f"analysing {len(files)} sources in {len(shards)} shards ({_where(client)})")
-        started = time.perf_counter()
-        partials = _run(shards, client, agent.progress, failures)
-        timings["analyze"] = (time.perf_counter() - started) * 1000
-        result = _merge(shards, partials, failures, skill_dir)
-        result.timings, result.working_dir = timings, agent.out_dir or workdir
-        agent.progress(f"fleet verdict: {result.headline}")
-        if generate_report and result.sources:
-            started = time.perf_counter()
-            result.report_files = _report(agent, result, workdir)
-            timings["report"] = (time.perf_counter() - started) * 1000
+        return _analyze(agent, names, workdir, client, (since, limit), generate_report, shard_bytes)
     finally:
         if agent.out_dir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _analyze(
+    agent: MonitoringAgent,
+    names: list[str],
+    workdir: Path,
+    client: Any,
+    window: tuple[str | None, int | None],
+    generate_report: bool,
+    shard_bytes: int,
+) -> FleetResult:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    files, failures = _gather(agent, names, workdir, *window)
+    timings["fetch"] = (time.perf_counter() - started) * 1000
+    skill_dir = str(agent.skill("log-analyzer").path)
+    shards = [
+        s for source, paths in files.items() for s in _shards(source, paths, skill_dir, shard_bytes, failures)
+    ]
+    agent.progress(f"analysing {len(files)} sources in {len(shards)} shards ({_where(client)})")
+    started = time.perf_counter()
+    partials = _run(shards, client, agent.progress, failures)
+    timings["analyze"] = (time.perf_counter() - started) * 1000
+    result = _merge(shards, partials, failures, skill_dir)
+    result.timings, result.working_dir = timings, agent.out_dir or workdir
+    agent.progress(f"fleet verdict: {result.headline}")
+    if generate_report and result.sources:
+        started = time.perf_counter()
+        result.report_files = _report(agent, result, workdir)
+        timings["report"] = (time.perf_counter() - started) * 1000
     return result
 
 
@@ -221,21 +144,19 @@ _FILTERS = ("level", "service", "host", "since", "until", "query", "api")
 def _fetch(
     agent: MonitoringAgent, url: str, workdir: Path, name: str, since: str | None, limit: int | None
 ) -> str:
-    """The URL's records fetched to a file; its query's filters (`?service=a&level=ERROR`) become
-    the fetcher's options (a `since` there wins over the call's), anything else stays in the URL."""
+    """The URL's records fetched to a file by the native fetch step; its query's filters
+    (`?service=a&level=ERROR`) become the fetcher's options (a `since` there wins over the call's),
+    anything else stays in the URL."""
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    options = "".join(f" --{k.replace('_', '-')} {shlex.quote(v)}" for k, v in query if k in _FILTERS)
-    if since and not any(k == "since" for k, _ in query):
-        options += f" --since {shlex.quote(since)}"
-    if limit:
-        options += f" --limit {limit}"
+    filters = tuple((k, v) for k, v in query if k in _FILTERS)
+    if any(k == "since" for k, _ in filters):
+        since = None
     rest = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k not in _FILTERS])))
-    command = f"fetch {shlex.quote(rest)} --out {name}{options}"
     with agent.start_session("native", working_dir=workdir) as session:
-        result = session.run_tool("log_fetcher_execute", command=command)
-    if result.is_error:
-        raise ConjureError(f"fetch failed: {redacted(result.content)}")
+        NativeFetch().fetch(
+            StepRun(session, agent.progress, agent.skill), FetchRequest(rest, since, limit, name, filters)
+        )
     agent.progress(f"fetched {redacted(url)}")
     return str(workdir / name)
 
@@ -432,7 +353,7 @@ def _merge(
     else:
         fleet = {"summary": {"total": 0}, "health": {"status": "unknown", "rule": "no source could be read"}}
     fleet["fleet"] = {
-        "sources": {name: _row(name, r) for name, r in sources.items()},
+        "sources": {name: source_row(name, r) for name, r in sources.items()},
         "failed": dict(failures),
     }
     notes = fleet.setdefault("parse", {}).setdefault("notes", [])
@@ -448,15 +369,13 @@ def _named(report: dict[str, Any], names: list[str]) -> dict[str, Any]:
 
 
 def _report(agent: MonitoringAgent, result: FleetResult, workdir: Path) -> list[Path]:
-    """One incident report for the fleet, written by the report writer from the fleet analysis."""
-    from ._agent import ANALYSIS_FILE, copy_out
-
+    """One incident report for the fleet, written by the agent's fleet report step from the fleet analysis."""
     text = json.dumps(result.analysis, ensure_ascii=False)
     (workdir / ANALYSIS_FILE).write_text(
         skill_code("log-analyzer", "jsondoc").writable(text)[0], encoding="utf-8"
     )
     with agent.start_session(agent.resolve_backend(), working_dir=workdir) as session:
-        files = agent.report_writer.write(agent, session)
+        files = agent.steps.fleet_report.write(StepRun(session, agent.progress, agent.skill))
     if agent.out_dir is not None:
         return copy_out(workdir, [workdir / ANALYSIS_FILE, *files], agent.out_dir)[1:]
     return files

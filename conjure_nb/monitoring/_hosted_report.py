@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..display._beneath import read_in
 from ..session import Session
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ._agent import MonitoringAgent
+from ._steps import ANALYSIS_FILE, REPORT_DIR, AgentError, LocalReportWriter, StepRun
 
 __all__ = ["HOSTED_REPORT_SKILLS", "AnthropicReportWriter"]
 
@@ -25,7 +24,7 @@ MAX_ANALYSIS_CHARS = 150_000
 
 
 class AnthropicReportWriter:
-    """The report step through `Session.new_anthropic` with the hosted document skills.
+    """The report step (a `ReportStep`) through `Session.new_anthropic` with the hosted document skills.
 
     Args:
         model: the model (default: `AnthropicModel()`, key from ANTHROPIC_API_KEY).
@@ -54,22 +53,22 @@ class AnthropicReportWriter:
         self.session_options = session_options
         self.note: str | None = None
 
-    def write(self, agent: MonitoringAgent, session: Session) -> list[Path]:
-        from ._agent import ANALYSIS_FILE, REPORT_DIR, AgentError, LocalReportWriter
+    label = "Anthropic's hosted xlsx/pdf skills"
 
+    def write(self, run: StepRun) -> list[Path]:
         if self.model is None and not os.environ.get("ANTHROPIC_API_KEY"):
             self.note = (
                 "no ANTHROPIC_API_KEY, so Anthropic's hosted xlsx/pdf skills are not available: the "
                 "local incident-report skill writes the report instead"
             )
-            agent.progress(f"      report: {self.note}")
-            return LocalReportWriter(self.formats, self.title).write(agent, session)
+            run.progress(f"      report: {self.note}")
+            return LocalReportWriter(self.formats, self.title).write(run)
         self.note = None
-        analysis = (session.working_dir / ANALYSIS_FILE).read_text(encoding="utf-8")
+        analysis = read_in(run.working_dir, ANALYSIS_FILE).decode("utf-8", errors="replace")
         wanted = [f.strip().lower() for f in self.formats.split(",") if f.strip()]
         with Session.new_anthropic(self.skills, model=self.model, **self.session_options) as hosted:
             reply = hosted.chat(_prompt(analysis, wanted, self.title))
-            paths = hosted.download_files(session.working_dir / REPORT_DIR)
+            paths = hosted.download_files(run.working_dir / REPORT_DIR)
         files = sorted(p for p in paths if p.suffix.lstrip(".").lower() in wanted)
         if not files:
             raise AgentError(

@@ -14,23 +14,16 @@ cj.show(analysis)          # the log analyzer's JSON: health, charts, top signat
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from ...display._html import frame, note, pre, table
 from ...display._limits import limits
+from ...monitoring._result import FleetResult, MonitoringResult, analysis_html, is_analysis
 from ...tools import CreatedFile, ToolResult
 from ...tools._response import Response
-from ._charts import is_analysis
 from ._file_previews import FileOptions, file_html, files_html
-from ._objects import (
-    analysis_html,
-    json_html,
-    monitoring_html,
-    response_html,
-    tool_result_html,
-)
+from ._objects import json_html, response_html, tool_result_html
 
 __all__ = ["FileOptions", "bundle", "show", "to_html"]
 
@@ -70,12 +63,8 @@ def _to_html(value: Any, opts: FileOptions) -> str:
         return frame(pre(value, opts.max_text))
     if _is_dataframe(value):
         return frame(table(value, opts.max_rows))
-    monitoring = _loaded_class("conjure_nb.monitoring._agent", "MonitoringResult")
-    if monitoring is not None and isinstance(value, monitoring):
-        return monitoring_html(value, opts)
-    fleet = _loaded_class("conjure_nb.monitoring._fleet", "FleetResult")
-    if fleet is not None and isinstance(value, fleet):
-        return str(getattr(value, "_repr_html_")())  # noqa: B009 (FleetResult renders itself)
+    if isinstance(value, (MonitoringResult, FleetResult)):
+        return value.html(opts)  # they render themselves
     if is_analysis(value):
         return analysis_html(value)
     if hasattr(value, "created_files") and hasattr(value, "tool_log"):
@@ -83,14 +72,6 @@ def _to_html(value: Any, opts: FileOptions) -> str:
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, (CreatedFile, Path)) for v in value):
         return frame(files_html(list(value), opts))
     return json_html(value, opts.max_rows)
-
-
-def _loaded_class(module: str, name: str) -> type | None:
-    """A class of a module that is already imported, else None: no value of it can exist then, and
-    `cj.show` need not import the monitoring product to find out."""
-    found = sys.modules.get(module)
-    cls = getattr(found, name, None)
-    return cls if isinstance(cls, type) else None
 
 
 def bundle(value: Any, opts: FileOptions | None = None) -> dict[str, str]:

@@ -9,15 +9,14 @@ opened as given. Either way the file is opened once and the preview reads that o
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import stat
 from pathlib import Path
 from typing import IO
 
 from ...display._beneath import open_in
-from ...display._html import data_link, error_box, esc, note
-from ...display._previews import FileOptions, preview_html, size_text
+from ...display._html import error_box, esc, note
+from ...display._previews import FileOptions, opened_file_html
 from ...tools import CreatedFile
 
 __all__ = ["FileOptions", "file_html", "files_html", "open_created"]
@@ -81,16 +80,7 @@ def file_html(
     except OSError as exc:
         return error_box(f"{label}: not opened", note(str(exc)))
     with f:
-        size = os.fstat(f.fileno()).st_size
-        head = f"<h4 style='margin:0.6em 0 0.2em'>{esc(label)} <small>({size_text(size)})</small></h4>"
-        body = preview_html(f, label, opts)
-        if size <= opts.max_link_bytes:
-            f.seek(0)
-            media_type = mimetypes.guess_type(label)[0] or "application/octet-stream"
-            link = data_link(os.path.basename(label), f.read(size), media_type)
-        else:
-            link = note(f"{size_text(size)} is too big to embed; the file is at {where}")
-    return head + body + f"<div>{link}</div>"
+        return opened_file_html(f, label, where, opts)
 
 
 def files_html(

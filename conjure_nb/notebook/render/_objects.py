@@ -1,4 +1,4 @@
-"""HTML renderings of conjure_nb's objects: tool results, chat responses, analyses, sessions.
+"""HTML renderings of conjure_nb's objects: tool results, chat responses, sessions, JSON values.
 
 Each renderer returns an HTML fragment; `bundle` wraps one in a MIME bundle with a plain-text
 fallback.
@@ -11,18 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ...display._html import badge, details, error_box, esc, frame, img_png, note, pre, rows_table, table
+from ...display._html import badge, details, error_box, esc, frame, note, pre, rows_table
 from ...display._limits import limits
 from ...display._tables import TableHead, parse_table, table_head_html
 from ...display._text import markdown_html
 from ...tools import ToolCallRecord, ToolResult
 from ...tools._response import Response
-from ._charts import analysis_charts_png, is_analysis
 from ._file_previews import FileOptions, files_html
 
 __all__ = [
     "TraceRow",
-    "analysis_html",
     "response_html",
     "summarize_input",
     "tool_result_html",
@@ -137,53 +135,6 @@ def _narration(response: Response) -> str:
             continue
         said += [b["text"] for b in message["content"] if b.get("type") == "text" and b.get("text")]
     return "".join(f"<blockquote>{markdown_html(t)}</blockquote>" for t in said)
-
-
-def analysis_html(analysis: dict[str, Any]) -> str:
-    """The health verdict, the key numbers, the charts, and the top error signatures."""
-    summary, health = analysis["summary"], analysis.get("health") or {}
-    status = str(health.get("status", "unknown"))
-    color = {"critical": "error", "degraded": "interrupted", "healthy": "ok"}.get(status, status)
-    verdict = str(health.get("headline") or "")
-    verdict = verdict[len(status) :] if verdict.startswith(status) else verdict
-    parts = [f"<div style='font-size:1.1em'>Health: {badge(color).replace(esc(color), esc(status))}"
-             f"{esc(verdict)} — {esc(health.get('rule', ''))}</div>"]  # fmt: skip
-    window = analysis.get("window") if isinstance(analysis.get("window"), dict) else {}
-    if window:
-        cut = "cut by a limit" if window.get("truncated") else "not cut by a limit"
-        available = window.get("available")
-        held = f" of {int(available):,} available" if isinstance(available, int) else ""
-        parts.append(note(f"Window: {int(window.get('records') or 0):,} records{held}, "
-                          f"{window.get('start') or '-'} → {window.get('end') or '-'}; asked: "
-                          f"{window.get('asked') or '-'}; {cut}; query: {window.get('query') or '-'}"))  # fmt: skip
-    facts = [f"{summary.get('total', 0):,} records"]
-    if "error_rate" in summary:
-        facts.append(f"error rate {summary['error_rate']:.1%}")
-    if summary.get("first_timestamp"):
-        facts.append(f"{summary['first_timestamp']} → {summary.get('last_timestamp', '')}")
-    parts.append(note(" · ".join(facts)))
-    png = analysis_charts_png(analysis)
-    if png:
-        parts.append(img_png(png, "errors over time, level breakdown, top error signatures"))
-    top = analysis.get("top_errors") or []
-    if top:
-        import pandas as pd
-
-        cols = [c for c in ("signature", "count", "share", "first_seen", "last_seen") if c in top[0]]
-        parts.append(details(f"top {len(top)} error signatures", table(pd.DataFrame(top)[cols], 20)))
-    return frame("".join(parts))
-
-
-def monitoring_html(result: Any, file_opts: FileOptions | None = None) -> str:
-    """A `MonitoringResult`: its summary, the analysis charts, and the report files inline."""
-    head = (
-        f"<div>{result.logs_fetched:,} log records from <code>{esc(result.url)}</code> · "
-        f"mode <b>{esc(result.mode)}</b> on <b>{esc(result.backend)}</b></div>"
-    )
-    body = analysis_html(result.analysis) if is_analysis(result.analysis) else ""
-    root = getattr(result, "working_dir", None)
-    files = files_html(list(result.report_files), file_opts, root) if result.report_files else ""
-    return frame(head + body + files)
 
 
 def json_html(value: Any, max_rows: int = 50) -> str:

@@ -11,15 +11,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
-__all__ = ["analysis_charts_png", "is_analysis"]
+__all__ = ["analysis_charts_png"]
 
 _LEVEL_COLORS = {"ERROR": "#d32f2f", "FATAL": "#8e0000", "WARN": "#f9a825", "WARNING": "#f9a825",
                  "INFO": "#1976d2", "DEBUG": "#78909c"}  # fmt: skip
-
-
-def is_analysis(value: Any) -> bool:
-    """Whether `value` looks like the log analyzer's JSON."""
-    return isinstance(value, dict) and isinstance(value.get("summary"), dict) and "health" in value
 
 
 def _timeline(ax: Any, analysis: dict[str, Any]) -> None:
