@@ -80,6 +80,7 @@ class MonitoringResult:
         ]
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready data (the analysis itself left out: it is analysis.json)."""
         return {
             "mode": self.mode,
             "backend": self.backend,
@@ -152,6 +153,7 @@ class FleetResult:
 
     @property
     def health_status(self) -> str:
+        """The fleet verdict's status: "healthy", "degraded", "critical" or "unknown"."""
         return str(self.analysis.get("health", {}).get("status", "unknown"))
 
     @property

@@ -147,21 +147,63 @@ class FetchRequest:
 class FetchStep(Protocol):
     """Fetches the records a run asks for into `run.working_dir / request.out` (JSON Lines)."""
 
-    def fetch(self, run: StepRun, request: FetchRequest) -> None: ...
+    def fetch(self, run: StepRun, request: FetchRequest) -> None:
+        """Fetch what `request` asks for.
+
+        Args:
+            run: the run's session (a native one holding the agent's `LogFetcher`), working dir,
+                progress line and skills.
+            request: the source, the window asked (`since`, `limit`) and the file to write (`out`).
+
+        Returns:
+            None: the records are the file `run.working_dir / request.out`, one JSON object a line;
+            the agent counts them.
+
+        Raises:
+            AgentError: the fetch failed (`run.check` raises it for a failed tool result).
+        """
+        ...
 
 
 @runtime_checkable
 class AnalysisStep(Protocol):
     """Analyses `logs.jsonl` in `run.working_dir` into `analysis.json` there (the log-analyzer's JSON)."""
 
-    def analyse(self, run: StepRun) -> None: ...
+    def analyse(self, run: StepRun) -> None:
+        """Analyse `logs.jsonl` in the run's working dir.
+
+        Args:
+            run: the run's session (on the agent's backend, with its skills), working dir, progress
+                line and skills.
+
+        Returns:
+            None: the analysis is the file `analysis.json` in `run.working_dir` (the log-analyzer's
+            JSON, with its `window`, `summary` and `health`); the agent reads it.
+
+        Raises:
+            AgentError: the analysis failed (`run.bash` raises it for a failed command).
+        """
+        ...
 
 
 @runtime_checkable
 class ReportStep(Protocol):
     """Writes the incident report from `analysis.json` in `run.working_dir`; returns the files."""
 
-    def write(self, run: StepRun) -> list[Path]: ...
+    def write(self, run: StepRun) -> list[Path]:
+        """Write the incident report from `analysis.json` in the run's working dir.
+
+        Args:
+            run: the session the analysis ran in (same backend, same skills), the working dir,
+                progress line and skills.
+
+        Returns:
+            The report files written, inside `run.working_dir` (the agent copies them to `out_dir`).
+
+        Raises:
+            AgentError: no report was written; the agent keeps the analysis and says where.
+        """
+        ...
 
 
 ReportWriter = ReportStep

@@ -78,6 +78,9 @@ def test_the_user_implemented_seams_document_their_arguments() -> None:
         cj.NativeSkill.read,
         cj.NativeSkill.write,
         cj.NativeSkill.modify,
+        cj.FetchStep.fetch,
+        cj.AnalysisStep.analyse,
+        cj.ReportStep.write,
     ]
     for fn in seams:
         doc = inspect.getdoc(fn) or ""
