@@ -184,6 +184,7 @@ class LocalExecutor(ShellExecutor):
         self.shell = shell
         self.home = home
         self._groups: set[int] = set()
+        self._cancels = 0  # bumped by cancel(): a call that was starting its process then is killed at once
         self._lock = threading.Lock()
         self._files: FileTools | None = None
         self._env: dict[str, str] = {}
@@ -214,6 +215,7 @@ class LocalExecutor(ShellExecutor):
         cfg = self.config
         timeout = cfg.timeout if timeout is None else timeout
         t0 = time.perf_counter()
+        epoch = self._cancels
         if self._release is None:
             self._watch()
         try:
@@ -235,6 +237,8 @@ class LocalExecutor(ShellExecutor):
             )
         with self._lock:
             self._groups.add(proc.pid)
+            if self._cancels != epoch:  # cancel() came while Popen ran: this call ends now, not at its end
+                self._kill(proc.pid)
         try:
             out, err, timed_out = self._collect(proc, timeout, cfg.max_output)
         except BaseException:
@@ -352,6 +356,7 @@ class LocalExecutor(ShellExecutor):
 
     def cancel(self) -> None:
         with self._lock:
+            self._cancels += 1
             groups = list(self._groups)
         for pgid in groups:
             self._kill(pgid)
