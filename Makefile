@@ -32,7 +32,7 @@ typecheck: install
 	$(BIN)/mypy
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --durations=25 $(PYTEST_ARGS)
 
 check: lint typecheck test
 
