@@ -99,6 +99,29 @@ class Analysis:
             self._note(notable)
         return True
 
+    def add_frame(self, frame: Any) -> bool:
+        """The polars engine's fast path (a `frames.Frame`): the same counts as add_columns for
+        the same records, or False, having counted nothing, when add_columns would refuse them."""
+        counts = frame.counts()
+        if counts is None:
+            return False
+        levels, services, minutes, low, high = counts
+        if not self._real_times({f"{m}:00" for m in minutes}):
+            return False
+        for raw in levels:
+            self.canonical(raw)
+        notable = [raw for raw in levels if raw in self._kind]
+        columns = frame.notable(notable) if notable else None
+        if notable and columns is None:
+            return False
+        self.levels.update(levels)
+        self.services.update(services)
+        self.minutes.update(minutes)
+        self._span(low, high)
+        if columns:
+            self._note_columns(*columns)
+        return True
+
     def _real_times(self, seconds: set[str]) -> bool:
         """True when every second is a real time (checked once each, then remembered)."""
         new = seconds - self._real
@@ -146,16 +169,25 @@ class Analysis:
 
     def _note(self, rows: list[dict[str, Any]]) -> None:
         """Signatures and where they happened, for WARN/ERROR/FATAL records, a batch at a time."""
-        messages = list(map(_get, rows, repeat("message")))
+        self._note_columns(
+            *(
+                list(map(_get, rows, repeat(key)))
+                for key in ("level", "message", "timestamp", "service", "host")
+            )
+        )
+
+    def _note_columns(
+        self, levels: list[Any], messages: list[Any], stamps: list[Any], services: list[Any], hosts: list[Any]
+    ) -> None:
+        """_note over columns: the records' levels, messages, timestamps, services and hosts."""
         if not all(isinstance(m, str) for m in messages):
             messages = [m if isinstance(m, str) else "" if m is None else json.dumps(m) for m in messages]
-        kinds = list(map(self._kind.__getitem__, map(_get, rows, repeat("level"))))
+        kinds = list(map(self._kind.__getitem__, levels))
         signature: Any = self.signature
         keys = list(zip(kinds, map(signature, messages)))
-        stamps = list(map(_get, rows, repeat("timestamp")))
         self.minute_kinds.update(zip((s[:16] if isinstance(s, str) else None for s in stamps), kinds))
         self.sig_counts.update(keys)
-        self.sig_where.update(zip(keys, map(_get, rows, repeat("service")), map(_get, rows, repeat("host"))))
+        self.sig_where.update(zip(keys, services, hosts))
         first, last, examples = self.first_seen, self.last_seen, self.examples
         for key, stamp, message in zip(keys, stamps, messages):
             # the example is the earliest record's message (the smallest one on a tie): the same

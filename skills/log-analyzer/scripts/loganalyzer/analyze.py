@@ -25,6 +25,7 @@ from typing import Any
 from . import window as windows
 from .analysis import Analysis, ranked
 from .diagnose import Thresholds, bursts, diagnose, mark_ongoing
+from .frames import Frame
 from .jsondoc import ENVELOPE, ParseError, array_windows, writable
 from .logformats import Columns
 from .parse_logs import FORMATS, LogReader, add_input_options, detect, reader_from_args
@@ -70,14 +71,24 @@ def tally(reader: LogReader, top: int = 10, jobs: int = 0) -> Analysis:
     for batch in reader.raw_batches():
         if isinstance(batch, Columns):
             acc.add_block(batch)
-            continue
-        if acc.add_columns(batch):
-            continue
-        records = batch if reader.prenormalized else reader.normalize_all(batch)
-        if not acc.add_columns(records):
-            for rec in records:
-                acc.add_record(rec)
+        elif isinstance(batch, Frame):
+            if acc.add_frame(batch):
+                reader.took(batch)
+            else:
+                for values in reader.standard(batch):
+                    _add(acc, reader, values)
+        else:
+            _add(acc, reader, batch)
     return acc
+
+
+def _add(acc: Analysis, reader: LogReader, batch: list[Any]) -> None:
+    if acc.add_columns(batch):
+        return
+    records = batch if reader.prenormalized else reader.normalize_all(batch)
+    if not acc.add_columns(records):
+        for rec in records:
+            acc.add_record(rec)
 
 
 def _array_windows(reader: LogReader, jobs: int) -> list[tuple[int, int | None]] | None:

@@ -25,6 +25,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+from . import frames
 from .infer import InferredReader, Layout, infer_layout
 from .jsondoc import (
     ENVELOPE,
@@ -131,7 +132,7 @@ class LogReader:
             self.stats.layout = self.layout.as_dict() if self.layout else None
             progress = Progress(os.path.basename(self.source), size, self.quiet)
             if fmt == "jsonl":
-                yield from self._jsonl(handle, progress)
+                yield from self._jsonl(handle, progress, size)
             elif fmt == "json":
                 yield from self._document(handle, head, size)
             else:
@@ -162,9 +163,29 @@ class LogReader:
         """A batch of JSON values as records; envelopes and arrays saved on one line are opened."""
         return self.json.all(batch)
 
-    def _jsonl(self, handle: BinaryIO, progress: Progress) -> Iterator[list[Any]]:
-        for body, lineno in blocks(handle, progress, self.stats, self.max_line):
-            yield self._jsonl_body(body, lineno)
+    def _jsonl(self, handle: BinaryIO, progress: Progress, size: int | None) -> Iterator[Any]:
+        read = blocks(handle, progress, self.stats, self.max_line)
+        if not (self.columns and frames.wanted(size)):
+            for body, lineno, _ in read:
+                yield self._jsonl_body(body, lineno)
+            return
+        self.stats.engine_records["polars"] = 0
+        for group, frame in frames.read_ahead(frames.grouped(read)):
+            if frame is not None:
+                yield frame  # the analysis counts it (`took`) or hands it back (`standard`)
+            else:
+                yield from self.standard(group)
+
+    def standard(self, group: frames.Frame | list[tuple[bytes, int, int]]) -> list[list[Any]]:
+        """A group of JSON Lines blocks (or a frame's) read by the standard path, batch by batch."""
+        found = group.blocks if isinstance(group, frames.Frame) else group
+        return [self._jsonl_body(body, lineno) for body, lineno, _ in found]
+
+    def took(self, frame: frames.Frame) -> None:
+        """Count the lines of a frame the analysis counted: polars read them."""
+        self.stats.lines += frame.lines
+        self.stats.records += frame.lines
+        self.stats.engine_records["polars"] = self.stats.engine_records.get("polars", 0) + frame.lines
 
     def _jsonl_body(self, body: bytes, lineno: int) -> list[Any]:
         """Parse many lines with one call; only a chunk with a bad line is parsed line by line."""
@@ -266,7 +287,7 @@ class LogReader:
         """
         parse, layouts = self._text_parsers(fmt)
         held: Record | None = None
-        for body, lineno in blocks(handle, progress, self.stats, self.max_line):
+        for body, lineno, _ in blocks(handle, progress, self.stats, self.max_line):
             records = self._text_block(body, lineno, fmt, parse, layouts)
             if isinstance(records, Columns):
                 if held is not None:

@@ -15,8 +15,9 @@ from typing import Any, BinaryIO
 from .timestamps import Clock
 
 ENGINE_ENV = "LOGANALYZER_JSON"
-"""Set to `stdlib` to read JSON with the standard library even where orjson is installed (the
-tests compare both paths on the same input)."""
+"""Which engine reads JSON: `stdlib` (the standard library even where orjson is installed),
+`orjson` (never polars), `polars` (polars for JSON Lines of any size); unset, the fastest there
+is for the input. The tests compare them on the same inputs."""
 
 
 def json_engine() -> str:
@@ -51,6 +52,7 @@ class ParseStats:
         self.unknown_levels: dict[str, int] = {}
         self.clock = Clock(year)
         self.engine = json_engine()
+        self.engine_records: dict[str, int] = {}  # records read by another engine (polars)
 
     def bad_line(self, lineno: int | None, line: bytes | str, reason: str) -> None:
         self.malformed += 1
@@ -90,9 +92,14 @@ class ParseStats:
         if self.layout is not None:
             notes.append(f"the line layout was inferred: {self.layout['description']}")
         found: dict[str, Any] = {"layout": self.layout} if self.layout is not None else {}
+        engine = self.engine if self.format in ("json", "jsonl") else "stdlib"
+        if self.engine_records:  # polars read the input, the standard path what polars left
+            rest = self.records - sum(self.engine_records.values())
+            found["engine_records"] = {**self.engine_records, engine: rest}
+            engine = "+".join(name for name, n in found["engine_records"].items() if n)
         return {
             "format": self.format,
-            "engine": self.engine if self.format in ("json", "jsonl") else "stdlib",
+            "engine": engine,
             "lines": self.lines,
             "records": self.records,
             "malformed": self.malformed,
@@ -149,8 +156,8 @@ def confidence(parse: dict[str, Any]) -> tuple[str, list[str]]:
 
 def blocks(
     handle: BinaryIO, progress: Progress, stats: ParseStats, max_line: int, chunk: int = 1 << 20
-) -> Iterator[tuple[bytes, int]]:
-    """Whole lines, about `chunk` bytes at a time, with the number of lines before each block.
+) -> Iterator[tuple[bytes, int, int]]:
+    """Whole lines, about `chunk` bytes at a time: (block, lines before it, lines in it).
 
     A leading UTF-8 byte order mark is dropped. A line longer than `max_line` bytes is skipped as
     it streams past, never held whole, and counted as malformed with its length: a 2 GB file
@@ -183,14 +190,15 @@ def blocks(
             continue
         body = b"".join((*parts, data[:cut]))
         parts, held = [data[cut + 1 :]], len(data) - cut - 1
-        yield body, lineno
-        lineno += body.count(b"\n") + 1
+        lines = body.count(b"\n") + 1
+        yield body, lineno, lines
+        lineno += lines
         progress.update(done, stats.records)
     if skipped >= 0:
         stats.long_line(lineno + 1, first, skipped, max_line)
     tail = b"".join(parts)
     if tail.strip():
-        yield tail, lineno
+        yield tail, lineno, tail.count(b"\n") + 1
 
 
 class Progress:

@@ -1,0 +1,172 @@
+"""The polars engine: a big JSON Lines input read a group of blocks at a time as data frames.
+
+Only analyze.py uses it, only where polars is importable, and only for inputs big enough to repay
+its import (about 0.3 s). A group is counted from its frame only when every check below says the
+standard path would count the same records the same way (its `Analysis.add_columns` fast path);
+any doubt sends the group's blocks, unchanged, through the standard path. So the report is the
+same whichever engine ran (tests/monitoring/test_json_engine.py compares them), and the engine
+that read the input is named in `parse.engine`.
+
+polars reads a value that is not a string (`"level": 1.5`, `{"x": 1}`, `true`) into a string
+column as text and a lone surrogate escape (`"\\ud800"`) as NUL, where the standard library
+keeps the value itself: a group with a value that could be either goes the standard path.
+One difference is left: a record that names the same key twice keeps the first value here and the
+last one on the standard path (JSON leaves duplicate keys undefined).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .readstats import ENGINE_ENV
+
+FRAME_MIN = 16 << 20
+"""Inputs smaller than this are read by the standard path (polars' import would cost more)."""
+GROUP = 2
+"""Blocks (about 1 MB each) that one polars call reads: with the group read ahead, polars holds
+about 20 MB at a time (`python3 bench/bench_analyze.py` measures the peak RSS)."""
+_ALLOCATOR_ENV = "_RJEM_MALLOC_CONF"
+_ALLOCATOR = "dirty_decay_ms:0,muzzy_decay_ms:0"
+"""polars' jemalloc gives freed pages back at once instead of keeping them for reuse: the peak
+RSS of 1M records stays under 100 MB for about 2% more CPU time."""
+Block = tuple[bytes, int, int]  # (lines, the number of lines before them, lines in it)
+KEYS = ("timestamp", "level", "service", "host", "message")
+_BAD_SECOND = r"T\d\d:\d\d:[6-9]"  # seconds 60-99, as analysis._BAD_SECOND
+# a string that polars may have made from a number, a boolean, an object or an array, or (NUL)
+# from a lone surrogate escape
+_COERCED_MESSAGE = r"^(?:[\[{]|-?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?$|true$|false$)|\x00"
+
+
+def wanted(size: int | None) -> bool:
+    """Whether an input of `size` bytes is read with polars: polars is importable and either
+    LOGANALYZER_JSON is `polars` or, unset, the input has at least FRAME_MIN bytes (`stdlib` and
+    `orjson` keep polars out)."""
+    choice = os.environ.get(ENGINE_ENV, "").strip().lower()
+    if choice in ("stdlib", "orjson") or (choice != "polars" and (size or 0) < FRAME_MIN):
+        return False
+    return "polars" in sys.modules or importlib.util.find_spec("polars") is not None
+
+
+def grouped(blocks: Iterable[Block]) -> Iterator[list[Block]]:
+    """The blocks (body, first line number, lines) in groups of GROUP."""
+    group: list[Block] = []
+    for block in blocks:
+        group.append(block)
+        if len(group) == GROUP:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def read_ahead(groups: Iterable[list[Block]]) -> Iterator[tuple[list[Block], Frame | None]]:
+    """Each group with its frame (None: polars refused it), the next group read in a thread
+    while the caller counts this one (polars lets go of the GIL while it parses)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="loganalyzer-polars") as pool:
+        pending = None
+        for group in groups:
+            future = pool.submit(read, group)
+            if pending is not None:
+                yield pending[0], pending[1].result()
+            pending = (group, future)
+        if pending is not None:
+            yield pending[0], pending[1].result()
+
+
+class Frame:
+    """A group of JSON Lines blocks and the frame polars read from them (one row per line).
+
+    `blocks` stay at hand: when the analysis turns the frame down, they go the standard path.
+    """
+
+    def __init__(self, blocks: list[Block], frame: Any, lines: int):
+        self.blocks, self.frame, self.lines = blocks, frame, lines
+
+    def counts(self) -> tuple[dict[Any, int], dict[Any, int], dict[str, int], str, str] | None:
+        """(records per level, per service, per minute prefix, the lowest and highest timestamp),
+        or None unless every record has a level, a service and a UTC timestamp ending in its
+        only `Z`, with levels and services that polars cannot have made from other JSON values."""
+        import polars as pl
+
+        df = self.frame
+        ts = pl.col("timestamp")
+        row = df.select(
+            nulls=pl.sum_horizontal(pl.col("level", "service", "timestamp").null_count()),
+            zs=ts.str.count_matches("Z", literal=True).sum(),
+            ends=ts.str.ends_with("Z").all(),
+            bad=ts.str.contains(_BAD_SECOND).any(),
+            low=ts.min(),
+            high=ts.max(),
+        ).row(0, named=True)
+        if row["nulls"] or row["zs"] != df.height or not row["ends"] or row["bad"]:
+            return None
+        levels = dict(df.group_by("level").len().iter_rows())
+        services = dict(df.group_by("service").len().iter_rows())
+        if not _plain(levels) or not _plain(services):
+            return None
+        minutes = dict(df.group_by(ts.str.slice(0, 16)).len().iter_rows())
+        return levels, services, minutes, row["low"], row["high"]
+
+    def notable(self, levels: list[Any]) -> list[list[Any]] | None:
+        """The columns (level, message, timestamp, service, host) of the records at these levels,
+        or None when one has no message or host, or a value polars may have made from another."""
+        import polars as pl
+
+        df = self.frame.filter(pl.col("level").is_in(levels))
+        row = df.select(
+            nulls=pl.sum_horizontal(pl.col("message", "host").null_count()),
+            coerced=pl.col("message").str.contains(_COERCED_MESSAGE).any(),
+            nul=pl.any_horizontal(pl.col("timestamp", "host").str.contains("\x00", literal=True)).any(),
+        ).row(0, named=True)
+        if row["nulls"] or row["coerced"] or row["nul"]:
+            return None
+        if not _plain(df["host"].unique().to_list()):
+            return None
+        return [df[name].to_list() for name in ("level", "message", "timestamp", "service", "host")]
+
+
+def _polars() -> Any:
+    """polars, imported with its allocator set to return memory (when this imports it first)."""
+    if "polars" in sys.modules:
+        return sys.modules["polars"]
+    before = os.environ.get(_ALLOCATOR_ENV)
+    os.environ[_ALLOCATOR_ENV] = _ALLOCATOR  # read once, when polars' library loads
+    try:
+        import polars
+    finally:
+        if before is None:
+            del os.environ[_ALLOCATOR_ENV]
+        else:
+            os.environ[_ALLOCATOR_ENV] = before
+    return polars
+
+
+def read(blocks: list[Block]) -> Frame | None:
+    """The group read by polars, or None when polars refuses it or skips a line (a blank one)."""
+    pl = _polars()
+
+    lines = sum(n for _, _, n in blocks)
+    try:
+        frame = pl.read_ndjson(
+            b"\n".join(body for body, _, _ in blocks), schema=dict.fromkeys(KEYS, pl.String)
+        )
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
+        return None  # bad JSON, bad UTF-8, a line that is not an object, nesting too deep
+    return Frame(blocks, frame, lines) if frame.height == lines else None
+
+
+def _plain(values: Iterable[Any]) -> bool:
+    """True when no value could be polars' text for a non-string JSON value (a number, true,
+    false, an object or an array) or its NUL for a lone surrogate."""
+    for value in values:
+        if not isinstance(value, str) or "\x00" in value or value in ("true", "false"):
+            return False
+        if value[:1] in ("[", "{") or (value and value[0] in "-0123456789"):
+            return False
+    return True
