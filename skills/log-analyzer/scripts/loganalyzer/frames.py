@@ -26,14 +26,14 @@ from .readstats import ENGINE_ENV
 
 FRAME_MIN = 16 << 20
 """Inputs smaller than this are read by the standard path (polars' import would cost more)."""
-GROUP = 2
-"""Blocks (about 1 MB each) that one polars call reads: with the group read ahead, polars holds
-about 20 MB at a time (`python3 bench/bench_analyze.py` measures the peak RSS)."""
+GROUP = 1
+"""Blocks (about 1 MB each) that one polars call reads. Two cost ~10% less CPU time but take the
+peak RSS of 1M records over 100 MB (polars' library is ~35 MB of it; bench_analyze.py measures)."""
 _ALLOCATOR_ENV = "_RJEM_MALLOC_CONF"
 _ALLOCATOR = "dirty_decay_ms:0,muzzy_decay_ms:0"
-"""polars' jemalloc gives freed pages back at once instead of keeping them for reuse: the peak
-RSS of 1M records stays under 100 MB for about 2% more CPU time."""
-Block = tuple[bytes, int, int]  # (lines, the number of lines before them, lines in it)
+"""polars' jemalloc gives freed pages back at once instead of keeping them for reuse (the peak
+RSS of 1M records is ~20 MB lower)."""
+Block = tuple[bytes, int, int]  # (whole lines, the number of lines before them, lines in it)
 KEYS = ("timestamp", "level", "service", "host", "message")
 _BAD_SECOND = r"T\d\d:\d\d:[6-9]"  # seconds 60-99, as analysis._BAD_SECOND
 # a string that polars may have made from a number, a boolean, an object or an array, or (NUL)
