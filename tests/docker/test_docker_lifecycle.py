@@ -121,6 +121,23 @@ def test_unreachable_daemon_says_how_to_start_one(tmp_path: Path) -> None:
     ex.close()
 
 
+def test_an_unreachable_engine_leaves_the_warm_pool_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session that could not start its sandbox asks the pool for none either (on Binder, with no
+    engine, the pool's own failure came out as a second warning in a later cell)."""
+    from conjure_nb.executors.docker import warm_pool
+
+    monkeypatch.setenv("CONJURE_DOCKER_POOL", "2")
+    ex = cj.DockerExecutor(base_url=f"unix://{tmp_path}/no-docker.sock")
+    ex.setup(ExecutorSetup("nodaemon", tmp_path, fresh_working_dir=True))  # as a session's own dir: poolable
+    spec = ex.spec()
+    with pytest.raises(cj.ExecutorError, match="not reachable"):
+        bash(ex, "true")
+    ex.close()
+    assert spec not in warm_pool()._due
+
+
 def test_missing_image_names_the_build_command(docker_client: Any, tmp_path: Path) -> None:
     ex = cj.DockerExecutor(image="conjure-nb/no-such-image:never")
     ex.setup(ExecutorSetup("noimage", tmp_path))

@@ -344,8 +344,8 @@ class DockerExecutor(ShellExecutor):
                 self._attach()
         except BaseException as exc:
             done.set_exception(exc)
-        else:
-            done.set_result(None)
+            return  # no refill: an engine that could not start our sandbox cannot start the pool's
+        done.set_result(None)
         refill, self._refill = self._refill, None
         if refill is not None:  # after our own start: filling never slows the miss itself
             with contextlib.suppress(Exception):
