@@ -1,8 +1,10 @@
 """The tool-use loop, written once as a generator of effects, with a sync and an async driver.
 
-`run_turn` does no I/O: it yields `CallModel` and `RunTools` effects and receives their results.
+`run_turn` does no I/O: it yields `CallModel`, `RunTools` and `ReadReply` effects and receives their
+results.
 `drive_sync` and `drive_async` carry the effects out (httpx's `_auth.py` pattern), so the sync
-entry point needs no event loop at all and works inside a running Jupyter cell.
+entry point needs no event loop at all and works inside a running Jupyter cell. Telemetry is not
+here: the session wraps the turn's model (`ObservedModel`) and its executor (`ObservedExecutor`).
 
 Invariants the generator keeps, whatever happens: every `tool_use` block in the history gets its
 `tool_result` (on max iterations, interruption and cancellation too), and messages are appended
@@ -17,14 +19,15 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import telemetry
 from ._errors import MaxIterationsError, ModelError
+from .hosted._blocks import has_server_results
 from .models._base import ModelRequest
 from .tools._data import ToolCall, ToolResult
 from .tools.events import Event, ModelRequestStart, ModelRequestStop, TextDelta
 
 __all__ = [
     "CallModel",
+    "ReadReply",
     "RunTools",
     "ToolsOutcome",
     "TurnConfig",
@@ -54,20 +57,29 @@ class TurnConfig:
     max_pause_continuations: int = MAX_PAUSE_CONTINUATIONS
     usage_sink: dict[str, int] | None = None
     """Also add each reply's usage here as it arrives (the session's total survives errors)."""
-    labels: dict[str, Any] = field(default_factory=dict)
-    """Telemetry metadata of the turn's events (the session's id and backend)."""
 
 
 @dataclass
 class CallModel:
     request: ModelRequest
     iteration: int
-    labels: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class RunTools:
     calls: list[ToolCall]
+
+
+@dataclass
+class ReadReply:
+    """A reply says tools ran on the model's side (hosted server tools): the session records them.
+
+    The executor reads the calls and the files they made from `content` and returns them; the
+    session writes them into its tool log and created files as they arrive (so a turn that fails
+    later keeps them) and sends their live events. Nothing comes back into the turn.
+    """
+
+    content: list[dict[str, Any]]
 
 
 @dataclass
@@ -168,7 +180,7 @@ def _placeholder(call: ToolCall, why: str) -> ToolResult:
 
 def run_turn(
     messages: list[dict[str, Any]], cfg: TurnConfig
-) -> Generator[CallModel | RunTools, Any, TurnOutcome]:
+) -> Generator[CallModel | RunTools | ReadReply, Any, TurnOutcome]:
     """One chat turn over `messages` (which already end with the user's message)."""
     start = len(messages)
     usage: dict[str, int] = {}
@@ -187,7 +199,7 @@ def run_turn(
             betas=cfg.betas,
             options=cfg.options,
         )
-        reply = yield CallModel(req, iteration, cfg.labels)
+        reply = yield CallModel(req, iteration)
         if isinstance(reply, dict):
             add_usage(usage, reply.get("usage"))
             if cfg.usage_sink is not None:
@@ -198,6 +210,15 @@ def run_turn(
         texts.append("".join(b.get("text", "") for b in content if b.get("type") == "text"))
         stop = reply.get("stop_reason")
         calls = _tool_calls(content) if stop == "tool_use" else []
+        if has_server_results(content):
+            try:
+                yield ReadReply(content)
+            except BaseException:
+                if calls:
+                    messages.append(
+                        _results_message([_placeholder(c, "the turn was stopped") for c in calls])
+                    )
+                raise
         if stop == "pause_turn":
             if pauses < cfg.max_pause_continuations and iteration < cfg.max_iterations:
                 pauses += 1
@@ -254,10 +275,6 @@ def _next_container(current: Any, reply: dict[str, Any]) -> Any:
 
 
 def _before_request(effect: CallModel, emit: Emit | None) -> float:
-    labels = effect.labels
-    step = {"iteration": effect.iteration}
-    telemetry.emit(("conjure", "conversation", "iteration"), step, labels)
-    telemetry.emit(("conjure", "backend", str(labels.get("backend")), "iteration"), step, labels)
     if emit is not None:
         emit(ModelRequestStart(effect.iteration))
         effect.request.on_text = lambda text: emit(TextDelta(text))
@@ -265,24 +282,20 @@ def _before_request(effect: CallModel, emit: Emit | None) -> float:
     return time.perf_counter()
 
 
-def _after_request(effect: CallModel, reply: Any, t0: float, emit: Emit | None, model: Any) -> None:
-    ms = (time.perf_counter() - t0) * 1000
+def _after_request(effect: CallModel, reply: Any, t0: float, emit: Emit | None) -> None:
+    if emit is None:
+        return
     reply = reply if isinstance(reply, dict) else {}
     usage = reply.get("usage") if isinstance(reply.get("usage"), dict) else {}
-    stop = reply.get("stop_reason")
-    telemetry.emit(
-        ("conjure", "model", "request"),
-        {"duration_ms": ms, **{k: v for k, v in usage.items() if isinstance(v, int)}},
-        {**effect.labels, "model": repr(model), "stop_reason": stop, "iteration": effect.iteration},
-    )
-    if emit is not None:
-        emit(ModelRequestStop(effect.iteration, stop, dict(usage), ms))
+    ms = (time.perf_counter() - t0) * 1000
+    emit(ModelRequestStop(effect.iteration, reply.get("stop_reason"), dict(usage), ms))
 
 
 def drive_sync(
-    gen: Generator[CallModel | RunTools, Any, TurnOutcome],
+    gen: Generator[CallModel | RunTools | ReadReply, Any, TurnOutcome],
     model: Any,
     run_tools: Callable[[list[ToolCall]], ToolsOutcome],
+    read_reply: Callable[[list[dict[str, Any]]], None],
     emit: Emit | None,
 ) -> TurnOutcome:
     """Carry out the effects with blocking calls; no event loop involved."""
@@ -295,15 +308,23 @@ def drive_sync(
         if isinstance(effect, CallModel):
             t0 = _before_request(effect, emit)
             value = model.request(effect.request)
-            _after_request(effect, value, t0, emit, model)
+            _after_request(effect, value, t0, emit)
+        elif isinstance(effect, ReadReply):
+            value = None
+            try:
+                read_reply(effect.content)
+            except BaseException as exc:
+                gen.throw(exc)  # the turn answers its pending tool calls, then the error goes on
+                raise
         else:
             value = run_tools(effect.calls)
 
 
 async def drive_async(
-    gen: Generator[CallModel | RunTools, Any, TurnOutcome],
+    gen: Generator[CallModel | RunTools | ReadReply, Any, TurnOutcome],
     model: Any,
     run_tools: Callable[[list[ToolCall]], Awaitable[ToolsOutcome]],
+    read_reply: Callable[[list[dict[str, Any]]], Awaitable[None]],
     emit: Emit | None,
 ) -> TurnOutcome:
     """Carry out the effects with awaits; tools run in threads, the loop stays responsive."""
@@ -321,7 +342,13 @@ async def drive_async(
             value = await (
                 arequest(effect.request) if arequest else asyncio.to_thread(model.request, effect.request)
             )
-            _after_request(effect, value, t0, emit, model)
+            _after_request(effect, value, t0, emit)
+        elif isinstance(effect, ReadReply):
+            value = None
+            try:
+                await read_reply(effect.content)
+            except BaseException as exc:
+                throw = exc
         else:
             try:
                 value = await run_tools(effect.calls)

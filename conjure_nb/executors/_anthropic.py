@@ -8,9 +8,10 @@ and their results. The executor's part is what surrounds that:
   sent as they are; `cj.Skill` objects, skill folders and `.skill` files are strictly validated
   when the session is made and uploaded when it starts, then deleted on close (unless
   `keep_uploaded=True`);
-- the tool log and created files: every server tool call becomes a `ToolCallRecord` (its server
-  name, `return_code` as `exit_code`, a server error's `error_code`), every file id in a result
-  becomes a `CreatedFile` with its Files API metadata (`path` and `sha256` stay None);
+- the tool log and created files: `read_reply` turns every server tool call of a reply into a
+  `ToolCallRecord` (its server name, `return_code` as `exit_code`, a server error's `error_code`)
+  and every new file id in a result into a `CreatedFile` with its Files API metadata (`path` and
+  `sha256` stay None); the tool loop hands each such reply to the session, which records them;
 - downloads through the Files API with the model's key and base_url, basename only, never
   overwriting.
 """
@@ -20,13 +21,11 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .. import telemetry
 from .._errors import ConjureError, ModelError, UsageError
 from ..hosted._adapter import FileInfo, safe_filename
 from ..hosted._blocks import file_ids, server_calls
@@ -36,8 +35,7 @@ from ..hosted._upload import upload_files
 from ..skills._loader import load_skill
 from ..skills._model import Skill
 from ..tools._data import CreatedFile, ToolCall, ToolResult
-from ..tools.events import FileCreated, ToolCallFinished, ToolCallStarted
-from ._base import Executor, ExecutorSetup
+from ._base import Executor, ExecutorSetup, ServerCalls
 
 __all__ = ["AnthropicExecutor", "parse_specs"]
 
@@ -102,7 +100,7 @@ class AnthropicExecutor(Executor):
             from ..models._anthropic import AnthropicModel
 
             model = AnthropicModel()
-        self.model = HostedModel(model, [], self.settings, self._on_reply)
+        self.model = HostedModel(model, [], self.settings)
         self.model.skills = [*self.refs, *(SkillRef("custom", s.name) for s in self.local_skills)]
         self.model.check_skills()  # before anything is uploaded or sent
         for skill in self.local_skills:  # strict validation of every upload before the first one
@@ -111,7 +109,6 @@ class AnthropicExecutor(Executor):
         self._model_for_client = model
         self.uploaded: list[str] = []
         self._uploaded_all = not self.local_skills
-        self._session: Any = None
 
     @property
     def client(self) -> HostedClient:
@@ -145,10 +142,6 @@ class AnthropicExecutor(Executor):
     def setup(self, setup: ExecutorSetup) -> None:
         super().setup(setup)
         self.upload()
-
-    def bind(self, session: Any) -> None:
-        """The session whose tool log and created files the replies fill (held weakly)."""
-        self._session = weakref.ref(session)
 
     def close(self) -> None:
         """Delete the skills this session uploaded (unless kept); idempotent."""
@@ -198,34 +191,22 @@ class AnthropicExecutor(Executor):
 
     # -- replies and files ----------------------------------------------------------------------
 
-    def _on_reply(self, reply: dict[str, Any], emit: Callable[[Any], None] | None) -> None:
-        session = self._session() if self._session is not None else None
-        if session is None:
-            return
-        content = reply.get("content") or []
+    def read_reply(self, content: list[dict[str, Any]], known: Collection[str] = ()) -> ServerCalls:
+        """The reply's server tool calls that have their results, and the new files they made.
+
+        Each call becomes a `ToolCallRecord` (its server name, `return_code` as `exit_code`, a server
+        error's `error_code`); each file id not in `known` a `CreatedFile` with Files API metadata.
+        """
         owner: dict[str, str] = {}
+        records = []
         for call in server_calls(content):
             if call.result is None:
                 continue
-            record = call.record(self.backend)
-            session.tool_log.append(record)
+            records.append(call.record(self.backend))
             for fid in call.file_ids:
                 owner.setdefault(fid, call.id)
-            meta = {
-                "tool": call.name, "backend": self.backend, "session": session.id, "server": True,
-                "tool_use_id": call.id, "success": not record.is_error, "error_code": record.error_code,
-            }  # fmt: skip
-            telemetry.emit(("conjure", "backend", self.backend, "tool_call"), {"duration_ms": 0.0}, meta)
-            if emit is not None:
-                as_call = ToolCall(call.id, call.name, call.input)
-                emit(ToolCallStarted(as_call))
-                emit(ToolCallFinished(as_call, call.tool_result()))
-        known = {f.file_id for f in session.created_files}
         fresh = [fid for fid in dict.fromkeys(file_ids(content)) if fid not in known]
-        for created in self._describe_all(fresh, owner):
-            session.created_files.append(created)
-            if emit is not None:
-                emit(FileCreated(created))
+        return ServerCalls(records, self._describe_all(fresh, owner))
 
     def _describe_all(self, fids: list[str], owner: dict[str, str]) -> list[CreatedFile]:
         """Metadata for a reply's new files: at most `max_file_metadata` requests, a few at a time.

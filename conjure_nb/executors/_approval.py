@@ -21,8 +21,8 @@ Hosted server tools (the anthropic backend's `code_execution`, reported as `bash
 policy that would ask about or deny one is refused with a UsageError rather than pretending to guard it.
 
 Policies combine strictly: `policy.stricter(other)` decides each tool by the stricter of the two
-(deny > ask > allow), which is how a notebook cell's `--approve` joins the session's standing policy
-(it can add questions, never lift a deny). What a person is shown is what runs: invisible and control
+(deny > ask > allow), which is how a chat call's `approve=` (a notebook cell's `--approve`) joins the
+session's standing policy for that call only (`call_gate`: it can add questions, never lift a deny). What a person is shown is what runs: invisible and control
 characters in a call's input (bidi overrides, zero-width characters, escapes) are shown as `\\u202e`
 style escapes and flagged (`ApprovalRequest.shown_input`, `.hidden_characters`). Every decision
 (tool, sha256 of the input, the rule or person who decided, time) is appended to `log`
@@ -57,6 +57,7 @@ __all__ = [
     "Asker",
     "Decision",
     "ask_in_console",
+    "call_gate",
     "require_approval",
     "reveal",
 ]
@@ -455,6 +456,34 @@ def ask_in_console(request: ApprovalRequest) -> bool:
         return True
     request.deny(f"the user answered {answer!r} when asked to approve it" if answer else "the user said no")
     return False
+
+
+def call_gate(
+    executor: Executor,
+    policy: ApprovalPolicy | Mapping[str, Decision] | Decision,
+    *,
+    ask: Asker | None = None,
+    log: list[ApprovalRecord] | None = None,
+) -> ApprovalExecutor:
+    """An approval gate for one chat call (its `approve=`), in front of `executor`, which stays as it is.
+
+    `policy` joins the policy already in front of `executor`, if there is one, tool by tool, the
+    stricter decision winning: a standing deny stays a deny. "ask" calls go to `ask`, else to the
+    standing policy's asker. Decisions are appended to `log` (the session's `approvals`).
+
+    Raises:
+        UsageError: the joined policy would ask about or deny a hosted server tool.
+    """
+    joined = ApprovalPolicy.coerce(policy)
+    inner, timeout = executor, None
+    if isinstance(executor, ApprovalExecutor):
+        joined = joined.stricter(executor.policy)
+        inner, ask, timeout = executor.inner, ask or executor.ask, executor.ask_timeout
+    check_server_tools(joined, inner.tool_definitions())
+    gate = ApprovalExecutor(inner, joined, ask=ask, ask_timeout=timeout)
+    if log is not None:
+        gate.log = log
+    return gate
 
 
 def require_approval(

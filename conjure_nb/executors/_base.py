@@ -12,13 +12,13 @@ import re
 import signal
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._errors import UsageError
-from ..tools import ToolCall, ToolResult, tool_definitions
+from ..tools import CreatedFile, ToolCall, ToolCallRecord, ToolResult, tool_definitions
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..skills._model import Skill
@@ -30,6 +30,7 @@ __all__ = [
     "FILE_TOOLS",
     "Executor",
     "ExecutorSetup",
+    "ServerCalls",
     "ShellExecutor",
     "WrappedExecutor",
     "build_env",
@@ -100,6 +101,16 @@ class ExecutorSetup:
     directory of its own in its place (the docker backend's warm pool does, see docs/docker.md)."""
 
 
+@dataclass
+class ServerCalls:
+    """What a model's reply says ran on the model's side (the hosted backend's server tools): one
+    `ToolCallRecord` per call with its result, and the files they made that the session has not
+    listed yet. An executor returns it from `read_reply`; the session records it."""
+
+    calls: list[ToolCallRecord] = field(default_factory=list)
+    files: list[CreatedFile] = field(default_factory=list)
+
+
 class Executor(ABC):
     """Runs one tool call at a time (several may run concurrently in threads).
 
@@ -148,6 +159,25 @@ class Executor(ABC):
 
     def sync_out(self) -> None:
         """Make files the last calls created visible in the host working dir (remote backends)."""
+
+    def read_reply(self, content: list[dict[str, Any]], known: Collection[str] = ()) -> ServerCalls:
+        """The tool calls and files a model's reply reports as run on the model's side.
+
+        Only a backend whose tools run there (anthropic) finds any; `known` are the file ids the
+        session lists already, which are not described again.
+        """
+        return ServerCalls()
+
+    def download(self, files: Iterable[CreatedFile], directory: str | os.PathLike[str]) -> list[Path]:
+        """Download hosted files (`file_id`, no `path`) into `directory`; only the anthropic backend has any.
+
+        Raises:
+            UsageError: this backend has no hosted files to download.
+        """
+        files = list(files)
+        if not files:
+            return []
+        raise UsageError(f"{len(files)} hosted file(s) need the anthropic backend to download")
 
     def cancel(self) -> None:
         """Stop every running call (KeyboardInterrupt, task cancellation). Must be thread-safe."""
@@ -210,6 +240,14 @@ class WrappedExecutor(Executor):
     def sync_out(self) -> None:
         """Let the wrapped executor copy its files out."""
         self.inner.sync_out()
+
+    def read_reply(self, content: list[dict[str, Any]], known: Collection[str] = ()) -> ServerCalls:
+        """What the wrapped executor reads from a reply."""
+        return self.inner.read_reply(content, known)
+
+    def download(self, files: Iterable[CreatedFile], directory: str | os.PathLike[str]) -> list[Path]:
+        """Download hosted files through the wrapped executor."""
+        return self.inner.download(files, directory)
 
     def cancel(self) -> None:
         """Stop the wrapped executor's running calls."""

@@ -10,7 +10,9 @@ event itself, and the tool loop stays free of telemetry:
   create_file, str_replace, or a native tool's name; the second is the Elixir library's
   `[:conjure, :executor, :bash]` with `status` ok, error or timeout);
 - `("conjure","execute","exception")` when the executor raises instead of returning a result. The
-  exception goes on to the session, which hands the model an `is_error` result.
+  exception goes on to the session, which hands the model an `is_error` result;
+- `("conjure","backend",<backend>,"tool_call")` for each server tool call a hosted reply reports
+  (`server=True` in the metadata; local calls get theirs from the session's tool runner).
 
 docs/telemetry.md lists every event with its measurements and metadata.
 """
@@ -18,11 +20,12 @@ docs/telemetry.md lists every event with its measurements and metadata.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from .. import telemetry
 from ..tools import ToolCall, ToolResult
-from ._base import Executor, ExecutorSetup, WrappedExecutor
+from ._base import Executor, ExecutorSetup, ServerCalls, WrappedExecutor
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -54,6 +57,13 @@ class ObservedExecutor(WrappedExecutor):
         super().__init__(inner)
         self._ready = False
         self._closed = False
+
+    def watching(self, inner: Executor) -> ObservedExecutor:
+        """The same events, for the same session, about another executor: a chat call's approval
+        gate in front of this one's (set up already; this wrapper never closes it)."""
+        twin = ObservedExecutor(inner)
+        twin._setup = self._setup
+        return twin
 
     def _meta(self) -> dict[str, Any]:
         session = self._setup.session_id if self._setup is not None else None
@@ -88,6 +98,21 @@ class ObservedExecutor(WrappedExecutor):
         telemetry.emit(("conjure", "execute", "stop"), done, stop)
         telemetry.emit(op, done, {**meta, "status": _status(result), "container_id": self.inner.container_id})
         return result
+
+    def read_reply(self, content: list[dict[str, Any]], known: Collection[str] = ()) -> ServerCalls:
+        found = self.inner.read_reply(content, known)
+        backend = self.inner.backend
+        for record in found.calls:
+            meta = {
+                **self._meta(),
+                "tool": record.tool,
+                "server": True,
+                "tool_use_id": record.tool_use_id,
+                "success": not record.is_error,
+                "error_code": record.error_code,
+            }
+            telemetry.emit(("conjure", "backend", backend, "tool_call"), {"duration_ms": 0.0}, meta)
+        return found
 
     def close(self) -> None:
         try:

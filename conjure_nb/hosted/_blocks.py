@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from ..tools._data import HOSTED_ERROR_CODES, ErrorCode, ToolCallRecord, ToolResult
 
-__all__ = ["ServerCall", "file_ids", "server_calls"]
+__all__ = ["ServerCall", "file_ids", "has_server_results", "server_calls"]
 
 _RESULT_TYPES = (
     "bash_code_execution_tool_result",
@@ -133,3 +133,8 @@ def _ids_in(node: Any) -> Iterator[str]:
     elif isinstance(node, list):
         for item in node:
             yield from _ids_in(item)
+
+
+def has_server_results(content: list[dict[str, Any]]) -> bool:
+    """True when a reply's content holds a server tool's result (so calls, and maybe files, to record)."""
+    return any(block.get("type") in _RESULT_TYPES for block in content)

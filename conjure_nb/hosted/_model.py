@@ -5,8 +5,8 @@ pause_turn continuations, later turns and a reloaded session reuse one container
 code-execution tool and the beta flags. Around the wrapped model's call it adds what the hosted
 API needs: 429/529 retried after the server's retry-after, an expired container replaced by a new
 one (with a `HostedWarning` saying so), more skills than the per-request limit refused before
-anything is sent, and a cap on pause_turn continuations. Every reply is handed to `on_reply`, which
-the anthropic backend uses to fill the tool log and the created files.
+anything is sent, and a cap on pause_turn continuations. What a reply says the server tools did is
+read by the anthropic backend (`AnthropicExecutor.read_reply`), not here.
 """
 
 from __future__ import annotations
@@ -98,8 +98,6 @@ class HostedModel(BaseModel):
         model: the model that sends the requests.
         skills: the container's skills (custom ones already uploaded).
         settings: see `HostedSettings`.
-        on_reply: called with every reply and the request's `on_event` (None when nobody listens),
-            in the thread that made the request.
         sleep / asleep: how to wait before a retry (injected by tests that check the wait asked for).
     """
 
@@ -108,7 +106,6 @@ class HostedModel(BaseModel):
         model: Any,
         skills: list[SkillRef],
         settings: HostedSettings | None = None,
-        on_reply: Callable[[dict[str, Any], Callable[[Any], None] | None], None] | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
         asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -116,7 +113,6 @@ class HostedModel(BaseModel):
         self.inner = as_model(model)
         self.skills = list(skills)
         self.settings = settings or HostedSettings()
-        self.on_reply = on_reply
         self.container_id: str | None = None
         self._dead: set[str] = set()
         self.sleep, self.asleep = sleep, asleep
@@ -177,13 +173,11 @@ class HostedModel(BaseModel):
             return min(wait, self.settings.max_retry_wait)
         return None
 
-    def _done(self, reply: dict[str, Any], emit: Callable[[Any], None] | None) -> dict[str, Any]:
+    def _done(self, reply: dict[str, Any]) -> dict[str, Any]:
         reply = normalize_response(reply)
         cid = _container_id(reply.get("container"))
         if cid:
             self.container_id = cid
-        if self.on_reply is not None:
-            self.on_reply(reply, emit)
         return reply
 
     def _attempts(self, req: ModelRequest) -> Generator[tuple[ModelRequest, float], ModelError, None]:
@@ -208,7 +202,7 @@ class HostedModel(BaseModel):
             if wait:
                 self.sleep(wait)
             try:
-                return self._done(self.inner.request(sent), sent.on_event)
+                return self._done(self.inner.request(sent))
             except ModelError as exc:
                 sent, wait = attempts.send(exc)
 
@@ -221,6 +215,6 @@ class HostedModel(BaseModel):
                 await self.asleep(wait)
             try:
                 reply = await (arequest(sent) if arequest else asyncio.to_thread(self.inner.request, sent))
-                return await asyncio.to_thread(self._done, reply, sent.on_event)
+                return self._done(reply)
             except ModelError as exc:
                 sent, wait = attempts.send(exc)

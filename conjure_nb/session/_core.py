@@ -1,27 +1,25 @@
 """`Session`: one conversation with a model, its tools on one backend, and what it produced.
 
-A session owns an executor (local, docker, native, ...), the message history, the tool log, the
-files tools created and the token usage. All of it is plain data that round-trips to JSON.
+A session owns an executor (local, docker, native, ...) and a `SessionState` (the message history,
+the tool log, the files tools created, approvals and token usage: plain data that round-trips to
+JSON). Two collaborators it holds do the work around the conversation: a `ToolRunner` runs tool
+calls and records them, a `SessionFiles` downloads created files.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import tempfile
-import threading
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import telemetry
 from .._errors import UsageError
-from .._loop import ToolsOutcome, TurnConfig, TurnOutcome, drive_async, drive_sync, run_turn
-from ..executors._approval import ApprovalExecutor, ApprovalRecord
+from .._loop import TurnConfig
+from ..executors._approval import ApprovalExecutor, ApprovalRecord, Asker, call_gate
 from ..executors._base import (
     DEFAULT_MAX_KEPT_OUTPUT,
     DEFAULT_MAX_OUTPUT,
@@ -34,11 +32,10 @@ from ..executors._observed import ObservedExecutor
 from ..models._function import as_model
 from ..tools._data import CreatedFile, ToolCall, ToolCallRecord, ToolResult
 from ..tools._response import Response
-from ..tools.events import Event, TurnFinished
+from ..tools.events import Event
 from . import _lifecycle as lifecycle
 from ._created_files import SessionFiles
 from ._options import (
-    SESSION_KEYS,
     AnyOptions,
     DockerOptions,
     HostedOptions,
@@ -46,28 +43,36 @@ from ._options import (
     SessionOptions,
     SkillsArg,
     refuse_elixir_keywords,
+    split_options,
 )
-from ._persist import (
-    ISOLATED_BACKENDS,
-    read_state,
-    rebase,
-    state_fields,
-)
+from ._persist import chosen_backend, read_state, rebase, state_dict, state_from_dict, write_state
 from ._running import Emit, ToolRunner, as_executor, cleanup, load_skills
+from ._state import SessionState, Shared
+from ._turn import ApproveArg, TurnPlan, Turns, check_limit, choose_model, stream
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Unpack
 
     from ..executors._native import NativeSkill
-    from ..models._base import Model
 
 __all__ = ["Response", "Session"]
 
 
-class Session(ToolRunner, SessionFiles):
+class Session:
     """A chat session with tools on one backend. Use a constructor: `new_local`, `new_docker`,
     `new_native`, or `new(backend, ...)`; close it (or use `with`) to release its resources.
+
+    `state` continues a saved session: the data `to_dict()` returns (what `save` writes), checked
+    field by field; `Session.load` reads it from a file.
     """
+
+    messages: Shared[list[dict[str, Any]]] = Shared("The conversation: Messages-API message dicts.")
+    tool_log: Shared[list[ToolCallRecord]] = Shared("One `ToolCallRecord` per tool call, local or hosted.")
+    created_files: Shared[list[CreatedFile]] = Shared("The files tools created or changed (`CreatedFile`).")
+    approvals: Shared[list[ApprovalRecord]] = Shared(
+        "Every approval decision (tool, input sha256, rule or person, time), when a policy is in front."
+    )
+    usage: Shared[dict[str, int]] = Shared("Tokens used by every turn so far, by kind.")
 
     def __init__(
         self,
@@ -87,12 +92,14 @@ class Session(ToolRunner, SessionFiles):
         keep_working_dir: bool = False,
         session_id: str | None = None,
         options: dict[str, Any] | None = None,
+        state: Mapping[str, Any] | None = None,
     ):
         if max_iterations < 1:
             raise UsageError(f"max_iterations must be at least 1, not {max_iterations}")
         if timeout <= 0:
             raise UsageError(f"timeout must be positive, not {timeout}")
         check_seconds("timeout", timeout)
+        self._state = SessionState() if state is None else state_from_dict(state, "state")
         self.id = session_id or uuid.uuid4().hex[:12]
         self.skills = load_skills(skills)
         self.model = as_model(model)
@@ -101,19 +108,10 @@ class Session(ToolRunner, SessionFiles):
         self.max_tokens = max_tokens
         self.extra_system = system
         self.options = dict(options or {})
-        self.messages: list[dict[str, Any]] = []
-        self.created_files: list[CreatedFile] = []
-        self.tool_log: list[ToolCallRecord] = []
-        self.approvals: list[ApprovalRecord] = []
-        """Every approval decision (tool, input sha256, rule or person, time), when a policy is in front."""
+        self.max_output = max_output
         if isinstance(executor, ApprovalExecutor):
             executor.log = self.approvals
-        self.usage: dict[str, int] = {}
-        self._hosted_container: Any = None
-        self._lock = threading.Lock()
-        self._turn = threading.Lock()  # held for the whole of a chat/achat/astream/run_tool
-        self._pool: list[ThreadPoolExecutor] = []
-        self.max_output = max_output
+        pool: list[ThreadPoolExecutor] = []
         tmpdir = None
         if working_dir is None:
             tmpdir = tempfile.mkdtemp(prefix=f"conjure-{self.id}-")
@@ -121,12 +119,13 @@ class Session(ToolRunner, SessionFiles):
         self._private_dir = tmpdir is not None and not keep_working_dir
         # armed before anything else can fail, so a failing setup leaves no dir or process behind
         self._finalizer = weakref.finalize(
-            self, cleanup, observed, tmpdir if self._private_dir else None, self._pool
+            self, cleanup, observed, tmpdir if self._private_dir else None, pool
         )
         lifecycle.track(self._finalizer)  # also closed on SIGTERM and at a Jupyter kernel's shutdown
         try:
             self.working_dir = Path(working_dir).resolve()
             self.working_dir.mkdir(parents=True, exist_ok=True)
+            rebase(self._state, self.working_dir)
             observed.setup(
                 ExecutorSetup(
                     session_id=self.id,
@@ -139,7 +138,11 @@ class Session(ToolRunner, SessionFiles):
                     fresh_working_dir=tmpdir is not None,
                 )
             )
-            self._tools = {t["name"]: t for t in observed.tool_definitions()}
+            self._tools = ToolRunner(self.id, observed, self._state, self.working_dir, max_output, pool)
+            self._files = SessionFiles(
+                self.id, self._state, observed, self.working_dir, private=self._private_dir
+            )
+            self._turns = Turns(self.id, self._state, self._tools, self._finalizer)
         except BaseException:
             self._finalizer()
             raise
@@ -170,8 +173,7 @@ class Session(ToolRunner, SessionFiles):
         from ..executors.docker import DockerExecutor
 
         refuse_elixir_keywords(options, "Session.new_docker")
-        docker_kw: dict[str, Any] = {k: v for k, v in options.items() if k not in SESSION_KEYS}
-        session_kw: dict[str, Any] = {k: v for k, v in options.items() if k in SESSION_KEYS}
+        session_kw, docker_kw = split_options(options)
         return cls(skills, model, executor=DockerExecutor(**docker_kw), **session_kw)
 
     @classmethod
@@ -195,22 +197,19 @@ class Session(ToolRunner, SessionFiles):
 
         `skills` are `("anthropic", "xlsx", "latest")` / `("custom", id, version)` specs, or skills
         (objects, folders, `.skill` files) to upload when the session starts and delete on close
-        unless `keep_uploaded`. See `conjure_nb.executors._anthropic`.
+        unless `keep_uploaded`. See `conjure_nb.executors.anthropic`.
         """
         from ..executors._anthropic import AnthropicExecutor
 
         refuse_elixir_keywords(options, "Session.new_anthropic")
-        hosted: dict[str, Any] = {k: v for k, v in options.items() if k not in SESSION_KEYS}
-        session_kw: dict[str, Any] = {k: v for k, v in options.items() if k in SESSION_KEYS}
-        executor = AnthropicExecutor(skills, model, **hosted)
+        session_kw, hosted_kw = split_options(options)
+        executor = AnthropicExecutor(skills, model, **hosted_kw)
         executor.upload()
         try:
-            session = cls(executor.local_skills, executor.model, executor=executor, **session_kw)
+            return cls(executor.local_skills, executor.model, executor=executor, **session_kw)
         except BaseException:
             executor.close()
             raise
-        executor.bind(session)
-        return session
 
     @classmethod
     def new(
@@ -231,286 +230,6 @@ class Session(ToolRunner, SessionFiles):
         if backend not in makers:
             raise UsageError(f"unknown backend {backend!r}; choose one of {sorted(makers)}")
         return makers[backend](skills, model, **options)
-
-    # -- properties ---------------------------------------------------------------------------
-
-    @property
-    def executor(self) -> Executor:
-        """The executor tools run on (telemetry wraps it, invisibly: this is the one you gave)."""
-        return self._observed.inner
-
-    @executor.setter
-    def executor(self, value: Executor) -> None:
-        self._observed.inner = value
-
-    @property
-    def container_id(self) -> str | None:
-        """The container tool calls run in: the docker sandbox's, or the hosted container's once the
-        first reply named it; None on local and native."""
-        if self.executor.container_id:
-            return self.executor.container_id
-        hosted = self._hosted_container
-        return hosted.get("id") if isinstance(hosted, dict) else hosted
-
-    @property
-    def tools(self) -> list[str]:
-        """The tool names this session offers the model."""
-        return list(self._tools)
-
-    @property
-    def system(self) -> str:
-        """The system prompt sent with every request (the skill catalog, with paths as the executor sees them)."""
-        from .._prompt import system_prompt
-
-        extra = [
-            self.executor.prompt_extra(),
-            f"The working directory is {self.executor.working_dir_display()}.",
-        ]
-        if self.extra_system:
-            extra.insert(0, self.extra_system)
-        return system_prompt(
-            self.skills, location=self.executor.skill_location, extra="\n\n".join(e for e in extra if e)
-        )
-
-    # -- chat -----------------------------------------------------------------------------------
-
-    def _turn_model(self, callback: object = None, model: Any = None) -> Model:
-        """The model of this turn: the call's own `model=`, else the session's."""
-        if callback is not None:  # the original library's chat(message, api_callback) shape
-            raise UsageError(
-                "chat() takes no callback: pass the model when you make the session, e.g. "
-                "Session.new_local(skills, model=my_callback) (any callable(messages) -> dict works), "
-                "and use on_event= for live events"
-            )
-        chosen: Model | None = as_model(model) if model is not None else self.model
-        if chosen is None:
-            raise UsageError(
-                "this session has no model: pass model=... when you make it (Session.new_local(skills, "
-                "model=cj.AnthropicModel()), or any callable(messages) -> dict), or to this call "
-                "(s.chat(message, model=...)), or use run_tool to call tools directly"
-            )
-        return chosen
-
-    def _check_open(self) -> None:
-        if not self._finalizer.alive:
-            raise UsageError(
-                f"session {self.id} is closed; make a new session (Session.new_*), or keep this one "
-                "open (a `with` block closes it at the end)"
-            )
-
-    @contextlib.contextmanager
-    def _one_turn(self) -> Iterator[None]:
-        """Hold the session's turn for a chat or a direct tool call; a second one is refused at once.
-
-        Two turns interleaving on one history would break it (two user messages in a row, results
-        after the wrong tool_use), so the caller gets an error instead and nothing changes.
-        """
-        self._check_open()
-        if not self._turn.acquire(blocking=False):
-            raise self._busy()
-        try:
-            yield
-        finally:
-            self._turn.release()
-
-    def _busy(self) -> UsageError:
-        return UsageError(
-            f"a turn is already running on this session ({self.id}); wait for it to finish "
-            "(await it, or let the cell end) before sending another, or use a second session "
-            "to work in parallel"
-        )
-
-    def _begin(self, message: str | list[dict[str, Any]], max_iterations: int | None) -> TurnConfig:
-        content = [{"type": "text", "text": message}] if isinstance(message, str) else list(message)
-        if self.messages and self.messages[-1]["role"] == "user":
-            prev = self.messages[-1]["content"]
-            prev_blocks = [{"type": "text", "text": prev}] if isinstance(prev, str) else list(prev)
-            self.messages[-1] = {"role": "user", "content": prev_blocks + content}
-        else:
-            self.messages.append({"role": "user", "content": content})
-        telemetry.emit(("conjure", "chat", "start"), {}, {"session": self.id, "backend": self.backend})
-        return TurnConfig(
-            self.system,
-            list(self._tools.values()),
-            self.max_tokens,
-            self._hosted_container,
-            [],
-            self.options,
-            self.max_iterations if max_iterations is None else max_iterations,
-            usage_sink=self.usage,
-            labels={"session": self.id, "backend": self.backend},
-        )
-
-    def _finish(
-        self, outcome: TurnOutcome, files_before: int, log_before: int, emit: Emit | None
-    ) -> Response:
-        self._hosted_container = outcome.container
-        response = Response(
-            outcome.text,
-            outcome.stop_reason,
-            outcome.usage,
-            self.tool_log[log_before:],
-            self.created_files[files_before:],
-            [self.messages[-len(outcome.added) - 1], *outcome.added],  # the user's message too
-            outcome.iterations,
-        )
-        telemetry.emit(
-            ("conjure", "chat", "stop"),
-            {"iterations": outcome.iterations, **outcome.usage},
-            {"session": self.id, "backend": self.backend, "stop_reason": outcome.stop_reason},
-        )
-        if emit is not None:
-            emit(TurnFinished(response))
-        return response
-
-    def chat(
-        self,
-        message: str | list[dict[str, Any]],
-        callback: None = None,
-        *,
-        on_event: Emit | None = None,
-        model: Any = None,
-        max_iterations: int | None = None,
-        api_callback: None = None,
-    ) -> Response:
-        """Send a message and run the tool loop to the end of the turn (blocking).
-
-        Works in a notebook cell: it never touches the running event loop.
-
-        Args:
-            message: the user's text, or a list of content blocks.
-            callback: not accepted; the original library's `chat(message, api_callback)` shape is
-                refused with a message saying where the model goes.
-            api_callback: not accepted either, for the same reason (the Elixir keyword).
-            on_event: called with each live event (text deltas, tool calls, files, the end).
-            model: a model for this turn only (any `Model` or callable(messages) -> dict); the
-                session's own model is used again by the next call.
-            max_iterations: the model-request limit for this turn only.
-
-        Returns:
-            The turn's `Response`.
-
-        Raises:
-            UsageError: no model, a bad limit, or a turn already running on this session.
-            MaxIterationsError: the limit was reached with tool calls pending (the history is kept).
-
-        Example:
-            >>> import conjure_nb as cj
-            >>> with cj.Session.new_local(model=cj.ScriptedModel(["hello"])) as s:
-            ...     s.chat("hi", model=cj.ScriptedModel(["just this once"])).text
-            'just this once'
-        """
-        turn_model = self._turn_model(callback or api_callback, model)
-        _check_limit(max_iterations)
-        with self._one_turn():
-            cfg = self._begin(message, max_iterations)
-            marks = len(self.created_files), len(self.tool_log)
-            outcome = drive_sync(
-                run_turn(self.messages, cfg),
-                turn_model,
-                lambda calls: self._run_tools(calls, on_event),
-                on_event,
-            )
-            return self._finish(outcome, *marks, on_event)
-
-    async def achat(
-        self,
-        message: str | list[dict[str, Any]],
-        callback: None = None,
-        *,
-        on_event: Emit | None = None,
-        model: Any = None,
-        max_iterations: int | None = None,
-        api_callback: None = None,
-    ) -> Response:
-        """The async twin of `chat` (same arguments); tools run in threads so the event loop stays free."""
-        turn_model = self._turn_model(callback or api_callback, model)
-        _check_limit(max_iterations)
-        with self._one_turn():
-            return await self._achat(message, on_event, turn_model, max_iterations)
-
-    async def _achat(
-        self,
-        message: str | list[dict[str, Any]],
-        on_event: Emit | None,
-        model: Model,
-        max_iterations: int | None,
-    ) -> Response:
-        cfg = self._begin(message, max_iterations)
-        marks = len(self.created_files), len(self.tool_log)
-
-        async def run_tools(calls: list[ToolCall]) -> ToolsOutcome:
-            try:
-                return await asyncio.to_thread(self._run_tools, calls, on_event)
-            except asyncio.CancelledError:
-                self.executor.cancel()
-                raise
-
-        outcome = await drive_async(run_turn(self.messages, cfg), model, run_tools, on_event)
-        return self._finish(outcome, *marks, on_event)
-
-    async def astream(
-        self,
-        message: str | list[dict[str, Any]],
-        callback: None = None,
-        *,
-        model: Any = None,
-        max_iterations: int | None = None,
-        api_callback: None = None,
-    ) -> AsyncIterator[Event]:
-        """Yield the turn's events as they happen, ending with `TurnFinished`.
-
-        Takes `chat`'s per-call `model=` and `max_iterations=`.
-        """
-        self._turn_model(callback or api_callback, model)
-        _check_limit(max_iterations)
-        self._check_open()
-        if self._turn.locked():  # checked here too, so the error comes before any task starts
-            raise self._busy()
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Event | BaseException] = asyncio.Queue()
-
-        def emit(event: Event) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, event)
-
-        def failed(task: asyncio.Future[Response]) -> None:
-            error = None if task.cancelled() else task.exception()
-            if error is not None:
-                queue.put_nowait(error)
-
-        task = asyncio.ensure_future(
-            self.achat(message, on_event=emit, model=model, max_iterations=max_iterations)
-        )
-        task.add_done_callback(failed)
-        try:
-            while True:
-                item = await queue.get()
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-                if isinstance(item, TurnFinished):
-                    await task  # done by now; after this the session takes a new turn
-                    break
-        finally:
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-
-    # -- tools ----------------------------------------------------------------------------------
-
-    def run_tool(self, name: str, **input: Any) -> ToolResult:
-        """Run one tool through this session's executor, with no model involved."""
-        self._check_open()
-        if name not in self._tools:
-            raise UsageError(f"this {self.backend} session has no tool {name!r}; its tools are {self.tools}")
-        with self._one_turn():
-            outcome = self._run_tools([ToolCall(f"run_{uuid.uuid4().hex[:16]}", name, dict(input))], None)
-        if outcome.interrupt is not None:
-            raise outcome.interrupt
-        return outcome.results[0]
-
-    # -- files, persistence, lifecycle ---------------------------------------------------------
 
     @classmethod
     def load(
@@ -536,31 +255,209 @@ class Session(ToolRunner, SessionFiles):
         """
         refuse_elixir_keywords(options, "Session.load")
         data = read_state(path)
-        fields = state_fields(data, path)
-        saved = data.get("backend")
-        if backend is None:
-            if saved not in ISOLATED_BACKENDS:
-                raise UsageError(
-                    f"{path} was saved from a {saved!r} session; say where its tools run now with "
-                    f"backend=... ('docker' for the sandbox, or {saved!r} to run them on this machine): "
-                    "a saved file does not pick a backend that runs tools here"
-                )
-            backend = str(saved)
-        session = cls.new(backend, skills, model, **options)
-        rebase(fields["created_files"], session.working_dir, fields["tool_log"])
-        for name, value in fields.items():
-            current = getattr(session, name, None)
-            if isinstance(current, list):  # in place: an approval wrapper keeps appending to this list
-                current[:] = value
-            else:
-                setattr(session, name, value)
-        return session
+        options["state"] = data
+        return cls.new(chosen_backend(data, path, backend), skills, model, **options)
+
+    # -- properties ---------------------------------------------------------------------------
+
+    @property
+    def executor(self) -> Executor:
+        """The executor tools run on (telemetry wraps it, invisibly: this is the one you gave)."""
+        return self._observed.inner
+
+    @executor.setter
+    def executor(self, value: Executor) -> None:
+        self._observed.inner = value
+
+    @property
+    def backend(self) -> str:
+        """Where this session's tools run: "local", "docker", "native" or "anthropic"."""
+        return self.executor.backend
+
+    @property
+    def container_id(self) -> str | None:
+        """The container tool calls run in: the docker sandbox's, or the hosted container's once the
+        first reply named it; None on local and native."""
+        if self.executor.container_id:
+            return self.executor.container_id
+        hosted = self._state.container
+        return hosted.get("id") if isinstance(hosted, dict) else hosted
+
+    @property
+    def tools(self) -> list[str]:
+        """The tool names this session offers the model."""
+        return list(self._tools.definitions)
+
+    @property
+    def system(self) -> str:
+        """The system prompt sent with every request (the skill catalog, with paths as the executor sees them)."""
+        from .._prompt import system_prompt
+
+        extra = [
+            self.executor.prompt_extra(),
+            f"The working directory is {self.executor.working_dir_display()}.",
+        ]
+        if self.extra_system:
+            extra.insert(0, self.extra_system)
+        return system_prompt(
+            self.skills, location=self.executor.skill_location, extra="\n\n".join(e for e in extra if e)
+        )
+
+    # -- chat -----------------------------------------------------------------------------------
+
+    def _plan(
+        self, callback: object, model: Any, max_iterations: int | None, approve: ApproveArg, ask: Asker | None
+    ) -> TurnPlan:
+        """A call's own choices, checked before its turn starts: its model, limit and approval gate."""
+        chosen = choose_model(self.model, callback, model)
+        check_limit(max_iterations)
+        gate = None
+        if approve is not None:  # the session's executor and policy stay as they are
+            gate = self._observed.watching(call_gate(self.executor, approve, ask=ask, log=self.approvals))
+        return TurnPlan(chosen, self.max_iterations if max_iterations is None else max_iterations, gate)
+
+    def _config(self, plan: TurnPlan) -> TurnConfig:
+        return TurnConfig(
+            self.system,
+            list(self._tools.definitions.values()),
+            self.max_tokens,
+            self._state.container,
+            [],
+            self.options,
+            plan.max_iterations,
+            usage_sink=self.usage,
+        )
+
+    def chat(
+        self,
+        message: str | list[dict[str, Any]],
+        callback: None = None,
+        *,
+        on_event: Emit | None = None,
+        model: Any = None,
+        max_iterations: int | None = None,
+        approve: ApproveArg = None,
+        ask: Asker | None = None,
+        api_callback: None = None,
+    ) -> Response:
+        """Send a message and run the tool loop to the end of the turn (blocking).
+
+        Works in a notebook cell: it never touches the running event loop. The per-call choices
+        (`model`, `max_iterations`, `approve`, `ask`) are this turn's: the session keeps its own.
+
+        Args:
+            message: the user's text, or a list of content blocks.
+            callback: not accepted; the original library's `chat(message, api_callback)` shape is
+                refused with a message saying where the model goes.
+            api_callback: not accepted either, for the same reason (the Elixir keyword).
+            on_event: called with each live event (text deltas, tool calls, files, the end).
+            model: a model for this turn only (any `Model` or callable(messages) -> dict).
+            max_iterations: the model-request limit for this turn only.
+            approve: an approval policy for this turn's tool calls (`cj.ApprovalPolicy`, a rules
+                mapping such as `{"bash_tool": "ask"}`, or one decision for every tool). It joins
+                the session's own policy, if it has one, tool by tool, the stricter decision
+                winning (deny > ask > allow): a call can add questions, never lift a deny.
+                Decisions are kept in `session.approvals`.
+            ask: who answers this turn's "ask" calls (e.g. `cj.ask_in_console`); without it, the
+                session's own asker, if any, else such calls are denied saying nobody was asked.
+
+        Returns:
+            The turn's `Response`.
+
+        Raises:
+            UsageError: no model, a bad limit, a policy that would gate a hosted server tool, or
+                a turn already running on this session.
+            MaxIterationsError: the limit was reached with tool calls pending (the history is kept).
+
+        Example:
+            >>> import conjure_nb as cj
+            >>> with cj.Session.new_local(model=cj.ScriptedModel(["hello"])) as s:
+            ...     s.chat("hi", model=cj.ScriptedModel(["just this once"])).text
+            'just this once'
+        """
+        plan = self._plan(callback or api_callback, model, max_iterations, approve, ask)
+        with self._turns.hold():
+            return self._turns.run(message, self._config(plan), plan, on_event)
+
+    async def achat(
+        self,
+        message: str | list[dict[str, Any]],
+        callback: None = None,
+        *,
+        on_event: Emit | None = None,
+        model: Any = None,
+        max_iterations: int | None = None,
+        approve: ApproveArg = None,
+        ask: Asker | None = None,
+        api_callback: None = None,
+    ) -> Response:
+        """The async twin of `chat` (same arguments); tools run in threads so the event loop stays free."""
+        plan = self._plan(callback or api_callback, model, max_iterations, approve, ask)
+        with self._turns.hold():
+            return await self._turns.arun(message, self._config(plan), plan, on_event)
+
+    async def astream(
+        self,
+        message: str | list[dict[str, Any]],
+        callback: None = None,
+        *,
+        model: Any = None,
+        max_iterations: int | None = None,
+        approve: ApproveArg = None,
+        ask: Asker | None = None,
+        api_callback: None = None,
+    ) -> AsyncIterator[Event]:
+        """Yield the turn's events as they happen, ending with `TurnFinished`.
+
+        Takes `chat`'s per-call `model=`, `max_iterations=`, `approve=` and `ask=`.
+        """
+        self._plan(callback or api_callback, model, max_iterations, approve, ask)  # errors before any task
+        self._turns.check_free()  # here too, so the error comes before any task starts
+        choices = {"model": model, "max_iterations": max_iterations, "approve": approve, "ask": ask}
+        async for event in stream(lambda emit: self.achat(message, on_event=emit, **choices)):
+            yield event
+
+    # -- tools ----------------------------------------------------------------------------------
+
+    def run_tool(self, name: str, **input: Any) -> ToolResult:
+        """Run one tool through this session's executor, with no model involved."""
+        self._turns.check_open()
+        if name not in self._tools.definitions:
+            raise UsageError(f"this {self.backend} session has no tool {name!r}; its tools are {self.tools}")
+        with self._turns.hold():
+            outcome = self._tools.run([ToolCall(f"run_{uuid.uuid4().hex[:16]}", name, dict(input))], None)
+        if outcome.interrupt is not None:
+            raise outcome.interrupt
+        return outcome.results[0]
+
+    # -- files, persistence, lifecycle ---------------------------------------------------------
+
+    def download_files(
+        self, directory: str | os.PathLike[str], files: Iterable[CreatedFile] | None = None
+    ) -> list[Path]:
+        """Copy created files into `directory` (created), by basename, never overwriting.
+
+        A file that cannot be copied (gone, replaced by a link, moved outside the working dir)
+        is named in a warning, never skipped silently. Hosted files come through the Files API.
+
+        Raises:
+            UsageError: the session is closed and its private working dir is gone with the files.
+        """
+        return self._files.download(directory, None if files is None else list(files), closed=self.closed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """What `save` writes: the history, tool log, created files, usage and container, as JSON data."""
+        return state_dict(self._state, self.id, self.backend)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the history, tool log, files and usage as JSON."""
+        return write_state(path, self.to_dict())
 
     def reset(self) -> None:
         """Forget the conversation (messages and usage); the tool log and created files stay."""
         self.messages = []
         self.usage = {}
-        self._hosted_container = None
+        self._state.container = None
 
     def close(self) -> None:
         """Stop every process/container of this session and remove its temp working dir."""
@@ -580,8 +477,3 @@ class Session(ToolRunner, SessionFiles):
     def __repr__(self) -> str:
         model = type(self.model).__name__ if self.model is not None else "no model"
         return f"<Session {self.id} backend={self.backend} model={model} skills={len(self.skills)} messages={len(self.messages)}>"
-
-
-def _check_limit(max_iterations: int | None) -> None:
-    if max_iterations is not None and max_iterations < 1:
-        raise UsageError(f"max_iterations must be at least 1, not {max_iterations}")

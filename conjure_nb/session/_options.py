@@ -29,6 +29,7 @@ __all__ = [
     "SessionOptions",
     "SkillsArg",
     "refuse_elixir_keywords",
+    "split_options",
 ]
 
 ModelArg = Model | Callable[..., dict[str, Any]] | None
@@ -52,6 +53,7 @@ class SessionOptions(TypedDict, total=False):
     keep_working_dir: bool
     session_id: str | None
     options: dict[str, Any] | None
+    state: Mapping[str, Any] | None
 
 
 class DockerOptions(SessionOptions, total=False):
@@ -89,6 +91,14 @@ class AnyOptions(DockerOptions, HostedOptions, total=False):
 
 
 SESSION_KEYS = frozenset(SessionOptions.__annotations__)
+
+
+def split_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the session's settings, the rest: the backend's own, for `DockerExecutor` or the hosted one)."""
+    return (
+        {k: v for k, v in options.items() if k in SESSION_KEYS},
+        {k: v for k, v in options.items() if k not in SESSION_KEYS},
+    )
 
 
 ELIXIR_KEYWORDS: dict[str, str] = {

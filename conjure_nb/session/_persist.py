@@ -7,10 +7,11 @@ file's place is its `filename` inside the new session's working dir, never a rec
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +19,16 @@ from .._errors import UsageError
 from ..executors._approval import ApprovalRecord
 from ..tools._data import CreatedFile, ToolCallRecord, ToolResult
 from ..tools._spill import SPILL_DIR
+from ._state import SessionState
 
 __all__ = [
     "FORMAT_VERSION",
     "ISOLATED_BACKENDS",
-    "as_dicts",
+    "chosen_backend",
     "read_state",
     "rebase",
-    "record_dicts",
-    "state_fields",
+    "state_dict",
+    "state_from_dict",
     "write_state",
 ]
 
@@ -91,7 +93,8 @@ def write_state(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
 
 
 def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The saved state, checked; a clear UsageError for anything that is not one."""
+    """The saved state, every field checked (`state_from_dict`); a clear UsageError for anything that
+    is not one, naming the file."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except RecursionError:
@@ -100,11 +103,31 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise UsageError(f"cannot load a session from {path}: {exc}") from exc
     if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
         raise UsageError(f"{path} is not a saved conjure_nb session (version {FORMAT_VERSION})")
+    state_from_dict(data, path)
     return data
 
 
-def state_fields(data: dict[str, Any], source: object = "the file") -> dict[str, Any]:
-    """The saved state as the session's own attribute values, every field checked.
+def chosen_backend(data: Mapping[str, Any], path: object, backend: str | None) -> str:
+    """Where a loaded session's tools run: `backend` when given, else the saved one if it is isolated.
+
+    Raises:
+        UsageError: the file asks for a backend that runs tools on this machine and `backend` was
+            not given (a crafted file must not drop the sandbox by itself).
+    """
+    if backend is not None:
+        return backend
+    saved = data.get("backend")
+    if saved not in ISOLATED_BACKENDS:
+        raise UsageError(
+            f"{path} was saved from a {saved!r} session; say where its tools run now with "
+            f"backend=... ('docker' for the sandbox, or {saved!r} to run them on this machine): "
+            "a saved file does not pick a backend that runs tools here"
+        )
+    return str(saved)
+
+
+def state_from_dict(data: Mapping[str, Any], source: object = "the file") -> SessionState:
+    """The saved state (`state_dict`'s data) as a `SessionState`, every field checked.
 
     A local created file's `path` comes back relative (its `filename`); the session puts it
     under its own working dir with `rebase`.
@@ -138,17 +161,17 @@ def state_fields(data: dict[str, Any], source: object = "the file") -> dict[str,
         for i, r in enumerate(_list(data, "approvals", bad))
     ]
     log = [_record(r, f"tool_log[{i}]", bad) for i, r in enumerate(_list(data, "tool_log", bad))]
-    return {
-        "messages": messages,
-        "created_files": files,
-        "tool_log": log,
-        "approvals": approvals,
-        "usage": dict(usage),
-        "_hosted_container": container,
-    }
+    return SessionState(
+        messages=copy.deepcopy(messages),  # a copy: the session appends to its own
+        tool_log=log,
+        created_files=files,
+        approvals=approvals,
+        usage=dict(usage),
+        container=copy.deepcopy(container),
+    )
 
 
-def _list(data: dict[str, Any], key: str, bad: Any) -> list[Any]:
+def _list(data: Mapping[str, Any], key: str, bad: Any) -> list[Any]:
     value = data.get(key, [])
     if not isinstance(value, list):
         raise bad(f"'{key}'", f"is a {type(value).__name__}, not a list")
@@ -220,17 +243,32 @@ def _created_file(item: Any, where: str, bad: Any) -> CreatedFile:
     return CreatedFile(**fields)
 
 
-def rebase(files: list[CreatedFile], working_dir: Path, log: Iterable[ToolCallRecord] = ()) -> None:
+def rebase(state: SessionState, working_dir: Path) -> None:
     """Point loaded local files, and tool results' output files, at their names under `working_dir`."""
-    for f in files:
+    for f in state.created_files:
         if f.path is not None:
             f.path = str(working_dir / f.filename)
-    for record in log:
+    for record in state.tool_log:
         if record.result is not None and record.result.output_file is not None:
             record.result.output_file = str(working_dir / record.result.output_file)
 
 
-def record_dicts(records: list[ToolCallRecord]) -> list[dict[str, Any]]:
+def state_dict(state: SessionState, session_id: str, backend: str) -> dict[str, Any]:
+    """What `Session.save` writes: the state as JSON data, with the session's id and backend."""
+    return {
+        "version": FORMAT_VERSION,
+        "id": session_id,
+        "backend": backend,
+        "messages": state.messages,
+        "created_files": _as_dicts(state.created_files),
+        "tool_log": _record_dicts(state.tool_log),
+        "approvals": _as_dicts(state.approvals),
+        "usage": state.usage,
+        "container": state.container,
+    }
+
+
+def _record_dicts(records: list[ToolCallRecord]) -> list[dict[str, Any]]:
     """The tool log as JSON data; each result keeps the fields in `_SAVED_RESULT`."""
     out = []
     for record in records:
@@ -241,5 +279,5 @@ def record_dicts(records: list[ToolCallRecord]) -> list[dict[str, Any]]:
     return out
 
 
-def as_dicts(items: list[Any]) -> list[dict[str, Any]]:
+def _as_dicts(items: list[Any]) -> list[dict[str, Any]]:
     return [dataclasses.asdict(x) for x in items]

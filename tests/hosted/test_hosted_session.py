@@ -402,3 +402,41 @@ def test_thousands_of_file_ids_are_described_a_few_at_a_time_up_to_a_cap(server:
     assert 2 <= peak[0] <= 4
     assert [f.filename for f in files[:3]] == ["part-0.csv", "part-1.csv", "part-2.csv"]
     assert files[150].filename == files[150].file_id and files[150].size is None
+
+
+def test_a_turn_failing_after_server_tool_calls_keeps_them(server: FakeAnthropicServer) -> None:
+    """The executor returns a reply's server calls and files; the session records them as they come."""
+    fid = server.add_file(
+        "half.xlsx", b"PK", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    paused = {
+        "content": bash("srvtoolu_1", "python make.py", ran("made\n", files=(fid,))),
+        "stop_reason": "pause_turn",
+    }
+    denied = {"status": 401, "error": {"type": "authentication_error", "message": "invalid x-api-key"}}
+    server.replies += [paused, denied]
+    with cj.Session.new_anthropic([XLSX], model=model_for(server)) as s:
+        with pytest.raises(cj.ModelError):
+            s.chat("go")
+        assert [(c.tool, c.server, c.result.stdout if c.result else None) for c in s.tool_log] == [
+            ("bash_code_execution", True, "made\n")
+        ]
+        assert [(f.file_id, f.filename) for f in s.created_files] == [(fid, "half.xlsx")]
+        assert s.messages[-1]["role"] == "assistant", "the paused reply stays in the history"
+
+
+def test_the_hosted_executor_reads_a_reply_without_a_session(server: FakeAnthropicServer) -> None:
+    from conjure_nb.executors._anthropic import AnthropicExecutor
+
+    fid = server.add_file("r.pdf", b"%PDF-1.7", "application/pdf")
+    content = [
+        *bash("srvtoolu_1", "python r.py", ran("ok\n", files=(fid,))),
+        {"type": "text", "text": "done"},
+    ]
+    executor = AnthropicExecutor([XLSX], model_for(server))
+    found = executor.read_reply(content)
+    assert [(c.tool, c.tool_use_id, c.exit_code) for c in found.calls] == [
+        ("bash_code_execution", "srvtoolu_1", 0)
+    ]
+    assert [(f.file_id, f.filename, f.tool_use_id) for f in found.files] == [(fid, "r.pdf", "srvtoolu_1")]
+    assert executor.read_reply(content, known={fid}).files == [], "a listed file is not described again"

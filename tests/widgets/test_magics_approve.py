@@ -94,3 +94,31 @@ def _sessions(ip: InteractiveShell) -> list[Any]:
 
     magics = loaded_magics(ip)
     return [opened.session for _name, opened in magics.store]
+
+
+def test_after_an_approve_cell_the_sessions_executor_and_policy_are_what_they_were(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import conjure_nb as cj
+
+    shell.user_ns["m"] = S(
+        [
+            "hi",
+            S.reply(S.tool_use("bash_tool", command="echo a", description="a")),
+            "one",
+            S.reply(S.tool_use("bash_tool", command="echo b", description="b")),
+            "two",
+        ]
+    )
+    prompts = _answers(monkeypatch, "y", "y")
+    _cell(shell, "chat --model m --no-stream", "hello")
+    (session,) = _sessions(shell)
+    plain = session.executor
+    _cell(shell, "chat --no-stream --approve", "first")
+    assert session.executor is plain and not isinstance(plain, cj.ApprovalExecutor), "nothing was wrapped"
+    standing = cj.require_approval(session, {"view": "deny"})
+    policy, ask = standing.policy, standing.ask
+    _cell(shell, "chat --no-stream --approve bash_tool", "second")
+    assert prompts == ["Run bash_tool? [y/N] "] * 2
+    assert session.executor is standing and (standing.policy, standing.ask) == (policy, ask)
+    assert standing.policy is policy

@@ -12,11 +12,9 @@ Settings live in traits (`%config ConjureMagics.backend = "docker"`); sessions b
 
 from __future__ import annotations
 
-import contextlib
 import json
 import posixpath
 import shlex
-from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
@@ -159,14 +157,13 @@ class ConjureMagics(Magics):
         message = expand(body.strip("\n"), self.ns, inputs.refs)
         if inputs.lines:
             message += "\n\n" + "\n".join(inputs.lines)
-        # --model and --max-iterations are this turn's: the session keeps its own model and limit
+        # --model, --max-iterations and --approve are this turn's: the session keeps its own
         model = as_model(model)
-        turn = {"model": model, "max_iterations": args.max_iterations}
+        turn = {"model": model, "max_iterations": args.max_iterations, **_approvals(session, args.approve)}
         meta = self._meta(args.session, session, model=model)
         stream = self.stream if args.stream is None else args.stream
         view = LiveTurn(metadata=meta, title=f"session {args.session}") if stream else None
-        with _approvals(session, args.approve):
-            response = self._turn(session, message, view, turn)
+        response = self._turn(session, message, view, turn)
         opened.turns.append(response)
         self._keep(args, response)
         meta["conjure_nb"]["usage"] = dict(response.usage)
@@ -237,33 +234,20 @@ class ConjureMagics(Magics):
         return self._result({"text/html": html, "text/plain": repr(result)}, meta, view, result)
 
 
-@contextlib.contextmanager
-def _approvals(session: Session, approve: str | None) -> Iterator[None]:
-    """`--approve [TOOL,...]`: for this cell, the named tools (all by default) ask in the cell first."""
+def _approvals(session: Session, approve: str | None) -> dict[str, Any]:
+    """`--approve [TOOL,...]`: the named tools (all by default) ask in the cell before they run.
+
+    The chat call's `approve=`: it joins the session's own policy for this turn, stricter wins.
+    """
     if approve is None:
-        yield
-        return
-    from ...executors._approval import ApprovalExecutor, ApprovalPolicy, ask_in_console, require_approval
+        return {}
+    from ...executors._approval import ApprovalPolicy, ask_in_console
 
     tools = [t.strip() for t in approve.split(",") if t.strip()] or ["*"]
     unknown = [t for t in tools if t != "*" and t not in session.tools]
     if unknown:
         raise UsageError(f"--approve {approve}: no tool {', '.join(unknown)}; the tools are {session.tools}")
-    before = session.executor
-    saved = (before.policy, before.ask) if isinstance(before, ApprovalExecutor) else None
-    cell = ApprovalPolicy(dict.fromkeys(tools, "ask"))
-    policy = cell.stricter(saved[0]) if saved is not None else cell  # a standing deny stays a deny
-    try:
-        wrapper = require_approval(session, policy, ask=ask_in_console)
-    except cj_errors.UsageError as exc:
-        raise UsageError(f"--approve {approve or '(all tools)'}: {exc}") from None
-    try:
-        yield
-    finally:
-        if saved is None:
-            wrapper.policy, wrapper.ask = ApprovalPolicy(), None
-        else:
-            wrapper.policy, wrapper.ask = saved
+    return {"approve": ApprovalPolicy(dict.fromkeys(tools, "ask")), "ask": ask_in_console}
 
 
 def _shell_options(command: str, args: Any) -> str:
