@@ -73,12 +73,13 @@ class Analysis:
             levels = list(map(_get, batch, repeat("level")))
             stamps = list(map(_get, batch, repeat("timestamp")))
             services = list(map(_get, batch, repeat("service")))
-            if not batch or None in levels or None in services:
+            present = Counter(levels)  # TypeError for unhashable levels or services
+            by_service = Counter(services)
+            if not batch or None in present or None in by_service:
                 return False
             joined = "".join(stamps)  # TypeError if a timestamp is not a string
             if joined.count("Z") != len(stamps) or _BAD_SECOND.search(joined):  # each UTC, "...Z"
                 return False
-            present = set(levels)
             minutes = Counter(map(_minute, stamps))
             if not self._real_times({f"{m}:00" for m in minutes}):
                 return False  # "2026-02-30...": the general path counts the record as malformed
@@ -91,8 +92,8 @@ class Analysis:
             notable = list(compress(batch, map(self._kind.__contains__, levels)))
             if None in map(_get, notable, repeat("message")) or None in map(_get, notable, repeat("host")):
                 return False  # "msg", "hostname"...: the general path knows the aliases
-        self.levels.update(levels)
-        self.services.update(services)
+        self.levels.update(present)
+        self.services.update(by_service)
         self.minutes.update(minutes)
         self._span(min(stamps), max(stamps))
         if notable:
@@ -185,7 +186,11 @@ class Analysis:
         kinds = list(map(self._kind.__getitem__, levels))
         signature: Any = self.signature
         keys = list(zip(kinds, map(signature, messages)))
-        self.minute_kinds.update(zip((s[:16] if isinstance(s, str) else None for s in stamps), kinds))
+        try:
+            minutes = list(map(_minute, stamps))
+        except TypeError:  # a record without a time (the general path)
+            minutes = [s[:16] if isinstance(s, str) else None for s in stamps]
+        self.minute_kinds.update(zip(minutes, kinds))
         self.sig_counts.update(keys)
         self.sig_where.update(zip(keys, services, hosts))
         first, last, examples = self.first_seen, self.last_seen, self.examples
@@ -194,6 +199,10 @@ class Analysis:
             # whichever order the records, or the shards holding them, come in
             if stamp:
                 seen = first.get(key)
+                if seen is not None and stamp > seen:  # the common case: not the earliest
+                    if key not in last or stamp > last[key]:
+                        last[key] = stamp
+                    continue
                 if seen is None or stamp < seen:
                     first[key], examples[key] = stamp, message[:500]
                 elif stamp == seen and message[:500] < examples[key]:

@@ -33,7 +33,8 @@ from .partial import merge, to_partial
 from .readstats import confidence
 from .timestamps import BadTimestamp, Clock
 
-PARALLEL_MIN = 32 << 20
+PARALLEL_MIN = 128 << 20
+"""A JSON array this big is read by several processes (smaller ones cost less CPU time in one)."""
 
 
 def analyze(
@@ -61,7 +62,7 @@ def tally(reader: LogReader, top: int = 10, jobs: int = 0) -> Analysis:
     """Every record of the reader's input counted into an Analysis (the report is built later).
 
     A big JSON array is read by `jobs` processes at once (0: one per core, up to 4, for files
-    of 32 MB or more), each over a window of whole records, and their partials merged exactly;
+    of 128 MB or more), each over a window of whole records, and their partials merged exactly;
     `reader.stats` then holds the merged reading statistics."""
     windows = _array_windows(reader, jobs)
     if windows:
@@ -283,7 +284,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--jobs",
         type=int,
         default=0,
-        help="processes for a big JSON array (default 0: one per core, up to 4, from 32 MB; 1: one pass)",
+        help="processes for a big JSON array (default 0: one per core, up to 4, from 128 MB; 1: one pass)",
     )
     parser.add_argument("--top", type=int, default=10, help="how many error/warning signatures to list (10)")
     parser.add_argument(
