@@ -422,3 +422,19 @@ def test_a_big_array_read_by_several_processes_equals_one_pass(tmp_path: Path) -
     envelope = tmp_path / "envelope.json"
     envelope.write_text(json.dumps({"count": 6000, "logs": records, "next_cursor": None}))
     assert analyze(envelope, "--jobs", "3")["summary"] == one["summary"]
+
+
+def test_an_object_service_is_read_by_its_name(tmp_path: Path) -> None:
+    """ECS-style `{"service": {"name": ...}}` in records of the fast shape: named, never a crash."""
+    path = tmp_path / "ecs.jsonl"
+    rec = {
+        "timestamp": "2026-03-14T09:00:00.000Z",
+        "level": "ERROR",
+        "service": {"name": "api"},
+        "message": "x",
+    }
+    path.write_text(json.dumps(rec) + "\n")
+    done = run_script(ANALYZE, str(path), "--quiet")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["records_by_service"] == {"api": 1} and report["errors_by_service"] == {"api": 1}
