@@ -6,10 +6,13 @@ Prints one JSON line per measurement. The data lives in a temp dir that is remov
         [--array-records 200000]
 
 Issue 23: the JSON array faster than json.load + Counter in CPU seconds too (all processes
-counted); 1M JSON Lines within 1.5x of polars' bare read_ndjson (polars is in the dev extra, for
-this baseline only), under 100 MB; 1M log4j lines under 1.2 s, with `wc -l` and a bare regex loop
-run beside it. `engine` says which JSON reader ran (orjson or stdlib; LOGANALYZER_JSON=stdlib forces
-the standard library).
+counted); 1M JSON Lines within 1.5x of polars' bare read_ndjson, under 100 MB; 1M log4j lines under
+1.2 s, with `wc -l` and a bare regex loop run beside it. `engine` says which reader ran: polars
+(JSON Lines of 16 MB or more where polars is installed; it is in the dev extra), orjson or stdlib
+(LOGANALYZER_JSON=orjson|stdlib keeps polars out); the JSON Lines bench also runs the analyzer with
+LOGANALYZER_JSON=orjson, the path a sandbox without polars takes. CPU seconds are user + system time
+of the whole process, every thread included: polars' thread pool, and the analyzer's read-ahead
+thread, count in full.
 
 Targets (issue 5): analyze.py on 1M JSON Lines records faster than the count-only baseline run in
 the same bench, with peak RSS under 200 MB; 1M log4j lines under 4 s; fetch throughput reported.
@@ -83,10 +86,16 @@ print(json.dumps(Counter(r.get("level") for r in records)))
 _LETTER = {"DEBUG": "D", "INFO": "I", "WARN": "W", "ERROR": "E", "FATAL": "F"}
 
 
-def run(argv: list[str]) -> tuple[dict[str, float], str]:
+def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[dict[str, float], str]:
     """Run argv under a small probe process whose only child it is, so RUSAGE_CHILDREN is that
-    child's own peak RSS; returns ({wall, cpu, rss_mb}, stdout)."""
-    done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, check=True)
+    child's own peak RSS (and CPU time, every thread counted); returns ({wall, cpu, rss_mb}, stdout)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+    )
     return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
 
 
@@ -186,6 +195,10 @@ def bench_jsonl(tmp: Path, records: int, repeat: int) -> None:
         base, _ = run([sys.executable, str(baseline), str(data)])
         ana, out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(data), "--quiet"])
         polars = run([sys.executable, str(polars_script), str(data)])[0] if _has("polars") else None
+        std, std_out = run(
+            [sys.executable, str(SCRIPTS / "analyze.py"), str(data), "--quiet"],
+            {"LOGANALYZER_JSON": "orjson"},
+        )
         report = json.loads(out)
         emit(
             bench="analyze_jsonl",
@@ -193,6 +206,11 @@ def bench_jsonl(tmp: Path, records: int, repeat: int) -> None:
             records=records,
             mb=round(size / 1e6, 1),
             engine=report["parse"].get("engine"),
+            engine_records=report["parse"].get("engine_records"),
+            analyze_orjson_s=round(std["wall"], 3),
+            analyze_orjson_cpu_s=round(std["cpu"], 3),
+            analyze_orjson_peak_rss_mb=round(std["rss_mb"], 1),
+            same_summary=json.loads(std_out)["summary"] == report["summary"],
             baseline_s=round(base["wall"], 3),
             analyze_s=round(ana["wall"], 3),
             faster=ana["wall"] < base["wall"],
@@ -287,10 +305,11 @@ def main() -> int:
     emit(
         bench="env",
         python=sys.version.split()[0],
-        orjson=_has("orjson"),
-        polars=_has("polars"),
+        orjson=_version("orjson"),
+        polars=_version("polars"),
         cpus=os.cpu_count(),
-        load=os.getloadavg()[0],
+        load=[round(x, 2) for x in os.getloadavg()],
+        cpu_s="user + system seconds of the whole process, all threads (polars' pool included)",
     )
     with tempfile.TemporaryDirectory(prefix="bench-analyze-") as name:
         tmp = Path(name)
@@ -304,7 +323,17 @@ def main() -> int:
             bench_inferred(tmp, args.text_lines, args.repeat)
         if args.fetch:
             bench_fetch(tmp, args.fetch)
+    emit(bench="env_end", load=[round(x, 2) for x in os.getloadavg()])
     return 0
+
+
+def _version(module: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(module)
+    except PackageNotFoundError:
+        return None
 
 
 def _has(module: str) -> bool:
