@@ -89,7 +89,15 @@ class Model(Protocol):
 
 
 class BaseModel:
-    """Convenience base: `arequest` runs `request` in a thread."""
+    """Convenience base: `arequest` runs `request` in a thread.
+
+    Attributes:
+        fake: what a stand-in model is, in a few words ("scripted model, offline"), or None for a
+            real one. The notebook shows it as a badge wherever the model's output shows, and
+            shows no token usage or cost for it (a fake model's counts are made up).
+    """
+
+    fake: str | None = None
 
     def request(self, req: ModelRequest) -> dict[str, Any]:  # pragma: no cover - abstract
         """Send one request and return the reply (a Messages-API response dict); see `Model.request`."""
@@ -98,6 +106,13 @@ class BaseModel:
     async def arequest(self, req: ModelRequest) -> dict[str, Any]:
         """Run `request` in a worker thread, so a blocking model does not stall the event loop."""
         return await asyncio.to_thread(self.request, req)
+
+
+def fake_label(model: Any) -> str | None:
+    """What a stand-in model is ("scripted model, offline"), from its `fake`; None for a real one
+    (or a model that does not say)."""
+    label = getattr(model, "fake", None)
+    return label if isinstance(label, str) and label else None
 
 
 _real_requests_allowed = os.environ.get("CONJURE_FORBID_REAL_MODELS", "") not in ("1", "true", "yes")

@@ -22,6 +22,8 @@ class FunctionModel(BaseModel):
     dict, a plain string (a final text answer) or a list of content blocks.
     """
 
+    fake = "function model, offline"
+
     def __init__(self, fn: Callable[..., Any]):
         if not callable(fn):
             raise TypeError(f"FunctionModel needs a callable, got {type(fn).__name__}")

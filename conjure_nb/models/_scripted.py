@@ -28,6 +28,8 @@ class ScriptedModel(BaseModel):
         usage: token counts reported for every reply (fake, but they let usage code be tested).
     """
 
+    fake = "scripted model, offline"
+
     def __init__(
         self,
         replies: Iterable[Reply],

@@ -15,35 +15,6 @@ __all__ = ["load_ipython_extension", "unload_ipython_extension"]
 _LOADED: dict[int, Any] = {}
 
 
-def _register_formatters(shell: Any) -> None:
-    """Tool results and responses render as HTML wherever the extension is loaded; the ones a
-    `%%conjure` cell returned display as that cell chose (see results.py)."""
-    from ..tools import ToolResult
-    from ..tools._response import Response
-    from .magics._results import RESULTS
-    from .render import to_html
-
-    def html(obj: Any) -> str | None:
-        return None if RESULTS.bundle(obj) is not None else to_html(obj)
-
-    formatters = shell.display_formatter.formatters
-    for kind in (ToolResult, Response):
-        shell.display_formatter.mimebundle_formatter.for_type(kind, RESULTS.bundle)
-        formatters["text/html"].for_type(kind, html)
-
-
-def _unregister_formatters(shell: Any) -> None:
-    from ..tools import ToolResult
-    from ..tools._response import Response
-    from .magics._results import RESULTS
-
-    formatters = shell.display_formatter.formatters
-    for kind in (ToolResult, Response):
-        shell.display_formatter.mimebundle_formatter.pop(kind, None)
-        formatters["text/html"].pop(kind, None)
-    RESULTS.clear()
-
-
 def load_ipython_extension(shell: Any) -> None:
     """Register the magics, their `%config` traits, the renderers and the one-line cell errors."""
     if id(shell) in _LOADED:
@@ -55,7 +26,6 @@ def load_ipython_extension(shell: Any) -> None:
     shell.register_magics(magics)
     if magics not in shell.configurables:
         shell.configurables.append(magics)
-    _register_formatters(shell)
     failure.install(shell)
     atexit.register(magics.store.close_all)
     _LOADED[id(shell)] = magics
@@ -77,7 +47,6 @@ def unload_ipython_extension(shell: Any) -> None:
         shell.magics_manager.registry.pop(type(magics).__name__, None)
         if magics in shell.configurables:
             shell.configurables.remove(magics)
-        _unregister_formatters(shell)
         failure.uninstall(shell)
 
 

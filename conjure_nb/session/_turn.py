@@ -22,7 +22,7 @@ from .._errors import UsageError
 from .._loop import ToolsOutcome, TurnConfig, TurnOutcome, drive_async, drive_sync, run_turn
 from ..executors._approval import ApprovalPolicy, Decision
 from ..executors._observed import ObservedExecutor
-from ..models._base import Model
+from ..models._base import Model, fake_label
 from ..models._function import as_model
 from ..models._observed import ObservedModel
 from ..tools._data import ToolCall
@@ -152,7 +152,9 @@ class Turns:
         telemetry.emit(("conjure", "chat", "start"), {}, self._labels())
         return len(self.state.created_files), len(self.state.tool_log)
 
-    def _finish(self, outcome: TurnOutcome, marks: tuple[int, int], emit: Emit | None) -> Response:
+    def _finish(
+        self, outcome: TurnOutcome, marks: tuple[int, int], emit: Emit | None, model: Model
+    ) -> Response:
         state = self.state
         state.container = outcome.container
         response = Response(
@@ -163,6 +165,7 @@ class Turns:
             state.created_files[marks[0] :],
             [state.messages[-len(outcome.added) - 1], *outcome.added],  # the user's message too
             outcome.iterations,
+            fake_model=fake_label(model),  # a stand-in model says so: its token counts are made up
         )
         telemetry.emit(
             ("conjure", "chat", "stop"),
@@ -185,7 +188,7 @@ class Turns:
             lambda content: self.tools.read_reply(content, emit),
             emit,
         )
-        return self._finish(outcome, marks, emit)
+        return self._finish(outcome, marks, emit, plan.model)
 
     async def arun(
         self, message: str | list[dict[str, Any]], cfg: TurnConfig, plan: TurnPlan, emit: Emit | None
@@ -210,7 +213,7 @@ class Turns:
             read_reply,
             emit,
         )
-        return self._finish(outcome, marks, emit)
+        return self._finish(outcome, marks, emit, plan.model)
 
 
 async def stream(start: Callable[[Emit], Awaitable[Response]]) -> AsyncIterator[Event]:

@@ -7,10 +7,11 @@ import os
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, ClassVar, overload
 
 from .._errors import SkillError, UsageError
 from ..display._beneath import LinkRefused, open_in
+from ..display._mime import Formats, Rendered
 from ..display._text import escape
 from ._rules import unsafe_name_problem
 
@@ -36,7 +37,7 @@ class Resources:
 
 
 @dataclass(eq=False)
-class Skill:
+class Skill(Rendered):
     """A skill: its frontmatter fields, its folder, and (on first access) its body and resources.
 
     `body` and `resources` read the disk only when first asked for, so loading a thousand skills
@@ -130,7 +131,7 @@ class Skill:
     def __repr__(self) -> str:
         return f"<Skill {self.name!r} at {str(self.path)!r}>"
 
-    def _repr_html_(self) -> str:
+    def _html(self) -> str:
         # a skill's name, description and file names are untrusted: escaped, never Markdown
         res = self.resources
         counts = ", ".join(
@@ -140,6 +141,8 @@ class Skill:
             f"<div><b>{escape(self.name)}</b> — {escape(self.description)}</div>"
             f"<div><code>{escape(self.path)}</code> · {escape(counts)}</div>"
         )
+
+    formats: ClassVar[Formats] = {"default": {"text/html": _html, "text/plain": repr}}
 
 
 def _resource_path(skill: str, path: str | os.PathLike[str]) -> str:

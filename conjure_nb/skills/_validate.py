@@ -10,9 +10,10 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .._errors import SkillError
+from ..display._mime import Formats, Rendered
 from ..display._text import escape
 from ._archive import extract, skill_files
 from ._frontmatter import parse, read_head
@@ -26,7 +27,7 @@ MAX_BODY_LINES = 500
 
 
 @dataclass
-class ValidationReport:
+class ValidationReport(Rendered):
     """The outcome of `validate`: every error and warning, each a sentence naming the skill.
 
     Attributes:
@@ -69,7 +70,7 @@ class ValidationReport:
                 problems=list(self.errors),
             )
 
-    def _repr_html_(self) -> str:
+    def _html(self) -> str:
         # messages quote the skill's own (untrusted) text: escaped, never Markdown
         profile = "strict" if self.strict else "lenient"
         head = (
@@ -78,6 +79,15 @@ class ValidationReport:
         items = [f"<li>error: {escape(e)}</li>" for e in self.errors]
         items += [f"<li>warning: {escape(w)}</li>" for w in self.warnings]
         return f"<div>{head}</div>" + (f"<ul>{''.join(items)}</ul>" if items else "")
+
+    formats: ClassVar[Formats] = {"default": {"text/html": _html, "text/plain": repr}}
+
+    def __repr__(self) -> str:
+        profile = "strict" if self.strict else "lenient"
+        return (
+            f"<ValidationReport {self.skill or self.path.name!r} {'ok' if self.ok else 'invalid'} ({profile}): "
+            f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)>"
+        )
 
     def __str__(self) -> str:
         status = "ok" if self.ok else f"{len(self.errors)} error(s)"

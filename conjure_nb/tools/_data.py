@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import KW_ONLY, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Union, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union, get_args
+
+from ..display._mime import Formats, Rendered
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -57,7 +59,7 @@ class ToolCall:
 
 
 @dataclass
-class ToolResult:
+class ToolResult(Rendered):
     """What one tool call produced; `content` is what the model reads.
 
     Failing tools are data, not exceptions: `is_error` is set and `content` carries the exit code,
@@ -119,6 +121,9 @@ class ToolResult:
         flag = " is_error" if self.is_error else ""
         return f"<ToolResult{flag} exit={self.exit_code} {self.duration_ms:.1f}ms {json.dumps(head)}>"
 
+    formats: ClassVar[Formats] = {"default": {"text/html": lambda r: _result_html(r), "text/plain": repr}}
+    """How a ToolResult displays: a status line, then its output as a table when it is one."""
+
 
 @dataclass
 class CreatedFile:
@@ -155,3 +160,9 @@ class ToolCallRecord:
     error_code: ErrorCode | None = None
     tool_use_id: str | None = None
     result: ToolResult | None = None
+
+
+def _result_html(result: ToolResult) -> str:
+    from ._render import run_html  # the renderers import this module's types
+
+    return run_html(result)

@@ -1,19 +1,20 @@
-"""`Response`: what one chat turn produced, rendered for notebooks answer-first."""
+"""`Response`: what one chat turn produced; it renders itself in notebooks, answer first."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from ..display._text import escape, markdown_html
+from ..display._mime import Formats, Rendered
 from ._data import CreatedFile, ToolCallRecord
+from ._render import answer_html, response_html
 
 __all__ = ["Response"]
 
 
 @dataclass
-class Response:
+class Response(Rendered):
     """The outcome of `Session.chat`.
 
     Attributes:
@@ -24,6 +25,10 @@ class Response:
         created_files: files created or changed during this turn.
         messages: every message this turn added to the history, the user's message first.
         iterations: how many model requests the turn made.
+        fake_model: what answered when it was a stand-in, not a real model ("scripted model,
+            offline" for a `ScriptedModel`, "function model, offline" for a `FunctionModel`);
+            None for a real one. The rendering names it with a badge and leaves out `usage`,
+            whose counts such a model makes up.
     """
 
     text: str
@@ -33,6 +38,7 @@ class Response:
     created_files: list[CreatedFile] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     iterations: int = 0
+    fake_model: str | None = None
 
     @property
     def truncated(self) -> bool:
@@ -53,56 +59,20 @@ class Response:
             f"files={len(self.created_files)} {json.dumps(head)}>"
         )
 
-    def _repr_html_(self) -> str:
-        """The answer (Markdown, sanitized), files by name, the tool calls and tokens folded.
-
-        Everything here is untrusted (the model's text, tool inputs, file names): it goes through
-        the display layer, never into `text/markdown` (a notebook renders that with its raw HTML).
-        `%load_ext conjure_nb` shows a richer rendering (files previewed inline) built the same way.
-        """
-        parts = [markdown_html(self.text) if self.text else "<p><i>(no text)</i></p>"]
-        if self.stop_reason not in (None, "end_turn", "tool_use"):
-            parts.append(f"<p>stopped: <code>{escape(self.stop_reason)}</code></p>")
-        if self.created_files:
-            files = ", ".join(
-                f"<code>{escape(f.filename)}</code> ({_size(f.size)})" for f in self.created_files
-            )
-            parts.append(f"<p><b>Files:</b> {files}</p>")
-        folded = ""
-        if self.tool_calls:
-            rows = "".join(
-                f"<tr><td>{i}</td><td><code>{escape(c.tool)}</code></td><td><code>{escape(_brief(c.input))}</code>"
-                f"</td><td>{_status(c)}</td><td>{c.duration_ms:.0f}</td></tr>"
-                for i, c in enumerate(self.tool_calls, 1)
-            )
-            head = "<tr><th>#</th><th>tool</th><th>input</th><th>result</th><th>ms</th></tr>"
-            folded += f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>"
-        if self.usage:
-            tokens = ", ".join(f"{k} {v:,}" for k, v in sorted(self.usage.items()))
-            folded += f"<p>Tokens: {escape(tokens)}</p>"
-        if folded:
-            summary = f"{len(self.tool_calls)} tool call(s), {self.iterations} model request(s)"
-            parts.append(f"<details><summary>{summary}</summary>{folded}</details>")
-        return "".join(parts)
+    formats: ClassVar[Formats] = {
+        "markdown": {"text/html": lambda r: response_html(r), "text/plain": repr},
+        "text": {"text/plain": lambda r: r.text},
+        "json": {"application/json": lambda r: _json(r), "text/plain": lambda r: _json_text(r)},
+        "html": {"text/html": lambda r: answer_html(r), "text/plain": lambda r: r.text},
+    }
+    """How a Response displays, by format (`%%conjure chat -f NAME`); markdown is the default:
+    the answer (sanitized HTML, never `text/markdown`, which a notebook renders with its raw
+    HTML), the created files inline, the trace and usage folded."""
 
 
-def _status(call: ToolCallRecord) -> str:
-    status = "error" if call.is_error else "ok"
-    return status + (f" (exit {call.exit_code})" if call.exit_code not in (None, 0) else "")
+def _json_text(response: Response) -> str:
+    return json.dumps(response.to_dict(), indent=2, default=str)
 
 
-def _brief(inp: dict[str, Any]) -> str:
-    text = inp.get("command") or inp.get("path") or json.dumps(inp, ensure_ascii=False)
-    text = str(text).replace("\n", " ")
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "hosted"
-    size = float(n)
-    for unit in ("B", "KB", "MB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"
+def _json(response: Response) -> Any:
+    return json.loads(_json_text(response))

@@ -34,10 +34,16 @@ def test_response_renders_answer_first_with_the_trace_folded() -> None:
     with cj.Session.new_local(model=model) as s:
         r = s.chat("go")
     assert not hasattr(r, "_repr_markdown_"), "untrusted text must never be shown as text/markdown"
-    md = r._repr_html_()
-    assert md.startswith("<p><strong>Done.</strong> The file is out.csv.</p>")
-    assert "stopped: <code>max_tokens</code>" in md and "<code>out.csv</code>" in md
-    assert "<details>" in md and "<code>bash_tool</code>" in md and "exit 4" in md
+    md = r._repr_mimebundle_()[0]["text/html"]
+    assert md.startswith(
+        '<div class="conjure-nb" style="line-height:1.45"><p><strong>Done.</strong> The file'
+    )
+    assert "stopped: max_tokens" in md and "out.csv" in md
+    assert "<details>" in md and "<code>bash_tool</code>" in md and "(exit 4)" in md
+    assert md.index("Done.") < md.index("out.csv") < md.index("<details>"), "answer, files, then the trace"
+    # a ScriptedModel wrote it: named by a badge, and its made-up tokens are not shown as usage
+    assert r.fake_model == "scripted model, offline" and "scripted model, offline" in md
+    assert r.usage and "Tokens" not in md and "input tokens" not in md
     assert "Done." in repr(r) and "stop_reason=max_tokens" in repr(r)
     assert r.truncated and str(r) == r.text
     json.dumps(r.to_dict())

@@ -65,22 +65,26 @@ def test_response_reprs_are_inert_with_and_without_the_extension(tmp_path: Path)
     payload = corpus()
     with cj.Session.new_local(model=S(_turn(payload)), working_dir=tmp_path) as s:
         r = s.chat(payload)
-    assert not hasattr(r, "_repr_markdown_")
-    assert_inert(r._repr_html_())
-    assert_inert(to_html(r), host_styles=True)
-    assert "<h1>Findings</h1>" in r._repr_html_()
+    assert not hasattr(r, "_repr_markdown_") and not hasattr(r, "_repr_html_")
+    data, _ = r._repr_mimebundle_()
+    assert "text/markdown" not in data
+    assert_inert(data["text/html"], host_styles=True)
+    assert data["text/html"] == to_html(r), "one rendering, whoever asks"
+    assert "<h1>Findings</h1>" in data["text/html"]
 
 
 def test_every_chat_format_is_inert(tmp_path: Path) -> None:
-    from conjure_nb.notebook.magics._conjure import _chat_bundle
+    from conjure_nb.display._mime import show_as
 
-    r = cj.Response(corpus(), "end_turn")
-    for fmt in ("markdown", "html", "text", "json"):
-        data = _chat_bundle(r, fmt)
+    assert set(cj.Response.formats) == {"markdown", "html", "text", "json"}
+    for fmt in cj.Response.formats:
+        r = show_as(cj.Response(corpus(), "end_turn", fake_model="<b>scripted</b>"), fmt)
+        data, _ = r._repr_mimebundle_()
         assert "text/markdown" not in data
         if "text/html" in data:
             assert_inert(data["text/html"], host_styles=True)
-    assert "<h1>Findings</h1>" in _chat_bundle(r, "html")["text/html"]
+    html = show_as(cj.Response(corpus(), "end_turn"), "html")._repr_mimebundle_()[0]["text/html"]
+    assert "<h1>Findings</h1>" in html
 
 
 def test_skill_and_report_reprs_are_inert(tmp_path: Path) -> None:
@@ -90,9 +94,9 @@ def test_skill_and_report_reprs_are_inert(tmp_path: Path) -> None:
     (skill_dir / "SKILL.md").write_text(f'---\nname: evil\ndescription: "{desc}"\n---\n{corpus()}')
     skill = cj.load_skill(skill_dir)
     assert not hasattr(skill, "_repr_markdown_")
-    assert_inert(skill._repr_html_())
+    assert_inert(skill._repr_mimebundle_()[0]["text/html"])
     report = cj.validate(skill_dir, strict=True)
-    assert_inert(report._repr_html_())
+    assert_inert(report._repr_mimebundle_()[0]["text/html"])
     browser = cj.SkillBrowser([skill])
     try:
         for widget in (browser.summary, browser.frontmatter, browser.resources, browser.report):

@@ -194,3 +194,111 @@ def test_sessions_end_with_the_kernel_also_after_a_dask_cluster(tmp_path: Path, 
         kc.stop_channels()
         if km.has_kernel:
             km.shutdown_kernel(now=True)
+
+
+def _run_until(kc: object, code: str, act: object = None, timeout: float = 90) -> list[dict[str, object]]:
+    """Run `code` and gather its iopub messages; `act(outputs)` is called as they come (and may
+    interrupt the kernel); each message is kept with its type."""
+    msg_id = kc.execute(code)  # type: ignore[attr-defined]
+    outputs: list[dict[str, object]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=0.5)  # type: ignore[attr-defined]
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return outputs
+        outputs.append({"type": msg["msg_type"], **msg["content"]})
+        if callable(act):
+            act(outputs)
+    raise AssertionError(f"no end to {code!r}")
+
+
+def _html_of(out: dict[str, object]) -> str:
+    data = out.get("data")
+    return str(data.get("text/html", "")) if isinstance(data, dict) else ""
+
+
+_SLEEPER = """
+%load_ext conjure_nb
+import conjure_nb as cj
+S = cj.ScriptedModel
+fake = S([S.reply("Running.", S.tool_use("bash_tool", command="sleep 27.18", description="wait")), "after"])
+"""
+
+
+def test_an_interrupted_cell_says_interrupted_once(tmp_path: Path) -> None:
+    """Jupyter's interrupt during a tool: the live row ticks while the tool runs, then reads
+    "interrupted", and the cell's one error line says what happened (issue 22)."""
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(tmp_path), env={**os.environ, "ANTHROPIC_API_KEY": ""})
+    kc = km.client()
+    kc.start_channels()
+    sent: list[bool] = []
+
+    def interrupt_once_it_ticked(outputs: list[dict[str, object]]) -> None:
+        if not sent and any("sleep 27.18" in _html_of(o) and ">2 s<" in _html_of(o) for o in outputs):
+            sent.append(True)
+            km.interrupt_kernel()
+
+    try:
+        kc.wait_for_ready(timeout=60)
+        _execute(kc, _SLEEPER)
+        outs = _run_until(kc, "%%conjure chat --model fake\nwait for it", interrupt_once_it_ticked)
+        shown = [_html_of(o) for o in outs if o["type"] in ("display_data", "update_display_data")]
+        running = [h for h in shown if "sleep 27.18" in h and ">running<" in h]
+        ticks = {t for h in running for t in ("0 s", "1 s", "2 s") if f">{t}<" in h}
+        assert sent and ticks == {"0 s", "1 s", "2 s"}, "the running row's time ticked"
+        last = shown[-1]
+        assert last.count("interrupted") == 1 and ">interrupted<" in last, last
+        assert ">running" not in last and "history so far" not in last
+        errors = [o for o in outs if o["type"] == "error"]
+        assert len(errors) == 1 and "history so far is kept" in str(errors[0]["evalue"])
+        assert "KeyboardInterrupt" in "".join(map(str, errors[0]["traceback"]))  # type: ignore[call-overload]
+        # the session goes on
+        assert "after" in _text(_execute(kc, "%%conjure chat --no-stream -f text\nstill there?"))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+
+
+_PANEL = """
+import time
+import conjure_nb as cj
+S = cj.ScriptedModel
+session = cj.Session.new_local(model=S([S.reply(S.tool_use("bash_tool", command="sleep 31.4", description="w"))]))
+panel = cj.ChatPanel(session)
+panel.chat("go")
+turn = panel.turns[0]
+deadline = time.monotonic() + 30
+while not any(r.status == "running" for r in turn.rows.values()) and time.monotonic() < deadline:
+    time.sleep(0.05)
+panel.stop()
+print(panel.wait(timeout=60), turn.state.label)
+row = next(iter(turn.rows.values()))
+print(row.status, "|", row.widget.value.split("<details", 1)[0])
+print(turn.status.value)
+session.close()
+"""
+
+
+def test_a_tool_stopped_from_the_panel_says_stopped(tmp_path: Path) -> None:
+    """The panel's Stop in a real kernel: the row reads "stopped", not "error (exit -9)"."""
+    km = jupyter_client.KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(tmp_path), env={**os.environ, "ANTHROPIC_API_KEY": ""})
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        said = _text(_execute(kc, _PANEL)).splitlines()
+        assert said[0] == "None stopped", said
+        status, line = said[1].split(" | ", 1)
+        assert status == "stopped" and "<b>stopped</b>" in line, said
+        assert "exit -9" not in line and "error" not in line, line
+        assert "Stopped by you" in said[2]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)

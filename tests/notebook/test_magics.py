@@ -57,6 +57,10 @@ def test_chat_streams_then_renders_the_response_with_metadata(ip: Shell) -> None
         "the live view is emptied once Out[n] shows the answer"
     )
     assert "1 tool call(s)" in _html(final)
+    # a scripted model is named in the live view and in the answer; its made-up tokens are not shown
+    assert all("scripted model, offline" in h for h in htmls[:-1] if h)
+    assert "scripted model, offline" in _html(final) and "Tokens" not in _html(final)
+    assert not any("tokens" in h for h in htmls)
     meta = final.metadata["conjure_nb"]
     assert meta == {"session": "default", "backend": "local", "model": "ScriptedModel",
                     "usage": {"input_tokens": 20, "output_tokens": 10}}  # fmt: skip
@@ -278,17 +282,17 @@ def test_skills_command_validates(ip: Shell, tmp_path: Path) -> None:
     assert bool(df["ok"].all())
 
 
-def test_toolresult_renders_as_html_when_loaded(ip: Shell) -> None:
+def test_a_toolresult_renders_itself_with_or_without_the_extension(ip: Shell) -> None:
     data, _ = ip.shell.display_formatter.format(cj.ToolResult("x", is_error=True, exit_code=1))
     assert "tool failed" in data["text/html"]
     ip.shell.run_line_magic("unload_ext", "conjure_nb")
-    data, _ = ip.shell.display_formatter.format(cj.ToolResult("x", is_error=True, exit_code=1))
-    assert "text/html" not in data
+    again, _ = ip.shell.display_formatter.format(cj.ToolResult("x", is_error=True, exit_code=1))
+    assert again == data, "its one _repr_mimebundle_, not a formatter the extension registers"
     ip.shell.run_line_magic("load_ext", "conjure_nb")
 
 
 def test_cells_return_their_result_shown_in_the_format_asked(ip: Shell) -> None:
-    import copy
+    import dataclasses
 
     ip.ns["fake"] = S(["**plain** answer", "**json** answer"])
     ran = ip.run("%%conjure chat --model fake --no-stream -f text\nhi")
@@ -296,11 +300,13 @@ def test_cells_return_their_result_shown_in_the_format_asked(ip: Shell) -> None:
     assert ran.result.result is ip.ns["_conjure"] and ip.ns["_"] is ip.ns["_conjure"]
     assert ran.last.data == {"text/plain": "**plain** answer"}
     assert ran.last.metadata["conjure_nb"]["session"] == "default"
-    # the same Response shown again keeps the cell's format; a copy has the usual reprs
-    data, _ = ip.shell.display_formatter.format(ip.ns["_conjure"])
-    assert data == {"text/plain": "**plain** answer"}
-    data, _ = ip.shell.display_formatter.format(copy.copy(ip.ns["_conjure"]))
-    assert {"text/html", "text/plain"} <= set(data) and "text/markdown" not in set(data)
+    # the same Response shown again keeps the cell's format; another one (even equal) its default
+    data, meta = ip.shell.display_formatter.format(ip.ns["_conjure"])
+    assert data == {"text/plain": "**plain** answer"} and meta["conjure_nb"]["session"] == "default"
+    other = dataclasses.replace(ip.ns["_conjure"])
+    assert other == ip.ns["_conjure"]
+    data, meta = ip.shell.display_formatter.format(other)
+    assert {"text/html", "text/plain"} <= set(data) and "text/markdown" not in set(data) and meta == {}
     ran = ip.run("%%conjure chat --no-stream -f json\nagain")
     assert ran.last.data["application/json"]["text"] == "**json** answer"
     ran = ip.run("%%conjure run --no-stream\necho hi")
@@ -346,8 +352,11 @@ def test_kernel_interrupt_stops_the_turn_cleanly(ip: Shell) -> None:
         ran = ip.run("%%conjure chat --model fake\nwait for it")
     finally:
         timer.cancel()
-    assert "KeyboardInterrupt" in ran.io.stdout and "interrupted" in ran.io.stdout
-    assert "interrupted" in _html(ran.last)
+    # said once: the row reads "interrupted", the cell's one error line says the rest
+    assert ran.io.stdout.count("KeyboardInterrupt") == 1 and "history so far is kept" in ran.io.stdout
+    live = _html(ran.last)
+    assert live.count("interrupted") == 1 and ">interrupted<" in live, live
+    assert "running" not in live and "history so far" not in live
     session = loaded_magics(ip.shell).store.get("default").session
     uses = [
         b["id"]

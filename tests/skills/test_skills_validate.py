@@ -186,6 +186,7 @@ def test_report_to_dict_and_raise(make_skill: MakeSkill) -> None:
         report.raise_for_errors()
     assert info.value.problems == report.errors
     assert "uppercase" in str(report)
-    assert report._repr_html_().startswith(
+    assert repr(report) == "<ValidationReport 'Bad' invalid (strict): 1 error(s), 0 warning(s)>"
+    assert report._repr_mimebundle_()[0]["text/html"].startswith(
         "<div><b>Bad</b>: invalid (strict)</div><ul><li>error: skill &#x27;Bad&#x27;"
     )

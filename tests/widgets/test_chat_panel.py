@@ -58,7 +58,7 @@ def test_send_streams_runs_tools_and_renders_the_reply(local_session: MakeSessio
     assert panel.errors == []
     # a fake model is named, and its made-up token counts are not shown as usage or cost
     assert "scripted model, offline" in panel.footer.value and "tokens" not in panel.footer.value
-    assert "scripted model, offline" in turn.badge.value
+    assert "scripted model, offline" in str(shown) and "Tokens" not in str(shown), "named in the answer too"
 
 
 class Relay(BaseModel):

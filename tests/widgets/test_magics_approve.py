@@ -122,3 +122,26 @@ def test_after_an_approve_cell_the_sessions_executor_and_policy_are_what_they_we
     assert prompts == ["Run bash_tool? [y/N] "] * 2
     assert session.executor is standing and (standing.policy, standing.ask) == (policy, ask)
     assert standing.policy is policy
+
+
+def test_a_call_waiting_for_approval_says_so_in_the_live_view(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the cell asks, the call's live row reads "waiting for approval", not "running"."""
+    shell.user_ns["m"] = S([S.reply(S.tool_use("bash_tool", command="echo hi", description="a")), "done"])
+    seen: list[str] = []
+
+    def answer(prompt: str = "") -> str:
+        seen.append(prompt)
+        return "y"
+
+    monkeypatch.setattr("builtins.input", answer)
+    with capture_output() as io:
+        result = shell.run_cell("%%conjure chat --model m --approve\ngo")
+    assert result.error_in_exec is None
+    htmls = [str(o.data.get("text/html", "")) for o in io.outputs]
+    rows = [h for h in htmls if "echo hi" in h]
+    assert seen == ["Run bash_tool? [y/N] "]
+    assert any(">waiting for approval<" in h for h in rows), rows
+    waiting = next(i for i, h in enumerate(htmls) if ">waiting for approval<" in h)
+    assert any(">running<" in h or ">ok<" in h for h in htmls[waiting + 1 :]), "then it runs"

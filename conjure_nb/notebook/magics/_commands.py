@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from ..render._objects import summarize_input
+from ...tools._render import summarize_input
 from ._parsers import line_parser
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -12,7 +12,6 @@ Settings live in traits (`%config ConjureMagics.backend = "docker"`); sessions b
 
 from __future__ import annotations
 
-import json
 import posixpath
 import shlex
 from typing import Any, TypeVar
@@ -22,19 +21,18 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Integer, List, Unicode
 
 from ... import _errors as cj_errors
-from ...display._text import escape, markdown_html
+from ...display._mime import show_as
 from ...models._function import as_model
 from ...session import Response, Session
 from ...tools import ToolCall, ToolResult
 from ...tools.events import ToolCallFinished, ToolCallStarted
-from ..render import to_html
+from .._turn import fake_model
 from . import _commands as commands
 from ._failure import CellFailure
 from ._inputs import parse_names, prepare_inputs
 from ._live import LiveTurn
 from ._parsers import chat_parser, run_parser
 from ._resolve import NO_MODEL, expand, resolve_model, resolve_skills
-from ._results import RESULTS
 from ._sessions import Opened, SessionStore, Spec, model_label
 
 __all__ = ["ConjureMagics"]
@@ -159,24 +157,26 @@ class ConjureMagics(Magics):
             message += "\n\n" + "\n".join(inputs.lines)
         # --model, --max-iterations and --approve are this turn's: the session keeps its own
         model = as_model(model)
-        turn = {"model": model, "max_iterations": args.max_iterations, **_approvals(session, args.approve)}
+        turn: dict[str, Any] = {"model": model, "max_iterations": args.max_iterations}
         meta = self._meta(args.session, session, model=model)
         stream = self.stream if args.stream is None else args.stream
-        view = LiveTurn(metadata=meta, title=f"session {args.session}") if stream else None
+        fake = fake_model(model if model is not None else session.model)
+        view = LiveTurn(metadata=meta, title=f"session {args.session}", fake=fake) if stream else None
+        turn.update(_approvals(session, args.approve, view))
         response = self._turn(session, message, view, turn)
         opened.turns.append(response)
         self._keep(args, response)
         meta["conjure_nb"]["usage"] = dict(response.usage)
-        return self._result(_chat_bundle(response, args.format), meta, view, response)
+        return self._result(response, args.format, meta, view)
 
     def _turn(self, session: Session, message: str, view: LiveTurn | None, turn: dict[str, Any]) -> Response:
         try:
             return session.chat(message, on_event=view.on_event if view else None, **turn)
         except KeyboardInterrupt:
-            note = "the turn stopped; running tools were stopped and the history so far is kept"
             if view:
-                view.interrupt(note)
-            raise CellFailure("KeyboardInterrupt", f"interrupted: {note}") from None
+                view.interrupt()
+            note = "the turn stopped; running tools were stopped and the history so far is kept"
+            raise CellFailure("KeyboardInterrupt", note) from None
         except cj_errors.UsageError as exc:
             if view:
                 view.fail(exc)
@@ -186,18 +186,17 @@ class ConjureMagics(Magics):
                 view.fail(exc)
             raise CellFailure(type(exc).__name__, str(exc), exc) from None
 
-    def _result(self, bundle: dict[str, Any], meta: dict[str, Any], view: LiveTurn | None, result: _R) -> _R:
-        """The cell's return value: `result`, shown as `Out[n]` with `bundle` and `meta`.
+    def _result(
+        self, result: _R, fmt: str | None, meta: dict[str, Any], view: LiveTurn | None, **facts: str
+    ) -> _R:
+        """The cell's return value: `result` itself, marked to show as `Out[n]` in the cell's format
+        with the cell's metadata (and `facts`, such as the directory a command ran in).
 
         A live view has done its work by now; it is emptied, so the answer is not shown twice.
         """
         if view is not None:
-            view.metadata = meta
-            view.state.status = "done"
-            view.state.result = result
-            view.sink({"text/plain": ""}, meta)
-        RESULTS.remember(result, bundle, meta)
-        return result
+            view.close(meta)
+        return show_as(result, fmt, meta, **facts)
 
     # -- %%conjure run -------------------------------------------------------------------------
 
@@ -224,30 +223,49 @@ class ConjureMagics(Magics):
         except KeyboardInterrupt:
             if view:
                 view.interrupt()
-            raise CellFailure("KeyboardInterrupt", "interrupted: the command was stopped") from None
+            raise CellFailure("KeyboardInterrupt", "the command was stopped") from None
         except cj_errors.UsageError as exc:
+            if view:
+                view.fail(exc)
             raise UsageError(str(exc)) from None
         if view is not None:
             view.on_event(ToolCallFinished(call, result))
         self._keep(args, result)
-        html = _ran_in(session, args.cwd, tool) + to_html(result)
-        return self._result({"text/html": html, "text/plain": repr(result)}, meta, view, result)
+        return self._result(result, None, meta, view, **_ran_in(session, args.cwd, tool))
 
 
-def _approvals(session: Session, approve: str | None) -> dict[str, Any]:
+def _asker(view: LiveTurn | None) -> Any:
+    """Ask in the cell (y/N); the live view's row says "waiting for approval" meanwhile."""
+    from ...executors._approval import ApprovalRequest, ask_in_console
+
+    if view is None:
+        return ask_in_console
+
+    def ask(request: ApprovalRequest) -> bool:
+        view.waiting(request.call.id)
+        try:
+            return ask_in_console(request)
+        finally:
+            view.answered(request.call.id)
+
+    return ask
+
+
+def _approvals(session: Session, approve: str | None, view: LiveTurn | None = None) -> dict[str, Any]:
     """`--approve [TOOL,...]`: the named tools (all by default) ask in the cell before they run.
 
     The chat call's `approve=`: it joins the session's own policy for this turn, stricter wins.
+    While the cell asks, the call's live row reads "waiting for approval".
     """
     if approve is None:
         return {}
-    from ...executors._approval import ApprovalPolicy, ask_in_console
+    from ...executors._approval import ApprovalPolicy
 
     tools = [t.strip() for t in approve.split(",") if t.strip()] or ["*"]
     unknown = [t for t in tools if t != "*" and t not in session.tools]
     if unknown:
         raise UsageError(f"--approve {approve}: no tool {', '.join(unknown)}; the tools are {session.tools}")
-    return {"approve": ApprovalPolicy(dict.fromkeys(tools, "ask")), "ask": ask_in_console}
+    return {"approve": ApprovalPolicy(dict.fromkeys(tools, "ask")), "ask": _asker(view)}
 
 
 def _shell_options(command: str, args: Any) -> str:
@@ -258,16 +276,13 @@ def _shell_options(command: str, args: Any) -> str:
     return "\n".join([*lines, command])
 
 
-def _ran_in(session: Session, cwd: str | None, tool: str) -> str:
-    """One line saying which directory the command ran in, as the executor sees it."""
+def _ran_in(session: Session, cwd: str | None, tool: str) -> dict[str, str]:
+    """The directory the command ran in, as the executor sees it, for the result's rendering."""
     if tool != "bash_tool":
-        return ""
+        return {}
     base = "/workspace" if session.backend == "docker" else str(session.working_dir)
     where = posixpath.normpath(posixpath.join(base, cwd)) if cwd else base
-    return (
-        f'<div class="conjure-ran-in" style="opacity:0.75;font-size:12px">ran in <code>{escape(where)}</code>'
-        f" ({escape(session.backend)})</div>"
-    )
+    return {"ran_in": where, "backend": session.backend}
 
 
 def _run_call(session: Session, command: str) -> tuple[str, dict[str, Any]]:
@@ -284,15 +299,3 @@ def _run_call(session: Session, command: str) -> tuple[str, dict[str, Any]]:
         f"%%conjure run: this {session.backend} session has no bash_tool; start the body with one of "
         f"{execute or session.tools} to say which tool runs it"
     )
-
-
-def _chat_bundle(response: Response, fmt: str) -> dict[str, Any]:
-    if fmt == "text":
-        return {"text/plain": response.text}
-    if fmt == "json":
-        text = json.dumps(response.to_dict(), indent=2, default=str)
-        return {"application/json": json.loads(text), "text/plain": text}
-    if fmt == "html":  # the answer's Markdown as sanitized HTML: never the model's own HTML
-        return {"text/html": markdown_html(response.text), "text/plain": response.text}
-    # no text/markdown: a frontend renders the raw HTML inside Markdown from a trusted output
-    return {"text/html": to_html(response), "text/plain": repr(response)}

@@ -1,18 +1,18 @@
-"""Live rendering of a turn: consume a session's events, keep one display up to date.
-
-This is the plumbing the `%%conjure` magics stream through, and the widget panels reuse it:
+"""The live view of a `%%conjure` cell: one display, updated in place while the turn runs.
 
 ```python
 view = LiveTurn()                               # shows an empty "running" output now
 response = session.chat(message, on_event=view.on_event)
-view.finish(response)                           # the final rendering replaces the live one
+view.close()                                    # the cell's Out[n] shows the answer from here
 ```
 
-`TurnState` is the pure part (events in, state out, no I/O); `LiveTurn` renders the state to HTML
-and pushes it to a *sink*: by default an IPython display handle updated in place (`update_display`,
-so no custom JavaScript is needed anywhere), or any `sink(bundle, metadata)` callable, e.g. one that
-sets an ipywidgets HTML value. Events may arrive from tool threads; `LiveTurn` serialises them and
-throttles text deltas to at most one refresh per `interval` seconds (tool rows refresh at once).
+The state is the shared `TurnState` (`notebook/_turn.py`), the one the ChatPanel renders too, so
+a call reads "waiting for approval", "stopped" or "interrupted" in the same words in both. This
+module only renders it to HTML and pushes it to a *sink*: by default an IPython display handle
+updated in place (`update_display`, so no custom JavaScript is needed anywhere), or any
+`sink(bundle, metadata)` callable. Events may arrive from tool threads; `LiveTurn` serialises them,
+throttles text deltas to at most one refresh per `interval` seconds (tool rows refresh at once),
+and redraws every second while a tool call runs, so its elapsed time ticks.
 """
 
 from __future__ import annotations
@@ -20,109 +20,72 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from ...display._html import badge, error_box, esc, frame, note
+from ...display._html import esc, frame, note, rows_table
 from ...display._text import markdown_html
-from ...tools import CreatedFile
-from ...tools.events import (
-    Event,
-    FileCreated,
-    ModelRequestStart,
-    ModelRequestStop,
-    TextDelta,
-    ToolCallFinished,
-    ToolCallStarted,
-    TurnFinished,
-)
-from ..render import to_html
-from ..render._objects import TraceRow, summarize_input, trace_html
+from ...tools.events import Event, ToolCallStarted
+from .._turn import COLORS, Ticker, ToolRow, TurnState, fake_badge
 
-__all__ = ["DisplaySink", "LiveTurn", "Sink", "TurnState"]
+__all__ = ["DisplaySink", "LiveTurn", "Sink", "live_html"]
 
 Sink = Callable[[dict[str, str], dict[str, Any]], None]
 
 
-@dataclass
-class TurnState:
-    """What a turn has shown so far, built from its events (no I/O, not thread-safe by itself).
+def status_html(status: str, label: str) -> str:
+    """A status in its colour (the words and colours of `notebook/_turn.py`)."""
+    return f'<span style="color:{COLORS.get(status, "inherit")};font-weight:600">{esc(label)}</span>'
 
-    Attributes:
-        texts: the assistant's text, one entry per model request that wrote any.
-        rows: one row per tool call, keyed by tool_use_id, in the order they started.
-        files: files created so far.
-        status: running | done | error | interrupted.
-        iteration: the current model request (1-based; 0 before the first).
-        error: the failure's message when status is error or interrupted.
-        result: what `finish` was given (a Response, a ToolResult, ...).
-    """
 
-    texts: list[str] = field(default_factory=list)
-    rows: dict[str, TraceRow] = field(default_factory=dict)
-    files: list[CreatedFile] = field(default_factory=list)
-    status: str = "running"
-    iteration: int = 0
-    error: str | None = None
-    result: Any = None
-    started: float = field(default_factory=time.perf_counter)
-
-    def apply(self, event: Event) -> bool:
-        """Fold one event in; True when the change is structural (worth showing at once)."""
-        if isinstance(event, TextDelta):
-            if not self.texts:
-                self.texts.append("")
-            self.texts[-1] += event.text
-            return False
-        if isinstance(event, ModelRequestStart):
-            self.iteration = event.iteration
-            if self.texts and self.texts[-1]:
-                self.texts.append("")
-        elif isinstance(event, ToolCallStarted):
-            self.rows[event.tool_use_id] = TraceRow(
-                event.tool, summarize_input(event.tool, event.input), "running"
-            )
-        elif isinstance(event, ToolCallFinished):
-            row = self.rows.setdefault(event.tool_use_id, TraceRow(event.tool, "", "running"))
-            row.status = "interrupted" if event.result.error_code == "interrupted" else (
-                "error" if event.is_error else "ok"
-            )  # fmt: skip
-            row.duration_ms = event.duration_ms
-            row.exit_code = event.result.exit_code
-        elif isinstance(event, FileCreated):
-            self.files = [f for f in self.files if f.path != event.file.path] + [event.file]
-        elif isinstance(event, TurnFinished):
-            self.result = event.response
-        elif not isinstance(event, ModelRequestStop):
-            return False
-        return True
-
-    @property
-    def text(self) -> str:
-        return "\n\n".join(t for t in self.texts if t)
-
-    @property
-    def elapsed_s(self) -> float:
-        return time.perf_counter() - self.started
+def rows_html(rows: list[ToolRow]) -> str:
+    """The tool calls as a table: tool, input, status in words, and the time (ticking while open)."""
+    now = time.monotonic()
+    cells = [
+        [
+            str(i),
+            f"<code>{esc(row.tool)}</code>",
+            f"<code>{esc(row.summary)}</code>",
+            status_html(row.status, row.label),
+            esc(row.took(now)),
+        ]
+        for i, row in enumerate(rows, 1)
+    ]
+    return rows_table(["#", "tool", "input", "status", "time"], cells) if cells else ""
 
 
 def live_html(state: TurnState, title: str = "") -> str:
-    """The in-progress view: the text so far, the tool rows, the files, and a status line."""
+    """The in-progress view: the text so far, the tool rows, the files, and a status line.
+
+    A turn that ended badly says so once: its rows say "interrupted" / "stopped", and the cell's
+    error says why; the status line then only keeps the facts (requests, time, session).
+    """
     parts = []
     if state.text:
         parts.append(markdown_html(state.text))
     if state.rows:
-        parts.append(trace_html(state.rows.values()))
+        parts.append(rows_html(list(state.rows.values())))
     if state.files:
         parts.append(note("files: " + ", ".join(f.filename for f in state.files)))
-    where = f" · model request {state.iteration}" if state.iteration else ""
-    label = {"running": "running…", "interrupted": "interrupted", "error": "failed"}.get(
-        state.status, state.status
-    )
-    status = f"<div>{badge(label)}{esc(where)} · {state.elapsed_s:.1f} s{' · ' + esc(title) if title else ''}</div>"
-    if state.status in ("error", "interrupted") and state.error:
-        status = error_box(label, f"<div>{esc(state.error)}</div>") + status
-    return frame("".join(parts) + status)
+    facts = [f"model request {state.iteration}"] if state.iteration else []
+    facts.append(f"{state.elapsed_s():.1f} s")
+    if title:
+        facts.append(title)
+    if state.tokens():
+        facts.append(state.tokens())
+    head = [status_html(state.status, state.label)] if not state.over or not state.rows else []
+    if state.fake:
+        head.append(fake_badge(state.fake))
+    line = " · ".join(esc(f) for f in facts)
+    parts.append(f'<div class="conjure-live-status">{" ".join(head)}{" · " if head else ""}{line}</div>')
+    return frame("".join(parts))
+
+
+def live_text(state: TurnState) -> str:
+    lines = [state.text] if state.text else []
+    lines += [f"[{row.label}] {row.tool}: {row.summary}" for row in state.rows.values()]
+    if not state.over or not state.rows:
+        lines.append(state.label)
+    return "\n".join(lines)
 
 
 class DisplaySink:
@@ -149,6 +112,8 @@ class LiveTurn:
         title: a short label on the status line (the session name, say).
         interval: the least time between two refreshes caused by text deltas, in seconds.
         show_now: push the empty "running" view at once, so the cell shows activity immediately.
+        fake: what a fake model is ("scripted model, offline"): shown as a badge, and no tokens.
+        tick: seconds between redraws while a tool call runs (its elapsed time ticks).
     """
 
     def __init__(
@@ -159,57 +124,76 @@ class LiveTurn:
         title: str = "",
         interval: float = 0.1,
         show_now: bool = True,
+        fake: str | None = None,
+        tick: float = 1.0,
     ):
         self.sink: Sink = sink or DisplaySink()
         self.metadata: dict[str, Any] = dict(metadata or {})
         self.title = title
         self.interval = interval
-        self.state = TurnState()
+        self.state = TurnState(fake=fake)
         self._lock = threading.RLock()
         self._last_push = 0.0
-        self._dirty = False
+        self._ticker = Ticker(self._ticking, self._tick, tick)
         if show_now:
             self.refresh()
 
     def on_event(self, event: Event) -> None:
         """Fold in an event and refresh the display (throttled for text). Safe from any thread."""
         with self._lock:
-            if self.state.status != "running":
+            if self.state.over:
                 return
             structural = self.state.apply(event)
-            self._dirty = True
-            if structural or time.perf_counter() - self._last_push >= self.interval:
+            if structural or time.monotonic() - self._last_push >= self.interval:
+                self.refresh()
+        if isinstance(event, ToolCallStarted):
+            self._ticker.start()
+
+    def waiting(self, tool_use_id: str) -> None:
+        """A person is asked to approve the call: its row says "waiting for approval"."""
+        with self._lock:
+            if self.state.waiting(tool_use_id):
+                self.refresh()
+
+    def answered(self, tool_use_id: str) -> None:
+        with self._lock:
+            if self.state.answered(tool_use_id):
+                self.refresh()
+
+    def _ticking(self) -> bool:
+        with self._lock:
+            return self.state.ticking
+
+    def _tick(self) -> None:
+        with self._lock:
+            if self.state.ticking:
                 self.refresh()
 
     def refresh(self) -> None:
         with self._lock:
-            self._push(live_html(self.state, self.title))
+            self._last_push = time.monotonic()
+            html = live_html(self.state, self.title)
+            self.sink({"text/html": html, "text/plain": live_text(self.state)}, self.metadata)
 
-    def _push(self, html: str, plain: str | None = None) -> None:
-        self._last_push = time.perf_counter()
-        self._dirty = False
-        self.sink({"text/html": html, "text/plain": plain or self.plain()}, self.metadata)
+    def fail(self, error: BaseException | str) -> None:
+        """The turn failed: open rows end as errors; the cell's own error says why."""
+        self._end(lambda: self.state.fail(error))
 
-    def plain(self) -> str:
-        state = self.state
-        lines = [state.text] if state.text else []
-        lines += [f"[{r.status}] {r.tool}: {r.summary}" for r in state.rows.values()]
-        lines.append(state.status if not state.error else f"{state.status}: {state.error}")
-        return "\n".join(lines)
+    def interrupt(self) -> None:
+        """A kernel interrupt: open rows say "interrupted"; the cell's own error says the rest."""
+        self._end(self.state.interrupted)
 
-    def finish(self, result: Any, html: str | None = None) -> None:
-        """Replace the live view with the final rendering of `result` (or the `html` given)."""
+    def close(self, metadata: dict[str, Any] | None = None) -> None:
+        """The turn is over and the cell's Out[n] shows its result: the live view empties."""
         with self._lock:
-            self.state.status = "done"
-            self.state.result = result
-            self._push(html if html is not None else to_html(result), repr(result))
+            self.state.finish()
+            if metadata is not None:
+                self.metadata = metadata
+            self.sink({"text/plain": ""}, self.metadata)
+        self._ticker.stop()
 
-    def fail(self, error: BaseException | str, status: str = "error") -> None:
-        """Show the failure in place of the live view; what streamed so far stays visible."""
+    def _end(self, how: Callable[[], None]) -> None:
         with self._lock:
-            self.state.status = status
-            self.state.error = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-            self._push(live_html(self.state, self.title))
-
-    def interrupt(self, message: str = "interrupted by the user; the history so far is kept") -> None:
-        self.fail(message, status="interrupted")
+            how()
+            self.refresh()
+        self._ticker.stop()

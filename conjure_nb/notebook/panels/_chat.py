@@ -33,6 +33,7 @@ from ...executors._approval import (
     require_approval,
 )
 from ...tools.events import Event, FileCreated, ModelRequestStop
+from .._turn import fake_badge, fake_model
 from ._file_card import file_card
 from ._pricing import Price, estimate_cost, find_price, format_cost
 from ._turn_view import ApprovalCard, TurnView
@@ -149,7 +150,7 @@ class ChatPanel(w.VBox):
             except Exception as exc:
                 self._show_error(exc)
                 return False
-            turn = TurnView(text, file_card)
+            turn = TurnView(text, file_card, fake=fake_model(session.model))
             self._usage_before = dict(session.usage)
             worker = TurnWorker(session, text, self._event_handler(turn), self._done_handler(turn))
             self._worker, self._running = worker, True
@@ -168,7 +169,7 @@ class ChatPanel(w.VBox):
             self.stop_button.disabled = True
             self.notice.value = "<i>Stopping…</i>"
             if self.turns:
-                self.turns[-1].stopping = True
+                self.turns[-1].stop()
             worker.stop()
 
     def wait(self, timeout: float | None = None) -> Response | None:
@@ -226,8 +227,6 @@ class ChatPanel(w.VBox):
                     self.errors.append(worker.error)
                     turn.fail(worker.error)
                 self.notice.value = ""
-                if worker.response is not None:
-                    turn.badge.value = _fake_badge(self._session)
                 self._running = False
                 self._update_footer(turn)
                 self._set_running(False)
@@ -335,7 +334,7 @@ class ChatPanel(w.VBox):
         return choice if isinstance(choice, str) else model_id(choice)
 
     def _update_footer(self, turn: TurnView | None) -> None:
-        fake = _fake_badge(self._session)
+        fake = fake_badge(fake_model(getattr(self._session, "model", None)))
         if fake:  # a fake model's token counts are invented: not shown as usage or cost
             self.footer.value = (
                 f'<div class="conjure-footer" style="opacity:0.85;font-size:12px">{fake} '
@@ -369,24 +368,6 @@ def _added(before: Mapping[str, Any], turn: Mapping[str, int]) -> dict[str, int]
     for key, value in turn.items():
         out[key] = out.get(key, 0) + value
     return out
-
-
-def _fake_badge(session: Session | None) -> str:
-    """A visible badge naming a fake model (ScriptedModel, FunctionModel), or "" for a real one."""
-    from ...models._function import FunctionModel
-    from ...models._scripted import ScriptedModel
-
-    model = getattr(session, "model", None)
-    if isinstance(model, ScriptedModel):
-        label = "scripted model, offline"
-    elif isinstance(model, FunctionModel):
-        label = "function model (a Python callback), not Claude"
-    else:
-        return ""
-    return (
-        '<span class="conjure-fake-model" style="display:inline-block;padding:0 6px;border-radius:8px;'
-        f'font-size:11px;background:rgba(239,108,0,0.15);color:#ef6c00">{escape(label)}</span>'
-    )
 
 
 def _usage_text(mid: str | None, usage: Mapping[str, int], prices: Mapping[str, Price] | None) -> str:

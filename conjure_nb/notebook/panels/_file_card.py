@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
-from ..render._file_previews import FileOptions, file_html
+from ...tools._file_previews import FileOptions, file_html
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...tools import CreatedFile

@@ -1,8 +1,9 @@
 """The widgets of one turn in the ChatPanel: the user's message, live activity, the answer, files.
 
-A `TurnView` is fed the session's events (from whichever thread emits them) and keeps plain
-state beside its widgets (`text`, `rows`, `files`), so tests and the panel read the same thing a
-browser shows.
+A `TurnView` is fed the session's events (from whichever thread emits them) and folds them into the
+shared `TurnState` (`notebook/_turn.py`), the same state the `%%conjure` live view renders, so a
+call reads "waiting for approval", "stopped" or "interrupted" in the same words in both. The view
+keeps that state (`turn.state`) beside its widgets, so tests and the panel read what a browser shows.
 """
 
 from __future__ import annotations
@@ -10,81 +11,60 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
 from ...executors._approval import reveal
-from ...tools.events import (
-    Event,
-    FileCreated,
-    ModelRequestStart,
-    ModelRequestStop,
-    TextDelta,
-    ToolCallFinished,
-    ToolCallStarted,
-)
-from ..render._objects import result_table, summarize_input, tool_result_html
+from ...tools._render import result_table, tool_result_html
+from ...tools.events import Event, FileCreated, ModelRequestStart, ModelRequestStop, TextDelta
+from .._turn import COLORS, Ticker, ToolRow, TurnState
 from ._render import display_data, escape, markdown_output, pre
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...executors._approval import ApprovalRequest
-    from ...tools import CreatedFile, ToolResult
+    from ...tools import CreatedFile
     from ...tools._response import Response
 
-__all__ = ["ApprovalCard", "ToolRow", "TurnView"]
+__all__ = ["ApprovalCard", "RowView", "TurnView"]
 
 _STREAM_EVERY_S = 0.05  # at most ~20 updates a second while text streams
-# plain dots, not emoji: a browser without an emoji font (Debian's chromium) draws those as boxes
-_COLORS = {
-    "running": "#d08c00",
-    "waiting": "#d08c00",
-    "ok": "#1a7f37",
-    "error": "#b00020",
-    "stopped": "#757575",
-    "interrupted": "#ef6c00",
-}
 _TICK_S = 1.0  # how often a running row's elapsed time is redrawn
 
 
-@dataclass
-class ToolRow:
-    """One tool call as the panel shows it: tool, input summary, status, duration, result."""
+class RowView:
+    """One tool call as the panel shows it: a widget drawn from the call's shared `ToolRow`."""
 
-    tool_use_id: str
-    tool: str
-    input: dict[str, Any]
-    status: str = "running"
-    duration_ms: float | None = None
-    result: ToolResult | None = None
-    widget: w.HTML = field(default_factory=w.HTML)
-    started: float = field(default_factory=time.monotonic)
+    def __init__(self, row: ToolRow):
+        self.row = row
+        self.widget = w.HTML()
+
+    @property
+    def tool(self) -> str:
+        return self.row.tool
+
+    @property
+    def status(self) -> str:
+        return self.row.status
 
     def render(self) -> None:
-        dot = f'<span style="color:{_COLORS[self.status]}">●</span>'
-        head = f"{dot} <code>{escape(self.tool)}</code> {escape(summarize_input(self.tool, self.input))}"
-        status = "waiting for approval" if self.status == "waiting" else self.status
-        if self.status == "error" and self.result is not None and self.result.exit_code not in (None, 0):
-            status += f" (exit {self.result.exit_code})"
-        if self.duration_ms is not None:
-            took = f" · {self.duration_ms:,.0f} ms"
-        elif self.status in ("running", "waiting"):
-            took = f" · {time.monotonic() - self.started:,.0f} s"  # ticks while the tool runs
-        else:
-            took = ""
-        body = f'<div class="conjure-tool-row conjure-{self.status}">{head} <b>{status}</b>{took}'
-        self.widget.value = body + self._details() + "</div>"
+        row = self.row
+        # plain dots, not emoji: a browser without an emoji font (Debian's chromium) draws those as boxes
+        dot = f'<span style="color:{COLORS[row.status]}">●</span>'
+        head = f"{dot} <code>{escape(row.tool)}</code> {escape(row.summary)}"
+        body = f'<div class="conjure-tool-row conjure-{row.status}">{head} <b>{escape(row.label)}</b>'
+        self.widget.value = body + f" · {escape(row.took())}" + self._details() + "</div>"
 
     def _details(self) -> str:
-        if self.result is None:
+        result = self.row.result
+        if result is None:
             return ""
-        head = None if self.result.is_error else result_table(self.result)
-        body = tool_result_html(self.result, max_rows=20, max_text=4000)
+        head = None if result.is_error else result_table(result)
+        body = tool_result_html(result, max_rows=20, max_text=4000)
         if head is not None:  # tables are what people look for: open
             rows = f"{head.rows:,} rows × {head.cols:,} columns"
             return f"<details open><summary>output: a table, {rows}</summary>{body}</details>"
-        size = len(self.result.content or "")
+        size = len(result.content or "")
         return f"<details><summary>output ({size:,} characters)</summary>{body}</details>"
 
 
@@ -130,153 +110,157 @@ class ApprovalCard:
 
 
 class TurnView:
-    """Everything one turn shows, updated live from its events."""
+    """Everything one turn shows, updated live from its events (state in `self.state`)."""
 
-    def __init__(self, message: str, render_file: Any):
+    def __init__(self, message: str, render_file: Any, *, fake: str | None = None):
         self.message = message
-        self.text = ""  # what the current model request has streamed so far
-        self.rows: dict[str, ToolRow] = {}
+        self.state = TurnState(fake=fake)
+        self.rows: dict[str, RowView] = {}
         self.cards: list[ApprovalCard] = []
-        self.files: list[CreatedFile] = []
-        self.usage: dict[str, int] = {}
         self._render_file = render_file
         self._lock = threading.RLock()
         self._last_flush = 0.0
-        self.over = False
-        self.stopping = False
-        self._ticking = False
+        self._frozen = 0  # text segments (one per model request) already moved into the activity
+        self._ticker = Ticker(self._ticking, self._tick, _TICK_S)
         self.user = w.HTML(f'<div class="conjure-user"><b>You:</b> {escape(message)}</div>')
         self.activity = w.VBox()
         self.answer = w.HTML()
         self.reply = w.Output()
         self.file_box = w.VBox()
         self.status = w.HTML()
-        self.badge = w.HTML()  # names a fake model under its answer
-        self.widget = w.VBox(
-            [self.user, self.activity, self.answer, self.badge, self.reply, self.file_box, self.status]
-        )
+        self.widget = w.VBox([self.user, self.activity, self.answer, self.reply, self.file_box, self.status])
         self.widget.add_class("conjure-turn")
+
+    # -- what the panel and the tests read -----------------------------------------------------
+
+    @property
+    def over(self) -> bool:
+        return self.state.over
+
+    @property
+    def text(self) -> str:
+        """What the current model request has streamed so far (the final answer once it is over)."""
+        if self.state.response is not None:
+            return self.state.response.text
+        return self._streaming()
+
+    def _streaming(self) -> str:
+        texts = self.state.texts
+        return texts[-1] if len(texts) > self._frozen else ""
+
+    @property
+    def usage(self) -> dict[str, int]:
+        return self.state.usage
+
+    @property
+    def files(self) -> list[CreatedFile]:
+        return self.state.files
+
+    # -- events --------------------------------------------------------------------------------
 
     def handle(self, event: Event) -> None:
         with self._lock:
-            if self.over:
+            if self.state.over:
                 return
-            if isinstance(event, TextDelta):
-                if self.stopping:  # a model call that outlives a Stop may still be writing
-                    return
-                self.text += event.text
-                self._flush_text(force=False)
-            elif isinstance(event, ModelRequestStart):
+            if isinstance(event, ModelRequestStart):
                 self._freeze_text()
+            self.state.apply(event)
+            if isinstance(event, TextDelta):
+                self._flush_text(force=False)
             elif isinstance(event, ModelRequestStop):
-                for key, value in event.usage.items():
-                    if isinstance(value, int):
-                        self.usage[key] = self.usage.get(key, 0) + value
                 if event.stop_reason == "tool_use":
                     self._freeze_text()  # written before its tool calls, so shown above their rows
                 else:
                     self._flush_text(force=True)
-            elif isinstance(event, ToolCallStarted):
-                self._add_row(ToolRow(event.tool_use_id, event.tool, event.input))
-            elif isinstance(event, ToolCallFinished):
-                self._finish_row(event)
             elif isinstance(event, FileCreated):
-                self.add_file(event.file)
+                self.file_box.children = (*self.file_box.children, self._render_file(event.file))
+            self._sync_rows()
 
     def ask(self, request: ApprovalRequest) -> ApprovalCard:
         card = ApprovalCard(request, on_answer=self._answered)
         with self._lock:
-            row = self.rows.get(request.call.id)
-            if row is not None and row.status == "running":
-                row.status = "waiting"
-                row.render()
+            if self.state.waiting(request.call.id):
+                self.rows[request.call.id].render()
             self.cards.append(card)
             self.activity.children = (*self.activity.children, card.widget)
         return card
 
     def _answered(self, request: ApprovalRequest) -> None:
         with self._lock:
-            row = self.rows.get(request.call.id)
-            if row is not None and row.status == "waiting":
-                row.status = "running"
-                row.render()
+            if self.state.answered(request.call.id):
+                self.rows[request.call.id].render()
 
-    def add_file(self, file: CreatedFile) -> None:
+    # -- the end -------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """The person pressed Stop: calls that end from now on read "stopped"."""
         with self._lock:
-            self.files = [f for f in self.files if f.path != file.path or file.path is None] + [file]
-            self.file_box.children = (*self.file_box.children, self._render_file(file))
+            self.state.stop()
 
     def finish(self, response: Response) -> None:
         """Replace the streamed text by the reply rendered as a `Response` renders itself."""
         with self._lock:
-            self.over = True
-            self.text = response.text
+            self.state.finish(response)
             self.answer.value = ""
             # files were shown as cards the moment they appeared; the reply renders without them
             self.reply.outputs = (display_data(dataclasses.replace(response, created_files=[])),)
-            self._refresh_cards()
+            self._settle()
 
     def fail(self, error: BaseException) -> None:
         with self._lock:
-            self.over = True
+            self.state.fail(error)
             self._flush_text(force=True)
-            self._refresh_cards()
+            self._settle()
             kind, message = type(error).__name__, str(error) or repr(error)
             self.status.value = f'<div class="conjure-error" style="color:#b00020"><b>{escape(kind)}</b>: {escape(message)}</div>'
 
     def stopped(self) -> None:
         with self._lock:
-            self.over = True
-            for row in self.rows.values():
-                if row.status in ("running", "waiting"):
-                    row.status = "stopped"
-                    row.render()
+            self.state.stopped()
             self._flush_text(force=True)
-            self._refresh_cards()
+            self._settle()
             self.status.value = '<div class="conjure-stopped"><i>Stopped by you.</i></div>'
 
-    def _add_row(self, row: ToolRow) -> None:
-        self.rows[row.tool_use_id] = row
-        row.render()
-        self.activity.children = (*self.activity.children, row.widget)
-        if not self._ticking:
-            self._ticking = True
-            threading.Thread(target=self._tick, name="conjure-turn-tick", daemon=True).start()
-
-    def _tick(self) -> None:
-        """Redraw running rows' elapsed time every second until none runs or the turn is over."""
-        while True:
-            time.sleep(_TICK_S)
-            with self._lock:
-                running = [r for r in self.rows.values() if r.status in ("running", "waiting")]
-                if self.over or not running:
-                    self._ticking = False
-                    return
-                for row in running:
-                    row.render()
-
-    def _finish_row(self, event: ToolCallFinished) -> None:
-        row = self.rows.get(event.tool_use_id)
-        if row is None:
-            row = ToolRow(event.tool_use_id, event.tool, {})
-            self._add_row(row)
-        row.status = _finished_status(event, stopping=self.stopping)
-        row.duration_ms = event.duration_ms
-        row.result = event.result
-        row.render()
-        self._refresh_cards()
-
-    def _refresh_cards(self) -> None:
+    def _settle(self) -> None:
+        self._ticker.stop()
+        for view in self.rows.values():
+            view.render()
         for card in self.cards:
             card.refresh()
 
+    # -- rows, text ----------------------------------------------------------------------------
+
+    def _sync_rows(self) -> None:
+        """A widget for each new call, and every row redrawn whose state may have changed."""
+        for key, row in self.state.rows.items():
+            view = self.rows.get(key)
+            if view is None:
+                view = self.rows[key] = RowView(row)
+                self.activity.children = (*self.activity.children, view.widget)
+                self._ticker.start()
+            view.render()
+        for card in self.cards:
+            card.refresh()
+
+    def _ticking(self) -> bool:
+        with self._lock:
+            return self.state.ticking
+
+    def _tick(self) -> None:
+        """Redraw the open rows, so their elapsed time ticks while they run."""
+        with self._lock:
+            for view in self.rows.values():
+                if view.row.open and not self.state.over:
+                    view.render()
+
     def _freeze_text(self) -> None:
         """Text written before tool calls moves into the activity list, in order."""
-        if self.text.strip():
+        text = self._streaming()
+        if text.strip():
             note = w.Output()
-            note.outputs = (markdown_output(self.text),)
+            note.outputs = (markdown_output(text),)
             self.activity.children = (*self.activity.children, note)
-        self.text = ""
+        self._frozen = len(self.state.texts)
         self.answer.value = ""
 
     def _flush_text(self, *, force: bool) -> None:
@@ -284,20 +268,7 @@ class TurnView:
         if not force and now - self._last_flush < _STREAM_EVERY_S:
             return
         self._last_flush = now
+        text = self._streaming()
         self.answer.value = (
-            f'<div class="conjure-stream" style="white-space:pre-wrap">{escape(self.text)}</div>'
-            if self.text
-            else ""
+            f'<div class="conjure-stream" style="white-space:pre-wrap">{escape(text)}</div>' if text else ""
         )
-
-
-def _finished_status(event: ToolCallFinished, *, stopping: bool) -> str:
-    """ok / error, or "stopped" for a call the person's Stop ended (not "error (exit -9)"), or
-    "interrupted" when the result says so."""
-    if not event.is_error:
-        return "ok"
-    if stopping:
-        return "stopped"
-    if event.result is not None and event.result.error_code == "interrupted":
-        return "interrupted"
-    return "error"

@@ -17,13 +17,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ...display._html import frame, note, pre, table
-from ...display._limits import limits
+from ...display._html import frame, pre, table
+from ...display._mime import Rendered
 from ...monitoring._result import FleetResult, MonitoringResult, analysis_html, is_analysis
 from ...tools import CreatedFile, ToolResult
+from ...tools._file_previews import FileOptions, file_html, files_html
+from ...tools._render import capped, response_html, tool_result_html
 from ...tools._response import Response
-from ._file_previews import FileOptions, file_html, files_html
-from ._objects import json_html, response_html, tool_result_html
+from ._objects import json_html
 
 __all__ = ["FileOptions", "bundle", "show", "to_html"]
 
@@ -38,16 +39,7 @@ def _session_html(session: Any, opts: FileOptions) -> str:
 
 def to_html(value: Any, opts: FileOptions | None = None) -> str:
     """The HTML rendering of `value` (anything `show` accepts), at most `limits.max_html_chars`."""
-    out = _to_html(value, opts or FileOptions())
-    if len(out) > limits.max_html_chars:
-        return frame(
-            note(
-                f"this output is {len(out):,} characters of HTML, more than limits.max_html_chars="
-                f"{limits.max_html_chars:,}; not shown (the object itself is intact: show less of it, "
-                "or raise the limit)"
-            )
-        )
-    return out
+    return capped(_to_html(value, opts or FileOptions()))
 
 
 def _to_html(value: Any, opts: FileOptions) -> str:
@@ -65,6 +57,10 @@ def _to_html(value: Any, opts: FileOptions) -> str:
         return frame(table(value, opts.max_rows))
     if isinstance(value, (MonitoringResult, FleetResult)):
         return value.html(opts)  # they render themselves
+    if isinstance(value, Rendered):  # a Skill, a ValidationReport, ...: its own default HTML
+        html = value._repr_mimebundle_(include=("text/html",))[0].get("text/html")
+        if isinstance(html, str):
+            return html
     if is_analysis(value):
         return analysis_html(value)
     if hasattr(value, "created_files") and hasattr(value, "tool_log"):

@@ -15,8 +15,8 @@ from typing import Any
 
 import ipywidgets as w
 
+from ....tools._file_previews import FileOptions
 from ...render import bundle
-from ...render._file_previews import FileOptions
 from ._chart import errors_chart_png
 from ._markup import error_box, esc, note
 from ._state import Snapshot, snapshot

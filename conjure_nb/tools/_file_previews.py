@@ -1,5 +1,7 @@
 """Previews of files on disk (created by tools or given by path), each with a download link.
 
+A `Response` shows the files its turn created with these, and `cj.show` shows any file with them.
+
 A created file lives in a session's working dir, where a tool (or a sandbox) may have planted a
 symlink: it is opened beneath that dir without following any link (`display.beneath.open_in`), and
 a planted link is refused with a line naming the file. A path given by the person is theirs and is
@@ -14,10 +16,10 @@ import stat
 from pathlib import Path
 from typing import IO
 
-from ...display._beneath import open_in
-from ...display._html import error_box, esc, note
-from ...display._previews import FileOptions, opened_file_html
-from ...tools import CreatedFile
+from ..display._beneath import open_in
+from ..display._html import error_box, esc, note
+from ..display._previews import FileOptions, opened_file_html
+from ._data import CreatedFile
 
 __all__ = ["FileOptions", "file_html", "files_html", "open_created"]
 
