@@ -208,7 +208,9 @@ def _fetched(workdir: Path, count: int) -> str:
         window = skill_code("log-analyzer", "window").window(summary, [fetch], [LOGS_FILE])
     except (OSError, ValueError, AttributeError):
         return f"fetched {count:,} records"
-    return f"fetched {window_words(window)}"
+    # the line before named the source; the query again (URL, since=, limit, order) only made the
+    # line too long to read, and what it adds is said in words (asked, cut or not)
+    return f"fetched {window_words({k: v for k, v in window.items() if k != 'query'})}"
 
 
 def _story(analysis: dict[str, Any], workdir: Path) -> list[str]:

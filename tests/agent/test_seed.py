@@ -113,7 +113,9 @@ def test_the_seeds_full_analysis_with_limit_500_states_its_window_everywhere(
     assert result.headline.endswith("UTC; the last hour was asked")
     # the progress lines and the notebook summary
     assert any("fetching the last hour (at most the newest 500 records)" in line for line in lines)
-    assert any(line.startswith(f"fetched 500 records (of {hour:,} available)") for line in lines)
+    fetched = next(line for line in lines if line.startswith("fetched "))
+    assert fetched.startswith(f"fetched 500 records (of {hour:,} available)")
+    assert "query:" not in fetched and "asked: the last hour" in fetched  # the line before named the URL
     assert any(line == f"verdict: {result.headline}" for line in lines)
     shown = result._repr_html_()
     assert html.escape(result.headline) in shown and "Ongoing at the window's end" in shown

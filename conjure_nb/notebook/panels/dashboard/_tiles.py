@@ -98,18 +98,39 @@ def tiles_html(snap: Snapshot) -> str:
     )
 
 
-def _table(header: list[str], rows: list[list[str]], nowrap: tuple[int, ...] = ()) -> str:
+def _table(header: list[str], rows: list[list[str]], text: dict[int, str] | None = None) -> str:
+    """A table as wide as its box. Columns in `text` (index: least width) hold prose and wrap,
+    never narrower than that; every other column (status, times, counts) keeps to one line."""
+    text = text or {}
+
+    def style(i: int) -> str:
+        return f"min-width:{text[i]}" if i in text else _NOWRAP
+
     head = "".join(f'<th style="text-align:left;{_NOWRAP}">{esc(h)}</th>' for h in header)
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td style="text-align:left;vertical-align:top;{_NOWRAP if i in nowrap else ""}">{c}</td>'
-            for i, c in enumerate(r)
+            f'<td style="text-align:left;vertical-align:top;{style(i)}">{c}</td>' for i, c in enumerate(r)
         )
         + "</tr>"
         for r in rows
     )
-    return f'<table class="conjure-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (
+        f'<table class="conjure-table" style="width:100%"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
+def _when(start: Any, end: Any) -> str:
+    """An incident's span in one short cell: `10:14 → 10:15` (UTC), the date below it."""
+
+    def split(value: Any) -> tuple[str, str]:
+        text = str(value or "").replace("T", " ")
+        return text[:10], text[11:19].rstrip("Z") or "?"
+
+    (day, begins), (last_day, ends) = split(start), split(end) if end else ("", "still going")
+    days = day if last_day in ("", day) else f"{day} → {last_day}"
+    return f'{esc(begins)} → {esc(ends)}<br><span style="font-size:11px;opacity:0.7">{esc(days)}</span>'
 
 
 def incidents_html(snap: Snapshot) -> str:
@@ -119,15 +140,14 @@ def incidents_html(snap: Snapshot) -> str:
         [
             f'<b style="color:{STATUS_COLORS["critical"] if i["status"] == "ongoing" else "inherit"}">'
             f"{esc(i['status'])}</b>",
-            esc(_stamp(i["start"])),
-            esc(_stamp(i["end"])) if i["end"] else "still going",
+            _when(i["start"], i["end"]),
             f"{i['errors']:,}",
             f"{i['peak']:,}",
             esc(i["what"]),
         ]
         for i in snap.incidents
     ]
-    return _table(["status", "start", "end", "errors", "peak", "what"], rows, nowrap=(0, 1, 2))
+    return _table(["status", "when (UTC)", "errors", "peak", "what"], rows, text={4: "12em"})
 
 
 def signatures_html(snap: Snapshot, limit: int = 10) -> str:
@@ -145,7 +165,7 @@ def signatures_html(snap: Snapshot, limit: int = 10) -> str:
         )
     more = len(snap.signatures) - limit
     tail = note(f"{more} more signatures in the report") if more > 0 else ""
-    return _table(["count", "services", "signature"], rows, nowrap=(0,)) + tail
+    return _table(["count", "services", "signature"], rows, text={1: "8em", 2: "14em"}) + tail
 
 
 def sources_html(snap: Snapshot) -> str:
@@ -166,7 +186,9 @@ def sources_html(snap: Snapshot) -> str:
                 f'<code style="font-size:11px">{esc(row["source"])}</code>',
             ]
         )
-    return _table(["source", "records", "errors", "error rate", "health", "where"], rows, nowrap=(0, 3))
+    return _table(
+        ["source", "records", "errors", "error rate", "health", "where"], rows, text={4: "8em", 5: "10em"}
+    )
 
 
 def static_html(snap: Snapshot, chart: bytes | None, last_run: str, live_note: str) -> str:

@@ -147,13 +147,16 @@ def headline(status: str, w: dict[str, Any]) -> str:
 
 
 def describe(w: dict[str, Any]) -> str:
-    """The window in one line for a report or a progress line."""
+    """The window in one line for a report or a progress line (without a `query`, the line leaves it
+    out: a progress line that has just named the source says the rest in words)."""
     available = w.get("available")
     count = f"{int(w.get('records') or 0):,} records" + (
         f" (of {int(available):,} available)" if available is not None else ""
     )
     cut = f"cut by the limit of {w['limit']:,}" if w.get("truncated") and w.get("limit") else "cut by a limit"
+    query = f"query: {w['query']}; " if w.get("query") else ""
     return (
         f"{count}, {span(w)} ({duration(w.get('duration_seconds'))}); asked: {w.get('asked')}; "
-        f"query: {w.get('query')}; " + (cut if w.get("truncated") else "not cut")
+        + query
+        + (cut if w.get("truncated") else "not cut")
     )
