@@ -53,9 +53,9 @@ _EXPORTS: dict[str, str] = {
     "LocalExecutor": "executors._local",
     "DockerExecutor": "executors.docker",
     "NativeExecutor": "executors._native",
-    "NativeSkill": "executors._native",
-    "Context": "executors._native",
-    "native_skill": "executors._native",
+    "NativeSkill": "executors._native_skill",
+    "Context": "executors._native_skill",
+    "native_skill": "executors._native_skill",
     "ApprovalExecutor": "executors._approval",
     "ApprovalPolicy": "executors._approval",
     "ApprovalRecord": "executors._approval",
@@ -216,7 +216,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .executors._base import Executor, ExecutorSetup
     from .executors._local import LocalExecutor
-    from .executors._native import Context, NativeExecutor, NativeSkill, native_skill
+    from .executors._native import NativeExecutor
+    from .executors._native_skill import Context, NativeSkill, native_skill
     from .executors.docker import DockerExecutor
     from .models._anthropic import AnthropicModel
     from .models._base import Model, ModelRequest

@@ -33,7 +33,7 @@ from typing import Any, NoReturn
 import httpx
 
 from .._errors import ToolError
-from ..executors._native import Context, NativeSkill
+from ..executors._native_skill import Context, NativeSkill
 from ._skillcode import skill_code
 
 __all__ = ["LogFetcher", "redacted"]

@@ -53,7 +53,7 @@ from ._turn import ApproveArg, TurnPlan, Turns, check_limit, choose_model, strea
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Unpack
 
-    from ..executors._native import NativeSkill
+    from ..executors._native_skill import NativeSkill
 
 __all__ = ["Response", "Session"]
 
