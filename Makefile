@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# e.g. make test PYTEST_ARGS="-n 2 --dist loadfile": two workers, each test file on one (pytest-xdist)
 PYTEST_ARGS ?=
 LAB_PORT ?= 8888
 DASHBOARD_PORT ?= 8866

@@ -7,6 +7,7 @@ The suite runs with its own TMPDIR, so the check for leftovers sees only what th
 from __future__ import annotations
 
 import atexit
+import fcntl
 import gc
 import glob
 import os
@@ -85,8 +86,11 @@ def docs_site() -> Path:
     per run: CI has just built it, so this is quick there; a fresh checkout builds it whole here."""
     site = ROOT / "docs" / "_build" / "html"
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-n", "-q", "-b", "html"]
-    proc = subprocess.run(
-        [*cmd, str(ROOT / "docs"), str(site)], capture_output=True, text=True, timeout=600, check=False
-    )
+    site.parent.mkdir(parents=True, exist_ok=True)
+    with (site.parent / ".suite-lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time when pytest runs in workers (-n 2)
+        proc = subprocess.run(
+            [*cmd, str(ROOT / "docs"), str(site)], capture_output=True, text=True, timeout=600, check=False
+        )
     assert proc.returncode == 0, f"the docs build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     return site
