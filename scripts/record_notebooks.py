@@ -8,6 +8,10 @@ documentation site shows them as they are. Paths of the machine that recorded th
 `notebooks/sanitize.cfg` (the sections named `*_paths`, the same rules nbval applies before it
 compares) are applied to the stored outputs: `/home/me/conjure/skills/echo` is stored as
 `…/skills/echo`, a temp dir as `/tmp/…`. Durations and ports are left as they were measured.
+
+Widget state is not stored (it would hold every widget's value: the dashboard's alone is most of a
+megabyte). A widget needs its live kernel anyway; the panels and the dashboard carry a static HTML copy
+of what they show, which is what a stored notebook and the documentation site display.
 """
 
 from __future__ import annotations
@@ -59,14 +63,16 @@ def mask_outputs(nb: nbformat.NotebookNode, rules: list[tuple[re.Pattern[str], s
 
 def record(path: Path) -> None:
     env = {**os.environ, "CONJURE_OFFLINE": "1"}
+    command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace"]
+    command += ["--ExecutePreprocessor.record_timing=False", "--ExecutePreprocessor.store_widget_state=False"]
     subprocess.run(
-        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-         "--ExecutePreprocessor.record_timing=False", path.name],  # fmt: skip
+        [*command, path.name],
         cwd=path.parent,
         env=env,
         check=True,
     )
     nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("widgets", None)  # also a state an earlier save (JupyterLab's) left behind
     changed = mask_outputs(nb, path_rules())
     nbformat.write(nb, path)
     print(f"{path}: recorded, {changed} output(s) masked, {path.stat().st_size:,} bytes")
