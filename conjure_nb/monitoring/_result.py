@@ -13,11 +13,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .._errors import UsageError
 from ..display._beneath import open_in
 from ..display._html import badge, details, error_box, esc, frame, img_png, note, table
+from ..display._mime import Formats, Rendered
 from ..display._previews import FileOptions, opened_file_html
 from ._skillcode import skill_code
 
@@ -35,7 +36,7 @@ def window_words(window: dict[str, Any]) -> str:
 
 
 @dataclass
-class MonitoringResult:
+class MonitoringResult(Rendered):
     """What one run produced: the verdict and the window it is about, the files, and how long each
     step took.
 
@@ -128,15 +129,11 @@ class MonitoringResult:
         with f:
             return opened_file_html(f, path.name, str(path), opts)
 
-    def _repr_html_(self) -> str:
-        return self.html()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/html": self.html(), "text/plain": repr(self)}
+    formats: ClassVar[Formats] = {"default": {"text/html": lambda r: r.html(), "text/plain": repr}}
 
 
 @dataclass
-class FleetResult:
+class FleetResult(Rendered):
     """The fleet view (one analysis of every source), each source's own, and what failed.
 
     `window` is what the fleet view looked at: the sources' windows merged exactly (earliest
@@ -201,11 +198,7 @@ class FleetResult:
             "</tbody></table>"
         )
 
-    def _repr_html_(self) -> str:
-        return self.html()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/html": self.html(), "text/plain": repr(self)}
+    formats: ClassVar[Formats] = {"default": {"text/html": lambda r: r.html(), "text/plain": repr}}
 
 
 def _fleet_row_html(row: dict[str, Any]) -> str:

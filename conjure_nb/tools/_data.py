@@ -126,7 +126,7 @@ class ToolResult(Rendered):
 
 
 @dataclass
-class CreatedFile:
+class CreatedFile(Rendered):
     """A file a tool created or changed in the working dir (or a hosted file, by `file_id`)."""
 
     path: str | None
@@ -136,6 +136,15 @@ class CreatedFile:
     media_type: str
     tool_use_id: str | None = None
     file_id: str | None = None
+
+    def __repr__(self) -> str:
+        size = "size unknown" if self.size is None else f"{self.size:,} bytes"
+        where = f" hosted {self.file_id}" if self.path is None and self.file_id else ""
+        return f"<CreatedFile {self.filename!r} {size} {self.media_type}{where}>"
+
+    formats: ClassVar[Formats] = {"default": {"text/html": lambda f: _file_html(f), "text/plain": repr}}
+    """How a created file displays: its preview by type (read beneath its working dir) and a
+    download link."""
 
 
 @dataclass
@@ -166,3 +175,10 @@ def _result_html(result: ToolResult) -> str:
     from ._render import run_html  # the renderers import this module's types
 
     return run_html(result)
+
+
+def _file_html(file: CreatedFile) -> str:
+    from ..display._html import frame
+    from ._file_previews import file_html  # the previews import this module's types
+
+    return frame(file_html(file))

@@ -117,7 +117,7 @@ def test_the_seeds_full_analysis_with_limit_500_states_its_window_everywhere(
     assert fetched.startswith(f"fetched 500 records (of {hour:,} available)")
     assert "query:" not in fetched and "asked: the last hour" in fetched  # the line before named the URL
     assert any(line == f"verdict: {result.headline}" for line in lines)
-    shown = result._repr_html_()
+    shown = result.html()
     assert html.escape(result.headline) in shown and "Ongoing at the window's end" in shown
     assert "cut by the limit" in shown
     # the report's first page and the workbook's Summary

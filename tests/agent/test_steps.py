@@ -198,10 +198,10 @@ def test_what_a_step_leaves_is_checked_and_a_failed_report_keeps_the_analysis(
 def test_a_monitoring_result_renders_itself_and_cj_show_uses_that(api: DemoLogServer, tmp_path: Path) -> None:
     with cj.MonitoringAgent(out_dir=tmp_path / "out") as agent:
         result = agent.analyze(api.logs_url, limit=300)
-    bundle = result._repr_mimebundle_()
+    bundle, _ = result._repr_mimebundle_()
     assert set(bundle) == {"text/html", "text/plain"} and bundle["text/plain"] == repr(result)
     shown = bundle["text/html"]
-    assert shown == result._repr_html_() == to_html(result)  # one rendering, whoever asks
+    assert shown == result.html() == to_html(result)  # one rendering, whoever asks
     assert html.escape(result.headline) in shown and "Window: " in shown
     assert 'src="data:image/png;base64,' in shown  # the analysis' charts
     assert "⬇ download incident-report.xlsx" in shown and "⬇ download incident-report.pdf" in shown
@@ -217,6 +217,6 @@ def test_what_a_result_shows_from_its_sources_stays_text(tmp_path: Path) -> None
         "pipeline", "local", hostile, 1, analysis, "critical", hostile, working_dir=tmp_path
     )
     fleet = cj.FleetResult(analysis, {}, {hostile: hostile})
-    for shown in (one._repr_html_(), to_html(one), fleet._repr_html_(), to_html(fleet)):
+    for shown in (one.html(), to_html(one), fleet.html(), to_html(fleet)):
         assert "<img" not in shown and "&lt;img src=x onerror=alert(1)&gt;" in shown
-    assert fleet._repr_mimebundle_()["text/plain"] == repr(fleet)
+    assert fleet._repr_mimebundle_()[0]["text/plain"] == repr(fleet)

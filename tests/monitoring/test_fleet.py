@@ -97,7 +97,7 @@ def test_analyze_many_on_a_local_pool(agent: MonitoringAgent, logs: dict[str, Pa
     )
     _check(result, logs, tmp_path / "gone.log")
     assert any("shards]" in line for line in lines) and any("failed" in line for line in lines)
-    assert "<th>source</th><th>records</th>" in result._repr_html_()
+    assert "<th>source</th><th>records</th>" in result.html()
 
 
 def test_a_fleet_run_without_out_dir_keeps_its_dir_until_the_agent_closes(logs: dict[str, Path]) -> None:

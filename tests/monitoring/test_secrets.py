@@ -170,7 +170,7 @@ def test_a_source_urls_credentials_never_reach_progress_results_or_reports(tmp_p
                 [url, f"http://ops:{SECRET}@127.0.0.1:1/api/logs"], since=None, limit=50
             )
         assert result.logs_fetched == 100
-    shown = [*lines, repr(result), result._repr_html_(), repr(fleet), fleet._repr_html_()]
+    shown = [*lines, repr(result), result.html(), repr(fleet), fleet.html()]
     shown += [json.dumps(x) for x in (result.to_dict(), result.analysis, fleet.analysis, fleet.failures)]
     shown += list(fleet.sources)
     text = "\n".join(shown)
