@@ -57,7 +57,7 @@ _EXPORTS: dict[str, str] = {
     "Context": "executors._native_skill",
     "native_skill": "executors._native_skill",
     "ApprovalExecutor": "executors._approval",
-    "ApprovalPolicy": "executors._approval",
+    "ApprovalPolicy": "executors._approval_policy",
     "ApprovalRecord": "executors._approval",
     "ApprovalRequest": "executors._approval",
     "require_approval": "executors._approval",
@@ -209,11 +209,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._prompt import estimate_tokens, system_prompt
     from .executors._approval import (
         ApprovalExecutor,
-        ApprovalPolicy,
         ApprovalRecord,
         ApprovalRequest,
         require_approval,
     )
+    from .executors._approval_policy import ApprovalPolicy
     from .executors._base import Executor, ExecutorSetup
     from .executors._local import LocalExecutor
     from .executors._native import NativeExecutor

@@ -210,26 +210,12 @@ def run_turn(
         texts.append("".join(b.get("text", "") for b in content if b.get("type") == "text"))
         stop = reply.get("stop_reason")
         calls = _tool_calls(content) if stop == "tool_use" else []
-        if has_server_results(content):
-            try:
-                yield ReadReply(content)
-            except BaseException:
-                if calls:
-                    messages.append(
-                        _results_message([_placeholder(c, "the turn was stopped") for c in calls])
-                    )
-                raise
+        yield from _read_reply(messages, content, calls)
         if stop == "pause_turn":
             if pauses < cfg.max_pause_continuations and iteration < cfg.max_iterations:
                 pauses += 1
                 continue
-            raise MaxIterationsError(
-                f"the model paused its turn (pause_turn) {pauses + 1} times (continuations are capped at "
-                f"{cfg.max_pause_continuations}, requests at max_iterations={cfg.max_iterations}); the "
-                "transcript is on the error and on the session: send a new message to let it go on",
-                messages=list(messages),
-                iterations=iteration,
-            )
+            raise _paused_too_often(pauses + 1, iteration, cfg, messages)
         if not calls:
             return TurnOutcome(stop, _paragraphs(texts), messages[start:], iteration, usage, container)
         if iteration >= cfg.max_iterations:
@@ -250,6 +236,33 @@ def run_turn(
         if outcome.interrupt is not None:
             raise outcome.interrupt
         texts = []
+
+
+def _read_reply(
+    messages: list[dict[str, Any]], content: list[dict[str, Any]], calls: list[ToolCall]
+) -> Generator[ReadReply, Any, None]:
+    """Hand a reply with server tool results to the session; if that fails, answer the reply's
+    tool calls first, so the history stays consistent."""
+    if not has_server_results(content):
+        return
+    try:
+        yield ReadReply(content)
+    except BaseException:
+        if calls:
+            messages.append(_results_message([_placeholder(c, "the turn was stopped") for c in calls]))
+        raise
+
+
+def _paused_too_often(
+    pauses: int, iteration: int, cfg: TurnConfig, messages: list[dict[str, Any]]
+) -> MaxIterationsError:
+    return MaxIterationsError(
+        f"the model paused its turn (pause_turn) {pauses} times (continuations are capped at "
+        f"{cfg.max_pause_continuations}, requests at max_iterations={cfg.max_iterations}); the "
+        "transcript is on the error and on the session: send a new message to let it go on",
+        messages=list(messages),
+        iterations=iteration,
+    )
 
 
 def _paragraphs(texts: list[str]) -> str:
