@@ -9,7 +9,9 @@ backgrounds.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from ._limits import limits
@@ -50,13 +52,38 @@ def truncate(text: str, limit: int) -> tuple[str, int]:
     return text[:limit], len(text) - limit
 
 
-def pre(text: str, limit: int = 5000) -> str:
-    """Preformatted text, truncated with a note saying how much was left out."""
+def pre(text: str, limit: int = 5000, lines: int | None = None) -> str:
+    """Preformatted text: its first `lines` lines (default `limits.max_text_lines`), the rest folded
+    under a line counting them, and at most `limit` characters in all, with a note saying how many
+    were left out."""
+    keep = limits.max_text_lines if lines is None else lines
     shown, cut = truncate(text, limit)
-    out = f'<pre style="white-space:pre-wrap;margin:0.2em 0">{esc(shown)}</pre>'
+    total = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if total > keep + keep // 4:
+        at = _nth_newline(shown, keep)
+        head, rest = (shown[:at], shown[at + 1 :]) if at >= 0 else (shown, "")
+        out = _pre(head)
+        if rest:
+            out += f"<details><summary>… {total - keep:,} more lines</summary>{_pre(rest)}</details>"
+    else:
+        out = _pre(shown)
     if cut:
         out += note(f"… {cut:,} more characters not shown ({len(text):,} in all)")
     return out
+
+
+def _pre(text: str) -> str:
+    return f'<pre style="white-space:pre-wrap;margin:0.2em 0">{esc(text)}</pre>'
+
+
+def _nth_newline(text: str, n: int) -> int:
+    """The index of the `n`-th newline of `text`, or -1 when it has fewer."""
+    at = -1
+    for _ in range(n):
+        at = text.find("\n", at + 1)
+        if at < 0:
+            return -1
+    return at
 
 
 def note(text: str) -> str:
@@ -88,12 +115,29 @@ def frame(body_html: str) -> str:
 
 def table(df: pd.DataFrame, max_rows: int = 50) -> str:
     """A DataFrame as an HTML table: at most `max_rows` rows and `limits.max_table_cols` columns,
-    long cell texts cut, with a note when anything was left out. pandas escapes every cell and name."""
+    long cell texts cut, with a note when anything was left out.
+
+    The table's markup is the host's own; every column name and cell is escaped text. Numbers are
+    right-aligned, and time columns (datetime dtype, or ISO-8601 timestamps as text) never wrap
+    mid-value.
+    """
     max_cols = limits.max_table_cols
     shown = df.iloc[:max_rows, :max_cols]
-    mapper = getattr(shown, "map", None) or shown.applymap  # DataFrame.map: pandas >= 2.1
-    shown = mapper(_cut_cell) if len(shown.columns) else shown
-    out = str(shown.to_html(border=0, index=False, classes="dataframe", na_rep=""))
+    columns = [shown.iloc[:, i] for i in range(len(shown.columns))]
+    texts = [[cell_text(v) for v in c.tolist()] for c in columns]
+    kinds = [column_kind(c, t) for c, t in zip(columns, texts)]
+    head = "".join(
+        f"<th style='text-align:{_ALIGN[k]}'>{esc(name)}</th>" for name, k in zip(shown.columns, kinds)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td style='text-align:{_ALIGN[k]}{_NOWRAP[k]}'>{esc(t[r])}</td>" for t, k in zip(texts, kinds)
+        )
+        + "</tr>"
+        for r in range(len(shown))
+    )
+    out = f"<table class='dataframe'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     if len(df) > max_rows or len(df.columns) > max_cols:
         out += note(
             f"{min(len(df), max_rows):,} of {len(df):,} rows shown; "
@@ -106,8 +150,77 @@ def table(df: pd.DataFrame, max_rows: int = 50) -> str:
     return out
 
 
-def _cut_cell(value: Any, limit: int = 1000) -> Any:
-    return value[:limit] + "…" if isinstance(value, str) and len(value) > limit else value
+_ALIGN = {"number": "right", "time": "left", "text": "left", "short": "left"}
+_NOWRAP = {
+    "number": ";white-space:nowrap",
+    "time": ";white-space:nowrap",
+    "text": "",
+    "short": ";white-space:nowrap",
+}
+_SHORT = 24  # a text column whose values are all this short keeps each on one line (pay-01, api-gateway)
+ISO_TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+)
+
+
+def column_kind(column: pd.Series, texts: list[str] | None = None) -> str:
+    """ "time" (datetime dtype, or text that is all ISO-8601 timestamps), "number", "short" (text
+    whose shown values, `texts`, are all short) or "text"."""
+    kind = column.dtype.kind
+    if kind == "M":
+        return "time"
+    if kind in "iuf":
+        return "number"
+    values = [v for v in column.tolist() if not _missing(v)]
+    if values and all(isinstance(v, str) and ISO_TIMESTAMP.fullmatch(v) for v in values):
+        return "time"
+    return "short" if texts is not None and max(map(len, texts), default=0) <= _SHORT else "text"
+
+
+def cell_text(value: Any, limit: int = 1000) -> str:
+    """One cell as a person reads it: no float noise (0.307, not 0.30700000000000005), times to the
+    second (fractions kept when there are some), empty for missing values, nested JSON compact."""
+    if _missing(value):
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return general_number(value)
+    if isinstance(value, datetime.datetime):
+        return _time_text(value)
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    text = str(value)
+    return text[:limit] + "…" if len(text) > limit else text
+
+
+def general_number(value: float) -> str:
+    """A float as Excel's General format shows it: up to 10 significant digits, no float noise."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    text = repr(value)
+    if len(text.lstrip("-").replace(".", "").lstrip("0")) > 12 or "e" in text:
+        text = f"{value:.10g}"
+    return text.replace("e+", "E+").replace("e-", "E-")
+
+
+def _missing(value: Any) -> bool:
+    return (
+        value is None
+        or (isinstance(value, float) and value != value)
+        or type(value).__name__ in ("NAType", "NaTType")
+    )
+
+
+_FRACTION = re.compile(r"(\.\d*?)0+(?=$|[+Z-])")
+
+
+def _time_text(value: datetime.datetime) -> str:
+    """ISO-8601 with a space, trailing zeros of the fraction dropped, UTC as Z."""
+    text = _FRACTION.sub(lambda m: m.group(1) if len(m.group(1)) > 1 else "", value.isoformat(sep=" "))
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def rows_table(header: list[str], rows: list[list[str]]) -> str:
@@ -119,10 +232,11 @@ def rows_table(header: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def img_png(data: bytes, alt: str, width: int | None = None) -> str:
+def img_png(data: bytes, alt: str, width: int | None = None, style: str = "max-width:100%") -> str:
+    """A PNG the host made or read itself, inline as a data: URI; `style` is the host's own CSS."""
     size = f' width="{width}"' if width else ""
     b64 = base64.b64encode(data).decode("ascii")
-    return f'<img src="data:image/png;base64,{b64}" alt="{esc(alt)}"{size} style="max-width:100%">'
+    return f'<img src="data:image/png;base64,{b64}" alt="{esc(alt)}"{size} style="{esc(style)}">'
 
 
 def data_link(name: str, data: bytes, media_type: str) -> str:

@@ -27,6 +27,9 @@ class Limits:
         max_table_cols: columns of a table shown; the rest are named in a note.
         max_table_input_bytes: JSON/CSV text parsed into a table at most; bigger shows as text.
         max_json_chars: characters of JSON or text shown in a `<pre>`.
+        max_json_items: entries of one JSON object or array shown in a tree; the rest are counted.
+        max_json_nodes: values of one JSON tree shown in all; a note says the rest is left out.
+        max_text_lines: lines of text shown before the rest folds under a line counting them.
         max_image_bytes: an image file bigger than this is not read.
         max_image_pixels: width x height from the image header, checked before the bytes are read.
         max_pdf_bytes: a pdf bigger than this is not opened.
@@ -46,6 +49,9 @@ class Limits:
     max_table_cols: int = 60
     max_table_input_bytes: int = 32 * MB
     max_json_chars: int = 20_000
+    max_json_items: int = 100
+    max_json_nodes: int = 2_000
+    max_text_lines: int = 40
     max_image_bytes: int = 20 * MB
     max_image_pixels: int = 40_000_000
     max_pdf_bytes: int = 100 * MB

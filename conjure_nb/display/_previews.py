@@ -31,14 +31,14 @@ class FileOptions:
 
     Attributes:
         max_rows: rows shown per table or sheet.
-        max_pages: pdf pages rendered.
+        max_pages: pdf pages rendered (the first open, the others as thumbnails that open on a click).
         max_text: characters of text shown.
         max_link_bytes: files up to this size get an embedded download link (data: URI); bigger
             ones name their path instead, so a notebook does not swell with large files.
     """
 
     max_rows: int = 20
-    max_pages: int = 4
+    max_pages: int = 2
     max_text: int = 3000
     max_link_bytes: int = field(default_factory=lambda: limits.max_link_bytes)
 

@@ -32,9 +32,11 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Union
 from xml.etree import ElementTree as ET
 
-from ._html import details, esc, note, rows_table
+from ._html import details, note
 from ._isolated import IsolatedReader
 from ._limits import Limits, PreviewRefused, limits
+from ._numfmt import iterparse_no_dtd, read_styles
+from ._sheets import sheet_html
 
 __all__ = ["SheetPreview", "check_xlsx", "read_sheets", "read_sheets_isolated", "xlsx_html"]
 
@@ -57,6 +59,12 @@ class SheetPreview:
     total_rows: int
     total_cols: int
     formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    formats: dict[tuple[int, int], str] = field(default_factory=dict)
+    """The number format code of each preview cell that has one (General is left out)."""
+    aligns: dict[tuple[int, int], str] = field(default_factory=dict)
+    """The horizontal alignment a cell's style sets (left, right, center)."""
+    widths: dict[int, float] = field(default_factory=dict)
+    """Column widths the sheet sets (Excel's unit: characters of the default font), by column."""
 
 
 def _calamine() -> Any:
@@ -76,9 +84,17 @@ SMALL_XLSX = 2 * 1024 * 1024
 
 
 def read_sheets(
-    source: Source, max_rows: int = 20, *, small: int | None = None, caps: Limits | None = None
+    source: Source,
+    max_rows: int = 20,
+    *,
+    small: int | None = None,
+    caps: Limits | None = None,
+    max_cols: int | None = None,
 ) -> list[SheetPreview]:
-    """The first `max_rows` rows of every sheet (header included), with each sheet's size.
+    """The first `max_rows` rows of every sheet (header included), with each sheet's size, the
+    number formats and alignments of those cells, and the sheet's column widths.
+
+    `max_cols` keeps that many columns of each row (default `caps.max_table_cols`).
 
     This parses in the calling process; previews use `read_sheets_isolated`. Every cell reference
     calamine would see is checked against `caps` first.
@@ -99,19 +115,34 @@ def read_sheets(
                 f.seek(0)
                 data, totals = f, []
         _check_cells(data, caps)
+        cols = caps.max_table_cols if max_cols is None else max_cols
+        styles = _styles(f)
         data.seek(0)
         pc = _calamine()
         out = []
         with pc.CalamineWorkbook.from_filelike(data) as wb:
             for index, name in enumerate(wb.sheet_names):
                 sheet = wb.get_sheet_by_index(index)
-                rows = [list(row) for _, row in zip(range(max_rows), sheet.iter_rows())]
+                rows = [list(row)[:cols] for _, row in zip(range(max_rows), sheet.iter_rows())]
                 start = sheet.start or (0, 0)
                 total = totals[index] if index < len(totals) and totals[index] is not None else sheet.height
                 preview = SheetPreview(name, rows, int(total or 0) - start[0], sheet.width)
-                preview.formulas = _formulas(f, index, max_rows, start)
+                _scan_sheet(f, index, max_rows, cols, start, styles, preview)
                 out.append(preview)
         return out
+
+
+def _styles(source: IO[bytes]) -> list[tuple[str, str | None]]:
+    """Each cell style's number format and alignment (`_numfmt.read_styles`); none when the part
+    is missing or unreadable (every cell is then General, as calamine reads it)."""
+    try:
+        source.seek(0)
+        with zipfile.ZipFile(source) as zf:
+            member = _part(zf, "styles") or "xl/styles.xml"
+            with zf.open(member) as stream:
+                return read_styles(stream)
+    except (KeyError, ValueError, zipfile.BadZipFile, ET.ParseError):
+        return []
 
 
 class _binary:
@@ -258,16 +289,40 @@ def read_sheets_isolated(f: IO[bytes], max_rows: int = 20, caps: Limits | None =
     f.seek(0)
     return [
         SheetPreview(
-            s["name"], s["rows"], s["total_rows"], s["total_cols"], {(r, c): v for r, c, v in s["formulas"]}
+            s["name"],
+            [[_typed(v) for v in row] for row in s["rows"]],
+            s["total_rows"],
+            s["total_cols"],
+            {(r, c): v for r, c, v in s["formulas"]},
+            {(r, c): v for r, c, v in s["formats"]},
+            {(r, c): v for r, c, v in s["aligns"]},
+            {int(c): float(w) for c, w in s["widths"]},
         )
         for s in reply["sheets"]
     ]
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, (datetime.date, datetime.time, datetime.timedelta)):
-        return str(value)
+    """A cell value as JSON: dates and times tagged, so text that looks like a date stays text."""
+    if isinstance(value, datetime.timedelta):
+        return {"timedelta": value.total_seconds()}
+    if isinstance(value, (datetime.date, datetime.time)):  # datetime is a date
+        return {type(value).__name__: value.isoformat()}
     return value
+
+
+def _typed(value: Any) -> Any:
+    """`_plain` undone in the kernel (a dict is always a tag: calamine gives no dict values)."""
+    if not isinstance(value, dict):
+        return value
+    ((tag, text),) = value.items()
+    if tag == "timedelta":
+        return datetime.timedelta(seconds=float(text))
+    if tag == "datetime":
+        return datetime.datetime.fromisoformat(str(text))
+    if tag == "date":
+        return datetime.date.fromisoformat(str(text))
+    return datetime.time.fromisoformat(str(text))
 
 
 def _read_request(f: IO[bytes], args: dict[str, Any]) -> dict[str, Any]:  # pragma: no cover - in the child
@@ -281,6 +336,9 @@ def _read_request(f: IO[bytes], args: dict[str, Any]) -> dict[str, Any]:  # prag
                 "total_rows": s.total_rows,
                 "total_cols": s.total_cols,
                 "formulas": [[r, c, v] for (r, c), v in s.formulas.items()],
+                "formats": [[r, c, v] for (r, c), v in s.formats.items()],
+                "aligns": [[r, c, v] for (r, c), v in s.aligns.items()],
+                "widths": [[c, w] for c, w in s.widths.items()],
             }
             for s in sheets
         ]
@@ -348,53 +406,73 @@ def _cell_index(ref: str) -> tuple[int, int]:
     return int(ref[i:]) - 1, col - 1
 
 
-def _formulas(
-    source: IO[bytes], index: int, max_rows: int, start: tuple[int, int]
-) -> dict[tuple[int, int], str]:
-    """Formulas in the first `max_rows` rows of sheet `index`, keyed by (row, col) of the preview."""
-    found: dict[tuple[int, int], str] = {}
+def _scan_sheet(
+    source: IO[bytes],
+    index: int,
+    max_rows: int,
+    max_cols: int,
+    start: tuple[int, int],
+    styles: list[tuple[str, str | None]],
+    into: SheetPreview,
+) -> None:
+    """What calamine does not give, from the first `max_rows` rows of sheet `index`'s XML: formulas,
+    each cell's number format and alignment (through its style index), and the column widths.
+    Keys are (row, col) of the preview. An unreadable sheet leaves `into` as it is."""
     try:
         source.seek(0)
         with zipfile.ZipFile(source) as zf:
             member = _sheet_xml_paths(zf)[index]
             with zf.open(member) as stream:
-                for _, elem in ET.iterparse(stream, events=("end",)):
+                for event, elem in iterparse_no_dtd(stream):
+                    if event != "end":
+                        continue
                     if elem.tag == _M + "row" and int(elem.get("r", "0")) > start[0] + max_rows:
                         break
-                    if elem.tag == _M + "c":
-                        f = elem.find(_M + "f")
-                        if f is not None and f.text:
-                            row, col = _cell_index(elem.get("r", "A1"))
-                            found[(row - start[0], col - start[1])] = "=" + f.text
+                    if elem.tag == _M + "col":
+                        _col_width(elem, start[1], max_cols, into.widths)
+                    elif elem.tag == _M + "c":
+                        _cell_facts(elem, start, styles, into)
                         elem.clear()
     except (KeyError, IndexError, ValueError, zipfile.BadZipFile, ET.ParseError):
-        return {}
-    return found
+        return
 
 
-def _cell(value: Any, formula: str | None) -> str:
-    if formula and value in ("", None):
-        return f"<i title='formula, no cached value'>{esc(formula)}</i>"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        value = int(value)  # calamine gives every number as a float
-    text = "" if value is None else esc(value)
-    return f"<span title='{esc(formula)}'>{text}</span>" if formula else text
+def _col_width(elem: ET.Element, first: int, max_cols: int, widths: dict[int, float]) -> None:
+    try:
+        lo, hi, width = int(elem.get("min", "0")), int(elem.get("max", "0")), float(elem.get("width", "0"))
+    except ValueError:
+        return
+    if width <= 0 or width != width:
+        return
+    for col in range(max(lo - 1 - first, 0), min(hi - first, max_cols)):
+        widths[col] = width
 
 
-def sheet_html(sheet: SheetPreview) -> str:
-    if not sheet.rows:
-        return f"<h4>{esc(sheet.name)}</h4>" + note("empty sheet")
-    width = max(len(r) for r in sheet.rows)
-    header = [str(v) for v in sheet.rows[0]] + [""] * (width - len(sheet.rows[0]))
-    body = [
-        [_cell(v, sheet.formulas.get((i, j))) for j, v in enumerate(row + [""] * (width - len(row)))]
-        for i, row in enumerate(sheet.rows[1:], start=1)
-    ]
-    out = f"<h4 style='margin:0.6em 0 0.2em'>{esc(sheet.name)}</h4>" + rows_table(header, body)
-    data_rows = max(sheet.total_rows - 1, 0)
-    if sheet.total_rows > len(sheet.rows):
-        out += note(f"{len(body):,} of {data_rows:,} rows shown; {sheet.total_cols} columns")
-    return out
+def _cell_facts(
+    elem: ET.Element, start: tuple[int, int], styles: list[tuple[str, str | None]], into: SheetPreview
+) -> None:
+    row, col = _cell_index(elem.get("r", "A1"))
+    key = (row - start[0], col - start[1])
+    formula = elem.find(_M + "f")
+    if formula is not None and formula.text:
+        into.formulas[key] = "=" + formula.text
+    style = elem.get("s")
+    if style is not None and style.isdigit() and int(style) < len(styles):
+        code, align = styles[int(style)]
+        if code != "General":
+            into.formats[key] = code
+        if align:
+            into.aligns[key] = align
+
+
+def _part(zf: zipfile.ZipFile, kind: str) -> str | None:
+    """The workbook part of relationship type `kind` (e.g. "styles"), by the workbook's rels."""
+    rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    for rel in rels.findall("rel:Relationship", _NS):
+        if rel.get("Type", "").endswith("/" + kind):
+            target = rel.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+    return None
 
 
 def xlsx_html(f: IO[bytes], max_rows: int = 20) -> str:

@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..display._html import badge, details, error_box, esc, frame, note, pre, rows_table
+from ..display._jsontree import NOT_JSON, json_tree_html, loads_json
 from ..display._limits import limits
 from ..display._mime import shown
-from ..display._tables import TableHead, parse_table, table_head_html
+from ..display._tables import TableHead, parse_table, table_from_json, table_head_html
 from ..display._text import markdown_html
 from ._file_previews import FileOptions, files_html
 
@@ -107,17 +108,6 @@ def _exit_note(status: str, exit_code: int | None) -> str:
     return f" <small>(exit {exit_code})</small>" if status_label(status, exit_code) != status else ""
 
 
-def _pretty(text: str) -> str:
-    """A JSON object or array indented so it reads as a structure; any other text as it is."""
-    stripped = text.strip()
-    if stripped[:1] in ("{", "[") and len(stripped) < 2_000_000:
-        try:
-            return json.dumps(json.loads(stripped), indent=1, ensure_ascii=False)
-        except ValueError:
-            return text
-    return text
-
-
 def tool_result_html(result: ToolResult, title: str = "", max_rows: int = 50, max_text: int = 5000) -> str:
     """A tool result: a status line, then the output as a table when it is one, else as text."""
     parts = [badge(result_status(result))]
@@ -125,16 +115,36 @@ def tool_result_html(result: ToolResult, title: str = "", max_rows: int = 50, ma
         parts.append(f"exit {result.exit_code}")
     parts.append(f"{result.duration_ms:,.0f} ms")
     line = f"<div>{esc(title) + ' · ' if title else ''}{' · '.join(parts)}</div>"
-    head = None if result.is_error else result_table(result, max_rows)
-    if head is not None:
-        body = table_head_html(head, max_rows) + note(
-            f"DataFrame: {head.rows:,} rows x {head.cols:,} columns (.dataframe)"
-        )
-    else:
-        body = pre(_pretty(result.content) or "(no output)", max_text)
+    body = "" if result.is_error else _output_html(result, max_rows)
+    body = body or pre(result.content or "(no output)", max_text)
     if result.is_error:
         return frame(error_box(f"tool failed{': ' + title if title else ''}", line + body))
     return frame(line + body)
+
+
+def _output_html(result: ToolResult, max_rows: int) -> str:
+    """The output as a table when it is one (what `.dataframe` holds), as a JSON tree when it is
+    other JSON, else '' (the caller shows the text). The spilled file is read whole, within caps."""
+    text = result.full_text(limits.max_table_input_bytes + 1)
+    if text is None or len(text) > limits.max_table_input_bytes:
+        return ""
+    data = loads_json(text)
+    if data is NOT_JSON:
+        head = parse_table(text, max_rows, limits.max_table_cols)
+        return "" if head is None else _dataframe_html(head, max_rows)
+    head = table_from_json(data, max_rows, limits.max_table_cols)
+    if head is None:
+        return json_tree_html(data, max_rows=max_rows)
+    out = _dataframe_html(head, max_rows)
+    if isinstance(data, dict) and not all(isinstance(v, list) for v in data.values()):
+        out += details("the whole JSON", json_tree_html(data, open_levels=1, max_rows=max_rows))
+    return out
+
+
+def _dataframe_html(head: TableHead, max_rows: int) -> str:
+    return table_head_html(head, max_rows) + note(
+        f"DataFrame: {head.rows:,} rows x {head.cols:,} columns (.dataframe)"
+    )
 
 
 def run_html(result: ToolResult) -> str:

@@ -166,3 +166,61 @@ def sparse_png(path: Path, size: int = 3 * 1024**3, width: int = 100, height: in
         f.write(b"\x89PNG\r\n\x1a\n" + chunk)
         os.ftruncate(f.fileno(), size)
     return path
+
+
+_STYLES = (
+    '<?xml version="1.0" encoding="UTF-8"?>{prolog}<styleSheet xmlns="http://schemas.openxmlformats.org/'
+    'spreadsheetml/2006/main"><numFmts count="{n}">{fmts}</numFmts><cellStyleXfs count="1"><xf numFmtId="0"/>'
+    '</cellStyleXfs><cellXfs count="{m}">{xfs}</cellXfs></styleSheet>'
+)
+_STYLES_REL = (
+    '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'styles" Target="styles.xml"/>'
+)
+
+
+def styled_xlsx(
+    path: Path,
+    cells: list[tuple[str, object, int]],
+    formats: dict[int, str],
+    xfs: list[int],
+    sheet_name: str = "Sheet1",
+    styles_prolog: str = "",
+) -> Path:
+    """A workbook whose cells (ref, value, style index) use the cell styles `xfs` (each a numFmtId),
+    with the custom number formats `formats` ({id: format code}; the XML escapes them, so a parser
+    reads back exactly these strings). Numbers are stored as numbers; text values and `sheet_name`
+    go into the XML as given (escape markup yourself); `styles_prolog` goes before the styles root."""
+    from xml.sax.saxutils import quoteattr
+
+    rows: dict[int, list[str]] = {}
+    for ref, value, style in cells:
+        row = int("".join(ch for ch in ref if ch.isdigit()))
+        if isinstance(value, (int, float)):
+            cell = f'<c r="{ref}" s="{style}"><v>{value!r}</v></c>'
+        else:
+            cell = f'<c r="{ref}" s="{style}" t="inlineStr"><is><t>{value}</t></is></c>'
+        rows.setdefault(row, []).append(cell)
+    body = "".join(f'<row r="{r}">{"".join(cs)}</row>' for r, cs in sorted(rows.items()))
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        f'spreadsheetml/2006/main"><sheetData>{body}</sheetData></worksheet>'
+    )
+    fmts = "".join(
+        f"<numFmt numFmtId={quoteattr(str(i))} formatCode={quoteattr(c)}/>" for i, c in formats.items()
+    )
+    styles = _STYLES.format(
+        prolog=styles_prolog,
+        n=len(formats),
+        fmts=fmts,
+        m=len(xfs),
+        xfs="".join(f'<xf numFmtId="{i}"/>' for i in xfs),
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", _CT.format(shared=""))
+        zf.writestr("_rels/.rels", _RELS)
+        zf.writestr("xl/workbook.xml", _WB.format(name=sheet_name))
+        zf.writestr("xl/_rels/workbook.xml.rels", _WB_RELS.format(shared=_STYLES_REL))
+        zf.writestr("xl/worksheets/sheet1.xml", sheet)
+        zf.writestr("xl/styles.xml", styles)
+    return path

@@ -59,7 +59,7 @@ def test_xlsx_every_sheet_with_formulas_and_row_counts(tmp_path: Path) -> None:
     html = to_html(path)
     assert "<h4 style='margin:0.6em 0 0.2em'>Summary</h4>" in html and ">Records</h4>" in html
     assert "=SUM(B2:B3)" in html  # a formula with no cached value shows the formula
-    assert "20 of 500 rows shown; 2 columns" in html
+    assert "20 of 500 rows shown, 480 hidden; 2 columns" in html
     assert 'download="report.xlsx"' in html
 
 
@@ -93,13 +93,21 @@ def test_xlsx_cached_formula_values_are_shown(tmp_path: Path) -> None:
 
 
 def test_pdf_pages_capped_with_page_count(tmp_path: Path) -> None:
+    from PIL import Image
+
     path = _pdf(tmp_path / "long.pdf", pages=9)
     pngs, count = pdf_pages(path, max_pages=3)
     assert count == 9 and len(pngs) == 3
     assert all(p.startswith(b"\x89PNG") for p in pngs)
-    html = to_html(path, FileOptions(max_pages=2))
-    assert "9 page(s); the first 2 shown" in html
-    assert html.count("data:image/png;base64,") == 2
+    assert Image.open(io.BytesIO(pngs[0])).width == 1000, "pages are rendered large enough to read"
+    html = to_html(path, FileOptions(max_pages=3))
+    assert "9 pages; the first 3 shown" in html
+    # the first page open at full size; the next two as thumbnails that open their full-size page
+    assert html.count("data:image/png;base64,") == 3 + 2
+    assert html.count("<details open") == 1 and html.count("<details") == 3
+    for n in (1, 2, 3):
+        assert f"page {n} of 9" in html
+    assert "width:1000px;max-width:100%" in html
 
 
 def test_images_tables_and_text(tmp_path: Path) -> None:
@@ -207,11 +215,13 @@ def test_show_any_json_value(value: object) -> None:
     assert to_html(value).startswith('<div class="conjure-nb"')
 
 
-def test_json_object_output_is_indented() -> None:
+def test_json_object_output_is_a_tree() -> None:
     html = to_html(
         cj.ToolResult('{"health": {"status": "ok"}}', stdout='{"health": {"status": "ok"}}', exit_code=0)
     )
-    assert "{\n &quot;health&quot;: {\n  &quot;status&quot;: &quot;ok&quot;" in html
+    assert "health:</span> <span>{&quot;status&quot;: &quot;ok&quot;}</span>" in html, (
+        "small values on one line"
+    )
 
 
 def test_response_keeps_what_the_model_said_on_the_way() -> None:

@@ -76,7 +76,7 @@ def bundle(value: Any, opts: FileOptions | None = None) -> dict[str, str]:
 
 
 def show(
-    *values: Any, max_rows: int = 20, max_pages: int = 4, metadata: dict[str, Any] | None = None
+    *values: Any, max_rows: int = 20, max_pages: int = 2, metadata: dict[str, Any] | None = None
 ) -> None:
     """Display each value inline, rendered for what it is.
 
@@ -84,7 +84,8 @@ def show(
         values: tool results, responses, DataFrames, files (paths or `CreatedFile`), analyses,
             monitoring results, sessions (their created files), or any JSON value.
         max_rows: rows shown per table or sheet.
-        max_pages: pdf pages rendered.
+        max_pages: pdf pages rendered, each 1,000 pixels wide: the first open, the others as
+            thumbnails that open on a click.
         metadata: output metadata to attach to each display.
     """
     from IPython.display import display

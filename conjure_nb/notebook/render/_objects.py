@@ -9,20 +9,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...display._html import frame, pre
+from ...display._html import frame
+from ...display._jsontree import json_tree_html
 from ...display._limits import limits
-from ...display._tables import parse_table, table_head_html
+from ...display._tables import table_from_json, table_head_html
 
 __all__ = ["json_html"]
 
 
 def json_html(value: Any, max_rows: int = 50) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    head = (
-        parse_table(text, max_rows, limits.max_table_cols)
-        if len(text) <= limits.max_table_input_bytes
-        else None
-    )
+    """Any JSON value: a table when it is one, else a collapsible tree."""
+    head = None
+    if isinstance(value, (list, dict)):
+        size = len(json.dumps(value, ensure_ascii=False, default=str))
+        if size <= limits.max_table_input_bytes:
+            head = table_from_json(value, max_rows, limits.max_table_cols)
     if head is not None:
         return frame(table_head_html(head, max_rows))
-    return frame(pre(json.dumps(value, indent=2, ensure_ascii=False, default=str), limits.max_json_chars))
+    return frame(json_tree_html(value, max_rows=max_rows))

@@ -1,0 +1,144 @@
+"""JSON as a tree a person can read: indented, nested levels folded, tables where the data is tabular.
+
+A tool's JSON output is often an object holding a few facts and a list of records. Shown as one
+indented `<pre>` it is hundreds of lines to scroll; shown as a tree, the first levels are open,
+deeper ones fold under a line saying what they hold (`{…} 6 keys`, `[…] 120 items`), a list of
+records is a table, small values stay on one line, and text with many lines folds with its count.
+
+Everything in a value (keys, strings, numbers) is escaped text; the markup is the host's own and
+uses only `<details>`, `<div>`, `<span>` and fixed inline styles. The tree is bounded: at most
+`limits.max_json_items` entries of one object or array and `limits.max_json_nodes` values in all
+are shown, and what is left out is counted on the spot.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ._html import esc, note, pre
+from ._limits import limits
+from ._tables import TableHead, table_from_json, table_head_html
+
+__all__ = ["NOT_JSON", "json_tree_html", "loads_json"]
+
+NOT_JSON: Any = object()
+_INLINE = 80  # a small object or array of plain values stays on one line up to this many characters
+_STRING = 2000  # characters of one string shown before it is cut
+
+_KEY = "opacity:0.75"
+_COLORS = {str: "#2e7d32", bool: "#7b1fa2", type(None): "#7b1fa2", int: "#1565c0", float: "#1565c0"}
+_INDENT = "margin-left:0.35em;padding-left:0.9em;border-left:1px solid rgba(128,128,128,0.35)"
+_BOX = "font-family:var(--jp-code-font-family,monospace);font-size:0.92em;line-height:1.5"
+
+
+def loads_json(text: str) -> Any:
+    """`text` parsed as a JSON object or array, or `NOT_JSON` (anything else, or not JSON at all)."""
+    stripped = text.strip()
+    if stripped[:1] not in ("{", "["):
+        return NOT_JSON
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return NOT_JSON
+
+
+@dataclass
+class _Budget:
+    nodes: int
+    cut: bool = False
+
+    def take(self) -> bool:
+        if self.nodes <= 0:
+            self.cut = True
+            return False
+        self.nodes -= 1
+        return True
+
+
+def json_tree_html(value: Any, open_levels: int = 2, max_rows: int | None = None) -> str:
+    """`value` (any JSON value) as a collapsible tree.
+
+    Args:
+        open_levels: levels shown unfolded; deeper objects and arrays fold under their summary.
+        max_rows: rows of a table made from a list of records (default `limits.max_table_rows`).
+    """
+    budget = _Budget(limits.max_json_nodes)
+    rows = limits.max_table_rows if max_rows is None else max_rows
+    body = _node("", value, 0, open_levels, rows, budget)
+    if budget.cut:
+        body += note(
+            f"… the rest is not shown: limits.max_json_nodes={limits.max_json_nodes:,} values are shown at most"
+        )
+    return f'<div style="{_BOX}">{body}</div>'
+
+
+def _key(label: str) -> str:
+    return f'<span style="{_KEY}">{esc(label)}:</span> ' if label else ""
+
+
+def _scalar(value: Any) -> str:
+    color = _COLORS.get(type(value), "inherit")
+    if isinstance(value, str):
+        text, cut = (value[:_STRING], len(value) - _STRING) if len(value) > _STRING else (value, 0)
+        shown = esc(json.dumps(text, ensure_ascii=False))
+        more = f' <span style="{_KEY}">… {cut:,} more characters</span>' if cut else ""
+        return f'<span style="color:{color}">{shown}</span>{more}'
+    return f'<span style="color:{color}">{esc(json.dumps(value, default=str))}</span>'
+
+
+def _plain(value: Any) -> bool:
+    return not isinstance(value, (dict, list)) and not (isinstance(value, str) and "\n" in value)
+
+
+def _inline(value: dict[str, Any] | list[Any]) -> str | None:
+    """A small container of plain values as one line of JSON, or None when it does not fit."""
+    items = value.values() if isinstance(value, dict) else value
+    if len(value) > 12 or not all(_plain(v) for v in items):
+        return None
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= _INLINE else None
+
+
+def _records_table(value: list[Any], rows: int) -> TableHead | None:
+    if len(value) < 2 or not all(isinstance(v, dict) and v for v in value):
+        return None
+    return table_from_json(value, rows, limits.max_table_cols)
+
+
+def _summary(value: dict[str, Any] | list[Any]) -> str:
+    if isinstance(value, dict):
+        names = ", ".join(list(value)[:4])
+        more = ", …" if len(value) > 4 else ""
+        return f"{{…}} {len(value):,} keys: {names[:_INLINE]}{more}"
+    return f"[…] {len(value):,} items"
+
+
+def _node(label: str, value: Any, depth: int, open_levels: int, rows: int, budget: _Budget) -> str:
+    if not budget.take():
+        return ""
+    if isinstance(value, str) and "\n" in value.rstrip("\n"):
+        lines = value.count("\n") + 1
+        summary = f"{_key(label)}{_scalar(value.split(chr(10), 1)[0][:_INLINE] + '…')} ({lines:,} lines)"
+        return f"<details><summary>{summary}</summary>{pre(value, limits.max_json_chars)}</details>"
+    if not isinstance(value, (dict, list)):
+        return f"<div>{_key(label)}{_scalar(value)}</div>"
+    if not value:
+        return f"<div>{_key(label)}{'{}' if isinstance(value, dict) else '[]'}</div>"
+    small = _inline(value)
+    if small is not None:
+        return f"<div>{_key(label)}<span>{esc(small)}</span></div>"
+    flag = " open" if depth < open_levels else ""
+    head = _records_table(value, rows) if isinstance(value, list) else None
+    if head is not None:
+        summary = f"{_key(label)}<span style='{_KEY}'>[…] {len(value):,} records</span>"
+        return f"<details{flag}><summary>{summary}</summary>{table_head_html(head, rows)}</details>"
+    summary = f"{_key(label)}<span style='{_KEY}'>{esc(_summary(value))}</span>"
+    pairs = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+    shown = pairs[: limits.max_json_items]
+    children = "".join(_node(str(k), v, depth + 1, open_levels, rows, budget) for k, v in shown)
+    if len(pairs) > len(shown):
+        what = "keys" if isinstance(value, dict) else "items"
+        children += note(f"… {len(pairs) - len(shown):,} more {what}")
+    return f'<details{flag}><summary>{summary}</summary><div style="{_INDENT}">{children}</div></details>'

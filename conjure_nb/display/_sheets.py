@@ -1,0 +1,123 @@
+"""An xlsx sheet's preview rows as the HTML table a person expects from Excel.
+
+Each cell shows through its number format (`_numfmt`): 0.342934 with `0.0%` is 34.3%, 5000 with
+`#,##0` is 5,000, a datetime with `yyyy-mm-dd hh:mm:ss` is shown to the second. Columns take the
+sheet's widths when it sets them, else fit their content (both bounded); numbers and times are
+right-aligned and never wrap, text wraps inside its column, and a style's own alignment wins. Below
+the table a line says how many rows and columns of the sheet are not shown.
+
+The table's markup is the host's; sheet names, cell texts, formulas and the literal text of number
+formats are escaped.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from ._html import esc, note
+from ._numfmt import format_value
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._xlsx import SheetPreview
+
+__all__ = ["hidden_text", "sheet_html"]
+
+MIN_WIDTH, MAX_WIDTH = (
+    2.0,
+    60.0,
+)  # bounds on a width the sheet sets (Excel's unit, about 1ch): a preview stays readable
+FIT_MIN, FIT_MAX = 4, 40  # bounds on a width fitted to the content
+_TIMES = (datetime.datetime, datetime.date, datetime.time, datetime.timedelta)
+_HEADING = "margin:0.6em 0 0.2em"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float, *_TIMES)):
+        return "number"
+    return "text"
+
+
+class _Cell:
+    """One cell: the text its format shows, its HTML, and its kind (number, bool, text)."""
+
+    __slots__ = ("html", "kind", "text")
+
+    def __init__(self, value: Any, code: str | None, formula: str | None):
+        if formula and value in ("", None):  # openpyxl/xlsxwriter files: no cached value
+            self.text, self.kind = formula, "text"
+            self.html = f"<i title='formula, no cached value'>{esc(formula)}</i>"
+            return
+        self.text = format_value(value, code)
+        self.kind = _kind(value)
+        self.html = f"<span title='{esc(formula)}'>{esc(self.text)}</span>" if formula else esc(self.text)
+
+
+def _widths(sheet: SheetPreview, grid: list[list[_Cell]], ncols: int) -> list[float]:
+    """Each column's width in `ch`: the sheet's, else fitted; never narrower than its numbers."""
+    out = []
+    for col in range(ncols):
+        column = [row[col] for row in grid]
+        fitted = float(min(max(max((len(c.text) for c in column), default=0), FIT_MIN), FIT_MAX))
+        numbers = max((len(c.text) for c in column if c.kind != "text"), default=0)
+        by_sheet = sheet.widths.get(col)
+        width = min(max(by_sheet, MIN_WIDTH), MAX_WIDTH) if by_sheet else fitted
+        out.append(max(width, float(numbers)))
+    return out
+
+
+def hidden_text(sheet: SheetPreview, shown_rows: int, shown_cols: int) -> str:
+    """'20 of 500 rows shown, 480 hidden; 2 columns' (the header row is not counted as data)."""
+    data_rows = max(sheet.total_rows - 1, 0)
+    rows = f"{shown_rows:,} of {data_rows:,} rows shown, {data_rows - shown_rows:,} hidden"
+    if sheet.total_cols > shown_cols:
+        cols = (
+            f"{shown_cols:,} of {sheet.total_cols:,} columns shown, {sheet.total_cols - shown_cols:,} hidden"
+        )
+    else:
+        cols = f"{sheet.total_cols:,} column{'s' if sheet.total_cols != 1 else ''}"
+    return f"{rows}; {cols}"
+
+
+def sheet_html(sheet: SheetPreview) -> str:
+    """The sheet's preview rows as a table, the first row as its header (see the module doc)."""
+    if not sheet.rows:
+        return f"<h4 style='{_HEADING}'>{esc(sheet.name)}</h4>" + note("empty sheet")
+    ncols = max(len(r) for r in sheet.rows)
+    grid = [
+        [
+            _Cell(v, sheet.formats.get((i, j)), sheet.formulas.get((i, j)))
+            for j, v in enumerate(row + [None] * (ncols - len(row)))
+        ]
+        for i, row in enumerate(sheet.rows)
+    ]
+    widths = _widths(sheet, grid, ncols)
+    cols = "".join(f"<col style='width:calc({w:g}ch + 1em)'>" for w in widths)
+    rows = [
+        "<tr>"
+        + "".join(
+            f"<{tag} style='{_style(sheet, i, j, c.kind)}'>{c.html}</{tag}>"
+            for j, c in enumerate(row)
+            for tag in ("th" if i == 0 else "td",)
+        )
+        + "</tr>"
+        for i, row in enumerate(grid)
+    ]
+    out = (
+        f"<h4 style='{_HEADING}'>{esc(sheet.name)}</h4><div style='overflow-x:auto'>"
+        f"<table style='overflow-wrap:anywhere'><colgroup>{cols}</colgroup>"
+        f"<thead>{rows[0]}</thead><tbody style='vertical-align:top'>{''.join(rows[1:])}</tbody></table></div>"
+    )
+    if sheet.total_rows > len(sheet.rows) or sheet.total_cols > ncols:
+        out += note(hidden_text(sheet, len(sheet.rows) - 1, ncols))
+    return out
+
+
+_ALIGN = {"number": "right", "bool": "center", "text": "left"}
+
+
+def _style(sheet: SheetPreview, row: int, col: int, kind: str) -> str:
+    align = sheet.aligns.get((row, col)) or ("left" if row == 0 else _ALIGN[kind])
+    return f"text-align:{align}" + (";white-space:nowrap" if kind != "text" and row else "")
