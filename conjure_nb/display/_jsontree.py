@@ -27,9 +27,8 @@ NOT_JSON: Any = object()
 _INLINE = 80  # a small object or array of plain values stays on one line up to this many characters
 _STRING = 2000  # characters of one string shown before it is cut
 
-_KEY = "opacity:0.75"
-_COLORS = {str: "#2e7d32", bool: "#7b1fa2", type(None): "#7b1fa2", int: "#1565c0", float: "#1565c0"}
-_INDENT = "margin-left:0.35em;padding-left:0.9em;border-left:1px solid rgba(128,128,128,0.35)"
+_COLORS = {bool: "#7b1fa2", type(None): "#7b1fa2", int: "#1565c0", float: "#1565c0"}
+_INDENT = "margin-left:0.3em;padding-left:0.9em;border-left:1px solid rgba(128,128,128,0.35)"
 _BOX = "font-family:var(--jp-code-font-family,monospace);font-size:0.92em;line-height:1.5"
 
 
@@ -75,16 +74,16 @@ def json_tree_html(value: Any, open_levels: int = 2, max_rows: int | None = None
 
 
 def _key(label: str) -> str:
-    return f'<span style="{_KEY}">{esc(label)}:</span> ' if label else ""
+    return f"{esc(label)}: " if label else ""
 
 
 def _scalar(value: Any) -> str:
-    color = _COLORS.get(type(value), "inherit")
+    """A plain value: strings quoted (no markup, they are most of a document), other values coloured."""
     if isinstance(value, str):
         text, cut = (value[:_STRING], len(value) - _STRING) if len(value) > _STRING else (value, 0)
-        shown = esc(json.dumps(text, ensure_ascii=False))
-        more = f' <span style="{_KEY}">… {cut:,} more characters</span>' if cut else ""
-        return f'<span style="color:{color}">{shown}</span>{more}'
+        more = f" <small>… {cut:,} more characters</small>" if cut else ""
+        return esc(json.dumps(text, ensure_ascii=False)) + more
+    color = _COLORS.get(type(value), "inherit")
     return f'<span style="color:{color}">{esc(json.dumps(value, default=str))}</span>'
 
 
@@ -128,13 +127,13 @@ def _node(label: str, value: Any, depth: int, open_levels: int, rows: int, budge
         return f"<div>{_key(label)}{'{}' if isinstance(value, dict) else '[]'}</div>"
     small = _inline(value)
     if small is not None:
-        return f"<div>{_key(label)}<span>{esc(small)}</span></div>"
+        return f"<div>{_key(label)}{esc(small)}</div>"
     flag = " open" if depth < open_levels else ""
     head = _records_table(value, rows) if isinstance(value, list) else None
     if head is not None:
-        summary = f"{_key(label)}<span style='{_KEY}'>[…] {len(value):,} records</span>"
+        summary = f"{_key(label)}<small>[…] {len(value):,} records</small>"
         return f"<details{flag}><summary>{summary}</summary>{table_head_html(head, rows)}</details>"
-    summary = f"{_key(label)}<span style='{_KEY}'>{esc(_summary(value))}</span>"
+    summary = f"{_key(label)}<small>{esc(_summary(value))}</small>"
     pairs = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
     shown = pairs[: limits.max_json_items]
     children = "".join(_node(str(k), v, depth + 1, open_levels, rows, budget) for k, v in shown)

@@ -219,9 +219,7 @@ def test_json_object_output_is_a_tree() -> None:
     html = to_html(
         cj.ToolResult('{"health": {"status": "ok"}}', stdout='{"health": {"status": "ok"}}', exit_code=0)
     )
-    assert "health:</span> <span>{&quot;status&quot;: &quot;ok&quot;}</span>" in html, (
-        "small values on one line"
-    )
+    assert "<div>health: {&quot;status&quot;: &quot;ok&quot;}</div>" in html, "small values on one line"
 
 
 def test_response_keeps_what_the_model_said_on_the_way() -> None:
