@@ -6,14 +6,15 @@
   previewing the same rows;
 - a 40-page pdf previewed (page count + the first pages as PNG) against rendering every page;
 - a `%%conjure run true` cell against `session.run_tool("bash_tool", command="true")` itself;
-- the tutorials' outputs (the model's Markdown answer, the incident report's xlsx and pdf made by the
-  bundled skills from the demo logs, a chart PNG, a JSON table tool output, and a 20,000-column JSON
-  output) rendered by the display layer (sanitizer, checks before parsing, the xlsx reader process)
-  beside the render path before it (markdown-it alone, calamine in-process, whole DataFrames),
-  measured in the same run.
+- the outputs a notebook shows (the model's Markdown answer, the incident report's xlsx and pdf made
+  by the bundled skills from the demo logs, a chart PNG, tool outputs: a table, log records, the
+  analysis JSON, long text, a 20,000-column JSON; and `.dataframe` of 5,000 log records), rendered by
+  this checkout and by the code before issue 22's readable outputs (`--before REF`, default
+  `BEFORE`: its `conjure_nb/` taken with `git archive` into a temp dir), each in its own process,
+  alternating, in the same run. Each line gives both times and both HTML sizes.
 
-Prints JSON lines. The budget: each preview under 1 s, the cell a few ms over run_tool, and the
-tutorials' outputs about as fast as before.
+Prints JSON lines. The budget: each preview under 1 s, the cell a few ms over run_tool, and no
+output slower than before.
 """
 
 from __future__ import annotations
@@ -123,13 +124,13 @@ def make_pdf(path: Path) -> None:
 
 
 def bench_pdf(tmp: Path) -> None:
-    from conjure_nb.display._pdf import pdf_html, pdf_pages
+    from conjure_nb.display._pdf import DEFAULT_MAX_PAGES, pdf_html, pdf_pages
 
     path = tmp / "long.pdf"
     make_pdf(path)
     ours = best_of(lambda: pdf_html(path))
     every = best_of(lambda: pdf_pages(path, max_pages=PAGES), 1)
-    emit(bench="pdf_preview", pages=PAGES, pages_shown=4, seconds=round(ours, 3), budget_s=1.0,
+    emit(bench="pdf_preview", pages=PAGES, pages_shown=DEFAULT_MAX_PAGES, seconds=round(ours, 3), budget_s=1.0,
          baseline_render_every_page_s=round(every, 3))  # fmt: skip
 
 
@@ -203,91 +204,116 @@ def make_report(tmp: Path) -> tuple[Path, Path, Path]:
     return xlsx, pdf, tmp / "analysis.json"
 
 
-def old_markdown(text: str) -> str:
-    from markdown_it import MarkdownIt
-
-    return str(MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough").render(text))
+BEFORE = "1e2aabc"  # main just before issue 22's readable outputs landed
+ROUNDS = 3
 
 
-def old_xlsx(path: Path) -> str:
-    """The preview before the display layer: calamine in this process, no checks."""
-    import python_calamine
-
-    from conjure_nb.display._xlsx import SheetPreview, _formulas, sheet_html
-
-    out = []
-    with python_calamine.CalamineWorkbook.from_path(str(path)) as wb, open(path, "rb") as f:
-        for index, name in enumerate(wb.sheet_names):
-            sheet = wb.get_sheet_by_index(index)
-            rows = [list(r) for _, r in zip(range(21), sheet.iter_rows())]
-            start = sheet.start or (0, 0)
-            preview = SheetPreview(name, rows, sheet.height, sheet.width, _formulas(f, index, 21, start))
-            out.append(sheet_html(preview))
-    return "".join(out)
-
-
-def old_table(text: str) -> str:
-    """Before: the whole output as a DataFrame, then its head as HTML."""
-    import pandas as pd
-
-    df = pd.DataFrame(json.loads(text))
-    return str(df.head(20).to_html(border=0, index=False))
-
-
-def old_image(path: Path) -> str:
-    import base64
-
-    return f'<img src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}">'
-
-
-def bench_tutorial_outputs(tmp: Path) -> None:
-    from conjure_nb.display import markdown_html
-    from conjure_nb.display._images import image_html
-    from conjure_nb.display._pdf import pdf_html, pdf_pages
-    from conjure_nb.display._tables import parse_table, table_head_html
-    from conjure_nb.display._xlsx import xlsx_html
+def make_inputs(tmp: Path) -> None:
+    """The files and texts every worker renders: the tutorials' report, a chart, tool outputs."""
     from conjure_nb.monitoring._charts import analysis_charts_png
 
     xlsx, pdf, analysis = make_report(tmp)
-    png = tmp / "chart.png"
-    png.write_bytes(analysis_charts_png(json.loads(analysis.read_text())) or b"")
-    table = json.dumps([{"host": f"web-{i}", "errors": i % 7, "p95_ms": i * 3.5} for i in range(200)])
-    wide = json.dumps([{f"c{i}": i for i in range(20_000)}])
+    (tmp / "report.xlsx").write_bytes(xlsx.read_bytes())
+    (tmp / "report.pdf").write_bytes(pdf.read_bytes())
+    (tmp / "analysis.txt").write_text(analysis.read_text())
+    (tmp / "chart.png").write_bytes(analysis_charts_png(json.loads(analysis.read_text())) or b"")
+    records = [json.loads(line) for line in (tmp / "logs.jsonl").read_text().splitlines()]
+    (tmp / "records200.txt").write_text(json.dumps(records[:200]))
+    (tmp / "records5000.txt").write_text(json.dumps(records[:5000]))
+    (tmp / "table.txt").write_text(json.dumps([{"host": f"web-{i}", "errors": i % 7, "p95_ms": i * 3.5}
+                                               for i in range(200)]))  # fmt: skip
+    (tmp / "wide.txt").write_text(json.dumps([{f"c{i}": i for i in range(20_000)}]))
+    (tmp / "text.txt").write_text("\n".join(r["message"] for r in records[:3000]))
 
-    def opened(fn: Callable[..., object], path: Path) -> Callable[[], object]:
-        def run() -> object:
-            with open(path, "rb") as f:
-                return fn(f)
 
-        return run
+def worker(tmp: Path) -> None:
+    """Render every case with the `conjure_nb` this process imports; print one JSON object."""
+    import conjure_nb as cj
+    from conjure_nb.display import markdown_html
+    from conjure_nb.notebook.render import to_html
 
-    def new_table(text: str) -> str:
-        head = parse_table(text, 20, 60)
-        assert head is not None
-        return table_head_html(head, 20)
+    def result(name: str) -> Callable[[], object]:
+        text = (tmp / name).read_text()
+        return lambda: to_html(cj.ToolResult(text, stdout=text, exit_code=0))
 
-    cases = {
-        "answer_markdown": (lambda: old_markdown(ANSWER), lambda: markdown_html(ANSWER)),
-        "report_xlsx": (lambda: old_xlsx(xlsx), opened(xlsx_html, xlsx)),
-        "report_pdf": (lambda: pdf_pages(pdf, 4), opened(pdf_html, pdf)),
-        "chart_png": (lambda: old_image(png), opened(lambda f: image_html(f, "chart.png", ".png"), png)),
-        "tool_output_table": (lambda: old_table(table), lambda: new_table(table)),
-        "tool_output_20k_columns": (lambda: old_table(wide), lambda: new_table(wide)),
+    records = (tmp / "records5000.txt").read_text()
+    cases: dict[str, Callable[[], object]] = {
+        "answer_markdown": lambda: markdown_html(ANSWER),
+        "report_xlsx": lambda: to_html(tmp / "report.xlsx"),
+        "report_pdf": lambda: to_html(tmp / "report.pdf"),
+        "chart_png": lambda: to_html(tmp / "chart.png"),
+        "tool_output_table": result("table.txt"),
+        "tool_output_log_records": result("records200.txt"),
+        "tool_output_analysis_json": result("analysis.txt"),
+        "tool_output_long_text": result("text.txt"),
+        "tool_output_20k_columns": result("wide.txt"),
+        "dataframe_5000_log_records": lambda: cj.ToolResult(records, stdout=records, exit_code=0).dataframe,
     }
-    before_total = after_total = 0.0
-    for name, (before, after) in cases.items():
-        after()  # warm: imports, the xlsx reader process
-        b, a = best_of(before, 5), best_of(after, 5)
-        if name != "tool_output_20k_columns":
-            before_total, after_total = before_total + b, after_total + a
-        emit(bench="tutorial_output", item=name, before_ms=round(b * 1000, 2), after_ms=round(a * 1000, 2))
-    emit(bench="tutorial_outputs_total", before_ms=round(before_total * 1000, 2),
-         after_ms=round(after_total * 1000, 2), ratio=round(after_total / before_total, 2))  # fmt: skip
+    out = {"module": cj.__file__}
+    for name, fn in cases.items():
+        shown = fn()  # warm: imports, the xlsx reader process
+        out[name] = {"s": best_of(fn, 5), "html_bytes": len(shown) if isinstance(shown, str) else None}
+    print(json.dumps(out), flush=True)
+
+
+def before_tree(ref: str, into: Path) -> Path:
+    """`conjure_nb/` as it was at `ref`, extracted into `into` (the repository is only read)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(root), "archive", ref, "conjure_nb"], check=True,
+                             capture_output=True).stdout  # fmt: skip
+    into.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def bench_outputs(tmp: Path, ref: str) -> None:
+    """Each output rendered by the code at `ref` and by this checkout, in alternating processes."""
+    import os
+    import subprocess
+    import sys
+
+    make_inputs(tmp)
+    old = before_tree(ref, tmp / "before")
+    here = Path(__file__).resolve().parents[1]
+    runs: dict[str, list[dict[str, object]]] = {"before": [], "after": []}
+    for _ in range(ROUNDS):
+        for label, tree in (("before", old), ("after", here)):
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            done = subprocess.run([sys.executable, __file__, "--worker", str(tmp)], env=env, check=True,
+                                  capture_output=True, text=True)  # fmt: skip
+            runs[label].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert str(runs["before"][0]["module"]).startswith(str(old)), runs["before"][0]["module"]
+    slower = []
+    for name in runs["after"][0]:
+        if name == "module":
+            continue
+        b = min(float(r[name]["s"]) for r in runs["before"])  # type: ignore[index]
+        a = min(float(r[name]["s"]) for r in runs["after"])  # type: ignore[index]
+        if a > b * 1.1 and a - b > 0.002:
+            slower.append(name)
+        emit(bench="output", item=name, before_ms=round(b * 1000, 2), after_ms=round(a * 1000, 2),
+             ratio=round(a / b, 2), before_html_bytes=runs["before"][0][name]["html_bytes"],  # type: ignore[index]
+             after_html_bytes=runs["after"][0][name]["html_bytes"])  # type: ignore[index]  # fmt: skip
+    emit(bench="outputs_slower", before_ref=ref, rounds=ROUNDS, slower_by_over_10_percent=slower)
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--before", default=BEFORE, help="the git ref whose conjure_nb/ is 'before'")
+    parser.add_argument("--outputs-only", action="store_true", help="only the before/after of the outputs")
+    parser.add_argument("--worker", metavar="DIR", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(Path(args.worker))
+        return
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
-        bench_tutorial_outputs(Path(tmp))
+        bench_outputs(Path(tmp), args.before)
+        if args.outputs_only:
+            return
         bench_xlsx(Path(tmp))
         bench_pdf(Path(tmp))
     bench_cell()

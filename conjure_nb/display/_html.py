@@ -115,29 +115,11 @@ def frame(body_html: str) -> str:
 
 def table(df: pd.DataFrame, max_rows: int = 50) -> str:
     """A DataFrame as an HTML table: at most `max_rows` rows and `limits.max_table_cols` columns,
-    long cell texts cut, with a note when anything was left out.
-
-    The table's markup is the host's own; every column name and cell is escaped text. Numbers are
-    right-aligned, and time columns (datetime dtype, or ISO-8601 timestamps as text) never wrap
-    mid-value.
-    """
+    long cell texts cut, with a note when anything was left out (see `grid`)."""
     max_cols = limits.max_table_cols
     shown = df.iloc[:max_rows, :max_cols]
-    columns = [shown.iloc[:, i] for i in range(len(shown.columns))]
-    texts = [[cell_text(v) for v in c.tolist()] for c in columns]
-    kinds = [column_kind(c, t) for c, t in zip(columns, texts)]
-    head = "".join(
-        f"<th style='text-align:{_ALIGN[k]}'>{esc(name)}</th>" for name, k in zip(shown.columns, kinds)
-    )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td style='text-align:{_ALIGN[k]}{_NOWRAP[k]}'>{esc(t[r])}</td>" for t, k in zip(texts, kinds)
-        )
-        + "</tr>"
-        for r in range(len(shown))
-    )
-    out = f"<table class='dataframe'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    kinds = [d.kind for d in shown.dtypes.tolist()]
+    out = grid(list(shown.columns), [shown.iloc[:, i].tolist() for i in range(len(kinds))], kinds)
     if len(df) > max_rows or len(df.columns) > max_cols:
         out += note(
             f"{min(len(df), max_rows):,} of {len(df):,} rows shown; "
@@ -148,6 +130,28 @@ def table(df: pd.DataFrame, max_rows: int = 50) -> str:
             )
         )
     return out
+
+
+def grid(names: list[Any], columns: list[list[Any]], dtypes: list[str] | None = None) -> str:
+    """Columns of values (with their names, and numpy dtype kinds when known) as an HTML table.
+
+    The table's markup is the host's own; every name and cell is escaped text. Numbers are
+    right-aligned, and time columns (datetimes, or ISO-8601 timestamps as text) and columns of short
+    texts never wrap mid-value.
+    """
+    texts = [[cell_text(v) for v in column] for column in columns]
+    kinds = [
+        column_kind(column, shown, dtypes[i] if dtypes else "O")
+        for i, (column, shown) in enumerate(zip(columns, texts))
+    ]
+    head = "".join(f"<th style='text-align:{_ALIGN[k]}'>{esc(name)}</th>" for name, k in zip(names, kinds))
+    styles = [f" style='text-align:{_ALIGN[k]}{_NOWRAP[k]}'" for k in kinds]
+    rows = len(columns[0]) if columns else 0
+    body = "".join(
+        "<tr>" + "".join(f"<td{style}>{esc(t[r])}</td>" for t, style in zip(texts, styles)) + "</tr>"
+        for r in range(rows)
+    )
+    return f"<table class='dataframe'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 _ALIGN = {"number": "right", "time": "left", "text": "left", "short": "left"}
@@ -163,18 +167,22 @@ ISO_TIMESTAMP = re.compile(
 )
 
 
-def column_kind(column: pd.Series, texts: list[str] | None = None) -> str:
-    """ "time" (datetime dtype, or text that is all ISO-8601 timestamps), "number", "short" (text
-    whose shown values, `texts`, are all short) or "text"."""
-    kind = column.dtype.kind
-    if kind == "M":
+def column_kind(values: list[Any], texts: list[str], dtype: str = "O") -> str:
+    """ "time" (datetimes, or text that is all ISO-8601 timestamps), "number", "short" (text whose
+    shown `texts` are all short) or "text"; `dtype` is the column's numpy kind when known."""
+    if dtype == "M":
         return "time"
-    if kind in "iuf":
+    if dtype in "iuf":
         return "number"
-    values = [v for v in column.tolist() if not _missing(v)]
-    if values and all(isinstance(v, str) and ISO_TIMESTAMP.fullmatch(v) for v in values):
+    present = [v for v in values if not _missing(v)]
+    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return "number"
+    if present and all(
+        isinstance(v, datetime.datetime) or (isinstance(v, str) and ISO_TIMESTAMP.fullmatch(v))
+        for v in present
+    ):
         return "time"
-    return "short" if texts is not None and max(map(len, texts), default=0) <= _SHORT else "text"
+    return "short" if max(map(len, texts), default=0) <= _SHORT else "text"
 
 
 def cell_text(value: Any, limit: int = 1000) -> str:

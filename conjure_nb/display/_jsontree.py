@@ -19,7 +19,7 @@ from typing import Any
 
 from ._html import esc, note, pre
 from ._limits import limits
-from ._tables import TableHead, table_from_json, table_head_html
+from ._tables import records_html
 
 __all__ = ["NOT_JSON", "json_tree_html", "loads_json"]
 
@@ -100,10 +100,8 @@ def _inline(value: dict[str, Any] | list[Any]) -> str | None:
     return text if len(text) <= _INLINE else None
 
 
-def _records_table(value: list[Any], rows: int) -> TableHead | None:
-    if len(value) < 2 or not all(isinstance(v, dict) and v for v in value):
-        return None
-    return table_from_json(value, rows, limits.max_table_cols)
+def _records(value: list[Any]) -> bool:
+    return len(value) >= 2 and all(isinstance(v, dict) and v for v in value)
 
 
 def _summary(value: dict[str, Any] | list[Any]) -> str:
@@ -129,10 +127,9 @@ def _node(label: str, value: Any, depth: int, open_levels: int, rows: int, budge
     if small is not None:
         return f"<div>{_key(label)}{esc(small)}</div>"
     flag = " open" if depth < open_levels else ""
-    head = _records_table(value, rows) if isinstance(value, list) else None
-    if head is not None:
+    if isinstance(value, list) and _records(value):
         summary = f"{_key(label)}<small>[…] {len(value):,} records</small>"
-        return f"<details{flag}><summary>{summary}</summary>{table_head_html(head, rows)}</details>"
+        return f"<details{flag}><summary>{summary}</summary>{records_html(value, rows)}</details>"
     summary = f"{_key(label)}<small>{esc(_summary(value))}</small>"
     pairs = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
     shown = pairs[: limits.max_json_items]

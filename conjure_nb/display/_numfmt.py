@@ -21,7 +21,9 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import IO, Any
 from xml.etree import ElementTree as ET
 
@@ -107,7 +109,8 @@ _BRACKET = re.compile(r"\[([^\]]*)\]")
 _DATE_TOKEN = re.compile(r"(?i)yyyy|yy|m{1,5}|d{1,4}|h{1,2}|s{1,2}(?:\.0{1,3})?|am/pm|a/p")
 
 
-def _sections(code: str) -> list[str]:
+@lru_cache(maxsize=512)
+def _sections(code: str) -> tuple[str, ...]:
     """`code` split at the `;` that are not inside quotes or after a backslash."""
     parts, current, quoted, i = [], [], False, 0
     while i < len(code):
@@ -125,14 +128,16 @@ def _sections(code: str) -> list[str]:
             current.append(ch)
         i += 1
     parts.append("".join(current))
-    return parts
+    return tuple(parts)
 
 
+@lru_cache(maxsize=512)
 def _literal_free(section: str) -> str:
     """The section without quoted text, escaped characters and `_x`/`*x` padding."""
     return re.sub(r'"[^"]*"|\\.|_.|\*.', "", section)
 
 
+@lru_cache(maxsize=512)
 def is_date_format(code: str) -> bool:
     """Whether `code`'s first section shows a date or a time."""
     section = _literal_free(_sections(code)[0])
@@ -142,11 +147,12 @@ def is_date_format(code: str) -> bool:
 
 def format_value(value: Any, code: str | None) -> str:
     """`value` (a cell's value as calamine gives it) as Excel shows it with the format `code`."""
-    code = code or "General"
     if value is None or value == "":
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
+    if code is None or code == "General":  # most cells: no parsing at all
+        return value if isinstance(value, str) else _general(value)
     if isinstance(value, str):
         sections = _sections(code)
         return _text_section(sections[3], value) if len(sections) > 3 else value
@@ -162,6 +168,12 @@ def format_value(value: Any, code: str | None) -> str:
 
 def _text_section(section: str, text: str) -> str:
     return "".join(text if kind == "@" else piece for kind, piece in _literals(section, "@"))
+
+
+@lru_cache(maxsize=512)
+def _pieces(section: str, specials: str, elapsed: bool = False) -> list[tuple[str, str]]:
+    """`_literals` as a list, kept per section: a sheet repeats a few formats many times."""
+    return list(_literals(section, specials, elapsed))
 
 
 def _literals(section: str, specials: str, elapsed: bool = False) -> Iterator[tuple[str, str]]:
@@ -215,12 +227,17 @@ def _general(value: Any) -> str:
     return str(value)
 
 
+@lru_cache(maxsize=512)
+def _conditional(code: str) -> bool:
+    return any(re.search(r"\[[<>=]", s) for s in _sections(code))
+
+
 def _pick(code: str, value: float) -> tuple[str, float, bool] | None:
     """The section for `value`, the value it formats, and whether a minus sign must be added;
     None when the code has conditions (shown as General)."""
-    sections = _sections(code)
-    if any(re.search(r"\[[<>=]", s) for s in sections):
+    if _conditional(code):
         return None
+    sections = _sections(code)
     if value < 0 and len(sections) >= 2:
         return sections[1], -value, False
     if value == 0 and len(sections) >= 3:
@@ -234,42 +251,73 @@ def _number(value: float, code: str) -> str:
         return _general(value)
     section, value, minus = picked
     sign = "-" if minus else ""
-    bare = _BRACKET.sub("", _literal_free(section))
-    if "general" in bare.lower():  # General, perhaps with text around it: General" ms"
+    plan = _number_plan(section)
+    if plan == "general":  # General, perhaps with text around it: General" ms"
         text = "".join(piece for _, piece in _literals(section, ""))
         return sign + re.sub("(?i)general", lambda _: _general(value), text, count=1)
-    if not re.search(r"[0#?]", bare):  # text only, e.g. a zero section "-"
+    if plan == "text":  # text only, e.g. a zero section "-"
         return "".join(piece for _, piece in _literals(section, ""))
-    pieces = list(_literals(section, "0#?.,%Ee+-/@"))
-    if any(k == "/" for k, _ in pieces):  # fractions
+    if plan == "fraction":
         return sign + _general(value)
-    return sign + _placeholders(pieces, value)
+    assert isinstance(plan, _Plan)
+    value = value * plan.multiply / plan.divide
+    if plan.exponent:
+        text = _scientific(value, plan.decimals, plan.min_decimals, plan.exponent)
+    else:
+        text = _fixed(value, plan.decimals, plan.min_decimals, plan.min_int, plan.grouping, plan.point)
+    return sign + plan.before + text + plan.after
 
 
 _TEXT = ("", "'", "%", "-", "+", "/")
 
 
-def _placeholders(pieces: list[tuple[str, str]], value: float) -> str:
-    """The digits of `value` put where the section's placeholders are, literals kept in place."""
+@dataclass(frozen=True)
+class _Plan:
+    """A number section read once: where the digits go and how they are written."""
+
+    multiply: float
+    divide: float
+    decimals: int
+    min_decimals: int
+    min_int: int
+    grouping: bool
+    point: bool
+    exponent: str
+    before: str
+    after: str
+
+
+@lru_cache(maxsize=512)
+def _number_plan(section: str) -> _Plan | str:
+    """The section's `_Plan`, or "general", "text" (no digits) or "fraction" (shown as General)."""
+    bare = _BRACKET.sub("", _literal_free(section))
+    if "general" in bare.lower():
+        return "general"
+    if not re.search(r"[0#?]", bare):
+        return "text"
+    pieces = _pieces(section, "0#?.,%Ee+-/@")
+    if any(k == "/" for k, _ in pieces):
+        return "fraction"
     kinds = "".join(k if k and k != "'" else " " for k, _ in pieces)
-    value *= 100 ** kinds.count("%")
     exp_at = re.search(r"[Ee][+-]", kinds)
     digits = [i for i, k in enumerate(kinds) if k in "0#?" and (exp_at is None or i < exp_at.start())]
     first, last = digits[0], digits[-1]
     trailing = kinds[last + 1 :]
     scale = len(trailing) - len(trailing.lstrip(","))
-    value /= 1000**scale
     int_part, point, dec_part = kinds[first : last + 1].partition(".")
-    decimals = sum(1 for c in dec_part if c in "0#?")
-    min_decimals = sum(1 for c in dec_part.rstrip("#") if c in "0?")
-    if exp_at is not None:
-        text = _scientific(value, decimals, min_decimals, kinds[exp_at.start() :])
-    else:
-        text = _fixed(value, decimals, min_decimals, int_part.count("0"), "," in int_part, bool(point))
-    before = "".join(p for k, p in pieces[:first] if k in _TEXT)
     after_start = last + 1 + scale if exp_at is None else len(pieces)
-    after = "".join(p for k, p in pieces[after_start:] if k in _TEXT)
-    return before + text + after
+    return _Plan(
+        multiply=100.0 ** kinds.count("%"),
+        divide=1000.0**scale,
+        decimals=sum(1 for c in dec_part if c in "0#?"),
+        min_decimals=sum(1 for c in dec_part.rstrip("#") if c in "0?"),
+        min_int=int_part.count("0"),
+        grouping="," in int_part,
+        point=bool(point),
+        exponent=kinds[exp_at.start() :] if exp_at else "",
+        before="".join(p for k, p in pieces[:first] if k in _TEXT),
+        after="".join(p for k, p in pieces[after_start:] if k in _TEXT),
+    )
 
 
 def _fixed(value: float, decimals: int, min_decimals: int, min_int: int, grouping: bool, point: bool) -> str:
@@ -319,23 +367,30 @@ def _date(value: Any, code: str) -> str:
     section = _sections(code)[0]
     if not is_date_format(section):
         return _general(value if not isinstance(value, datetime.timedelta) else str(value))
+    tokens, step, twelve = _date_plan(section)
     moment, elapsed = _moment(value)
-    frac = re.search(r"(?i)s+\.(0{1,3})", _literal_free(section))
-    places = len(frac.group(1)) if frac else 0
-    step = datetime.timedelta(microseconds=10 ** (6 - places))
     moment = _round(moment, step)
     elapsed = None if elapsed is None else _round_delta(elapsed, step)
+    return "".join(
+        text if not kind else _date_part(kind, moment, elapsed, twelve, minute)
+        for kind, text, minute in tokens
+    )
+
+
+@lru_cache(maxsize=512)
+def _date_plan(section: str) -> tuple[list[tuple[str, str, bool]], datetime.timedelta, bool]:
+    """A date section read once: its tokens (each with whether an `m` is a minute), the rounding
+    step (a second, or the fraction of one the format shows), and whether it uses AM/PM."""
+    frac = re.search(r"(?i)s+\.(0{1,3})", _literal_free(section))
+    step = datetime.timedelta(microseconds=10 ** (6 - (len(frac.group(1)) if frac else 0)))
     twelve = bool(re.search(r"(?i)am/pm|a/p", section))
-    out, previous = [], ""
-    tokens = list(_date_tokens(section))
-    for index, (kind, text) in enumerate(tokens):
-        if not kind:
-            out.append(text)
-            continue
-        minute = kind.startswith("m") and not kind.startswith("[") and _is_minute(tokens, index, previous)
-        out.append(_date_part(kind, moment, elapsed, twelve, minute))
-        previous = kind
-    return "".join(out)
+    tokens, previous = [], ""
+    plain = _date_tokens(section)
+    for index, (kind, text) in enumerate(plain):
+        minute = bool(kind) and kind.startswith("m") and _is_minute(plain, index, previous)
+        tokens.append((kind, text, minute))
+        previous = kind or previous
+    return tokens, step, twelve
 
 
 def _round(moment: datetime.datetime, step: datetime.timedelta) -> datetime.datetime:
@@ -347,17 +402,19 @@ def _round_delta(delta: datetime.timedelta, step: datetime.timedelta) -> datetim
     return step * round(delta / step)
 
 
-def _date_tokens(section: str) -> Iterator[tuple[str, str]]:
+@lru_cache(maxsize=512)
+def _date_tokens(section: str) -> list[tuple[str, str]]:
     """(token, text) pieces: a date token as its lower-case code, literal text with kind ''."""
+    out: list[tuple[str, str]] = []
     run: list[str] = []
     for kind, piece in _literals(section, "", elapsed=True):
         if kind == "":
             run.append(piece)
             continue
-        yield from _split_date("".join(run))
+        out += _split_date("".join(run))
         run = []
-        yield (piece.lower(), piece) if kind == "[" else ("", piece)
-    yield from _split_date("".join(run))
+        out.append((piece.lower(), piece) if kind == "[" else ("", piece))
+    return out + list(_split_date("".join(run)))
 
 
 def _split_date(text: str) -> Iterator[tuple[str, str]]:

@@ -5,7 +5,7 @@ milliseconds, and only the pages that are shown are rendered, so a long pdf cost
 its first pages.
 
 Pages are meant to be read: each is rendered 1,000 pixels wide (a landscape A4 page's 8-point text
-is then about 10 pixels tall) as a 16-colour PNG, which keeps text and charts crisp at a fraction
+is then about 10 pixels tall) as a 32-colour PNG, which keeps text and charts crisp at a fraction
 of the bytes. The first page is open at that size; the next ones wait as thumbnails, each
 captioned "page 2 of 5", and a click on one opens it at full size below (a `<details>`: no script).
 Two pages are shown by default: the same pixels, and about the same time, as four pages at the
@@ -44,7 +44,7 @@ Source = Union[str, "os.PathLike[str]", IO[bytes]]
 
 DEFAULT_WIDTH = 1000
 THUMB_WIDTH = 180
-COLORS = 16
+COLORS = 32
 
 
 @dataclass
@@ -121,7 +121,8 @@ def render_pages(
 
 
 def _png(image: Any) -> bytes:
-    """A 16-colour palette PNG: text and charts stay crisp at a fraction of the RGB bytes."""
+    """A 32-colour palette PNG: text and charts stay crisp at a fraction of the RGB bytes (16 colours
+    garble white text on a dark table header)."""
     from PIL import Image
 
     buf = io.BytesIO()

@@ -95,16 +95,11 @@ def sheet_html(sheet: SheetPreview) -> str:
     ]
     widths = _widths(sheet, grid, ncols)
     cols = "".join(f"<col style='width:calc({w:g}ch + 1em)'>" for w in widths)
-    rows = [
-        "<tr>"
-        + "".join(
-            f"<{tag} style='{_style(sheet, i, j, c.kind)}'>{c.html}</{tag}>"
-            for j, c in enumerate(row)
-            for tag in ("th" if i == 0 else "td",)
-        )
-        + "</tr>"
-        for i, row in enumerate(grid)
-    ]
+    rows = []
+    for i, row in enumerate(grid):
+        tag = "th" if i == 0 else "td"
+        cells = [f"<{tag} style='{_style(sheet, i, j, c.kind)}'>{c.html}</{tag}>" for j, c in enumerate(row)]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
     out = (
         f"<h4 style='{_HEADING}'>{esc(sheet.name)}</h4><div style='overflow-x:auto'>"
         f"<table style='overflow-wrap:anywhere'><colgroup>{cols}</colgroup>"

@@ -15,16 +15,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._html import ISO_TIMESTAMP, note, table
+from ._html import ISO_TIMESTAMP, grid, note, table
 from ._limits import limits
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["TableHead", "parse_table", "table_from_json", "table_head_html"]
+__all__ = ["TableHead", "parse_table", "records_html", "table_from_json", "table_head_html"]
 
 
 @dataclass
@@ -36,28 +37,44 @@ class TableHead:
     cols: int
 
 
-_OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$")
+_SHORTEST = len("2026-12-06T08:24")  # an ISO timestamp with a time of day is at least this long
+
+
+def _as_times(column: pd.Series) -> pd.Series | None:
+    """`column` as datetimes when every value (nulls aside) is an ISO-8601 timestamp, else None.
+
+    One regex match on the first value turns a text column away; pandas' ISO-8601 parser (C) then
+    checks and converts the rest, refusing mixed zones; only then are offsets looked at one by one.
+    """
+    import pandas as pd
+
+    values = [v for v in column.tolist() if v is not None and v == v]
+    if not values or not all(isinstance(v, str) for v in values) or not ISO_TIMESTAMP.fullmatch(values[0]):
+        return None
+    if min(map(len, values)) < _SHORTEST:  # dates alone stay text
+        return None
+    try:
+        times = pd.to_datetime(column, format="ISO8601")
+    except (ValueError, OverflowError):
+        if not all(_OFFSET.search(v) for v in values):  # zoned and naive values mixed
+            return None
+        try:
+            times = pd.to_datetime(column, format="ISO8601", utc=True)
+        except (ValueError, OverflowError):
+            return None
+    if times.dt.tz is not None and str(times.dt.tz) != "UTC":
+        times = times.dt.tz_convert("UTC")
+    return times
 
 
 def _times(df: pd.DataFrame) -> pd.DataFrame:
     """`df` with its all-timestamp text columns as datetime columns (see the module doc)."""
-    import pandas as pd
-
-    for name in df.columns[df.dtypes.map(lambda d: d.kind == "O").to_numpy()]:
-        column = df[name]
-        values = column.dropna()
-        if values.empty or not all(isinstance(v, str) for v in values.tolist()):
-            continue
-        text = values.astype(str)
-        if not text.str.fullmatch(ISO_TIMESTAMP.pattern).all():
-            continue
-        zoned = text.str.contains(_OFFSET)
-        if zoned.any() and not zoned.all():
-            continue
-        try:
-            df[name] = pd.to_datetime(column, format="ISO8601", utc=bool(zoned.all()))
-        except (ValueError, OverflowError):
-            continue
+    for index, kind in enumerate(df.dtypes.map(lambda d: d.kind).tolist()):
+        if kind == "O":
+            times = _as_times(df.iloc[:, index])
+            if times is not None:
+                df.isetitem(index, times)
     return df
 
 
@@ -171,6 +188,20 @@ def table_head_html(head: TableHead, max_rows: int) -> str:
     shown_rows, shown_cols = min(len(head.frame), max_rows), len(head.frame.columns)
     if head.rows > shown_rows or head.cols > shown_cols:
         out += note(f"{shown_rows:,} of {head.rows:,} rows and {shown_cols:,} of {head.cols:,} columns shown")
+    return out
+
+
+def records_html(records: list[dict[str, Any]], max_rows: int) -> str:
+    """A list of JSON objects as a table with no DataFrame in between (a tree holds many small
+    ones): the first `max_rows` rows and `limits.max_table_cols` columns, and a note naming what is
+    left out."""
+    names = list(dict.fromkeys(k for r in records for k in r))
+    keep, head = names[: limits.max_table_cols], records[:max_rows]
+    out = grid(keep, [[r.get(k) for r in head] for k in keep])
+    if len(records) > len(head) or len(names) > len(keep):
+        out += note(
+            f"{len(head):,} of {len(records):,} rows and {len(keep):,} of {len(names):,} columns shown"
+        )
     return out
 
 
