@@ -184,6 +184,7 @@ def image_preview(base_url: str, path: str) -> str:
 
 def sheet_preview(path: Path, max_rows: int = 8, max_cols: int = 8) -> str:
     """The first rows of an xlsx file's first sheet as an escaped table ('' when unreadable)."""
+    from ...display._numfmt import format_value
     from ...display._xlsx import check_xlsx, read_sheets_isolated
 
     try:  # checked, then read in a separate process: a hostile workbook cannot take the kernel
@@ -196,8 +197,13 @@ def sheet_preview(path: Path, max_rows: int = 8, max_cols: int = 8) -> str:
         return ""
     sheet = sheets[0]
     rows = "".join(
-        "<tr>" + "".join(f"<td>{escape('' if v is None else str(v))}</td>" for v in row[:max_cols]) + "</tr>"
-        for row in sheet.rows
+        "<tr>"
+        + "".join(
+            f"<td>{escape(format_value(v, sheet.formats.get((i, j))))}</td>"
+            for j, v in enumerate(row[:max_cols])
+        )
+        + "</tr>"
+        for i, row in enumerate(sheet.rows)
     )
     more = f"{sheet.total_rows:,} rows × {sheet.total_cols} columns" if sheet.total_rows else "empty"
     return (
