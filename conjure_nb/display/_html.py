@@ -144,6 +144,7 @@ def grid(names: list[Any], columns: list[list[Any]], dtypes: list[str] | None = 
         column_kind(column, shown, dtypes[i] if dtypes else "O")
         for i, (column, shown) in enumerate(zip(columns, texts))
     ]
+    texts = [_same_fractions(t) if k == "time" else t for t, k in zip(texts, kinds)]
     head = "".join(f"<th style='text-align:{_ALIGN[k]}'>{esc(name)}</th>" for name, k in zip(names, kinds))
     styles = [f" style='text-align:{_ALIGN[k]}{_NOWRAP[k]}'" for k in kinds]
     rows = len(columns[0]) if columns else 0
@@ -212,6 +213,18 @@ def general_number(value: float) -> str:
     if len(text.lstrip("-").replace(".", "").lstrip("0")) > 12 or "e" in text:
         text = f"{value:.10g}"
     return text.replace("e+", "E+").replace("e-", "E-")
+
+
+_SECONDS = re.compile(r"(\d{2}:\d{2}:\d{2})(?:\.(\d+))?")
+
+
+def _same_fractions(texts: list[str]) -> list[str]:
+    """Times of one column with as many digits of a second each (08:24:01.500, not 08:24:01.5)."""
+    digits = max((len(m.group(2) or "") for t in texts if (m := _SECONDS.search(t))), default=0)
+    if not digits:
+        return texts
+    return [_SECONDS.sub(lambda m: m.group(1) + "." + (m.group(2) or "").ljust(digits, "0"), t, count=1) if t else t
+            for t in texts]  # fmt: skip
 
 
 def _missing(value: Any) -> bool:
