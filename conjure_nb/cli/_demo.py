@@ -68,14 +68,14 @@ def _serve(ns: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"demo log API on {server.url}", flush=True)
-    print(f"  logs:   {server.logs_url}?limit=100&level=ERROR", flush=True)
-    print(f'  loki:   {server.loki_url}?query={{service="payment-service"}}', flush=True)
-    print(f"  health: {server.url}/health", flush=True)
-    records = server.store.records
-    span = f", {records[0]['timestamp']} to {records[-1]['timestamp']}" if records else ""
-    print(f"{len(records):,} records{span}, seed {ns.seed}; Ctrl-C to stop", flush=True)
-    try:
+    try:  # the server answers from here on, so a Ctrl-C can come at any line below
+        print(f"demo log API on {server.url}", flush=True)
+        print(f"  logs:   {server.logs_url}?limit=100&level=ERROR", flush=True)
+        print(f'  loki:   {server.loki_url}?query={{service="payment-service"}}', flush=True)
+        print(f"  health: {server.url}/health", flush=True)
+        records = server.store.records
+        span = f", {records[0]['timestamp']} to {records[-1]['timestamp']}" if records else ""
+        print(f"{len(records):,} records{span}, seed {ns.seed}; Ctrl-C to stop", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -188,6 +188,26 @@ def test_cli_demo_serve_runs_until_interrupted() -> None:
             proc.communicate()
 
 
+def test_cli_demo_serve_stops_cleanly_when_interrupted_while_it_starts() -> None:
+    # Ctrl-C right after the address is printed, while the rest of the banner is still being written
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conjure_nb", "demo", "serve", "--port", "0", "--records", "50"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("demo log API on http://127.0.0.1:")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+        assert (proc.returncode, out.splitlines()[-1:], err) == (0, ["stopped"], "")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 def test_cli_demo_serve_reports_a_busy_port(server: DemoLogServer) -> None:
     port = server.url.rsplit(":", 1)[1]
     done = subprocess.run(
