@@ -128,6 +128,27 @@ def test_incidents_are_ongoing_when_they_last_to_the_end_of_the_window() -> None
     assert snapshot(HOSTILE).ongoing == 1
 
 
+def test_a_diagnosed_problem_is_an_incident_when_no_burst_stands_out() -> None:
+    quiet = {
+        "anomalies": [],
+        "diagnostics": [
+            {"id": "pool", "severity": "critical", "title": "Pool exhausted", "count": 7,
+             "first_seen": "2026-03-14T09:58:00Z", "last_seen": "2026-03-14T09:59:50Z", "state": "ongoing"},
+            {"id": "oom", "severity": "high", "title": "OOM kill", "count": 2,
+             "first_seen": "2026-03-14T09:50:00Z", "last_seen": "2026-03-14T09:51:00Z", "state": "resolved"},
+            {"id": "rate", "severity": "low", "title": "Rate limiting", "count": 3,
+             "first_seen": "2026-03-14T09:40:00Z", "last_seen": "2026-03-14T09:59:00Z", "state": "ongoing"},
+        ],
+    }  # fmt: skip
+    found = incidents(quiet)
+    assert [(i["what"], i["status"], i["errors"]) for i in found] == [
+        ("OOM kill", "resolved", 2),
+        ("Pool exhausted", "ongoing", 7),
+    ]
+    assert (snapshot(quiet).ongoing, snapshot(quiet).resolved) == (1, 1)
+    assert incidents({"anomalies": [], "diagnostics": []}) == []
+
+
 def test_series_by_service_fills_quiet_buckets_and_skips_bad_lines(tmp_path: Path) -> None:
     logs = tmp_path / "logs.jsonl"
     logs.write_text(

@@ -101,11 +101,16 @@ def incidents(analysis: dict[str, Any]) -> list[dict[str, Any]]:
     """The incidents of a run, oldest first, each `ongoing` or `resolved`.
 
     The analysis's own `incidents` list is used when it has one; else each error burst is an
-    incident, ongoing when it lasts to the last bucket of the window analysed.
+    incident, ongoing when it lasts to the last bucket of the window analysed. A window too short
+    or too quiet for a burst to stand out can still hold a diagnosed problem that is ongoing: then
+    the critical and high findings are the incidents, so the table never says "none" beside a
+    verdict that names one.
     """
     own = analysis.get("incidents")
     if isinstance(own, list) and own:
         return [_own_incident(i) for i in own if isinstance(i, dict)]
+    if not any(isinstance(b, dict) for b in analysis.get("anomalies") or []):
+        return _finding_incidents(analysis)
     points = (analysis.get("timeline") or {}).get("points") or []
     last = points[-1].get("minute") if points else None
     return [
@@ -124,6 +129,22 @@ def incidents(analysis: dict[str, Any]) -> list[dict[str, Any]]:
         for b in analysis.get("anomalies") or []
         if isinstance(b, dict)
     ]
+
+
+def _finding_incidents(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [
+        {
+            "start": str(d.get("first_seen", "")),
+            "end": str(d.get("last_seen", "") or ""),
+            "errors": int(d.get("count", 0) or 0),
+            "peak": 0,
+            "status": "ongoing" if d.get("state") == "ongoing" else "resolved",
+            "what": str(d.get("title", d.get("id", ""))),
+        }
+        for d in analysis.get("diagnostics") or []
+        if isinstance(d, dict) and d.get("severity") in ("critical", "high")
+    ]
+    return sorted(found, key=lambda i: i["start"])
 
 
 def _own_incident(item: dict[str, Any]) -> dict[str, Any]:
