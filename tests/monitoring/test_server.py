@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -166,7 +168,9 @@ def test_server_stops_and_releases_the_port() -> None:
         _ = live.url
 
 
-def test_cli_demo_serve_runs_until_interrupted() -> None:
+@contextlib.contextmanager
+def demo_serve() -> Iterator[subprocess.Popen[str]]:
+    """`conjure-nb demo serve` on a free port, killed at the end if a test left it running."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "conjure_nb", "demo", "serve", "--port", "0", "--records", "50"],
         stdout=subprocess.PIPE,
@@ -177,35 +181,29 @@ def test_cli_demo_serve_runs_until_interrupted() -> None:
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.startswith("demo log API on http://127.0.0.1:")
-        url = first.split(" on ", 1)[1].strip()
-        assert json.loads(urllib.request.urlopen(f"{url}/health", timeout=5).read())["records"] == 50
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=10)
-        assert proc.returncode == 0 and "stopped" in out
+        yield proc
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_cli_demo_serve_runs_until_interrupted() -> None:
+    with demo_serve() as proc:
+        assert proc.stdout is not None
+        url = next(line.split(": ", 1)[1] for line in proc.stdout if line.startswith("  health:")).strip()
+        assert json.loads(urllib.request.urlopen(url, timeout=5).read())["records"] == 50
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+        assert proc.returncode == 0 and "stopped" in out
 
 
 def test_cli_demo_serve_stops_cleanly_when_interrupted_while_it_starts() -> None:
     # Ctrl-C right after the address is printed, while the rest of the banner is still being written
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "conjure_nb", "demo", "serve", "--port", "0", "--records", "50"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().startswith("demo log API on http://127.0.0.1:")
+    with demo_serve() as proc:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)
         assert (proc.returncode, out.splitlines()[-1:], err) == (0, ["stopped"], "")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
 
 
 def test_cli_demo_serve_reports_a_busy_port(server: DemoLogServer) -> None:
