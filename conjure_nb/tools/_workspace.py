@@ -38,7 +38,8 @@ def snapshot(root: str | os.PathLike[str], skip: Collection[str] = _SKIP_DIRS) -
 
 def _scan(directory: str, prefix: str, out: Snapshot, skip: Collection[str]) -> None:
     try:
-        entries = list(os.scandir(directory))
+        with os.scandir(directory) as it:  # closed even when a Ctrl-C lands mid-listing
+            entries = list(it)
     except OSError:
         return
     for entry in entries:
