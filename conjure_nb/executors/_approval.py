@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .._errors import UsageError
 from ..tools import ToolCall, ToolResult
+from ..tools._data import OfCall
 from ._approval_policy import SERVER_TOOLS, ApprovalPolicy, Decision, check_server_tools
 from ._base import Executor, ExecutorSetup, WrappedExecutor
 
@@ -118,7 +119,7 @@ class ApprovalRecord:
 
 
 @dataclass(eq=False)
-class ApprovalRequest:
+class ApprovalRequest(OfCall):
     """One tool call waiting for a person: the tool, its full input, and the answer once given.
 
     The first answer wins; later ones are ignored, so a double click cannot flip a decision.
@@ -132,16 +133,6 @@ class ApprovalRequest:
     """False when the answer came from a timeout, a stopped turn or a failing prompt."""
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def tool(self) -> str:
-        """The name of the tool waiting to run (`bash_tool`, `log_fetcher_execute`, ...)."""
-        return self.call.name
-
-    @property
-    def input(self) -> dict[str, Any]:
-        """The call's full input, as the model sent it: show all of it before asking."""
-        return self.call.input
 
     @property
     def shown_input(self) -> str:

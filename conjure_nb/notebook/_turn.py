@@ -24,10 +24,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..models._base import fake_label as fake_model
 from ..tools import CreatedFile, ToolCall, ToolResult
+from ..tools._data import OfCall
 from ..tools._render import fake_badge, result_status, status_label, summarize_input
 from ..tools.events import (
     Event,
@@ -93,7 +94,7 @@ _OPEN = ("running", "waiting")
 
 
 @dataclass(eq=False)
-class ToolRow:
+class ToolRow(OfCall):
     """One tool call of the turn: the call, its status, and its result once it ended."""
 
     call: ToolCall
@@ -101,18 +102,6 @@ class ToolRow:
     result: ToolResult | None = None
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
-
-    @property
-    def tool_use_id(self) -> str:
-        return self.call.id
-
-    @property
-    def tool(self) -> str:
-        return self.call.name
-
-    @property
-    def input(self) -> dict[str, Any]:
-        return self.call.input
 
     @property
     def summary(self) -> str:

@@ -58,6 +58,28 @@ class ToolCall:
     input: dict[str, Any] = field(default_factory=dict)
 
 
+class OfCall:
+    """Read-only views onto the `ToolCall` an object carries as `call` (an event, an approval
+    request, a turn's row): its id, its tool's name and its input, never copies of them."""
+
+    call: ToolCall
+
+    @property
+    def tool_use_id(self) -> str:
+        """The call's id (the model's `tool_use` id)."""
+        return self.call.id
+
+    @property
+    def tool(self) -> str:
+        """The tool's name (`bash_tool`, `log_fetcher_execute`, ...)."""
+        return self.call.name
+
+    @property
+    def input(self) -> dict[str, Any]:
+        """The call's full input, as the model sent it."""
+        return self.call.input
+
+
 @dataclass
 class ToolResult(Rendered):
     """What one tool call produced; `content` is what the model reads.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._data import CreatedFile, ToolCall, ToolResult
+from ._data import CreatedFile, OfCall, ToolCall, ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._response import Response
@@ -55,18 +55,8 @@ class ModelRequestStop(Event):
 
 
 @dataclass
-class _ToolCallEvent(Event):
+class _ToolCallEvent(OfCall, Event):
     call: ToolCall
-
-    @property
-    def tool_use_id(self) -> str:
-        """The call's id (the model's `tool_use` id)."""
-        return self.call.id
-
-    @property
-    def tool(self) -> str:
-        """The tool's name."""
-        return self.call.name
 
 
 @dataclass
@@ -74,11 +64,6 @@ class ToolCallStarted(_ToolCallEvent):
     """A tool call begins; `call` is the very `ToolCall` the turn runs (its id, name and input)."""
 
     type: ClassVar[str] = "tool_call_started"
-
-    @property
-    def input(self) -> dict[str, Any]:
-        """The tool's input, as the model sent it."""
-        return self.call.input
 
 
 @dataclass
