@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._errors import MaxIterationsError, ModelError, UsageError
-from ..models._base import BaseModel, ModelRequest, normalize_response
+from ..models._base import BaseModel, ModelRequest, fake_label, normalize_response
 from ..models._function import as_model
 from ._client import FILES_BETA, SKILLS_BETA
 
@@ -119,6 +119,11 @@ class HostedModel(BaseModel):
 
     def __repr__(self) -> str:
         return f"<HostedModel {self.inner!r} skills={len(self.skills)}>"
+
+    @property
+    def fake(self) -> str | None:  # type: ignore[override]  # computed, not set
+        """The wrapped model's stand-in label (`fake_label`): a fake stays named behind the wrapper."""
+        return fake_label(self.inner)
 
     def check_skills(self) -> None:
         """Refuse more skills than one request may carry, before anything is sent."""

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import ModelError, UsageError
-from ._base import BaseModel, ModelRequest, ensure_real_requests_allowed
+from ._base import BaseModel, ModelRequest, ensure_real_requests_allowed, stand_in_server
 
 __all__ = ["DEFAULT_MODEL", "AnthropicModel", "api_error", "check_options", "split_params"]
 
@@ -119,6 +119,12 @@ class AnthropicModel(BaseModel):
     def __repr__(self) -> str:
         where = f" at {self.base_url}" if self.base_url else ""
         return f"<AnthropicModel {self.model}{where}>"
+
+    @property
+    def fake(self) -> str | None:  # type: ignore[override]  # computed, not set
+        """ "fake Anthropic server, offline" while `base_url` is a `FakeAnthropicServer` running in
+        this process (its replies and token counts are made up); None for a real server."""
+        return stand_in_server(self.base_url)
 
     @property
     def api_key(self) -> str | None:

@@ -94,7 +94,8 @@ class BaseModel:
     Attributes:
         fake: what a stand-in model is, in a few words ("scripted model, offline"), or None for a
             real one. The notebook shows it as a badge wherever the model's output shows, and
-            shows no token usage or cost for it (a fake model's counts are made up).
+            shows no token usage or cost for it (a stand-in's counts are made up or unchecked);
+            see `fake_label`.
     """
 
     fake: str | None = None
@@ -110,9 +111,61 @@ class BaseModel:
 
 def fake_label(model: Any) -> str | None:
     """What a stand-in model is ("scripted model, offline"), from its `fake`; None for a real one
-    (or a model that does not say)."""
+    (or a model that does not say).
+
+    This is the one rule every view follows. A model with a label is named by a badge wherever
+    its output shows, and its token counts are never shown as usage or cost: the session keeps
+    them apart (`Session.invented_usage`). The labels:
+
+    - `ScriptedModel`: "scripted model, offline", always (it replays a list).
+    - `FunctionModel(fn)`: "function model": what the function calls cannot be known, so it is not
+      called offline and its counts are not taken as usage; `offline=True` says it answers by
+      itself ("function model, offline"); `real=True` says it calls a real model (no label).
+    - `AnthropicModel(base_url=...)` pointed at a `FakeAnthropicServer` running in this process:
+      "fake Anthropic server, offline" (the server registers its address while it runs).
+    """
     label = getattr(model, "fake", None)
     return label if isinstance(label, str) and label else None
+
+
+_stand_in_servers: dict[tuple[str, int], str] = {}
+_LOOPBACK = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}
+
+
+def _server_key(url: str | None) -> tuple[str, int] | None:
+    from urllib.parse import urlparse
+
+    if not url:
+        return None
+    try:
+        parsed = urlparse(url)
+        host, port = parsed.hostname or "", parsed.port
+    except ValueError:
+        return None
+    if host not in _LOOPBACK or port is None:
+        return None
+    return _LOOPBACK[host], port
+
+
+def mark_stand_in_server(url: str, label: str | None) -> None:
+    """Say that the loopback server at `url` is a stand-in (`label`), or no longer runs (None).
+
+    `FakeAnthropicServer` calls this while it serves, so a model pointed at it is named
+    (`fake_label`); only loopback addresses are kept.
+    """
+    key = _server_key(url)
+    if key is None:
+        return
+    if label:
+        _stand_in_servers[key] = label
+    else:
+        _stand_in_servers.pop(key, None)
+
+
+def stand_in_server(url: str | None) -> str | None:
+    """The label of the stand-in server running at `url` in this process, or None."""
+    key = _server_key(url)
+    return None if key is None else _stand_in_servers.get(key)
 
 
 _real_requests_allowed = os.environ.get("CONJURE_FORBID_REAL_MODELS", "") not in ("1", "true", "yes")

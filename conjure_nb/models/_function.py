@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from .._errors import UsageError
 from ._base import BaseModel, ModelRequest, normalize_response
 
 __all__ = ["FunctionModel", "as_model"]
@@ -20,14 +21,33 @@ class FunctionModel(BaseModel):
     The function gets the request object when its first parameter is named `request`/`req` or is
     annotated as `ModelRequest`; otherwise it gets the list of messages. It may return a response
     dict, a plain string (a final text answer) or a list of content blocks.
+
+    What the function calls cannot be seen from outside, so by default the notebook names it with a
+    "function model" badge and does not show its token counts as usage or cost. Say what it is:
+
+    Args:
+        fn: the function.
+        offline: it answers by itself (a stand-in for tests and offline tutorials): the badge says
+            "function model, offline".
+        real: it calls a real model (the original library's `api_callback`, e.g. the SDK or a local
+            server): no badge, and the token counts it returns count as usage.
+
+    Raises:
+        UsageError: both `offline` and `real`: a function is either a stand-in or a real model.
     """
 
-    fake = "function model, offline"
-
-    def __init__(self, fn: Callable[..., Any]):
+    def __init__(self, fn: Callable[..., Any], *, offline: bool = False, real: bool = False):
         if not callable(fn):
             raise TypeError(f"FunctionModel needs a callable, got {type(fn).__name__}")
+        if offline and real:
+            raise UsageError(
+                "FunctionModel(offline=True, real=True): offline says the function answers by itself, "
+                "real says it calls a real model; pass the one that is true"
+            )
         self.fn = fn
+        self.offline = offline
+        self.real = real
+        self.fake = None if real else "function model, offline" if offline else "function model"
         self._wants_request = _wants_request(fn)
         self._is_async = inspect.iscoroutinefunction(fn)
 
@@ -55,7 +75,11 @@ class FunctionModel(BaseModel):
 
     def __repr__(self) -> str:
         name = getattr(self.fn, "__qualname__", repr(self.fn))
-        return f"<FunctionModel {name} (a local function standing in for a model)>"
+        if self.real:
+            return f"<FunctionModel {name} (a function calling a real model)>"
+        if self.offline:
+            return f"<FunctionModel {name} (a local function standing in for a model, offline)>"
+        return f"<FunctionModel {name} (a function: what it calls is not known)>"
 
 
 def _wants_request(fn: Callable[..., Any]) -> bool:

@@ -30,6 +30,7 @@ from ..models._base import fake_label as fake_model
 from ..tools import CreatedFile, ToolCall, ToolResult
 from ..tools._data import OfCall
 from ..tools._render import fake_badge, result_status, status_label, summarize_input
+from ..tools._usage import tokens_text
 from ..tools.events import (
     Event,
     FileCreated,
@@ -323,11 +324,7 @@ class TurnState:
         """The turn's tokens so far, in one phrase; "" for a fake model or before any usage."""
         if self.fake is not None or not self.usage:
             return ""
-        tokens_in = sum(
-            self.usage.get(k, 0)
-            for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-        )
-        return f"{tokens_in:,} in / {self.usage.get('output_tokens', 0):,} out tokens"
+        return tokens_text(self.usage)
 
 
 class Ticker:

@@ -72,7 +72,14 @@ class Session:
     approvals: Shared[list[ApprovalRecord]] = Shared(
         "Every approval decision (tool, input sha256, rule or person, time), when a policy is in front."
     )
-    usage: Shared[dict[str, int]] = Shared("Tokens used by every turn so far, by kind.")
+    usage: Shared[dict[str, int]] = Shared(
+        "Tokens every turn so far reported, by kind (stand-in models' made-up counts included)."
+    )
+    invented_usage: Shared[dict[str, int]] = Shared(
+        "The part of `usage` that stand-in models reported (a `ScriptedModel`, a `FunctionModel` not "
+        "marked `real=True`, a `FakeAnthropicServer`): made up, so the notebook never shows it as "
+        "usage or cost."
+    )
 
     def __init__(
         self,
@@ -457,6 +464,7 @@ class Session:
         """Forget the conversation (messages and usage); the tool log and created files stay."""
         self.messages = []
         self.usage = {}
+        self.invented_usage = {}
         self._state.container = None
 
     def close(self) -> None:

@@ -145,11 +145,8 @@ def state_from_dict(data: Mapping[str, Any], source: object = "the file") -> Ses
         raise bad("'messages'", f"is a {type(messages).__name__}, not a list of messages")
     for i, msg in enumerate(messages):
         _check_message(msg, f"messages[{i}]", bad)
-    usage = data.get("usage", {})
-    if not isinstance(usage, dict) or not all(
-        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in usage.items()
-    ):
-        raise bad("'usage'", "must map token kinds to integers")
+    usage = _token_counts(data, "usage", bad)
+    invented = _token_counts(data, "invented_usage", bad)
     container = data.get("container")
     if not isinstance(container, (str, dict, type(None))):
         raise bad("'container'", "must be an id, an object or null")
@@ -166,9 +163,19 @@ def state_from_dict(data: Mapping[str, Any], source: object = "the file") -> Ses
         tool_log=log,
         created_files=files,
         approvals=approvals,
-        usage=dict(usage),
+        usage=usage,
+        invented_usage=invented,
         container=copy.deepcopy(container),
     )
+
+
+def _token_counts(data: Mapping[str, Any], key: str, bad: Any) -> dict[str, int]:
+    counts = data.get(key, {})
+    if not isinstance(counts, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in counts.items()
+    ):
+        raise bad(f"'{key}'", "must map token kinds to integers")
+    return dict(counts)
 
 
 def _list(data: Mapping[str, Any], key: str, bad: Any) -> list[Any]:
@@ -264,6 +271,7 @@ def state_dict(state: SessionState, session_id: str, backend: str) -> dict[str, 
         "tool_log": _record_dicts(state.tool_log),
         "approvals": _as_dicts(state.approvals),
         "usage": state.usage,
+        "invented_usage": state.invented_usage,
         "container": state.container,
     }
 

@@ -29,6 +29,9 @@ class SessionState:
     created_files: list[CreatedFile] = field(default_factory=list)
     approvals: list[ApprovalRecord] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)
+    invented_usage: dict[str, int] = field(default_factory=dict)
+    """The part of `usage` that stand-in models reported (`fake_label`): made-up counts, never
+    shown as usage or cost."""
     container: Any = None
     """The hosted container (its id, or the object the API sent) the next request reuses."""
 

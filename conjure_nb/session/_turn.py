@@ -181,14 +181,32 @@ class Turns:
     ) -> Response:
         """One turn, blocking (the session holds the turn)."""
         marks = self._begin(message)
-        outcome = drive_sync(
-            run_turn(self.state.messages, cfg),
-            ObservedModel(plan.model, self._labels()),
-            lambda calls: self.tools.run(calls, emit, plan.gate),
-            lambda content: self.tools.read_reply(content, emit),
-            emit,
-        )
+        with self._invented(plan.model):
+            outcome = drive_sync(
+                run_turn(self.state.messages, cfg),
+                ObservedModel(plan.model, self._labels()),
+                lambda calls: self.tools.run(calls, emit, plan.gate),
+                lambda content: self.tools.read_reply(content, emit),
+                emit,
+            )
         return self._finish(outcome, marks, emit, plan.model)
+
+    @contextlib.contextmanager
+    def _invented(self, model: Model) -> Iterator[None]:
+        """A stand-in model's token counts also go to `invented_usage` (kept when the turn fails),
+        so no view shows them as usage or cost."""
+        if fake_label(model) is None:
+            yield
+            return
+        before = dict(self.state.usage)
+        try:
+            yield
+        finally:
+            invented = self.state.invented_usage
+            for key, value in self.state.usage.items():
+                added = value - before.get(key, 0)
+                if added > 0:
+                    invented[key] = invented.get(key, 0) + added
 
     async def arun(
         self, message: str | list[dict[str, Any]], cfg: TurnConfig, plan: TurnPlan, emit: Emit | None
@@ -206,13 +224,14 @@ class Turns:
         async def read_reply(content: list[dict[str, Any]]) -> None:
             await asyncio.to_thread(self.tools.read_reply, content, emit)
 
-        outcome = await drive_async(
-            run_turn(self.state.messages, cfg),
-            ObservedModel(plan.model, self._labels()),
-            run_tools,
-            read_reply,
-            emit,
-        )
+        with self._invented(plan.model):
+            outcome = await drive_async(
+                run_turn(self.state.messages, cfg),
+                ObservedModel(plan.model, self._labels()),
+                run_tools,
+                read_reply,
+                emit,
+            )
         return self._finish(outcome, marks, emit, plan.model)
 
 

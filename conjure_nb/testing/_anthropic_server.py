@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from ..models._base import mark_stand_in_server
 from ._hosted_api import Fault, HostedState
 from ._serve import serve_in_thread
 
@@ -106,6 +107,9 @@ def error_reply(reply: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
     return int(reply["status"]), headers, payload
 
 
+STAND_IN_LABEL = "fake Anthropic server, offline"
+
+
 class FakeAnthropicServer:
     """A Messages API on 127.0.0.1 answering from a queue.
 
@@ -137,10 +141,14 @@ class FakeAnthropicServer:
         return f"http://{host!s}:{port}"
 
     def start(self) -> FakeAnthropicServer:
+        """Serve in a thread. While it serves, a model pointed at `url` is named as this stand-in
+        ("fake Anthropic server, offline") and its made-up token counts are not shown as usage."""
         self._thread = serve_in_thread(self._server, "fake-anthropic")
+        mark_stand_in_server(self.url, STAND_IN_LABEL)
         return self
 
     def stop(self) -> None:
+        mark_stand_in_server(self.url, None)
         self._server.shutdown()
         self._server.server_close()
         if self._thread:

@@ -26,7 +26,7 @@ class Response(Rendered):
         messages: every message this turn added to the history, the user's message first.
         iterations: how many model requests the turn made.
         fake_model: what answered when it was a stand-in, not a real model ("scripted model,
-            offline" for a `ScriptedModel`, "function model, offline" for a `FunctionModel`);
+            offline" for a `ScriptedModel`, "function model" for a `FunctionModel`: see `fake_label`);
             None for a real one. The rendering names it with a badge and leaves out `usage`,
             whose counts such a model makes up.
     """

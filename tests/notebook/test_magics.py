@@ -63,7 +63,8 @@ def test_chat_streams_then_renders_the_response_with_metadata(ip: Shell) -> None
     assert not any("tokens" in h for h in htmls)
     meta = final.metadata["conjure_nb"]
     assert meta == {"session": "default", "backend": "local", "model": "ScriptedModel",
-                    "usage": {"input_tokens": 20, "output_tokens": 10}}  # fmt: skip
+                    "usage": {"input_tokens": 20, "output_tokens": 10},
+                    "fake_model": "scripted model, offline"}  # fmt: skip
     assert isinstance(ip.ns["_conjure"], cj.Response)
     assert ip.ns["_conjure"].text == "**All good**"
 
@@ -264,7 +265,7 @@ def test_line_commands(ip: Shell, tmp_path: Path) -> None:
     ran = ip.run("%conjure files")
     assert "made.txt" in _html(ran.last)
     usage = ip.shell.run_line_magic("conjure", "usage")
-    assert usage.iloc[0].to_dict()["input_tokens"] == 10
+    assert usage.iloc[0].to_dict()["turns"] == 1
     assert "conjure_nb" in ip.shell.run_line_magic("conjure", "version")
     assert "%%conjure chat" in ip.shell.run_line_magic("conjure", "help").data
     assert (
@@ -273,6 +274,31 @@ def test_line_commands(ip: Shell, tmp_path: Path) -> None:
     )
     ran = ip.run("%conjure reset")
     assert "closed" in ran.io.stdout and len(loaded_magics(ip.shell).store) == 0
+
+
+def test_usage_and_sessions_leave_out_a_stand_in_models_made_up_tokens(ip: Shell) -> None:
+    def real(messages: object) -> dict[str, object]:
+        return {"content": "measured", "usage": {"input_tokens": 7, "output_tokens": 3}}
+
+    ip.ns["fake"] = S(["made up"])  # reports 10 in / 5 out tokens for every reply: invented
+    ip.ns["real"] = cj.FunctionModel(real, real=True)
+    assert ip.run("%%conjure chat --model fake\nhello").error is None
+    usage = ip.shell.run_line_magic("conjure", "usage")
+    row = usage.iloc[0].to_dict()
+    assert (row["scope"], row["input_tokens"], row["output_tokens"], row["turns"]) == ("session", 0, 0, 1)
+    assert "scripted model, offline" in row["note"] and "not real" in row["note"]
+    skill = usage.iloc[1].to_dict()
+    assert (skill["name"], skill["input_tokens"], skill["turns"]) == ("(no skill)", 0, 1)
+    assert "scripted model, offline" in skill["note"]
+    sessions = ip.shell.run_line_magic("conjure", "sessions").iloc[0].to_dict()
+    assert (sessions["input_tokens"], sessions["output_tokens"]) == (0, 0)
+    assert sessions["model"] == "ScriptedModel (scripted model, offline)"
+    # a real model's turn on the same session counts, and only it
+    assert ip.run("%%conjure chat --model real\nagain").error is None
+    row = ip.shell.run_line_magic("conjure", "usage").iloc[0].to_dict()
+    assert (row["input_tokens"], row["output_tokens"], row["turns"]) == (7, 3, 2)
+    assert "scripted model, offline" in row["note"], "the stand-in's turn is still named"
+    assert ip.shell.run_line_magic("conjure", "sessions").iloc[0]["input_tokens"] == 7
 
 
 def test_skills_command_validates(ip: Shell, tmp_path: Path) -> None:

@@ -139,7 +139,7 @@ def test_a_fake_models_tokens_are_not_shown() -> None:
 
 def test_fake_models_name_themselves() -> None:
     assert fake_model(cj.ScriptedModel([])) == "scripted model, offline"
-    assert fake_model(cj.FunctionModel(lambda messages: "hi")) == "function model, offline"
+    assert fake_model(cj.FunctionModel(lambda messages: "hi")) == "function model"
     assert fake_model(object()) is None and fake_model(None) is None
 
 

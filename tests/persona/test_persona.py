@@ -109,6 +109,11 @@ def scripted(monkeypatch: pytest.MonkeyPatch, *replies: Any, name: str = "MODEL"
     return model
 
 
+def as_real(model: cj.ScriptedModel) -> cj.FunctionModel:
+    """`model`'s replies from a model said to be real (`real=True`): its token counts are usage."""
+    return cj.FunctionModel(model.request, real=True)
+
+
 SPEC = f"{__name__}:MODEL"
 
 
@@ -145,9 +150,11 @@ def test_a_message_runs_a_turn_streaming_tool_rows_answer_and_files(
         message = [m for m in chat.doc.get_messages() if m.sender == PERSONA_ID][-1]
         attached = [chat.doc.get_attachments()[a] for a in message.attachments or []]
         assert [a.value for a in attached] == ["work/errors.txt"]  # a chip that opens it in JupyterLab
+        # the scripted model is named, and its made-up token counts are not reported as usage or cost
+        assert "scripted model, offline" in final and "conjure-fake-model" in final
         usage = chat.persona.get_usage()
-        assert (usage.input_tokens, usage.output_tokens) == (20, 10)
-        assert "20 in / 10 out tokens" in final
+        assert (usage.input_tokens, usage.output_tokens, usage.cost_amount) == (0, 0, None)
+        assert "tokens" not in final and "$" not in final
 
     run(root, {"model": SPEC}, body)
 
@@ -293,9 +300,10 @@ def test_approvals_are_asked_in_the_chat_and_answered_by_reply(
 
 
 def test_slash_commands(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    scripted(
+    model = scripted(
         monkeypatch, cj.ScriptedModel.reply(use("bash_tool", command="echo a > a.txt", description="w")), "ok"
     )
+    monkeypatch.setattr(sys.modules[__name__], "MODEL", as_real(model))
     (root / "work" / "a.txt").write_text("the person's own file")
 
     async def body(chat: Chat) -> None:
@@ -408,8 +416,9 @@ def test_usage_is_reported_with_its_cost_from_the_panels_price_table(
 ) -> None:
     from conjure_nb.notebook.panels._pricing import estimate_cost
 
-    model = scripted(monkeypatch, "priced")
-    model.model = "claude-sonnet-4-6"  # type: ignore[attr-defined]  # priced like the real one
+    real = as_real(scripted(monkeypatch, "priced"))
+    real.model = "claude-sonnet-4-6"  # type: ignore[attr-defined]  # priced like the real one
+    monkeypatch.setattr(sys.modules[__name__], "MODEL", real)
 
     async def body(chat: Chat) -> None:
         await chat.send("@Conjure hi")
@@ -418,6 +427,24 @@ def test_usage_is_reported_with_its_cost_from_the_panels_price_table(
         assert cost is not None and usage.cost_amount == pytest.approx(cost) and usage.cost_currency == "USD"
         assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (10, 5, 15)
         assert "at claude-sonnet-4-6 list prices" in chat.replies()[-1]
+
+    run(root, {"model": SPEC}, body)
+
+
+def test_a_scripted_models_tokens_are_not_reported_as_usage_or_cost(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = scripted(monkeypatch, "one", "two")
+    model.model = "claude-sonnet-4-6"  # type: ignore[attr-defined]  # would be priced if it were real
+
+    async def body(chat: Chat) -> None:
+        await chat.send("@Conjure hi")
+        await chat.send("/usage")
+        said = chat.replies()[-1]
+        assert "scripted model, offline" in said and "not real" in said
+        assert "tokens" not in said and "$" not in said
+        usage = chat.persona.get_usage()
+        assert (usage.input_tokens, usage.output_tokens, usage.cost_amount) == (0, 0, None)
 
     run(root, {"model": SPEC}, body)
 

@@ -334,6 +334,24 @@ class TwoStep(BaseModel):
         }
 
 
+def test_the_footer_never_counts_a_stand_in_models_tokens(local_session: MakeSession) -> None:
+    session = local_session(Relay({"input_tokens": 100, "output_tokens": 10}))
+    panel = ChatPanel(session, model_id="claude-sonnet-4-6")
+    panel.chat("real")
+    assert panel.wait(timeout=120) is not None
+    assert "session: 100 in / 10 out tokens" in panel.footer.value
+    session.model = S(["made up"])  # 10 in / 5 out tokens, invented
+    panel.chat("scripted")
+    assert panel.wait(timeout=120) is not None
+    footer = panel.footer.value
+    assert "scripted model, offline" in footer and "not real" in footer
+    assert "real models earlier: 100 in / 10 out tokens" in footer and "110" not in footer
+    session.model = Relay({"input_tokens": 50, "output_tokens": 5})
+    panel.chat("real again")
+    assert panel.wait(timeout=120) is not None
+    assert "session: 150 in / 15 out tokens" in panel.footer.value, panel.footer.value
+
+
 def test_session_tokens_in_the_footer_grow_during_the_turn(local_session: MakeSession) -> None:
     panel = ChatPanel(local_session(TwoStep()))
     panel.chat("go")

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from ...models._base import fake_label as fake_model
 from ...tools._render import summarize_input
+from ...tools._usage import counted, not_usage_note
 from ._parsers import line_parser
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,7 +31,7 @@ HELP = """\
 | `%conjure sessions` | the open sessions |
 | `%conjure session [--session S]` | the `cj.Session` object itself (e.g. `s = %conjure session`) |
 | `%conjure reset [--session S]` | close a session; the next cell opens a new one |
-| `%conjure usage` | tokens per session and per skill |
+| `%conjure usage` | tokens per session and per skill (a stand-in model's made-up counts are left out and named) |
 | `%conjure help` · `%conjure version` | this help · versions |
 
 Backends: `local`, `docker`, `native` (`--skills` names NativeSkill objects), `anthropic`.
@@ -163,22 +165,40 @@ def _skills_used(response: Any, skills: list[Any]) -> list[str]:
 
 
 def _usage(magics: ConjureMagics, args: Any) -> Any:
-    """Tokens per session, and per skill: a turn's tokens count for every skill its tools used."""
+    """Tokens per session, and per skill: a turn's tokens count for every skill its tools used.
+
+    Only a real model's tokens are counted: a stand-in's made-up counts (`fake_label`) are left out
+    and the `note` column names the stand-in instead.
+    """
     rows = []
     for name, opened in magics.store:
+        session = opened.session
+        labels = [r.fake_model for r in opened.turns]
+        if session.invented_usage and not any(labels):
+            labels.append(fake_model(session.model) or "a stand-in model")
+        shown = counted(session.usage, session.invented_usage)
         rows.append(
-            {"scope": "session", "name": name, **_tokens(opened.session.usage), "turns": len(opened.turns)}
-        )
-    per_skill: dict[str, dict[str, int]] = {}
+            {"scope": "session", "name": name, **_tokens(shown), "turns": len(opened.turns),
+             "note": not_usage_note(labels)}
+        )  # fmt: skip
+    per_skill: dict[str, dict[str, Any]] = {}
     for _, opened in magics.store:
         for response in opened.turns:
             for skill in _skills_used(response, opened.session.skills) or ["(no skill)"]:
-                acc = per_skill.setdefault(skill, {"input_tokens": 0, "output_tokens": 0, "turns": 0})
-                for k, v in _tokens(response.usage).items():
-                    acc[k] += v
+                acc = per_skill.setdefault(
+                    skill, {"input_tokens": 0, "output_tokens": 0, "turns": 0, "by": []}
+                )
+                if response.fake_model is None:
+                    for k, v in _tokens(response.usage).items():
+                        acc[k] += v
                 acc["turns"] += 1
-    rows += [{"scope": "skill", "name": k, **v} for k, v in sorted(per_skill.items())]
-    return _frame(rows, ["scope", "name", "input_tokens", "output_tokens", "turns"])
+                acc["by"].append(response.fake_model)
+    rows += [
+        {"scope": "skill", "name": k, **{f: v[f] for f in ("input_tokens", "output_tokens", "turns")},
+         "note": not_usage_note(v["by"])}
+        for k, v in sorted(per_skill.items())
+    ]  # fmt: skip
+    return _frame(rows, ["scope", "name", "input_tokens", "output_tokens", "turns", "note"])
 
 
 def _tokens(usage: dict[str, Any]) -> dict[str, int]:

@@ -167,6 +167,8 @@ class ConjureMagics(Magics):
         opened.turns.append(response)
         self._keep(args, response)
         meta["conjure_nb"]["usage"] = dict(response.usage)
+        if response.fake_model:  # whoever reads the metadata learns the counts are made up
+            meta["conjure_nb"]["fake_model"] = response.fake_model
         return self._result(response, args.format, meta, view)
 
     def _turn(self, session: Session, message: str, view: LiveTurn | None, turn: dict[str, Any]) -> Response:

@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...models._base import fake_label
 from ...session import Response, Session
+from ...tools._usage import counted
 
 __all__ = ["Opened", "SessionStore", "Spec"]
 
@@ -101,20 +103,28 @@ class SessionStore:
         rows = []
         for name, opened in self:
             s = opened.session
+            shown = counted(s.usage, s.invented_usage)
             rows.append(
                 {
                     "session": name,
                     "backend": s.backend,
-                    "model": model_label(s.model),
+                    "model": _named(s.model),
                     "skills": ", ".join(opened.spec.skills),
                     "messages": len(s.messages),
                     "tool_calls": len(s.tool_log),
                     "files": len(s.created_files),
-                    "input_tokens": s.usage.get("input_tokens", 0),
-                    "output_tokens": s.usage.get("output_tokens", 0),
+                    # a stand-in model's made-up counts are not usage (`tools._usage`)
+                    "input_tokens": shown.get("input_tokens", 0),
+                    "output_tokens": shown.get("output_tokens", 0),
                 }
             )
         return rows
+
+
+def _named(model: Any) -> str:
+    """`model_label`, with a stand-in's own name: "ScriptedModel (scripted model, offline)"."""
+    label = fake_label(model)
+    return f"{model_label(model)} ({label})" if label else model_label(model)
 
 
 def model_label(model: Any) -> str:

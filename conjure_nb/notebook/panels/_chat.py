@@ -32,6 +32,7 @@ from ...executors._approval import (
     Decision,
     require_approval,
 )
+from ...tools._usage import NOT_USAGE, counted, tokens_text
 from ...tools.events import Event, FileCreated, ModelRequestStop
 from .._turn import fake_badge, fake_model
 from ._file_card import file_card
@@ -151,7 +152,7 @@ class ChatPanel(w.VBox):
                 self._show_error(exc)
                 return False
             turn = TurnView(text, file_card, fake=fake_model(session.model))
-            self._usage_before = dict(session.usage)
+            self._usage_before = counted(session.usage, session.invented_usage)
             worker = TurnWorker(session, text, self._event_handler(turn), self._done_handler(turn))
             self._worker, self._running = worker, True
             self.turns.append(turn)
@@ -334,28 +335,31 @@ class ChatPanel(w.VBox):
         return choice if isinstance(choice, str) else model_id(choice)
 
     def _update_footer(self, turn: TurnView | None) -> None:
-        fake = fake_badge(fake_model(getattr(self._session, "model", None)))
-        if fake:  # a fake model's token counts are invented: not shown as usage or cost
+        session = self._session
+        label = turn.state.fake if turn is not None else fake_model(getattr(session, "model", None))
+        mid = self._priced_id()
+        session_usage = counted(session.usage, session.invented_usage) if session is not None else {}
+        if turn is not None and self._running and not label:  # the session adds a turn's usage at its end
+            session_usage = _added(self._usage_before, turn.usage)
+        if label:  # a stand-in's token counts are made up: neither usage nor cost
+            parts = [f"{fake_badge(label)} {escape(NOT_USAGE)}"]
+            if any(session_usage.values()):  # what real models used earlier in the session
+                parts.append(escape("real models earlier: " + _usage_text(mid, session_usage, self.prices)))
             self.footer.value = (
-                f'<div class="conjure-footer" style="opacity:0.85;font-size:12px">{fake} '
-                "no usage or cost: a fake model's token counts are made up</div>"
+                f'<div class="conjure-footer" style="opacity:0.85;font-size:12px">{" · ".join(parts)}</div>'
             )
             return
-        mid = self._priced_id()
         parts = []
         if turn is not None:
             parts.append("this turn: " + _usage_text(mid, turn.usage, self.prices))
-        session_usage = self._session.usage if self._session is not None else {}
-        if turn is not None and self._running:  # the session adds a turn's usage when it ends
-            session_usage = _added(self._usage_before, turn.usage)
         parts.append("session: " + _usage_text(mid, session_usage, self.prices))
         if find_price(mid, self.prices) is None:
-            label = f"no price for {mid}" if mid else "no price for this model"
+            price = f"no price for {mid}" if mid else "no price for this model"
         else:
-            label = f"estimated at {mid} list prices"
+            price = f"estimated at {mid} list prices"
         self.footer.value = (
-            f'<div class="conjure-footer" style="opacity:0.75;font-size:12px">{" · ".join(parts)}'
-            f" <span>({escape(label)})</span></div>"
+            f'<div class="conjure-footer" style="opacity:0.75;font-size:12px">{escape(" · ".join(parts))}'
+            f" <span>({escape(price)})</span></div>"
         )
 
     def __repr__(self) -> str:
@@ -371,12 +375,7 @@ def _added(before: Mapping[str, Any], turn: Mapping[str, int]) -> dict[str, int]
 
 
 def _usage_text(mid: str | None, usage: Mapping[str, int], prices: Mapping[str, Price] | None) -> str:
-    tokens_in = sum(
-        usage.get(k, 0) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-    )
-    tokens_out = usage.get("output_tokens", 0)
-    cost = format_cost(estimate_cost(mid, usage, prices))
-    return f"{tokens_in:,} in / {tokens_out:,} out tokens, {cost}"
+    return f"{tokens_text(usage)}, {format_cost(estimate_cost(mid, usage, prices))}"
 
 
 def _model_options(model: Any, models: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any]:

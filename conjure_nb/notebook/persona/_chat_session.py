@@ -15,9 +15,11 @@ from typing import Any
 
 from ..._errors import UsageError
 from ...executors._approval import Asker, require_approval
+from ...models._base import fake_label
 from ...models._function import as_model
 from ...session import Session
 from ...tools._data import CreatedFile
+from ...tools._usage import NOT_USAGE, counted, tokens_text
 from ...tools._workspace import download
 from ._settings import (
     BACKENDS,
@@ -53,23 +55,24 @@ class PersonaSettings:
 
 @dataclass
 class Usage:
-    """Tokens and estimated cost of the chat's session so far."""
+    """Tokens and estimated cost of the chat's session so far: what real models reported only
+    (`tools._usage.counted`); `fake` names the stand-in model answering now, if one is."""
 
     tokens: dict[str, int]
     model_id: str | None
     cost: float | None
+    fake: str | None = None
 
     @property
     def text(self) -> str:
         from ..panels._pricing import format_cost
 
-        tin = sum(
-            self.tokens.get(k, 0)
-            for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-        )
-        tout = self.tokens.get("output_tokens", 0)
+        real = f"{tokens_text(self.tokens)}, {format_cost(self.cost)}"
         where = f" at {self.model_id} list prices" if self.cost is not None else ""
-        return f"{tin:,} in / {tout:,} out tokens, {format_cost(self.cost)}{where}"
+        if self.fake is None:
+            return real + where
+        earlier = f" (real models earlier: {real}{where})" if any(self.tokens.values()) else ""
+        return f"{self.fake}: {NOT_USAGE}{earlier}"
 
 
 class ChatSession:
@@ -215,8 +218,12 @@ class ChatSession:
     def usage(self) -> Usage:
         from ..panels._pricing import estimate_cost
 
-        tokens = dict(self.session.usage) if self.session is not None else {}
+        session = self.session
+        tokens = counted(session.usage, session.invented_usage) if session is not None else {}
         model = self.model()
         mid = getattr(model, "model", None) if model is not None else None
         mid = mid if isinstance(mid, str) else None
-        return Usage(tokens, mid, estimate_cost(mid, tokens))
+        fake = fake_label(as_model(model)) if model is not None else None
+        if fake is not None and not any(tokens.values()):  # nothing real to put a price on
+            return Usage(tokens, mid, None, fake)
+        return Usage(tokens, mid, estimate_cost(mid, tokens), fake)

@@ -39,6 +39,7 @@ from traitlets import Float, Int, List, Unicode, default
 from ..._errors import ConjureError
 from ...display import escape
 from ...executors._approval import ApprovalRequest
+from ...tools._render import fake_badge
 from ...tools._response import Response
 from ...tools.events import Event, FileCreated, TextDelta, ToolCallFinished, ToolCallStarted
 from ._chat_session import ChatSession, PersonaSettings
@@ -259,7 +260,8 @@ class ConjurePersona(BasePersona):
             view.notes += [f"not copied: {escape(p)}" for p in problems]
         self._approvals = {n: r for n, r in self._approvals.items() if r.pending}
         usage = self.conjure.usage()
-        view.notes.append(f'<span style="opacity:0.7">{escape(usage.text)}</span>')
+        badge = f"{fake_badge(usage.fake)} " if usage.fake else ""  # a stand-in model is named
+        view.notes.append(f'{badge}<span style="opacity:0.7">{escape(usage.text)}</span>')
         view.finished = True
         self._report_usage()
 
@@ -390,7 +392,7 @@ class ConjurePersona(BasePersona):
 
     def _report_usage(self) -> None:
         usage = self.conjure.usage()
-        tokens = usage.tokens
+        tokens = usage.tokens  # a real model's only: a stand-in's made-up counts are not reported
         tin, tout = tokens.get("input_tokens", 0), tokens.get("output_tokens", 0)
         read, write = tokens.get("cache_read_input_tokens", 0), tokens.get("cache_creation_input_tokens", 0)
         self.report_usage(

@@ -85,7 +85,7 @@ def app(
 
         session.model = AnthropicModel()
     else:
-        session.model = FunctionModel(offline_answer(board))
+        session.model = FunctionModel(offline_answer(board), offline=True)
         board.chat_note.value = (
             "<b style='font-size:15px'>Ask</b> <span style='padding:1px 6px;border-radius:8px;"
             "background:rgba(239,108,0,0.15);color:#ef6c00;font-size:12px'>offline: no model</span> "
