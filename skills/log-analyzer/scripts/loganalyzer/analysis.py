@@ -11,9 +11,11 @@ import json
 import math
 import re
 import time
+from bisect import bisect_right
 from collections import Counter
-from itertools import compress, repeat
+from itertools import compress, islice, repeat
 from operator import itemgetter
+from operator import le as _le
 from typing import Any
 
 from .diagnose import Signatures
@@ -193,6 +195,13 @@ class Analysis:
         self.minute_kinds.update(zip(minutes, kinds))
         self.sig_counts.update(keys)
         self.sig_where.update(zip(keys, services, hosts))
+        if not self._seen_in_order(keys, stamps, messages):
+            self._seen(keys, stamps, messages)
+        if len(self.sig_counts) > 100_000:
+            self._prune()
+
+    def _seen(self, keys: list[tuple[str, str]], stamps: list[Any], messages: list[str]) -> None:
+        """First and last times and the example of each key, record by record."""
         first, last, examples = self.first_seen, self.last_seen, self.examples
         for key, stamp, message in zip(keys, stamps, messages):
             # the example is the earliest record's message (the smallest one on a tie): the same
@@ -211,8 +220,33 @@ class Analysis:
                     last[key] = stamp
             elif key not in first and (key not in examples or message[:500] < examples[key]):
                 examples[key] = message[:500]
-        if len(self.sig_counts) > 100_000:
-            self._prune()
+
+    def _seen_in_order(self, keys: list[tuple[str, str]], stamps: list[Any], messages: list[str]) -> bool:
+        """`_seen` for records in time order (the usual case), a key at a time: False, having done
+        nothing, when they are not in order or one has no time."""
+        try:
+            if not all(stamps) or not all(map(_le, stamps, islice(stamps, 1, None))):
+                return False
+        except TypeError:  # times that do not compare (not strings)
+            return False
+        n = len(keys)
+        firsts = dict(zip(reversed(keys), range(n - 1, -1, -1)))  # key -> its first record
+        lasts = dict(zip(keys, stamps))  # key -> its latest time (dict() keeps the last value)
+        pairs = []
+        for key, i in firsts.items():
+            stamp, message = stamps[i], messages[i][:500]
+            if i + 1 < n and stamps[i + 1] == stamp:  # records at the same time: the smallest message
+                end = bisect_right(stamps, stamp, i)
+                if end - i > 64:
+                    return False  # many at one time (whole seconds): record by record is cheaper
+                message = min(m[:500] for k, m in zip(keys[i:end], messages[i:end]) if k == key)
+            pairs.append((key, stamp, message))
+        self._seen([k for k, _, _ in pairs], [t for _, t, _ in pairs], [m for _, _, m in pairs])
+        last = self.last_seen
+        for key, stamp in lasts.items():
+            if key not in last or stamp > last[key]:
+                last[key] = stamp
+        return True
 
     def _prune(self) -> None:
         """Free-text errors can make every signature unique: keep the 50,000 commonest, fold the rest."""

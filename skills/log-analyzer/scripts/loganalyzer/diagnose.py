@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from .timestamps import moment
@@ -41,26 +42,124 @@ _MASKS: tuple[tuple[str, re.Pattern[str], str], ...] = (
 )
 
 
+_UUID = _MASKS[0][1]
+
+
 def _hex(match: re.Match[str]) -> str:
     """Hex ids must mix letters and digits: all-letter words stay, all-digit ones are numbers."""
     token = match.group()
     return "<hex>" if token.startswith("0x") or (not token.isalpha() and not token.isdigit()) else token
 
 
+def mask(line: str, masks: tuple[tuple[str, re.Pattern[str], str], ...] = _MASKS) -> str:
+    """One line with its ids, numbers, IPs, URLs, paths, times and UUIDs masked, mask after mask."""
+    for needs, pattern, placeholder in masks:
+        if needs in line:
+            line = pattern.sub(_hex if placeholder == "<hex>" else placeholder, line)
+    return line
+
+
+# ASCII letters and digits that no mask tells apart, folded into one of each kind: a line's shape.
+# The masks' character classes hold all of a kind or none of it (digits; a-f; A-F; the other
+# letters), and the letters they name (x; H, P, T, Z) stay themselves. So two lines of one shape
+# are masked at the same places: the masking is worked out once per shape, as pieces (a slice of
+# the line kept, or a placeholder), and each line of that shape is then cut and joined.
+_FOLD = bytes.maketrans(
+    b"0123456789abcdefABCDEFghijklmnopqrstuvwyzGIJKLMNOQRSUVWXY",
+    b"0" * 10 + b"a" * 6 + b"A" * 6 + b"g" * 19 + b"G" * 16,
+)
+Pieces = tuple[Any, ...]  # each a slice of the line (kept text) or a str (a placeholder)
+Template = tuple[str, Any]  # a %-format and an itemgetter of the slices it takes (None: none)
+
+
+def _pieces(line: str) -> Pieces:
+    """`mask(line)` of a line whose UUIDs are masked, as pieces: which spans of the line stay, and
+    what replaces the rest."""
+    pieces: list[Any] = [slice(0, len(line))]
+    text = line
+    for needs, pattern, placeholder in _MASKS[1:]:
+        if needs not in text:
+            continue
+        cuts = [
+            (found.start(), found.end(), placeholder)
+            for found in pattern.finditer(text)
+            if placeholder != "<hex>" or _hex(found) == "<hex>"  # else the token stays as it is
+        ]
+        if cuts:
+            pieces = _cut(pieces, cuts, len(text))
+            text = "".join([line[p] if p.__class__ is slice else p for p in pieces])
+    return tuple(pieces)
+
+
+def _cut(pieces: list[Any], cuts: list[tuple[int, int, str]], size: int) -> list[Any]:
+    """Pieces with the spans [start, end) of their text (`size` long) replaced by new strings."""
+    out: list[Any] = []
+    index, at, done = 0, 0, 0  # the piece walked, where its text starts, where the text left starts
+    for start, end, new in [*cuts, (size, size, "")]:
+        while index < len(pieces):  # the text in [done, start) stays
+            piece = pieces[index]
+            stop = at + (piece.stop - piece.start if piece.__class__ is slice else len(piece))
+            lo, hi = max(done, at) - at, min(start, stop) - at
+            if lo < hi:
+                kept = slice(piece.start + lo, piece.start + hi) if piece.__class__ is slice else piece[lo:hi]
+                _append(out, kept)
+            if stop > start:
+                break
+            index, at = index + 1, stop
+        if new:
+            _append(out, new)
+        done = end
+    return out
+
+
+def _template(pieces: Pieces) -> Template:
+    """Pieces as a %-format and the getter of its kept slices: `text % cut(line)` joins them."""
+    kept = [p for p in pieces if p.__class__ is slice]
+    text = "".join("%s" if p.__class__ is slice else p.replace("%", "%%") for p in pieces)
+    return text, itemgetter(*kept) if kept else None
+
+
+def _append(pieces: list[Any], piece: Any) -> None:
+    """Add a piece, joined to the last one when both are kept text that meets, or both strings."""
+    last = pieces[-1] if pieces else None
+    if piece.__class__ is slice and last.__class__ is slice and last.stop == piece.start:
+        pieces[-1] = slice(last.start, piece.stop)
+    elif piece.__class__ is str and last.__class__ is str:
+        pieces[-1] = last + piece
+    else:
+        pieces.append(piece)
+
+
 class Signatures:
-    """Turns messages into signatures: ids, numbers, IPs, URLs, paths, times and UUIDs masked."""
+    """Turns messages into signatures: ids, numbers, IPs, URLs, paths, times and UUIDs masked.
+
+    Equal to `mask` of the message's first line (up to 300 characters), at the cost of a dict
+    look-up and a join for a line whose shape was seen before (most: they differ by ids/numbers).
+    """
 
     def __init__(self) -> None:
         self._cache: dict[str, str] = {}
+        self._shapes: dict[bytes, Template | None] = {}  # None: seen once
 
     def __call__(self, message: str) -> str:
         sig = self._cache.get(message)
         if sig is not None:
             return sig
-        sig = message.partition("\n")[0][:300]
-        for needs, pattern, placeholder in _MASKS:
-            if needs in sig:
-                sig = pattern.sub(_hex if placeholder == "<hex>" else placeholder, sig)
+        line = message.partition("\n")[0][:300]
+        if "-" in line:  # UUIDs first (the first mask): their mix of digits and letters is no shape
+            line = _UUID.sub("<uuid>", line)
+        folded = line.encode("utf-8", "surrogatepass").translate(_FOLD)
+        template = self._shapes.get(folded, ())
+        if template is None:  # the second line of this shape: worth working out its template
+            template = self._shapes[folded] = _template(_pieces(folded.decode("utf-8", "surrogatepass")))
+        if template:
+            text, cut = template
+            sig = text % cut(line) if cut else text
+        else:  # the first (often the only one)
+            if len(self._shapes) > 20_000:
+                self._shapes.clear()
+            self._shapes[folded] = None
+            sig = mask(line, _MASKS[1:])
         if len(self._cache) > 20_000:
             self._cache.clear()
         self._cache[message] = sig

@@ -1,0 +1,99 @@
+"""Signatures and first/last times are worked out the quick way where they can be (once per shape of
+message; a key at a time for records in time order): each must equal the plain way, record by record."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from conjure_nb.testing._demo_generator import generate
+
+from .conftest import load_script
+
+diagnose: Any = load_script("diagnose")
+analysis: Any = load_script("analysis")
+
+# letters and digits no mask tells apart (a message's shape folds each group into one)
+_KINDS = ["0123456789", "abcdef", "ABCDEF", "ghijklmnopqrstuvwyz", "GIJKLMNOQRSUVWXY"]
+_PARTS = [
+    *"0123456789abcdefxyzABCDEFXHTPZgG-:/._<>,;'\")~%+ \n",
+    "\u0663",  # an Arabic-Indic digit: \d matches it, [0-9] does not
+    "é",
+    "\ud800",
+    "HTTP ",
+    "HTTP 503",
+    "://",
+    "0x",
+    "%s",
+    "<num>",
+    "2026-03-14T09:00:01.5Z",
+    "10.0.0.1:80",
+    "/a/b",
+    "deadbeef1",
+    "123e4567-e89b-12d3-a456-426614174000",
+    "http://x.y/<uuid>",
+]
+
+
+def _variant(message: str, rnd: random.Random) -> str:
+    """The message with each ASCII letter or digit swapped for another of its kind: the same shape."""
+    out = []
+    for ch in message:
+        kind = next((k for k in _KINDS if ch in k), None)
+        out.append(rnd.choice(kind) if kind else ch)
+    return "".join(out)
+
+
+def _plain(message: str) -> str:
+    return str(diagnose.mask(message.partition("\n")[0][:300]))
+
+
+def test_a_signature_equals_the_masks_applied_one_after_another() -> None:
+    rnd = random.Random(5)
+    signature = diagnose.Signatures()
+    for _ in range(20_000):
+        message = "".join(rnd.choice(_PARTS) for _ in range(rnd.randint(0, 30)))
+        for text in (message, _variant(message, rnd), _variant(message, rnd) + "x" * 300):
+            assert signature(text) == _plain(text), repr(text)
+    assert sum(1 for t in signature._shapes.values() if t) > 1000  # the by-shape path did the work
+
+
+def test_messages_of_one_shape_keep_their_own_text() -> None:
+    signature = diagnose.Signatures()
+    pairs = [
+        ("SKU9496 out of stock at 10.0.0.1:8080", "SKU1234 out of stock at 10.9.8.7:9090"),
+        ("HTTP 503 from /api/v1/orders", "HTTP 502 from /api/v2/orders"),
+        ("user abc failed 3 times", "user xyz failed 7 times"),
+        ("100% of quota for client a0a0aa00", "250% of quota for client 0b0b0bbb"),
+    ]
+    for first, second in pairs:
+        assert signature(first) == _plain(first)
+        assert signature(second) == _plain(second)
+        assert signature(second + "!") == _plain(second + "!")
+    assert signature("SKU1234 out of stock at 10.9.8.7:9090") == "SKU1234 out of stock at <ip>"
+    assert signature("HTTP 502 from /api/v2/orders") == "HTTP 502 from <path>"
+    assert signature("user xyz failed 7 times") == "user xyz failed <num> times"
+
+
+def _seen(batches: list[list[dict[str, Any]]]) -> tuple[Any, ...]:
+    acc = analysis.Analysis()
+    for batch in batches:
+        assert acc.add_columns(batch)
+    return acc.first_seen, acc.last_seen, acc.examples, acc.sig_counts, acc.sig_where
+
+
+def test_records_in_time_order_give_the_first_and_last_times_and_examples_of_any_order() -> None:
+    records = list(generate(6000, seed=23))
+    stamp = records[3000]["timestamp"]
+    for n, rec in enumerate(records[3000:3010]):  # ten errors at one time: the smallest message wins
+        rec.update(timestamp=stamp, level="ERROR", message=f"Disk {9 - n} full on /dev/sda")
+    for rec in records[4000:4100]:  # a hundred at one second: too many to look through together
+        rec.update(timestamp=records[4000]["timestamp"], level="WARN")
+    in_order = [records[i : i + 1000] for i in range(0, 6000, 1000)]
+    shuffled = records[:]
+    random.Random(3).shuffle(shuffled)
+    by_record = [[rec] for rec in shuffled]
+    assert _seen(in_order) == _seen([shuffled]) == _seen(by_record)
+    first, _, examples, _, _ = _seen(in_order)
+    key = ("ERROR", "Disk <num> full on <path>")
+    assert first[key] == stamp and examples[key] == "Disk 0 full on /dev/sda"
