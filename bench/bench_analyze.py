@@ -14,6 +14,11 @@ LOGANALYZER_JSON=orjson, the path a sandbox without polars takes. CPU seconds ar
 of the whole process, every thread included: polars' thread pool, and the analyzer's read-ahead
 thread, count in full.
 
+The skill's code is compiled to bytecode first, as pip compiles an installed package (with
+PYTHONDONTWRITEBYTECODE set, nothing else would, and every run would compile ~5,000 lines: ~0.09 s).
+`--compare REV` also runs the analyzer of git revision REV (its scripts taken with `git archive`)
+beside this checkout's in the JSON benches, alternating, for before/after figures from one run.
+
 Targets (issue 5): analyze.py on 1M JSON Lines records faster than the count-only baseline run in
 the same bench, with peak RSS under 200 MB; 1M log4j lines under 4 s; fetch throughput reported.
 Issue 12: a 200,000-record JSON array (one document on one line) against a plain json.load +
@@ -25,6 +30,7 @@ reports wall and CPU time (CPU is the steadier figure on a shared machine).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import subprocess
@@ -130,7 +136,7 @@ def write_logcat(path: Path, lines: int) -> int:
     return path.stat().st_size
 
 
-def bench_json_array(tmp: Path, records: int, repeat: int) -> None:
+def bench_json_array(tmp: Path, records: int, repeat: int, before: Path | None) -> None:
     from conjure_nb.testing._demo_generator import generate
 
     data = tmp / "array.json"
@@ -141,6 +147,20 @@ def bench_json_array(tmp: Path, records: int, repeat: int) -> None:
         base, _ = run([sys.executable, str(baseline), str(data)])
         ana, out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(data), "--quiet"])
         report = json.loads(out)
+        if before is not None:
+            old, old_out = run([sys.executable, str(before / "analyze.py"), str(data), "--quiet"])
+            emit(
+                bench="analyze_json_array_before_after",
+                attempt=attempt,
+                before_s=round(old["wall"], 3),
+                after_s=round(ana["wall"], 3),
+                before_cpu_s=round(old["cpu"], 3),
+                after_cpu_s=round(ana["cpu"], 3),
+                baseline_cpu_s=round(base["cpu"], 3),
+                before_peak_rss_mb=round(old["rss_mb"], 1),
+                after_peak_rss_mb=round(ana["rss_mb"], 1),
+                same_report=_same(old_out, out),
+            )
         emit(
             bench="analyze_json_array",
             attempt=attempt,
@@ -184,7 +204,7 @@ def bench_inferred(tmp: Path, lines: int, repeat: int) -> None:
         )
 
 
-def bench_jsonl(tmp: Path, records: int, repeat: int) -> None:
+def bench_jsonl(tmp: Path, records: int, repeat: int, before: Path | None) -> None:
     data = tmp / "logs.jsonl"
     size = write_jsonl(data, records)
     baseline = tmp / "baseline.py"
@@ -200,6 +220,20 @@ def bench_jsonl(tmp: Path, records: int, repeat: int) -> None:
             {"LOGANALYZER_JSON": "orjson"},
         )
         report = json.loads(out)
+        if before is not None:
+            old, old_out = run([sys.executable, str(before / "analyze.py"), str(data), "--quiet"])
+            emit(
+                bench="analyze_jsonl_before_after",
+                attempt=attempt,
+                before_s=round(old["wall"], 3),
+                after_s=round(ana["wall"], 3),
+                before_cpu_s=round(old["cpu"], 3),
+                after_cpu_s=round(ana["cpu"], 3),
+                polars_read_ndjson_s=round(polars["wall"], 3) if polars else None,
+                before_peak_rss_mb=round(old["rss_mb"], 1),
+                after_peak_rss_mb=round(ana["rss_mb"], 1),
+                same_report=_same(old_out, out),
+            )
         emit(
             bench="analyze_jsonl",
             attempt=attempt,
@@ -301,6 +335,7 @@ def main() -> int:
     parser.add_argument("--fetch", type=int, default=100_000)
     parser.add_argument("--array-records", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=2, help="baseline/analyze pairs to run")
+    parser.add_argument("--compare", metavar="REV", help="also run the analyzer of this git revision")
     args = parser.parse_args()
     emit(
         bench="env",
@@ -313,18 +348,48 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory(prefix="bench-analyze-") as name:
         tmp = Path(name)
+        before = _checkout(args.compare, tmp / "before") if args.compare else None
+        compileall.compile_dir(str(SCRIPTS), quiet=1)
         if args.records:
-            bench_jsonl(tmp, args.records, args.repeat)
+            bench_jsonl(tmp, args.records, args.repeat, before)
         if args.text_lines:
             bench_log4j(tmp, args.text_lines)
         if args.array_records:
-            bench_json_array(tmp, args.array_records, args.repeat)
+            bench_json_array(tmp, args.array_records, args.repeat, before)
         if args.text_lines:
             bench_inferred(tmp, args.text_lines, args.repeat)
         if args.fetch:
             bench_fetch(tmp, args.fetch)
     emit(bench="env_end", load=[round(x, 2) for x in os.getloadavg()])
     return 0
+
+
+def _checkout(rev: str, into: Path) -> Path:
+    """The analyzer's scripts of git revision `rev`, compiled, in `into`; returns their folder."""
+    into.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, str(SCRIPTS.relative_to(ROOT))],
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    scripts = into / SCRIPTS.relative_to(ROOT)
+    compileall.compile_dir(str(scripts), quiet=1)
+    return scripts
+
+
+def _same(before: str, after: str) -> bool:
+    """Whether two reports say the same (their timings and the engine's name aside)."""
+
+    def strip(text: str) -> dict[str, object]:
+        report = json.loads(text)
+        report.pop("elapsed_seconds", None)
+        report.pop("source", None)
+        report["parse"].pop("engine", None)
+        report["parse"].pop("engine_records", None)
+        return report
+
+    return strip(before) == strip(after)
 
 
 def _version(module: str) -> str | None:

@@ -97,3 +97,26 @@ def test_records_in_time_order_give_the_first_and_last_times_and_examples_of_any
     first, _, examples, _, _ = _seen(in_order)
     key = ("ERROR", "Disk <num> full on <path>")
     assert first[key] == stamp and examples[key] == "Disk 0 full on /dev/sda"
+
+
+def test_times_in_order_are_counted_by_minute_as_one_by_one() -> None:
+    from collections import Counter
+
+    rnd = random.Random(9)
+    shapes = [
+        "2026-03-14T09:0{}:1{}.5Z",
+        "2026-03-14T09:0{}:{}Z",
+        "2026-03-14T09:0{}",
+        "2026-03-1{}",
+        "{}",
+        "",
+    ]
+    for _ in range(300):
+        stamps = sorted(rnd.choice(shapes).format(rnd.randint(0, 3), rnd.randint(0, 9)) for _ in range(50))
+        for chosen in (stamps, stamps[::-1], [*stamps, "2026-03-14T09:0\U0010ffff"]):
+            counts, low, high = analysis._by_minute(chosen)
+            assert (dict(counts), low, high) == (
+                dict(Counter(s[:16] for s in chosen)),
+                min(chosen),
+                max(chosen),
+            )

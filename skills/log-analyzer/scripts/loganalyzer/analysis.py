@@ -11,7 +11,7 @@ import json
 import math
 import re
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from itertools import compress, islice, repeat
 from operator import itemgetter
@@ -82,7 +82,7 @@ class Analysis:
             joined = "".join(stamps)  # TypeError if a timestamp is not a string
             if joined.count("Z") != len(stamps) or _BAD_SECOND.search(joined):  # each UTC, "...Z"
                 return False
-            minutes = Counter(map(_minute, stamps))
+            minutes, low, high = _by_minute(stamps)
             if not self._real_times({f"{m}:00" for m in minutes}):
                 return False  # "2026-02-30...": the general path counts the record as malformed
         except (TypeError, AttributeError):  # not dicts, timestamps not strings, unhashable levels
@@ -97,7 +97,7 @@ class Analysis:
         self.levels.update(present)
         self.services.update(by_service)
         self.minutes.update(minutes)
-        self._span(min(stamps), max(stamps))
+        self._span(low, high)
         if notable:
             self._note(notable)
         return True
@@ -328,6 +328,25 @@ def ranked(counter: Counter[Any], limit: int | None = None) -> list[tuple[Any, i
     """Counts, highest first, ties by key: the same order however the counts were gathered
     (`most_common` breaks ties by insertion order, which differs between shards)."""
     return sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))[:limit]
+
+
+def _by_minute(stamps: list[str]) -> tuple[dict[str, int], str, str]:
+    """Records per minute prefix (the first 16 characters), and the lowest and highest time: one
+    bisection per minute when the times are in order (the usual case), else every record's prefix
+    counted."""
+    if all(map(_le, stamps, islice(stamps, 1, None))):
+        counts: dict[str, int] = {}
+        start, n = 0, len(stamps)
+        while start < n:
+            minute = stamps[start][:16]
+            if len(minute) < 16 or minute[-1] == "\U0010ffff":
+                break  # no string is just above every one with this prefix
+            end = bisect_left(stamps, minute[:-1] + chr(ord(minute[-1]) + 1), start)
+            counts[minute] = end - start
+            start = end
+        else:
+            return counts, stamps[0], stamps[-1]
+    return Counter(map(_minute, stamps)), min(stamps), max(stamps)
 
 
 def _minute_key(prefix: Any) -> str | None:

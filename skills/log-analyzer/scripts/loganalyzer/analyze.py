@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import re
 import sys
@@ -117,6 +116,8 @@ def _array_windows(reader: LogReader, jobs: int) -> list[tuple[int, int | None]]
 
 
 def _tally_windows(reader: LogReader, windows: list[tuple[int, int | None]], top: int) -> Analysis:
+    import multiprocessing  # here: only a big array needs it, and it costs every run ~10 ms to import
+
     settings = (reader.text.service, reader.text.host, reader.stats.clock.year, top)
     with multiprocessing.get_context("fork").Pool(len(windows)) as pool:
         partials = pool.map(_window, [(reader.source, start, end, settings) for start, end in windows])

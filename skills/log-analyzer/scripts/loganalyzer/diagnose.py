@@ -145,8 +145,8 @@ class Signatures:
         sig = self._cache.get(message)
         if sig is not None:
             return sig
-        line = message.partition("\n")[0][:300]
-        if "-" in line:  # UUIDs first (the first mask): their mix of digits and letters is no shape
+        line = message if len(message) <= 300 and "\n" not in message else message.partition("\n")[0][:300]
+        if line.count("-") > 3:  # UUIDs first (the first mask): their mix of digits and letters is no shape
             line = _UUID.sub("<uuid>", line)
         folded = line.encode("utf-8", "surrogatepass").translate(_FOLD)
         template = self._shapes.get(folded, ())

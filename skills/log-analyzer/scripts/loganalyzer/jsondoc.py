@@ -95,6 +95,12 @@ def stream_array(handle: BinaryIO, loads: Loads, closed: bool = True) -> Iterato
             more = handle.read(max(CHUNK, len(buf)))
             eof, buf = not more, buf + more
             continue
+        if eof:  # the rest of the array, when it parses in one call (else element by element)
+            rest = _rest(buf, loads, closed)
+            if rest is not None:
+                if rest:
+                    yield rest
+                return
         values = _fast(buf, loads) if not eof else None
         if values is not None:
             batch, used = values
@@ -128,6 +134,16 @@ def _fast(buf: bytes, loads: Loads) -> tuple[list[Any], int] | None:
     except (ValueError, RecursionError):
         return None
     return (values, last.end() - 1) if isinstance(values, list) else None
+
+
+def _rest(buf: bytes, loads: Loads, closed: bool) -> list[Any] | None:
+    """Every element left in buf and the array's `]` (none when not `closed`), or None when they
+    do not parse as exactly that in one call."""
+    try:
+        values = loads(b"[" + buf if closed else b"[" + buf + b"]")
+    except (ValueError, RecursionError):
+        return None
+    return values if isinstance(values, list) else None
 
 
 def _slow(buf: bytes, eof: bool, count: int, closed: bool = True) -> tuple[list[Any], int, bool]:
