@@ -6,7 +6,8 @@ the tool loop nor any model (a user's included) emits an event itself:
 - before each request, `("conjure","conversation","iteration")` and
   `("conjure","backend",<backend>,"iteration")`, numbered 1, 2, ... within the turn;
 - when a reply comes back, `("conjure","model","request")` with its duration and the reply's
-  integer usage fields (a request that raises reports nothing here: the error reaches the caller).
+  integer usage fields (a request that raises reports nothing here: the error reaches the caller);
+  its `fake_model` metadata names a stand-in model (`fake_label`), whose counts are not real.
 
 docs/telemetry.md lists every event with its measurements and metadata.
 """
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import telemetry
-from ._base import Model, ModelRequest
+from ._base import Model, ModelRequest, fake_label
 
 __all__ = ["ObservedModel"]
 
@@ -58,6 +59,7 @@ class ObservedModel:
                 "model": repr(self.inner),
                 "stop_reason": reply.get("stop_reason"),
                 "iteration": iteration,
+                "fake_model": fake_label(self.inner),  # a stand-in's token counts are made up
             },
         )
 

@@ -170,7 +170,7 @@ class Turns:
         telemetry.emit(
             ("conjure", "chat", "stop"),
             {"iterations": outcome.iterations, **outcome.usage},
-            {**self._labels(), "stop_reason": outcome.stop_reason},
+            {**self._labels(), "stop_reason": outcome.stop_reason, "fake_model": response.fake_model},
         )
         if emit is not None:
             emit(TurnFinished(response))

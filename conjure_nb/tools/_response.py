@@ -61,9 +61,9 @@ class Response(Rendered):
 
     formats: ClassVar[Formats] = {
         "markdown": {"text/html": lambda r: response_html(r), "text/plain": repr},
-        "text": {"text/plain": lambda r: r.text},
+        "text": {"text/plain": lambda r: _plain(r)},
         "json": {"application/json": lambda r: _json(r), "text/plain": lambda r: _json_text(r)},
-        "html": {"text/html": lambda r: answer_html(r), "text/plain": lambda r: r.text},
+        "html": {"text/html": lambda r: answer_html(r), "text/plain": lambda r: _plain(r)},
     }
     """How a Response displays, by format (`%%conjure chat -f NAME`); markdown is the default:
     the answer (sanitized HTML, never `text/markdown`, which a notebook renders with its raw
@@ -76,3 +76,8 @@ def _json_text(response: Response) -> str:
 
 def _json(response: Response) -> Any:
     return json.loads(_json_text(response))
+
+
+def _plain(response: Response) -> str:
+    """The answer as plain text, with a stand-in model named on a line of its own."""
+    return f"{response.text}\n\n[{response.fake_model}]" if response.fake_model else response.text

@@ -4,19 +4,35 @@ A stand-in model (`ScriptedModel`, a `FunctionModel` not marked `real=True`, an 
 pointed at a `FakeAnthropicServer`: see `models._base.fake_label`) reports token counts too, but
 they are made up or unchecked. The session keeps them apart (`Session.invented_usage`); every view
 (the magics' tables, the panels' footers, the rendered `Response`, the Jupyter AI persona) shows
-`counted(...)` and says `NOT_USAGE` where a stand-in answered, never its counts as usage or cost.
+`counted(...)` and says `not_usage(...)` where a stand-in answered, never its counts as usage or cost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-__all__ = ["INPUT_KINDS", "NOT_USAGE", "counted", "not_usage_note", "tokens_text"]
+__all__ = ["INPUT_KINDS", "counted", "not_usage", "not_usage_note", "tokens_text"]
 
 INPUT_KINDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 """The kinds of token a request reads: what "in" sums."""
 
-NOT_USAGE = "no usage or cost: a stand-in model's token counts are not real"
+
+def not_usage(label: str) -> str:
+    """Why no usage or cost is shown while the stand-in `label` answers.
+
+    A bare function may call anything, so its counts are unknown rather than made up; the
+    sentence then says how to have them counted.
+
+    Example:
+        >>> not_usage("scripted model, offline")
+        "no usage or cost: a stand-in model's token counts are not real"
+    """
+    if label == "function model":
+        return (
+            "no usage or cost: a function's token counts are not known to be real "
+            "(FunctionModel(fn, real=True) counts them)"
+        )
+    return "no usage or cost: a stand-in model's token counts are not real"
 
 
 def counted(usage: Mapping[str, int], invented: Mapping[str, int] | None = None) -> dict[str, int]:
@@ -47,10 +63,9 @@ def not_usage_note(labels: Iterable[str | None]) -> str:
 
     Example:
         >>> not_usage_note(["scripted model, offline", None, "scripted model, offline"])
-        'scripted model, offline: its token counts are not real, not counted as usage'
+        'scripted model, offline: tokens not real, left out'
     """
     names = list(dict.fromkeys(label for label in labels if label))
     if not names:
         return ""
-    whose = "its" if len(names) == 1 else "their"
-    return f"{' and '.join(names)}: {whose} token counts are not real, not counted as usage"
+    return f"{' and '.join(names)}: tokens not real, left out"

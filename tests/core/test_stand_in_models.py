@@ -94,3 +94,22 @@ def test_a_saved_session_from_before_invented_usage_loads() -> None:
         again.close()
     with pytest.raises(cj.UsageError, match="'invented_usage'"):
         cj.Session.new_local(state={**data, "invented_usage": {"input_tokens": "9"}})
+
+
+def test_telemetry_says_which_token_counts_are_a_stand_ins() -> None:
+    seen: list[tuple[Any, ...]] = []
+    events = [("conjure", "chat", "stop"), ("conjure", "model", "request")]
+    cj.telemetry.attach("stand-in-test", events, lambda e, m, md: seen.append((e, m, md)))
+    try:
+        with cj.Session.new_local(model=S(["made up"])) as s:
+            s.chat("scripted")
+            s.chat("real", model=cj.FunctionModel(reply(7, 3), real=True))
+    finally:
+        cj.telemetry.detach("stand-in-test")
+    labels = [(e[1], md["fake_model"], m["input_tokens"]) for e, m, md in seen]
+    assert labels == [
+        ("model", "scripted model, offline", 10),
+        ("chat", "scripted model, offline", 10),
+        ("model", None, 7),
+        ("chat", None, 7),
+    ]

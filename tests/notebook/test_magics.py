@@ -324,11 +324,12 @@ def test_cells_return_their_result_shown_in_the_format_asked(ip: Shell) -> None:
     ran = ip.run("%%conjure chat --model fake --no-stream -f text\nhi")
     assert ran.io.outputs == [], "nothing is displayed besides Out[n]"
     assert ran.result.result is ip.ns["_conjure"] and ip.ns["_"] is ip.ns["_conjure"]
-    assert ran.last.data == {"text/plain": "**plain** answer"}
+    # the plain answer, with the stand-in that wrote it named on a line of its own
+    assert ran.last.data == {"text/plain": "**plain** answer\n\n[scripted model, offline]"}
     assert ran.last.metadata["conjure_nb"]["session"] == "default"
     # the same Response shown again keeps the cell's format; another one (even equal) its default
     data, meta = ip.shell.display_formatter.format(ip.ns["_conjure"])
-    assert data == {"text/plain": "**plain** answer"} and meta["conjure_nb"]["session"] == "default"
+    assert data == ran.last.data and meta["conjure_nb"]["session"] == "default"
     other = dataclasses.replace(ip.ns["_conjure"])
     assert other == ip.ns["_conjure"]
     data, meta = ip.shell.display_formatter.format(other)

@@ -69,7 +69,11 @@ def test_include_and_exclude_pick_from_the_table() -> None:
 def test_a_cell_marks_the_object_it_returns_and_only_that_one() -> None:
     response = cj.Response("**plain**", "end_turn", fake_model="scripted model, offline")
     assert show_as(response, "text", {"conjure_nb": {"session": "a"}}) is response
-    assert response._repr_mimebundle_() == ({"text/plain": "**plain**"}, {"conjure_nb": {"session": "a"}})
+    plain = "**plain**\n\n[scripted model, offline]"  # the stand-in is named in plain text too
+    assert response._repr_mimebundle_() == ({"text/plain": plain}, {"conjure_nb": {"session": "a"}})
+    assert show_as(cj.Response("**real**", "end_turn"), "text")._repr_mimebundle_()[0] == {
+        "text/plain": "**real**"
+    }
     again = dataclasses.replace(response)
     assert again == response and shown(again).format is None
     data, meta = again._repr_mimebundle_()

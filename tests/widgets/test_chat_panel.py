@@ -350,6 +350,12 @@ def test_the_footer_never_counts_a_stand_in_models_tokens(local_session: MakeSes
     panel.chat("real again")
     assert panel.wait(timeout=120) is not None
     assert "session: 150 in / 15 out tokens" in panel.footer.value, panel.footer.value
+    # a bare function may call a real API: named, not called offline, and told how to count
+    session.model = cj.FunctionModel(lambda messages: {"content": "hi", "usage": {"input_tokens": 9}})
+    panel.chat("function")
+    assert panel.wait(timeout=120) is not None
+    footer = panel.footer.value
+    assert ">function model</span>" in footer and "offline" not in footer and "real=True" in footer
 
 
 def test_session_tokens_in_the_footer_grow_during_the_turn(local_session: MakeSession) -> None:

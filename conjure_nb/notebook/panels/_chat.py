@@ -32,7 +32,7 @@ from ...executors._approval import (
     Decision,
     require_approval,
 )
-from ...tools._usage import NOT_USAGE, counted, tokens_text
+from ...tools._usage import counted, not_usage, tokens_text
 from ...tools.events import Event, FileCreated, ModelRequestStop
 from .._turn import fake_badge, fake_model
 from ._file_card import file_card
@@ -342,7 +342,7 @@ class ChatPanel(w.VBox):
         if turn is not None and self._running and not label:  # the session adds a turn's usage at its end
             session_usage = _added(self._usage_before, turn.usage)
         if label:  # a stand-in's token counts are made up: neither usage nor cost
-            parts = [f"{fake_badge(label)} {escape(NOT_USAGE)}"]
+            parts = [f"{fake_badge(label)} {escape(not_usage(label))}"]
             if any(session_usage.values()):  # what real models used earlier in the session
                 parts.append(escape("real models earlier: " + _usage_text(mid, session_usage, self.prices)))
             self.footer.value = (

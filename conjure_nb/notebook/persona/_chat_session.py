@@ -19,7 +19,7 @@ from ...models._base import fake_label
 from ...models._function import as_model
 from ...session import Session
 from ...tools._data import CreatedFile
-from ...tools._usage import NOT_USAGE, counted, tokens_text
+from ...tools._usage import counted, not_usage, tokens_text
 from ...tools._workspace import download
 from ._settings import (
     BACKENDS,
@@ -72,7 +72,7 @@ class Usage:
         if self.fake is None:
             return real + where
         earlier = f" (real models earlier: {real}{where})" if any(self.tokens.values()) else ""
-        return f"{self.fake}: {NOT_USAGE}{earlier}"
+        return f"{self.fake}: {not_usage(self.fake)}{earlier}"
 
 
 class ChatSession:
