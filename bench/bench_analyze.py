@@ -7,7 +7,9 @@ Prints one JSON line per measurement. The data lives in a temp dir that is remov
 
 Issue 23: the JSON array faster than json.load + Counter in CPU seconds too (all processes
 counted); 1M JSON Lines within 1.5x of polars' bare read_ndjson, under 100 MB; 1M log4j lines under
-1.2 s, with `wc -l` and a bare regex loop run beside it. `engine` says which reader ran: polars
+1.2 s, with `wc -l`, a bare regex loop and the analyzer's standard-library path
+(LOGANALYZER_TEXT=stdlib) run beside it in each round (polars counts big log4j files where it is
+installed: `engine` polars or polars+stdlib). For JSON, `engine` says which reader ran: polars
 (JSON Lines of 16 MB or more where polars is installed; it is in the dev extra), orjson or stdlib
 (LOGANALYZER_JSON=orjson|stdlib keeps polars out); the JSON Lines bench also runs the analyzer with
 LOGANALYZER_JSON=orjson, the path a sandbox without polars takes. CPU seconds are user + system time
@@ -23,7 +25,8 @@ Targets (issue 5): analyze.py on 1M JSON Lines records faster than the count-onl
 the same bench, with peak RSS under 200 MB; 1M log4j lines under 4 s; fetch throughput reported.
 Issue 12: a 200,000-record JSON array (one document on one line) against a plain json.load +
 Counter script, memory bounded; 1M lines of an inferred layout (logcat) within 1.5x of the same
-records as log4j lines. Each comparison runs its baseline in the same bench, alternating, and
+records as log4j lines (`ratio`: against log4j on its default engine; `ratio_same_engine`: against
+log4j on the standard path as well, what issue 12 measured). Each comparison runs its baseline in the same bench, alternating, and
 reports wall and CPU time (CPU is the steadier figure on a shared machine).
 """
 
@@ -37,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from conjure_nb.testing._demo_generator import write_jsonl
 from conjure_nb.testing._demo_server import DemoLogServer
@@ -186,11 +190,16 @@ def bench_inferred(tmp: Path, lines: int, repeat: int) -> None:
     for attempt in range(repeat):
         fast, fast_out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(log4j), "--quiet"])
         inferred, out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(logcat), "--quiet"])
+        std, _ = run(
+            [sys.executable, str(SCRIPTS / "analyze.py"), str(log4j), "--quiet"],
+            {"LOGANALYZER_TEXT": "stdlib"},
+        )
         a, b = json.loads(fast_out), json.loads(out)
         emit(
             bench="analyze_inferred_text",
             attempt=attempt,
             lines=lines,
+            engines=[a["parse"]["engine"], b["parse"]["engine"]],
             log4j_s=round(fast["wall"], 3),
             inferred_s=round(inferred["wall"], 3),
             ratio=round(inferred["wall"] / fast["wall"], 2),
@@ -198,6 +207,10 @@ def bench_inferred(tmp: Path, lines: int, repeat: int) -> None:
             log4j_cpu_s=round(fast["cpu"], 3),
             inferred_cpu_s=round(inferred["cpu"], 3),
             cpu_ratio=round(inferred["cpu"] / fast["cpu"], 2),
+            # the same comparison with log4j on the standard path too (what issue 12 measured)
+            log4j_stdlib_s=round(std["wall"], 3),
+            ratio_same_engine=round(inferred["wall"] / std["wall"], 2),
+            within_1_5x_same_engine=inferred["wall"] <= 1.5 * std["wall"],
             inferred_peak_rss_mb=round(inferred["rss_mb"], 1),
             formats=[a["format"], b["format"]],
             same_levels=a["summary"]["levels"] == b["summary"]["levels"],
@@ -272,30 +285,50 @@ def bench_jsonl(tmp: Path, records: int, repeat: int, before: Path | None) -> No
             )
 
 
-def bench_log4j(tmp: Path, lines: int) -> None:
+def bench_log4j(tmp: Path, lines: int, repeat: int) -> None:
+    """analyze.py on log4j lines with its default engine (polars where installed) and with the
+    standard library alone (LOGANALYZER_TEXT=stdlib, the path of a sandbox without polars),
+    alternating, with `wc -l` and a bare regex loop over the same file in each round."""
     data = tmp / "app.log"
     size = write_log4j(data, lines)
     regex = tmp / "regex_baseline.py"
     regex.write_text(REGEX_BASELINE)
-    wc, _ = run(["wc", "-l", str(data)])
-    loop, _ = run([sys.executable, str(regex), str(data)])
-    ana, out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(data), "--quiet"])
-    report = json.loads(out)
-    emit(
-        bench="analyze_log4j",
-        lines=lines,
-        mb=round(size / 1e6, 1),
-        analyze_s=round(ana["wall"], 3),
-        cpu_s=round(ana["cpu"], 3),
-        under_1_2s=ana["wall"] < 1.2,
-        wc_l_s=round(wc["wall"], 3),
-        regex_loop_s=round(loop["wall"], 3),
-        regex_loop_cpu_s=round(loop["cpu"], 3),
-        cpu_ratio_to_regex_loop=round(ana["cpu"] / loop["cpu"], 2),
-        peak_rss_mb=round(ana["rss_mb"], 1),
-        format=report["format"],
-        total=report["summary"]["total"],
-    )
+    analyze = [sys.executable, str(SCRIPTS / "analyze.py"), str(data), "--quiet"]
+    for attempt in range(repeat):
+        wc, _ = run(["wc", "-l", str(data)])
+        loop, _ = run([sys.executable, str(regex), str(data)])
+        std, std_out = run(analyze, {"LOGANALYZER_TEXT": "stdlib"})
+        ana, out = run(analyze)
+        report, standard = json.loads(out), json.loads(std_out)
+        emit(
+            bench="analyze_log4j",
+            attempt=attempt,
+            lines=lines,
+            mb=round(size / 1e6, 1),
+            engine=report["parse"]["engine"],
+            analyze_s=round(ana["wall"], 3),
+            cpu_s=round(ana["cpu"], 3),
+            under_1_2s=ana["wall"] < 1.2,
+            stdlib_s=round(std["wall"], 3),
+            stdlib_cpu_s=round(std["cpu"], 3),
+            speedup_over_stdlib=round(std["wall"] / ana["wall"], 2),
+            same_report=_comparable(report) == _comparable(standard),
+            wc_l_s=round(wc["wall"], 3),
+            regex_loop_s=round(loop["wall"], 3),
+            regex_loop_cpu_s=round(loop["cpu"], 3),
+            cpu_ratio_to_regex_loop=round(ana["cpu"] / loop["cpu"], 2),
+            peak_rss_mb=round(ana["rss_mb"], 1),
+            stdlib_peak_rss_mb=round(std["rss_mb"], 1),
+            load=[round(x, 2) for x in os.getloadavg()],
+            format=report["format"],
+            total=report["summary"]["total"],
+        )
+
+
+def _comparable(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without what may differ between engines: their names and the time taken."""
+    parse = {k: v for k, v in report["parse"].items() if k not in ("engine", "engine_records")}
+    return {**{k: v for k, v in report.items() if k != "elapsed_seconds"}, "parse": parse}
 
 
 def bench_fetch(tmp: Path, records: int) -> None:
@@ -353,7 +386,7 @@ def main() -> int:
         if args.records:
             bench_jsonl(tmp, args.records, args.repeat, before)
         if args.text_lines:
-            bench_log4j(tmp, args.text_lines)
+            bench_log4j(tmp, args.text_lines, args.repeat)
         if args.array_records:
             bench_json_array(tmp, args.array_records, args.repeat, before)
         if args.text_lines:

@@ -152,6 +152,34 @@ class Analysis:
         if not self._kind.keys().isdisjoint(present):
             self._note(block.records(map(self._kind.__contains__, levels)))
 
+    def add_counted(self, block: Any) -> None:
+        """Text rows counted by the polars engine (a `textframes.Counted`): the same tally add_block
+        makes of the same rows, their WARN-and-worse rows grouped by message."""
+        for raw in block.levels:
+            self.canonical(raw)
+        self.levels.update(block.levels)
+        self.services[block.service] += block.rows
+        self.minutes.update(block.minutes)
+        if block.first and block.last:
+            self._span(block.first, block.last)
+        levels, messages, counts, firsts, lasts = block.notes
+        if not levels:
+            return
+        kinds = list(map(self._kind.__getitem__, levels))
+        keys = list(zip(kinds, map(self.signature, messages)))
+        for (minute, raw), n in block.minute_kinds.items():
+            self.minute_kinds[(minute, self._kind[raw])] += n
+        for key, n in zip(keys, counts):
+            self.sig_counts[key] += n
+            self.sig_where[(key, block.service, block.host)] += n
+        self._seen(keys, firsts, messages)
+        last = self.last_seen
+        for key, stamp in zip(keys, lasts):
+            if stamp > last[key]:
+                last[key] = stamp
+        if len(self.sig_counts) > 100_000:
+            self._prune()
+
     def add_record(self, rec: dict[str, Any]) -> None:
         """The general path: one normalised record (its timestamp may be None)."""
         stamp = rec.get("timestamp")

@@ -30,6 +30,7 @@ from .logformats import Columns
 from .parse_logs import FORMATS, LogReader, add_input_options, detect, reader_from_args
 from .partial import merge, to_partial
 from .readstats import confidence
+from .textframes import Counted
 from .timestamps import BadTimestamp, Clock
 
 PARALLEL_MIN = 128 << 20
@@ -71,6 +72,8 @@ def tally(reader: LogReader, top: int = 10, jobs: int = 0) -> Analysis:
     for batch in reader.raw_batches():
         if isinstance(batch, Columns):
             acc.add_block(batch)
+        elif isinstance(batch, Counted):
+            acc.add_counted(batch)
         elif isinstance(batch, Frame):
             if acc.add_frame(batch):
                 reader.took(batch)

@@ -266,6 +266,15 @@ class TextFormats:
         self.clock.assumed_utc += 1
         return self._zk_record(g)
 
+    def zookeeper_row(self, line: str) -> Groups | None:
+        """The groups of one line of the common log4j layout (None when it is not one)."""
+        m = _ZOOKEEPER.match(line)
+        return None if m is None else m.groups()
+
+    def zookeeper_record(self, g: Groups) -> Record:
+        """A record from the groups of one common-layout log4j line (its time checked already)."""
+        return self._zk_record(g)
+
     def _zk_record(self, g: Groups) -> Record:
         ts, raw_level, thread, message = g
         level, original = self.level(raw_level)

@@ -22,10 +22,10 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
-from . import frames
+from . import frames, textframes
 from .infer import InferredReader, Layout, infer_layout
 from .jsondoc import (
     ENVELOPE,
@@ -136,7 +136,7 @@ class LogReader:
             elif fmt == "json":
                 yield from self._document(handle, head, size)
             else:
-                yield from self._text(handle, fmt, progress)
+                yield from self._text(handle, fmt, progress, size)
 
     @property
     def prenormalized(self) -> bool:
@@ -279,21 +279,31 @@ class LogReader:
             ]
         return self.text.parser(fmt), self.text.layouts(fmt)
 
-    def _text(self, handle: BinaryIO, fmt: str, progress: Progress) -> Iterator[list[Any]]:
+    def _text(self, handle: BinaryIO, fmt: str, progress: Progress, size: int | None) -> Iterator[Any]:
         """Text lines to records, a block of lines at a time.
 
         The last record of each block is held back until the next block, so that stack-trace
-        lines at the start of a block still reach the message they belong to.
+        lines at the start of a block still reach the message they belong to. With `columns` on,
+        a big input in the common log4j layout is counted by polars where it is installed
+        (`textframes`), block by block, each block it leaves alone read here.
         """
         parse, layouts = self._text_parsers(fmt)
+        read = blocks(handle, progress, self.stats, self.max_line)
+        counted: Iterable[tuple[Any, textframes.Counted | None]] = ((block, None) for block in read)
+        if self.columns and fmt == "log4j" and textframes.wanted(size):
+            self.stats.engine_records["polars"] = 0
+            counted = textframes.read_ahead(read)
         held: Record | None = None
-        for body, lineno, _ in blocks(handle, progress, self.stats, self.max_line):
-            records = self._text_block(body, lineno, fmt, parse, layouts)
-            if isinstance(records, Columns):
+        for (body, lineno, count), frame in counted:
+            if frame is not None and self._took(frame, count):
+                records: list[Record] | Columns | textframes.Counted = frame
+            else:
+                records = self._text_block(body, lineno, fmt, parse, layouts)
+            if isinstance(records, (Columns, textframes.Counted)):
                 if held is not None:
                     self.stats.records += 1
                     yield [held]
-                held = self._last = records.pop()
+                held = self._last = self._tail(records)
                 self.stats.records += len(records)
                 if len(records):
                     yield records  # type: ignore[misc]
@@ -309,6 +319,29 @@ class LogReader:
         if held is not None:
             self.stats.records += 1
             yield [held]
+
+    def _took(self, frame: textframes.Counted, count: int) -> bool:
+        """Count a block polars read (True), or leave it to the standard path (False: a
+        timestamp in it names no real time)."""
+        frame.row = self.text.zookeeper_row(frame.tail)
+        try:
+            self.text.clock.check(frame.check)
+        except BadTimestamp:
+            return False
+        if frame.row is None:  # polars took a line Python's regex refuses: never seen
+            return False
+        self.stats.lines += count
+        self.text.clock.assumed_utc += count
+        self.stats.engine_records["polars"] += count
+        frame.service, frame.host = self.text.service, self.text.host
+        return True
+
+    def _tail(self, block: Columns | textframes.Counted) -> Record:
+        """The block's last row as a record, taken off the block."""
+        if isinstance(block, Columns):
+            return block.pop()
+        assert block.row is not None
+        return self.text.zookeeper_record(block.row)
 
     def _text_block(
         self, body: bytes, lineno: int, fmt: str, parse: LineParser, layouts: list[Any]
