@@ -20,11 +20,14 @@ html       the small HTML building blocks every renderer shares (each escapes wh
 limits     the caps, one settings object with documented defaults; PreviewRefused
 beneath    the no-follow opener: open_beneath (fd level), open_in / read_in / write_new (paths)
 previews   one open file -> its preview (FileOptions); dispatches to:
+json       JSON text parsed fast (orjson) and read exactly as the standard library reads it
 tables     text -> DataFrame (parse_table; ISO timestamps as datetime columns), capped for previews
 jsontree   JSON as a collapsible tree: levels folded, records as tables, bounded, every value escaped
 xlsx       checks from the zip directory and cell references, then calamine in a separate process
 isolated   that process: long-lived, given open files over a socket, memory-limited, deadline per call
-numfmt     Excel number formats: styles.xml read (streamed, capped, no DTD), a value as Excel shows it
+sheetxml   what a sheet's XML adds (formulas, styles, widths), from the head of the part only
+styles     styles.xml read (streamed, capped) and every workbook part parsed with no DTD
+numfmt     Excel number formats: a value as Excel shows it
 sheets     a sheet's preview rows as a table: formatted cells, the sheet's column widths, what is hidden
 pdf        page boxes checked before PDFium renders a page; pages 1,000 px wide, "page i of n"
 images     PNG/JPEG/GIF: byte cap, pixel cap from the header, then inlined as a data: URI

@@ -40,9 +40,8 @@ RUNNING_COLOR = "#1565c0"
 _STATUS_COLORS = {"ok": OK_COLOR, "error": ERROR_COLOR, "running": RUNNING_COLOR, "interrupted": "#ef6c00"}
 
 
-def esc(value: Any) -> str:
-    """Untrusted text as inert HTML (the display layer's `escape`)."""
-    return escape(value)
+esc = escape
+"""Untrusted text as inert HTML (the display layer's `escape`)."""
 
 
 def truncate(text: str, limit: int) -> tuple[str, int]:
@@ -139,19 +138,17 @@ def grid(names: list[Any], columns: list[list[Any]], dtypes: list[str] | None = 
     right-aligned, and time columns (datetimes, or ISO-8601 timestamps as text) and columns of short
     texts never wrap mid-value.
     """
-    texts = [[cell_text(v) for v in column] for column in columns]
+    texts = [list(map(cell_text, column)) for column in columns]
     kinds = [
         column_kind(column, shown, dtypes[i] if dtypes else "O")
         for i, (column, shown) in enumerate(zip(columns, texts))
     ]
     texts = [_same_fractions(t) if k == "time" else t for t, k in zip(texts, kinds)]
     head = "".join(f"<th style='text-align:{_ALIGN[k]}'>{esc(name)}</th>" for name, k in zip(names, kinds))
-    styles = [f" style='text-align:{_ALIGN[k]}{_NOWRAP[k]}'" for k in kinds]
-    rows = len(columns[0]) if columns else 0
-    body = "".join(
-        "<tr>" + "".join(f"<td{style}>{esc(t[r])}</td>" for t, style in zip(texts, styles)) + "</tr>"
-        for r in range(rows)
-    )
+    shown = [t if _digits(c) else list(map(esc, t)) for c, t in zip(columns, texts)]
+    # one template per table (styles hold no braces): a row is one `format` call, not a string per cell
+    row = "".join(f"<td style='text-align:{_ALIGN[k]}{_NOWRAP[k]}'>{{}}</td>" for k in kinds)
+    body = "".join([f"<tr>{row.format(*cells)}</tr>" for cells in zip(*shown)])
     return f"<table class='dataframe'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -166,6 +163,7 @@ _SHORT = 24  # a text column whose values are all this short keeps each on one l
 ISO_TIMESTAMP = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?"
 )
+_ISO_LINES = re.compile(f"(?:{ISO_TIMESTAMP.pattern}\n)*{ISO_TIMESTAMP.pattern}")
 
 
 def column_kind(values: list[Any], texts: list[str], dtype: str = "O") -> str:
@@ -175,21 +173,73 @@ def column_kind(values: list[Any], texts: list[str], dtype: str = "O") -> str:
         return "time"
     if dtype in "iuf":
         return "number"
-    present = [v for v in values if not _missing(v)]
-    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
-        return "number"
-    if present and all(
-        isinstance(v, datetime.datetime) or (isinstance(v, str) and ISO_TIMESTAMP.fullmatch(v))
-        for v in present
-    ):
-        return "time"
+    types = set(map(type, values))
+    if types <= _PLAIN_NUMBERS:  # JSON's own values: no per-value checks past the first present one
+        if any(not missing(v) for v in values):
+            return "number"
+    elif types <= _TEXTS:
+        if any(v is not None for v in values) and (
+            _all_iso(values if type(None) not in types else [v for v in values if v is not None])
+            if datetime.datetime not in types
+            else all(v is None or type(v) is datetime.datetime or ISO_TIMESTAMP.fullmatch(v) for v in values)
+        ):
+            return "time"
+    else:
+        present = [v for v in values if not missing(v)]
+        if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+            return "number"
+        if present and all(
+            isinstance(v, datetime.datetime) or (isinstance(v, str) and ISO_TIMESTAMP.fullmatch(v))
+            for v in present
+        ):
+            return "time"
     return "short" if max(map(len, texts), default=0) <= _SHORT else "text"
+
+
+def _all_iso(texts: list[str]) -> bool:
+    """Whether every text is an ISO-8601 timestamp: one regex over them all, one per line (a text
+    holding a newline of its own is caught by the count)."""
+    if not texts or not ISO_TIMESTAMP.fullmatch(texts[0]):  # most text columns end here
+        return False
+    joined = "\n".join(texts)
+    return joined.count("\n") == len(texts) - 1 and _ISO_LINES.fullmatch(joined) is not None
+
+
+def _digits(column: list[Any]) -> bool:
+    """Whether the column holds only ints, floats and None, whose texts (`str`, `general_number`)
+    are digits, signs, a point, E, nan or inf: nothing to escape."""
+    return set(map(type, column)) <= _PLAIN_NUMBERS
+
+
+_PLAIN_NUMBERS = {int, float, type(None)}
+_TEXTS = {str, datetime.datetime, type(None)}
 
 
 def cell_text(value: Any, limit: int = 1000) -> str:
     """One cell as a person reads it: no float noise (0.307, not 0.30700000000000005), times to the
     second (fractions kept when there are some), empty for missing values, nested JSON compact."""
-    if _missing(value):
+    kind = type(value)
+    text: str
+    if kind is str:
+        text = value
+    elif kind is int:
+        text = str(value)
+    elif kind is float:
+        return "" if value != value else general_number(value)
+    elif value is None:
+        return ""
+    else:
+        text = _other_text(value)
+        if not text:
+            return text
+    return text[:limit] + "…" if len(text) > limit else text
+
+
+_compact = json.JSONEncoder(ensure_ascii=False, default=str).encode  # one encoder, not one per cell
+
+
+def _other_text(value: Any) -> str:
+    if missing(value):
         return ""
     if isinstance(value, bool):
         return str(value)
@@ -198,9 +248,8 @@ def cell_text(value: Any, limit: int = 1000) -> str:
     if isinstance(value, datetime.datetime):
         return _time_text(value)
     if isinstance(value, (dict, list)):
-        value = json.dumps(value, ensure_ascii=False, default=str)
-    text = str(value)
-    return text[:limit] + "…" if len(text) > limit else text
+        value = _compact(value)
+    return str(value)
 
 
 def general_number(value: float) -> str:
@@ -220,14 +269,16 @@ _SECONDS = re.compile(r"(\d{2}:\d{2}:\d{2})(?:\.(\d+))?")
 
 def _same_fractions(texts: list[str]) -> list[str]:
     """Times of one column with as many digits of a second each (08:24:01.500, not 08:24:01.5)."""
-    digits = max((len(m.group(2) or "") for t in texts if (m := _SECONDS.search(t))), default=0)
+    # a time column's texts hold one time each: one regex pass over them all finds the longest fraction
+    digits = max((len(frac) for _, frac in _SECONDS.findall("\n".join(texts))), default=0)
     if not digits:
         return texts
     return [_SECONDS.sub(lambda m: m.group(1) + "." + (m.group(2) or "").ljust(digits, "0"), t, count=1) if t else t
             for t in texts]  # fmt: skip
 
 
-def _missing(value: Any) -> bool:
+def missing(value: Any) -> bool:
+    """None, NaN, pandas' NA or NaT: a cell shown empty."""
     return (
         value is None
         or (isinstance(value, float) and value != value)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._html import esc, note, pre
+from ._json import loads
 from ._limits import limits
 from ._tables import records_html
 
@@ -27,6 +28,8 @@ NOT_JSON: Any = object()
 _INLINE = 80  # a small object or array of plain values stays on one line up to this many characters
 _STRING = 2000  # characters of one string shown before it is cut
 
+_compact = json.JSONEncoder(ensure_ascii=False, default=str).encode  # one encoder, not one per value
+_ascii = json.JSONEncoder(default=str).encode
 _COLORS = {bool: "#7b1fa2", type(None): "#7b1fa2", int: "#1565c0", float: "#1565c0"}
 _INDENT = "margin-left:0.3em;padding-left:0.9em;border-left:1px solid rgba(128,128,128,0.35)"
 _BOX = "font-family:var(--jp-code-font-family,monospace);font-size:0.92em;line-height:1.5"
@@ -38,7 +41,7 @@ def loads_json(text: str) -> Any:
     if stripped[:1] not in ("{", "["):
         return NOT_JSON
     try:
-        return json.loads(stripped)
+        return loads(stripped)
     except ValueError:
         return NOT_JSON
 
@@ -82,9 +85,9 @@ def _scalar(value: Any) -> str:
     if isinstance(value, str):
         text, cut = (value[:_STRING], len(value) - _STRING) if len(value) > _STRING else (value, 0)
         more = f" <small>… {cut:,} more characters</small>" if cut else ""
-        return esc(json.dumps(text, ensure_ascii=False)) + more
+        return esc(_compact(text)) + more
     color = _COLORS.get(type(value), "inherit")
-    return f'<span style="color:{color}">{esc(json.dumps(value, default=str))}</span>'
+    return f'<span style="color:{color}">{esc(_ascii(value))}</span>'
 
 
 def _plain(value: Any) -> bool:
@@ -96,7 +99,7 @@ def _inline(value: dict[str, Any] | list[Any]) -> str | None:
     items = value.values() if isinstance(value, dict) else value
     if len(value) > 12 or not all(_plain(v) for v in items):
         return None
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    text = _compact(value)
     return text if len(text) <= _INLINE else None
 
 

@@ -2,8 +2,8 @@
 
 A workbook stores numbers and dates as numbers and says how to show each cell through its style:
 `styles.xml` maps a cell's style index (`<c s="4">`) to an `<xf numFmtId=...>`, and a format id
-to a built-in format or a `<numFmt formatCode=...>` of the workbook. `read_styles` reads that part
-(streamed, bounded, no DTD), `format_value` applies a format code.
+to a built-in format or a `<numFmt formatCode=...>` of the workbook. `_styles.read_styles` reads
+that part; `format_value` applies a format code.
 
 The codes covered are the ones spreadsheets write: General, digits with `0`/`#`/`?`, decimals,
 thousands separators and scaling commas, percent, scientific, literal text ("…", \\x, `_x`, `*x`),
@@ -19,15 +19,15 @@ in the cell's text, and the caller escapes that text like any other.
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import IO, Any
-from xml.etree import ElementTree as ET
+from typing import Any
 
-__all__ = ["BUILTIN", "format_value", "is_date_format", "iterparse_no_dtd", "read_styles"]
+__all__ = ["BUILTIN", "MAX_CODE", "format_value", "is_date_format"]
 
 BUILTIN = {
     0: "General", 1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 9: "0%", 10: "0.00%", 11: "0.00E+00",
@@ -39,67 +39,6 @@ BUILTIN = {
 """Built-in format ids. 14 and 22 follow the reader's locale in Excel; they show as ISO dates here."""
 
 MAX_CODE = 255  # Excel's own limit on a format code's length
-MAX_STYLES = 65_536  # cellXfs entries read at most (Excel allows 64,000)
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_ALIGN = {"left", "right", "center"}
-
-
-# --- styles.xml ---------------------------------------------------------------------------------
-
-
-def read_styles(stream: IO[bytes]) -> list[tuple[str, str | None]]:
-    """(format code, horizontal alignment or None) of each cell style (`cellXfs`) in `stream`.
-
-    Streams the part and keeps at most `MAX_STYLES` styles; a DTD refuses it (no entity games).
-
-    Raises:
-        ValueError: the part declares a DTD.
-        xml.etree.ElementTree.ParseError: it is not well-formed.
-    """
-    custom: dict[int, str] = {}
-    styles: list[tuple[str, str | None]] = []
-    depth_in_xfs = 0
-    for event, elem in iterparse_no_dtd(stream):
-        tag = elem.tag
-        if tag == _MAIN + "cellXfs":
-            depth_in_xfs += 1 if event == "start" else -1
-        elif event == "end" and tag == _MAIN + "numFmt" and len(custom) < MAX_STYLES:
-            code = elem.get("formatCode", "")
-            if len(code) <= MAX_CODE:
-                custom[_int(elem.get("numFmtId"))] = code
-        elif event == "end" and tag == _MAIN + "xf" and depth_in_xfs and len(styles) < MAX_STYLES:
-            number = _int(elem.get("numFmtId"))
-            code = custom.get(number) or BUILTIN.get(number, "General")
-            align = elem.find(_MAIN + "alignment")
-            horizontal = None if align is None else align.get("horizontal")
-            styles.append((code, horizontal if horizontal in _ALIGN else None))
-        if event == "end" and tag in (_MAIN + "xf", _MAIN + "numFmt", _MAIN + "cellStyleXfs"):
-            elem.clear()
-    return styles
-
-
-def iterparse_no_dtd(stream: IO[bytes]) -> Iterator[tuple[str, ET.Element]]:
-    """`ET.iterparse` over a part that has no DTD (checked in the prolog, before the root)."""
-    head = stream.read(4096)
-    root = re.search(rb"<[A-Za-z_]", head)
-    prolog = head[: root.start()] if root else head
-    if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper():
-        raise ValueError("a DTD in a workbook part: not parsed")
-    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
-    chunk = head
-    while chunk:
-        parser.feed(chunk)
-        yield from parser.read_events()  # type: ignore[misc]
-        chunk = stream.read(1 << 16)
-    parser.close()
-    yield from parser.read_events()  # type: ignore[misc]
-
-
-def _int(text: str | None) -> int:
-    try:
-        return int(text or "0")
-    except ValueError:
-        return -1
 
 
 # --- format codes -------------------------------------------------------------------------------
@@ -322,8 +261,12 @@ def _number_plan(section: str) -> _Plan | str:
 
 def _fixed(value: float, decimals: int, min_decimals: int, min_int: int, grouping: bool, point: bool) -> str:
     """`value` rounded half away from zero, as Excel does (2.675 with 0.00 is 2.68)."""
-    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    whole, _, frac = f"{exact:f}".partition(".")
+    scaled = abs(value) * 10.0**decimals
+    if scaled < 1e9 and abs(scaled - math.floor(scaled) - 0.5) > 1e-6:
+        whole, _, frac = f"{value:.{decimals}f}".partition(".")  # not near a tie: any rounding agrees
+    else:
+        exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        whole, _, frac = f"{exact:f}".partition(".")
     frac = frac.rstrip("0").ljust(min_decimals, "0")
     whole = whole.lstrip("0").rjust(min_int, "0")
     if grouping and whole:
@@ -368,6 +311,16 @@ def _date(value: Any, code: str) -> str:
     if not is_date_format(section):
         return _general(value if not isinstance(value, datetime.timedelta) else str(value))
     tokens, step, twelve = _date_plan(section)
+    cuts = _iso_cuts(section)
+    if cuts is not None and type(value) is datetime.datetime and value.tzinfo is None and step == _SECOND:
+        micro = value.microsecond
+        if micro > 500_000:  # rounds up (at a tie, half up and half even disagree: the general way)
+            value += datetime.timedelta(microseconds=1_000_000 - micro)
+        if micro != 500_000:
+            iso: str = value.isoformat(" ", "seconds")
+            if len(cuts) == 1:  # yyyy-mm-dd hh:mm:ss, yyyy-mm-dd, hh:mm...: one slice of it
+                return iso[cuts[0][1] : cuts[0][2]]
+            return "".join(iso[a:b] if a >= 0 else text for text, a, b in cuts)
     moment, elapsed = _moment(value)
     moment = _round(moment, step)
     elapsed = None if elapsed is None else _round_delta(elapsed, step)
@@ -391,6 +344,51 @@ def _date_plan(section: str) -> tuple[list[tuple[str, str, bool]], datetime.time
         tokens.append((kind, text, minute))
         previous = kind or previous
     return tokens, step, twelve
+
+
+_SECOND = datetime.timedelta(seconds=1)
+_ISO = {"yyyy": (0, 4), "yy": (2, 4), "month": (5, 7), "dd": (8, 10), "hh": (11, 13), "minute": (14, 16),
+        "ss": (17, 19)}  # fmt: skip
+"""Where each zero-padded part sits in `datetime.isoformat(" ", "seconds")`: YYYY-MM-DD HH:MM:SS."""
+
+
+@lru_cache(maxsize=512)
+def _iso_cuts(section: str) -> tuple[tuple[str, int, int], ...] | None:
+    """The section as pieces of a datetime's ISO text (text, start, end; start -1 for literal text)
+    when it only has zero-padded numeric parts (yyyy-mm-dd hh:mm:ss and the like: most dates in a
+    sheet), else None: month and day names, AM/PM, one-digit parts and fractions of a second go the
+    general way. The ISO text is one C call; `strftime` costs several times more."""
+    tokens, _step, twelve = _date_plan(section)
+    if twelve:
+        return None
+    out = []
+    for kind, text, minute in tokens:
+        part = ("minute" if minute else "month") if kind == "mm" else kind
+        if not kind:
+            out.append((text, -1, -1))
+        elif part in _ISO:
+            out.append(("", *_ISO[part]))
+        else:
+            return None
+    return _one_cut(out) or tuple(out)
+
+
+def _one_cut(cuts: list[tuple[str, int, int]]) -> tuple[tuple[str, int, int]] | None:
+    """The pieces as one slice of the ISO text when they are a stretch of it, separators included."""
+    if not cuts or cuts[0][1] < 0:
+        return None
+    first, at = cuts[0][1], cuts[0][1]
+    for text, a, b in cuts:
+        if a < 0 and _ISO_TEXT[at : at + len(text)] == text:
+            at += len(text)
+        elif a == at:
+            at = b
+        else:
+            return None
+    return (("", first, at),)
+
+
+_ISO_TEXT = "0000-00-00 00:00:00"
 
 
 def _round(moment: datetime.datetime, step: datetime.timedelta) -> datetime.datetime:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import os
+import zlib
 from dataclasses import dataclass
 from typing import IO, Any, Union
 
@@ -122,11 +123,21 @@ def render_pages(
 
 def _png(image: Any) -> bytes:
     """A 32-colour palette PNG: text and charts stay crisp at a fraction of the RGB bytes (16 colours
-    garble white text on a dark table header)."""
+    garble white text on a dark table header).
+
+    The palette is chosen from every other pixel of every other row (a quarter of the work; nearest,
+    not averaged, so it holds the page's real colours), and each pixel then takes its nearest palette
+    colour: a third of the time of quantizing the whole page, as close to the page, and a few percent
+    more bytes. zlib's Z_FILTERED strategy at level 6 gives the fewest bytes in the same time.
+    """
     from PIL import Image
 
+    sample = image.resize((max(image.width // 2, 1), max(image.height // 2, 1)), Image.Resampling.NEAREST)
+    palette = sample.quantize(colors=COLORS, method=Image.Quantize.FASTOCTREE)
     buf = io.BytesIO()
-    image.quantize(colors=COLORS, method=Image.Quantize.FASTOCTREE).save(buf, format="PNG", compress_level=6)
+    image.quantize(palette=palette, dither=Image.Dither.NONE).save(
+        buf, format="PNG", compress_level=6, compress_type=zlib.Z_FILTERED
+    )
     return buf.getvalue()
 
 

@@ -13,13 +13,14 @@ formats are escaped.
 from __future__ import annotations
 
 import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ._html import esc, note
 from ._numfmt import format_value
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._xlsx import SheetPreview
+    from ._sheetxml import SheetPreview
 
 __all__ = ["hidden_text", "sheet_html"]
 
@@ -33,11 +34,18 @@ _HEADING = "margin:0.6em 0 0.2em"
 
 
 def _kind(value: Any) -> str:
+    kind = _KINDS.get(type(value))
+    if kind is not None:
+        return kind
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, (int, float, *_TIMES)):
         return "number"
     return "text"
+
+
+_KINDS = {str: "text", type(None): "text", float: "number", int: "number", bool: "bool"}
+_KINDS.update((t, "number") for t in _TIMES)
 
 
 class _Cell:
@@ -50,9 +58,9 @@ class _Cell:
             self.text, self.kind = formula, "text"
             self.html = f"<i title='formula, no cached value'>{esc(formula)}</i>"
             return
-        self.text = format_value(value, code)
+        self.text = text = format_value(value, code)
         self.kind = _kind(value)
-        self.html = f"<span title='{esc(formula)}'>{esc(self.text)}</span>" if formula else esc(self.text)
+        self.html = f"<span title='{esc(formula)}'>{esc(text)}</span>" if formula else esc(text)
 
 
 def _widths(sheet: SheetPreview, grid: list[list[_Cell]], ncols: int) -> list[float]:
@@ -86,9 +94,10 @@ def sheet_html(sheet: SheetPreview) -> str:
     if not sheet.rows:
         return f"<h4 style='{_HEADING}'>{esc(sheet.name)}</h4>" + note("empty sheet")
     ncols = max(len(r) for r in sheet.rows)
+    formats, formulas = sheet.formats, sheet.formulas
     grid = [
         [
-            _Cell(v, sheet.formats.get((i, j)), sheet.formulas.get((i, j)))
+            _Cell(v, formats.get((i, j)) if formats else None, formulas.get((i, j)) if formulas else None)
             for j, v in enumerate(row + [None] * (ncols - len(row)))
         ]
         for i, row in enumerate(sheet.rows)
@@ -96,9 +105,13 @@ def sheet_html(sheet: SheetPreview) -> str:
     widths = _widths(sheet, grid, ncols)
     cols = "".join(f"<col style='width:calc({w:g}ch + 1em)'>" for w in widths)
     rows = []
+    aligns = sheet.aligns
     for i, row in enumerate(grid):
         tag = "th" if i == 0 else "td"
-        cells = [f"<{tag} style='{_style(sheet, i, j, c.kind)}'>{c.html}</{tag}>" for j, c in enumerate(row)]
+        own = {j: a for (r, j), a in aligns.items() if r == i} if aligns else {}
+        cells = [
+            f"<{tag} style='{_style(i == 0, own.get(j), c.kind)}'>{c.html}</{tag}>" for j, c in enumerate(row)
+        ]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     out = (
         f"<h4 style='{_HEADING}'>{esc(sheet.name)}</h4><div style='overflow-x:auto'>"
@@ -113,6 +126,8 @@ def sheet_html(sheet: SheetPreview) -> str:
 _ALIGN = {"number": "right", "bool": "center", "text": "left"}
 
 
-def _style(sheet: SheetPreview, row: int, col: int, kind: str) -> str:
-    align = sheet.aligns.get((row, col)) or ("left" if row == 0 else _ALIGN[kind])
-    return f"text-align:{align}" + (";white-space:nowrap" if kind != "text" and row else "")
+@lru_cache(maxsize=64)
+def _style(header: bool, align: str | None, kind: str) -> str:
+    """A cell's CSS: the alignment its style sets, else by kind (headers left); numbers never wrap."""
+    align = align or ("left" if header else _ALIGN[kind])
+    return f"text-align:{align}" + (";white-space:nowrap" if kind != "text" and not header else "")

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._html import ISO_TIMESTAMP, grid, note, table
+from ._html import ISO_TIMESTAMP, grid, missing, note, table
+from ._json import loads
 from ._limits import limits
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,28 +44,46 @@ _SHORTEST = len("2026-12-06T08:24")  # an ISO timestamp with a time of day is at
 def _as_times(column: pd.Series) -> pd.Series | None:
     """`column` as datetimes when every value (nulls aside) is an ISO-8601 timestamp, else None.
 
-    One regex match on the first value turns a text column away; pandas' ISO-8601 parser (C) then
-    checks and converts the rest, refusing mixed zones; only then are offsets looked at one by one.
+    One regex match on the first value turns a text column away; then every value must be text
+    (pandas' C check) at least as long as a timestamp with a time of day, and pandas' ISO-8601 parser
+    (C) checks and converts them, refusing mixed zones; only then are offsets looked at one by one.
     """
     import pandas as pd
 
-    values = [v for v in column.tolist() if v is not None and v == v]
-    if not values or not all(isinstance(v, str) for v in values) or not ISO_TIMESTAMP.fullmatch(values[0]):
+    first = _first_present(column)
+    if not isinstance(first, str) or not ISO_TIMESTAMP.fullmatch(first):
         return None
-    if min(map(len, values)) < _SHORTEST:  # dates alone stay text
+    if pd.api.types.infer_dtype(column, skipna=True) != "string":
+        return None
+    values = column.tolist()
+    try:
+        shortest = min(map(len, values))
+    except TypeError:  # nulls among the texts
+        values = column[column.notna().to_numpy()].tolist()
+        shortest = min(map(len, values))
+    if shortest < _SHORTEST:  # dates alone stay text
         return None
     try:
-        times = pd.to_datetime(column, format="ISO8601")
+        times = pd.to_datetime(column, format="ISO8601", cache=False)
     except (ValueError, OverflowError):
         if not all(_OFFSET.search(v) for v in values):  # zoned and naive values mixed
             return None
         try:
-            times = pd.to_datetime(column, format="ISO8601", utc=True)
+            times = pd.to_datetime(column, format="ISO8601", utc=True, cache=False)
         except (ValueError, OverflowError):
             return None
     if times.dt.tz is not None and str(times.dt.tz) != "UTC":
         times = times.dt.tz_convert("UTC")
     return times
+
+
+def _first_present(column: pd.Series) -> Any:
+    """The column's first value that is not null (None when all are)."""
+    for value in column.iloc[:8].tolist():
+        if not missing(value):
+            return value
+    present = column.notna().to_numpy()
+    return column.iloc[int(present.argmax())] if present.any() else None
 
 
 def _times(df: pd.DataFrame) -> pd.DataFrame:
@@ -165,12 +183,12 @@ def parse_table(text: str, max_rows: int | None = None, max_cols: int | None = N
     if text[0] not in "[{":
         return _from_csv(text, max_rows, max_cols)
     try:
-        data = json.loads(text)
+        data = loads(text)
     except ValueError:
         rows = []
         for line in text.splitlines():
             try:
-                obj = json.loads(line)
+                obj = loads(line)
             except ValueError:
                 return None
             if not isinstance(obj, dict):

@@ -36,7 +36,7 @@ _LINK_REL = "noopener noreferrer nofollow"
 
 def escape(value: Any) -> str:
     """`value` as text that cannot be markup (quotes escaped too, so it is safe in attributes)."""
-    return html.escape(str(value), quote=True)
+    return html.escape(value if type(value) is str else str(value), quote=True)
 
 
 def sanitize_html(fragment: str) -> str:

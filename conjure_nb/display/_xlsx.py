@@ -25,46 +25,20 @@ from __future__ import annotations
 import datetime
 import io
 import os
-import posixpath
 import re
 import zipfile
-from dataclasses import dataclass, field
 from typing import IO, Any, Union
 from xml.etree import ElementTree as ET
 
 from ._html import details, note
 from ._isolated import IsolatedReader
 from ._limits import Limits, PreviewRefused, limits
-from ._numfmt import iterparse_no_dtd, read_styles
 from ._sheets import sheet_html
+from ._sheetxml import SheetPreview, col_number, parts, scan_sheet, sheet_xml_paths, workbook_styles
 
 __all__ = ["SheetPreview", "check_xlsx", "read_sheets", "read_sheets_isolated", "xlsx_html"]
 
 Source = Union[str, "os.PathLike[str]", IO[bytes]]
-
-_NS = {
-    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
-}
-_M = "{" + _NS["m"] + "}"
-
-
-@dataclass
-class SheetPreview:
-    """The first rows of one sheet and its full size."""
-
-    name: str
-    rows: list[list[Any]]
-    total_rows: int
-    total_cols: int
-    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
-    formats: dict[tuple[int, int], str] = field(default_factory=dict)
-    """The number format code of each preview cell that has one (General is left out)."""
-    aligns: dict[tuple[int, int], str] = field(default_factory=dict)
-    """The horizontal alignment a cell's style sets (left, right, center)."""
-    widths: dict[int, float] = field(default_factory=dict)
-    """Column widths the sheet sets (Excel's unit: characters of the default font), by column."""
 
 
 def _calamine() -> Any:
@@ -116,33 +90,21 @@ def read_sheets(
                 data, totals = f, []
         _check_cells(data, caps)
         cols = caps.max_table_cols if max_cols is None else max_cols
-        styles = _styles(f)
+        styles = workbook_styles(f)
         data.seek(0)
         pc = _calamine()
         out = []
-        with pc.CalamineWorkbook.from_filelike(data) as wb:
+        with pc.CalamineWorkbook.from_filelike(data) as wb, parts(data) as (zf, members):
             for index, name in enumerate(wb.sheet_names):
                 sheet = wb.get_sheet_by_index(index)
                 rows = [list(row)[:cols] for _, row in zip(range(max_rows), sheet.iter_rows())]
                 start = sheet.start or (0, 0)
                 total = totals[index] if index < len(totals) and totals[index] is not None else sheet.height
                 preview = SheetPreview(name, rows, int(total or 0) - start[0], sheet.width)
-                _scan_sheet(f, index, max_rows, cols, start, styles, preview)
+                if zf is not None and index < len(members):
+                    scan_sheet(zf, members[index], max_rows, cols, start, styles, preview)
                 out.append(preview)
         return out
-
-
-def _styles(source: IO[bytes]) -> list[tuple[str, str | None]]:
-    """Each cell style's number format and alignment (`_numfmt.read_styles`); none when the part
-    is missing or unreadable (every cell is then General, as calamine reads it)."""
-    try:
-        source.seek(0)
-        with zipfile.ZipFile(source) as zf:
-            member = _part(zf, "styles") or "xl/styles.xml"
-            with zf.open(member) as stream:
-                return read_styles(stream)
-    except (KeyError, ValueError, zipfile.BadZipFile, ET.ParseError):
-        return []
 
 
 class _binary:
@@ -174,7 +136,7 @@ def _cut_down(f: IO[bytes], max_rows: int) -> tuple[io.BytesIO, list[int | None]
         for member in _KEEP:
             if member in names:
                 zout.writestr(member, zin.read(member))
-        for member in _sheet_xml_paths(zin):
+        for member in sheet_xml_paths(zin):
             head, total = _head_rows(zin, member, max_rows)
             zout.writestr(member, _DIMENSION_ELEMENT.sub(b"", head, count=1))
             totals.append(total)
@@ -186,13 +148,6 @@ _DIMENSION_ELEMENT = re.compile(rb"<dimension\b[^>]*/>")
 _DIMENSION_REF = re.compile(rb'<dimension\b[^>]*?\sref="([A-Z]{1,3})(\d{1,7})(?::([A-Z]{1,3})(\d{1,7}))?"')
 _CELL_REF = re.compile(rb'<c\b[^>]*?\sr="([A-Z]{1,3})(\d{1,7})"')
 _ROW_REF = re.compile(rb'<row\b[^>]*?\sr="(\d{1,7})"')
-
-
-def _col(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
 
 
 def _span_problem(sheet: str, rows: int, cols: int, caps: Limits) -> str | None:
@@ -208,26 +163,32 @@ def _check_cells(data: IO[bytes], caps: Limits) -> None:
     """Refuse when the cells calamine would see span too big a rectangle (every `r=` reference)."""
     data.seek(0)
     with zipfile.ZipFile(data) as zf:
-        for member in _sheet_xml_paths(zf):
-            lo_row = lo_col = 1 << 30
-            hi_row = hi_col = 0
+        for member in sheet_xml_paths(zf):
+            box = [1 << 30, 0, 1 << 30, 0]  # lowest row, highest row, lowest column, highest column
             carry = b""
             with zf.open(member) as stream:
                 while chunk := stream.read(1 << 20):
                     window = carry + chunk
                     cut = window.rfind(b"<")
                     scan, carry = (window[:cut], window[cut:]) if cut > 0 else (window, b"")
-                    for m in _CELL_REF.finditer(scan):
-                        col, row = _col(m.group(1)), int(m.group(2))
-                        lo_row, hi_row = min(lo_row, row), max(hi_row, row)
-                        lo_col, hi_col = min(lo_col, col), max(hi_col, col)
-                    for m in _ROW_REF.finditer(scan):
-                        row = int(m.group(1))
-                        lo_row, hi_row = min(lo_row, row), max(hi_row, row)
-            if hi_row:
-                problem = _span_problem(member, hi_row - lo_row + 1, max(hi_col - lo_col + 1, 1), caps)
+                    _widen(box, scan)
+            if box[1]:
+                problem = _span_problem(member, box[1] - box[0] + 1, max(box[3] - box[2] + 1, 1), caps)
                 if problem:
                     raise PreviewRefused(problem)
+
+
+def _widen(box: list[int], scan: bytes) -> None:
+    """`box` grown to hold every cell and row reference in `scan`."""
+    cells = _CELL_REF.findall(scan)
+    rows = [int(r) for r in _ROW_REF.findall(scan)]
+    if cells:
+        letters, numbers = zip(*cells)
+        rows += map(int, numbers)
+        cols = [col_number(c) for c in set(letters)]
+        box[2], box[3] = min(box[2], *cols), max(box[3], *cols)
+    if rows:
+        box[0], box[1] = min(box[0], *rows), max(box[1], *rows)
 
 
 def check_xlsx(f: IO[bytes], caps: Limits | None = None) -> None:
@@ -256,12 +217,12 @@ def check_xlsx(f: IO[bytes], caps: Limits | None = None) -> None:
                     f"than limits.max_xlsx_inflated_bytes={caps.max_xlsx_inflated_bytes:,}; not parsed"
                 )
             if size <= SMALL_XLSX:
-                for member in _sheet_xml_paths(zf):
+                for member in sheet_xml_paths(zf):
                     with zf.open(member) as stream:
                         m = _DIMENSION_REF.search(stream.read(4096))
                     if m and m.group(3):
                         rows = int(m.group(4)) - int(m.group(2)) + 1
-                        cols = _col(m.group(3)) - _col(m.group(1)) + 1
+                        cols = col_number(m.group(3)) - col_number(m.group(1)) + 1
                         problem = _span_problem(member, abs(rows), abs(cols), caps)
                         if problem:
                             raise PreviewRefused(problem)
@@ -383,96 +344,6 @@ def _last_row(data: bytes) -> int | None:
         if m:
             return int(m.group(1))
         end = i
-
-
-def _sheet_xml_paths(zf: zipfile.ZipFile) -> list[str]:
-    """Sheet XML member names in workbook order (resolved through the workbook's relationships)."""
-    wb = ET.fromstring(zf.read("xl/workbook.xml"))
-    rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target", "") for r in rels.findall("rel:Relationship", _NS)}
-    paths = []
-    for sheet in wb.findall("m:sheets/m:sheet", _NS):
-        target = targets.get(sheet.get("{" + _NS["r"] + "}id"), "")
-        paths.append(target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target))
-    return paths
-
-
-def _cell_index(ref: str) -> tuple[int, int]:
-    col = 0
-    i = 0
-    while i < len(ref) and ref[i].isalpha():
-        col = col * 26 + (ord(ref[i].upper()) - 64)
-        i += 1
-    return int(ref[i:]) - 1, col - 1
-
-
-def _scan_sheet(
-    source: IO[bytes],
-    index: int,
-    max_rows: int,
-    max_cols: int,
-    start: tuple[int, int],
-    styles: list[tuple[str, str | None]],
-    into: SheetPreview,
-) -> None:
-    """What calamine does not give, from the first `max_rows` rows of sheet `index`'s XML: formulas,
-    each cell's number format and alignment (through its style index), and the column widths.
-    Keys are (row, col) of the preview. An unreadable sheet leaves `into` as it is."""
-    try:
-        source.seek(0)
-        with zipfile.ZipFile(source) as zf:
-            member = _sheet_xml_paths(zf)[index]
-            with zf.open(member) as stream:
-                for event, elem in iterparse_no_dtd(stream):
-                    if event != "end":
-                        continue
-                    if elem.tag == _M + "row" and int(elem.get("r", "0")) > start[0] + max_rows:
-                        break
-                    if elem.tag == _M + "col":
-                        _col_width(elem, start[1], max_cols, into.widths)
-                    elif elem.tag == _M + "c":
-                        _cell_facts(elem, start, styles, into)
-                        elem.clear()
-    except (KeyError, IndexError, ValueError, zipfile.BadZipFile, ET.ParseError):
-        return
-
-
-def _col_width(elem: ET.Element, first: int, max_cols: int, widths: dict[int, float]) -> None:
-    try:
-        lo, hi, width = int(elem.get("min", "0")), int(elem.get("max", "0")), float(elem.get("width", "0"))
-    except ValueError:
-        return
-    if width <= 0 or width != width:
-        return
-    for col in range(max(lo - 1 - first, 0), min(hi - first, max_cols)):
-        widths[col] = width
-
-
-def _cell_facts(
-    elem: ET.Element, start: tuple[int, int], styles: list[tuple[str, str | None]], into: SheetPreview
-) -> None:
-    row, col = _cell_index(elem.get("r", "A1"))
-    key = (row - start[0], col - start[1])
-    formula = elem.find(_M + "f")
-    if formula is not None and formula.text:
-        into.formulas[key] = "=" + formula.text
-    style = elem.get("s")
-    if style is not None and style.isdigit() and int(style) < len(styles):
-        code, align = styles[int(style)]
-        if code != "General":
-            into.formats[key] = code
-        if align:
-            into.aligns[key] = align
-
-
-def _part(zf: zipfile.ZipFile, kind: str) -> str | None:
-    """The workbook part of relationship type `kind` (e.g. "styles"), by the workbook's rels."""
-    rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    for rel in rels.findall("rel:Relationship", _NS):
-        if rel.get("Type", "").endswith("/" + kind):
-            target = rel.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
-    return None
 
 
 def xlsx_html(f: IO[bytes], max_rows: int = 20) -> str:

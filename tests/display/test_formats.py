@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conjure_nb.display._numfmt import MAX_STYLES, format_value, is_date_format, read_styles
+from conjure_nb.display._numfmt import format_value, is_date_format
+from conjure_nb.display._styles import MAX_STYLES, read_styles
 from conjure_nb.display._xlsx import read_sheets, read_sheets_isolated
 from conjure_nb.notebook.render import to_html
 
