@@ -283,7 +283,8 @@ class MonitoringAgent:
         self, url: str, since: str | None = "1h", limit: int | None = None
     ) -> dict[str, Any]:
         """The tutorial's complete example: logs fetched, health status and report files, with the
-        window they are about (`headline`, `window`) and the findings still going on (`ongoing`)."""
+        window they are about (`headline`, `window`) and the findings still going on (`ongoing`);
+        `fake_model` names the stand-in model that drove the steps, when one did."""
         result = self.analyze(url, since=since, limit=limit, generate_report=True)
         return {
             "logs_fetched": result.logs_fetched,
@@ -292,6 +293,7 @@ class MonitoringAgent:
             "window": dict(result.window),
             "ongoing": [f"{d.get('title')} in {', '.join(d.get('services') or {})}" for d in result.ongoing],
             "report_files": [str(p) for p in result.report_files],
+            **({"fake_model": result.fake_model} if result.fake_model else {}),  # a stand-in drove it
         }
 
 

@@ -20,6 +20,7 @@ from ..display._beneath import open_in
 from ..display._html import badge, details, error_box, esc, frame, img_png, note, table
 from ..display._mime import Formats, Rendered
 from ..display._previews import FileOptions, opened_file_html
+from ..tools._render import fake_badge
 from ._skillcode import skill_code
 
 __all__ = ["FleetResult", "MonitoringResult", "analysis_html", "is_analysis", "window_words"]
@@ -64,6 +65,9 @@ class MonitoringResult(Rendered):
     """Page 1 of the incident report as text lines (title, health, summary, impact, actions)."""
     window: dict[str, Any] = field(default_factory=dict)
     """What was analysed: analysis.json's `window` (see the class docstring)."""
+    fake_model: str | None = None
+    """In agent mode, the stand-in model that drove the steps ("scripted model, offline"), named by a
+    badge beside the mode; None for a real model or no model (pipeline mode)."""
 
     @property
     def headline(self) -> str:
@@ -94,6 +98,7 @@ class MonitoringResult(Rendered):
             "report_files": [str(p) for p in self.report_files],
             "timings_ms": {k: round(v, 1) for k, v in self.timings.items()},
             "metrics": dict(self.metrics),
+            "fake_model": self.fake_model,
         }
 
     def __repr__(self) -> str:
@@ -105,12 +110,13 @@ class MonitoringResult(Rendered):
         files = ", ".join(f"<code>{esc(p.name)}</code>" for p in self.report_files) or "none"
         steps = ", ".join(f"{k} {v / 1000:.2f} s" for k, v in self.timings.items())
         ongoing = "; ".join(f"{d.get('title')} in {', '.join(d.get('services') or {})}" for d in self.ongoing)
+        by = f" {fake_badge(self.fake_model)}" if self.fake_model else ""  # a stand-in drove the steps
         parts = [
             f"<p><b>Health: {esc(self.headline)}</b> — {esc(self.health_rule)}</p>",
             f"<p><b>Ongoing at the window's end:</b> {esc(ongoing)}</p>" if ongoing else "",
             f"<p>Window: {esc(window_words(self.window))}</p>",
             f"<p>{self.logs_fetched:,} log records from <code>{esc(self.url)}</code> · mode "
-            f"<b>{esc(self.mode)}</b> on <b>{esc(self.backend)}</b> · Reports: {files} · Timings: {esc(steps)}</p>",
+            f"<b>{esc(self.mode)}</b>{by} on <b>{esc(self.backend)}</b> · Reports: {files} · Timings: {esc(steps)}</p>",
         ]
         if is_analysis(self.analysis):
             parts += _analysis_parts(self.analysis)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import UsageError
 from ..display._beneath import open_in, read_in
+from ..models._base import fake_label
 from ..session import Session
 from ._fetcher import redacted
 from ._outputs import copy_out, drop_stale
@@ -124,6 +125,7 @@ class Run:
             metrics=self.metrics,
             story=story,
             window=dict(window or {}),
+            fake_model=fake_label(self.agent.model) if self.agent.mode == "agent" else None,
         )
 
     def _fetched_records(self, step: StepRun, request: FetchRequest) -> int:

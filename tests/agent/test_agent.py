@@ -95,6 +95,7 @@ def test_agent_mode_with_a_scripted_model(api: DemoLogServer, tmp_path: Path) ->
     assert result["health_status"] in ("healthy", "degraded", "critical")
     check_reports([Path(p) for p in result["report_files"]])
     assert model.remaining == 0
+    assert result["fake_model"] == "scripted model, offline", "the stand-in that drove the steps is named"
     # the analysis session's prompt lists the skills where the executor sees them
     assert str(analyzer / "SKILL.md") in (model.requests[2].system or "")
     assert "<available_native_skills>" in (model.requests[0].system or "")
@@ -105,6 +106,7 @@ def test_analysis_only(api: DemoLogServer) -> None:
     result = agent.analyze(api.logs_url, limit=200, generate_report=False)
     try:
         assert result.report_files == [] and set(result.timings) == {"fetch", "analyze"}
+        assert result.fake_model is None and "conjure-fake-model" not in result.html(), "no model at all"
         assert result.working_dir is not None and (result.working_dir / "analysis.json").is_file()
     finally:
         import shutil

@@ -113,3 +113,14 @@ def test_telemetry_says_which_token_counts_are_a_stand_ins() -> None:
         ("model", None, 7),
         ("chat", None, 7),
     ]
+
+
+def test_a_monitoring_result_names_the_stand_in_that_drove_it() -> None:
+    facts = dict(mode="agent", backend="local", url="http://x", logs_fetched=3, analysis={},
+                 health_status="healthy", health_rule="no errors")  # fmt: skip
+    driven = cj.MonitoringResult(**facts, fake_model="scripted model, offline")  # type: ignore[arg-type]
+    html = driven._repr_mimebundle_()[0]["text/html"]
+    assert 'mode <b>agent</b> <span class="conjure-fake-model"' in html and "scripted model, offline" in html
+    assert driven.to_dict()["fake_model"] == "scripted model, offline"
+    real = cj.MonitoringResult(**facts)  # type: ignore[arg-type]
+    assert "conjure-fake-model" not in real._repr_mimebundle_()[0]["text/html"]
