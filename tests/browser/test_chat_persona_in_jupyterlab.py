@@ -62,7 +62,9 @@ def test_conjure_answers_in_the_chat_sidebar(lab: Lab, browser: Any, artifacts: 
         assert "<img src=x onerror=alert(1)> stays text." in text  # the model's HTML is text
         assert turn.locator("img[src='x']").count() == 0
         assert turn.locator("table td", has_text="ERROR").count() == 1  # Markdown still renders
-        assert "2,400 in / 160 out tokens" in text
+        # the stand-in model is named under its answer, and its made-up token counts are not usage
+        assert turn.locator(".conjure-fake-model", has_text="function model, offline").count() == 1
+        assert "not real" in text and "tokens" not in text and "2,400" not in text
 
         chart = turn.locator("img[src$='levels.png']")
         assert chart.evaluate("img => img.complete && img.naturalWidth") > 0  # served by the server
