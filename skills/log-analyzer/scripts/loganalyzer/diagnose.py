@@ -160,7 +160,7 @@ class Signatures:
                 self._shapes.clear()
             self._shapes[folded] = None
             sig = mask(line, _MASKS[1:])
-        if len(self._cache) > 20_000:
+        if len(self._cache) > 4096:
             self._cache.clear()
         self._cache[message] = sig
         return sig

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from .logformats import canonical_level
 from .readstats import ENGINE_ENV
 
 FRAME_MIN = 16 << 20
@@ -30,12 +31,16 @@ GROUP = 1
 """Blocks (about 1 MB each) that one polars call reads. Two cost ~10% less CPU time but take the
 peak RSS of 1M records over 100 MB (polars' library is ~35 MB of it; bench_analyze.py measures)."""
 _ALLOCATOR_ENV = "_RJEM_MALLOC_CONF"
-_ALLOCATOR = "dirty_decay_ms:0,muzzy_decay_ms:0"
+_ALLOCATOR = "dirty_decay_ms:20,muzzy_decay_ms:0"
 """polars' jemalloc gives freed pages back at once instead of keeping them for reuse (the peak
 RSS of 1M records is ~20 MB lower)."""
 Block = tuple[bytes, int, int]  # (whole lines, the number of lines before them, lines in it)
 KEYS = ("timestamp", "level", "service", "host", "message")
+_NOTABLE = ("WARN", "ERROR", "FATAL")  # levels whose records' messages are read (as analysis._NOTABLE)
 _BAD_SECOND = r"T\d\d:\d\d:[6-9]"  # seconds 60-99, as analysis._BAD_SECOND
+# a timestamp the standard path reads differently: seconds 60-99, a Z before its end, no Z at its
+# end, or nothing at all (so each has exactly one Z, at its end)
+_ODD_STAMP = _BAD_SECOND + r"|Z[\s\S]|[^Z]\z|^\z"
 # a string that polars may have made from a number, a boolean, an object or an array, or (NUL)
 # from a lone surrogate escape
 _COERCED_MESSAGE = r"^(?:[\[{]|-?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?$|true$|false$)|\x00"
@@ -79,43 +84,73 @@ def read_ahead(groups: Iterable[list[Block]]) -> Iterator[tuple[list[Block], Fra
             yield pending[0], pending[1].result()
 
 
+Counts = tuple[dict[Any, int], dict[Any, int], dict[str, int], str, str]
+
+
 class Frame:
     """A group of JSON Lines blocks and the frame polars read from them (one row per line).
 
     `blocks` stay at hand: when the analysis turns the frame down, they go the standard path.
+    `prepare` works out the counts and the notable records' columns where the frame was read
+    (the read-ahead thread: polars lets go of the GIL), so the analysis only adds them up.
     """
 
     def __init__(self, blocks: list[Block], frame: Any, lines: int):
         self.blocks, self.frame, self.lines = blocks, frame, lines
+        self._counts: Counts | None = None
+        self._notable: tuple[frozenset[Any], list[list[Any]] | None] | None = None
+        self._counted = False
 
-    def counts(self) -> tuple[dict[Any, int], dict[Any, int], dict[str, int], str, str] | None:
+    def prepare(self) -> None:
+        """Count, and take the columns of the records whose level is WARN or worse; the frame
+        itself is then let go (the analysis asks for nothing else: memory for the next one)."""
+        counts = self.counts()
+        if counts is not None:
+            self.notable([raw for raw in counts[0] if canonical_level(raw)[0] in _NOTABLE])
+        self.frame = None
+
+    def counts(self) -> Counts | None:
         """(records per level, per service, per minute prefix, the lowest and highest timestamp),
         or None unless every record has a level, a service and a UTC timestamp ending in its
         only `Z`, with levels and services that polars cannot have made from other JSON values."""
+        if not self._counted and self.frame is not None:
+            self._counts, self._counted = self._count(), True
+        return self._counts
+
+    def _count(self) -> Counts | None:
         import polars as pl
 
-        df = self.frame
         ts = pl.col("timestamp")
-        row = df.select(
-            nulls=pl.sum_horizontal(pl.col("level", "service", "timestamp").null_count()),
-            zs=ts.str.count_matches("Z", literal=True).sum(),
-            ends=ts.str.ends_with("Z").all(),
-            bad=ts.str.contains(_BAD_SECOND).any(),
-            low=ts.min(),
-            high=ts.max(),
-        ).row(0, named=True)
-        if row["nulls"] or row["zs"] != df.height or not row["ends"] or row["bad"]:
-            return None
-        levels = dict(df.group_by("level").len().iter_rows())
-        services = dict(df.group_by("service").len().iter_rows())
+        groups = self.frame.group_by("level", "service", ts.str.slice(0, 16).alias("minute")).agg(
+            n=pl.len(), odd=ts.str.contains(_ODD_STAMP).any(), low=ts.min(), high=ts.max()
+        )
+        levels: dict[Any, int] = {}
+        services: dict[Any, int] = {}
+        minutes: dict[str, int] = {}
+        lows, highs = [], []
+        for level, service, minute, n, odd, low, high in groups.iter_rows():
+            if level is None or service is None or minute is None or odd:
+                return None  # a null (or missing) value, a time not in UTC, seconds past 59
+            levels[level] = levels.get(level, 0) + n
+            services[service] = services.get(service, 0) + n
+            minutes[minute] = minutes.get(minute, 0) + n
+            lows.append(low)
+            highs.append(high)
         if not _plain(levels) or not _plain(services):
             return None
-        minutes = dict(df.group_by(ts.str.slice(0, 16)).len().iter_rows())
-        return levels, services, minutes, row["low"], row["high"]
+        return levels, services, minutes, min(lows), max(highs)
 
     def notable(self, levels: list[Any]) -> list[list[Any]] | None:
         """The columns (level, message, timestamp, service, host) of the records at these levels,
         or None when one has no message or host, or a value polars may have made from another."""
+        wanted = frozenset(levels)
+        if self._notable is None or self._notable[0] != wanted:
+            if self.frame is None:  # let go after `prepare` (which took the same levels)
+                return None
+            self._notable = wanted, self._columns(levels)
+        return self._notable[1]
+
+    def _columns(self, levels: list[Any]) -> list[list[Any]] | None:
         import polars as pl
 
         df = self.frame.filter(pl.col("level").is_in(levels))
@@ -123,10 +158,9 @@ class Frame:
             nulls=pl.sum_horizontal(pl.col("message", "host").null_count()),
             coerced=pl.col("message").str.contains(_COERCED_MESSAGE).any(),
             nul=pl.any_horizontal(pl.col("timestamp", "host").str.contains("\x00", literal=True)).any(),
+            hosts=pl.col("host").unique().implode(),
         ).row(0, named=True)
-        if row["nulls"] or row["coerced"] or row["nul"]:
-            return None
-        if not _plain(df["host"].unique().to_list()):
+        if row["nulls"] or row["coerced"] or row["nul"] or not _plain(row["hosts"]):
             return None
         return [df[name].to_list() for name in ("level", "message", "timestamp", "service", "host")]
 
@@ -158,7 +192,11 @@ def read(blocks: list[Block]) -> Frame | None:
         )
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
         return None  # bad JSON, bad UTF-8, a line that is not an object, nesting too deep
-    return Frame(blocks, frame, lines) if frame.height == lines else None
+    if frame.height != lines:
+        return None
+    found = Frame(blocks, frame, lines)
+    found.prepare()
+    return found
 
 
 def _plain(values: Iterable[Any]) -> bool:
