@@ -25,7 +25,8 @@ class ScriptedModel(BaseModel):
     Args:
         replies: the scripted replies.
         chunk_size: when the caller streams, text is delivered in pieces of this many characters.
-        usage: token counts reported for every reply (fake, but they let usage code be tested).
+        usage: token counts reported for every reply: made up (they let usage code be tested), so a
+            session also keeps them in `invented_usage` and the notebook never shows them as usage.
     """
 
     fake = "scripted model, offline"
