@@ -211,7 +211,7 @@ class Analysis:
         self, levels: list[Any], messages: list[Any], stamps: list[Any], services: list[Any], hosts: list[Any]
     ) -> None:
         """_note over columns: the records' levels, messages, timestamps, services and hosts."""
-        if not all(isinstance(m, str) for m in messages):
+        if not {*map(type, messages)} <= {str}:
             messages = [m if isinstance(m, str) else "" if m is None else json.dumps(m) for m in messages]
         kinds = list(map(self._kind.__getitem__, levels))
         signature: Any = self.signature
@@ -221,8 +221,11 @@ class Analysis:
         except TypeError:  # a record without a time (the general path)
             minutes = [s[:16] if isinstance(s, str) else None for s in stamps]
         self.minute_kinds.update(zip(minutes, kinds))
-        self.sig_counts.update(keys)
-        self.sig_where.update(zip(keys, services, hosts))
+        where = Counter(zip(keys, services, hosts))
+        self.sig_where.update(where)
+        counts = self.sig_counts
+        for (key, _, _), n in where.items():  # keys in the order they first came, as update(keys)
+            counts[key] += n
         if not self._seen_in_order(keys, stamps, messages):
             self._seen(keys, stamps, messages)
         if len(self.sig_counts) > 100_000:
