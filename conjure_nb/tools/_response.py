@@ -54,9 +54,10 @@ class Response(Rendered):
 
     def __repr__(self) -> str:
         head = self.text if len(self.text) <= 60 else self.text[:57] + "..."
+        by = f" ({self.fake_model})" if self.fake_model else ""  # a stand-in is named in plain text too
         return (
             f"<Response stop_reason={self.stop_reason} tools={len(self.tool_calls)} "
-            f"files={len(self.created_files)} {json.dumps(head)}>"
+            f"files={len(self.created_files)} {json.dumps(head)}{by}>"
         )
 
     formats: ClassVar[Formats] = {

@@ -71,6 +71,7 @@ def test_a_cell_marks_the_object_it_returns_and_only_that_one() -> None:
     assert show_as(response, "text", {"conjure_nb": {"session": "a"}}) is response
     plain = "**plain**\n\n[scripted model, offline]"  # the stand-in is named in plain text too
     assert response._repr_mimebundle_() == ({"text/plain": plain}, {"conjure_nb": {"session": "a"}})
+    assert repr(response).endswith('"**plain**" (scripted model, offline)>')
     assert show_as(cj.Response("**real**", "end_turn"), "text")._repr_mimebundle_()[0] == {
         "text/plain": "**real**"
     }
