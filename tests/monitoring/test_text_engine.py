@@ -181,3 +181,87 @@ def test_a_bare_python_without_site_packages_counts_text_with_the_stdlib(tmp_pat
     assert _clean(bare) == ("stdlib", None)
     assert _clean(fast) == ("polars", {"polars": 2000, "stdlib": 0})
     assert bare == fast
+
+
+_LETTER = {"DEBUG": "D", "INFO": "I", "WARN": "W", "ERROR": "E", "FATAL": "F"}
+
+
+def _inferred_line(layout: str, i: int, r: dict[str, Any]) -> str:
+    ts, level, svc, msg = r["timestamp"], r["level"], r["service"], r["message"]
+    if layout == "logcat":
+        return f"{ts[5:10]} {ts[11:23]}  {1000 + i % 900}  {2000 + i % 97} {_LETTER[level]} {svc}: {msg}"
+    if layout == "pipes":
+        return f"{ts} | {level.lower()} | {svc} | {msg}"
+    if layout == "brackets":
+        return f"[{ts[:10]} {ts[11:19]},{ts[20:23]}] [{level}] {svc} {msg}"
+    return f"{ts[:4]}/{ts[5:7]}/{ts[8:10]} {ts[11:19]} {svc} {level}: {msg}"
+
+
+def _inferred_lines(layout: str, n: int) -> list[str]:
+    """The demo generator's records in a layout no built-in format reads (so it is inferred)."""
+    return [_inferred_line(layout, i, r) for i, r in enumerate(generate(n, seed=29))]
+
+
+_ODD_RECORD = {"timestamp": "2026-03-14T09:10:00.250Z", "level": "ERROR", "service": "svc", "message": ""}
+_INFERRED_ODD: dict[str, Any] = {
+    "clean": None,
+    "blank line": "",
+    "stack trace": "java.lang.IllegalStateException: pool closed\n\tat com.example.Pool.get(Pool.java:42)",
+    "malformed line": "this is not a log line at all",
+    "non-ascii message": {"message": "café ☕ failed for 用户 42"},
+    "carriage return": {"message": "cr\rinside"},
+    "unreal date": {"timestamp": "2026-02-30T09:10:00.250Z", "message": "no such day"},
+    "hour 24": {"timestamp": "2026-03-14T24:10:00.250Z", "message": "no such hour"},
+    "other level": {"level": "WARN", "message": "a warning 7"},
+}
+
+
+@pytest.mark.parametrize("layout", ["logcat", "pipes", "brackets", "slashes"])
+@pytest.mark.parametrize("case", list(_INFERRED_ODD))
+def test_polars_counts_inferred_layouts_as_the_standard_path_does(
+    tmp_path: Path, layout: str, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Layouts found by inference are counted by polars too, with the same report; odd lines send
+    their block to the standard path."""
+    pytest.importorskip("polars")
+    lines = _inferred_lines(layout, 400)
+    odd = _INFERRED_ODD[case]
+    if isinstance(odd, dict):
+        lines.insert(200, _inferred_line(layout, 7, {**_ODD_RECORD, **odd}))
+    elif odd is not None:
+        lines.insert(200, odd)
+    path = tmp_path / f"{layout}.log"
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+    shares = _same(path, monkeypatch)
+    report = _in_process(path, "polars", monkeypatch)
+    assert report["format"] == "inferred", report["parse"].get("layout")
+    if case in ("clean", "other level"):
+        assert shares["polars"] == len(lines), report["parse"]["layout"]
+    else:
+        assert shares["polars"] == 0, case
+
+
+def test_zone_offsets_in_an_inferred_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Times with a zone offset: the standard path makes records of that block; Z counts as UTC."""
+    pytest.importorskip("polars")
+    lines = _inferred_lines("pipes", 400)
+    lines[100] = "2026-03-14T10:10:00.250+01:00 | error | svc | an offset"
+    lines[300] = "2026-03-14T09:40:00.250 | error | svc | no zone at all"
+    path = tmp_path / "zones.log"
+    path.write_text("\n".join(lines) + "\n")
+    assert _same(path, monkeypatch)["polars"] == 0
+    del lines[100]
+    path.write_text("\n".join(lines) + "\n")
+    assert _same(path, monkeypatch)["polars"] == len(lines)
+
+
+def test_an_inferred_layout_over_many_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("polars")
+    textframes: Any = load_script("textframes")
+    monkeypatch.setattr(textframes, "GROUP", 2)
+    lines = _inferred_lines("logcat", 40_000)
+    lines[25_000:25_000] = ["java.lang.RuntimeException: boom", "\tat com.example.A.b(A.java:1)"]
+    path = tmp_path / "logcat.log"
+    path.write_text("\n".join(lines) + "\n")
+    shares = _same(path, monkeypatch)
+    assert 0 < shares["stdlib"] < shares["polars"]

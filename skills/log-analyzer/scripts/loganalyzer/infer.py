@@ -69,6 +69,7 @@ class Layout:
     ):
         self.shape, self.ts_field, self.level_field = shape, ts_field, level_field
         self.letters, self.delimiter, self.tight = letters, delimiter, tight
+        self.head = self.sep = ""
         self.regex = self._regex()
         self.pattern = re.compile("^(?:" + self.regex[1:] + ")", re.MULTILINE)
         self.groups = sorted(self.pattern.groupindex, key=self.pattern.groupindex.__getitem__)
@@ -93,7 +94,8 @@ class Layout:
                 parts.append(level_open + "(?P<level>" + levels + ")" + level_close + _END)
             else:
                 parts.append(field)
-        return "^" + sep.join(parts) + "(?:" + sep + "(?P<message>.*))?$"
+        self.head, self.sep = "^" + sep.join(parts), sep  # the fields up to the message, and between
+        return self.head + "(?:" + sep + "(?P<message>.*))?$"
 
     def describe(self) -> str:
         """The layout in words, for the report and the model."""

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
-from . import frames, textframes
+from . import frames, inferframes, textframes
 from .infer import InferredReader, Layout, infer_layout
 from .jsondoc import (
     ENVELOPE,
@@ -101,6 +101,7 @@ class LogReader:
         if layout:
             self.fmt = "inferred"
         self.start, self.end, self.elements = start, end, elements
+        self._inferred: InferredReader | None = None
 
     def _open(self) -> tuple[BinaryIO, int | None]:
         if self.source == "-":
@@ -267,7 +268,7 @@ class LogReader:
         if fmt == "inferred":
             if self.layout is None:
                 raise ParseError("--format inferred needs lines to infer a layout from")
-            reader = InferredReader(self.layout, self.text)
+            reader = self._inferred = InferredReader(self.layout, self.text)
             pattern = self.layout.pattern
 
             def parse(line: str) -> Record | None:
@@ -290,12 +291,13 @@ class LogReader:
         parse, layouts = self._text_parsers(fmt)
         read = blocks(handle, progress, self.stats, self.max_line)
         counted: Iterable[tuple[Any, textframes.Counted | None]] = ((block, None) for block in read)
-        if self.columns and fmt == "log4j" and textframes.wanted(size):
+        engine = self._text_engine(fmt) if self.columns and textframes.wanted(size) else None
+        if engine is not None:
             self.stats.engine_records["polars"] = 0
-            counted = textframes.read_ahead(read)
+            counted = textframes.read_ahead(read, engine)
         held: Record | None = None
         for (body, lineno, count), frame in counted:
-            if frame is not None and self._took(frame, count):
+            if frame is not None and self._took(frame, count, engine):
                 records: list[Record] | Columns | textframes.Counted = frame
             else:
                 records = self._text_block(body, lineno, fmt, parse, layouts)
@@ -303,7 +305,7 @@ class LogReader:
                 if held is not None:
                     self.stats.records += 1
                     yield [held]
-                held = self._last = self._tail(records)
+                held = self._last = self._tail(records, engine)
                 self.stats.records += len(records)
                 if len(records):
                     yield records  # type: ignore[misc]
@@ -320,10 +322,18 @@ class LogReader:
             self.stats.records += 1
             yield [held]
 
-    def _took(self, frame: textframes.Counted, count: int) -> bool:
+    def _text_engine(self, fmt: str) -> Any:
+        """How polars counts this text format (None: it does not)."""
+        if fmt == "log4j":
+            return textframes.Zookeeper(self.text)
+        if fmt == "inferred" and self._inferred is not None:
+            return inferframes.engine(self._inferred, self.text.clock.year)
+        return None
+
+    def _took(self, frame: textframes.Counted, count: int, engine: Any) -> bool:
         """Count a block polars read (True), or leave it to the standard path (False: a
         timestamp in it names no real time)."""
-        frame.row = self.text.zookeeper_row(frame.tail)
+        frame.row = engine.tail_row(frame.tail)
         try:
             self.text.clock.check(frame.check)
         except BadTimestamp:
@@ -331,17 +341,18 @@ class LogReader:
         if frame.row is None:  # polars took a line Python's regex refuses: never seen
             return False
         self.stats.lines += count
-        self.text.clock.assumed_utc += count
+        self.text.clock.assumed_utc += frame.assumed_utc
+        self.text.clock.assumed_year += frame.assumed_year
         self.stats.engine_records["polars"] += count
         frame.service, frame.host = self.text.service, self.text.host
         return True
 
-    def _tail(self, block: Columns | textframes.Counted) -> Record:
+    def _tail(self, block: Columns | textframes.Counted, engine: Any) -> Record:
         """The block's last row as a record, taken off the block."""
         if isinstance(block, Columns):
             return block.pop()
         assert block.row is not None
-        return self.text.zookeeper_record(block.row)
+        return engine.tail_record(block.row)  # type: ignore[no-any-return]
 
     def _text_block(
         self, body: bytes, lineno: int, fmt: str, parse: LineParser, layouts: list[Any]

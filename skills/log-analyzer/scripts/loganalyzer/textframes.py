@@ -1,4 +1,5 @@
-"""The polars engine for text logs: blocks of the common log4j layout counted as data frames.
+"""The polars engine for text logs: blocks of the common log4j layout (here) and of inferred
+layouts (inferframes.py) counted as data frames.
 
 Only analyze.py uses it, only where polars is importable, and only for inputs big enough to repay
 its import (about 0.3 s). A group of blocks (about 1 MB each, as the standard path reads them) is
@@ -34,7 +35,6 @@ GROUP = 8
 """Blocks (about 1 MB each) that one polars call reads."""
 Block = tuple[bytes, int, int]  # (whole lines, the number of lines before them, lines in it)
 _NOTABLE = ("WARN", "ERROR", "FATAL")
-_DOUBTFUL = (b"\r", b"\x00", b"\xef\xbf\xbd")  # read line by line by the standard path
 _BOM = b"\xef\xbb\xbf"
 _WINDOW = 12  # characters that hold the level and the space after it (longer levels: standard path)
 
@@ -57,11 +57,11 @@ class Counted:
     """One block's lines counted by polars: all but the last (`tail`), which the reader keeps.
 
     `levels` counts raw level names, `minutes` ISO minutes (`2026-03-14T09:00`); `first`/`last`
-    are the earliest and latest ISO timestamps of the whole block; `check` holds a second of each
-    minute the block has (`yyyy-MM-dd HH:mm:ss`) for the reader's clock to check: the clock takes
-    any two-digit seconds field as real, so one second stands for its minute. `notes` holds the
-    WARN-and-worse rows grouped by (raw level, message): their levels, messages, counts, and
-    earliest and latest ISO timestamps; `minute_kinds` counts them by (ISO minute, raw level).
+    are the earliest and latest ISO timestamps of the whole block; `check` holds seconds
+    (`yyyy-MM-dd HH:mm:ss`) for the reader's clock to check, and `assumed_utc`/`assumed_year` what
+    the block's times leave out. `notes` holds the WARN-and-worse rows grouped by (raw level,
+    message): their levels, messages, counts, and earliest and latest ISO timestamps;
+    `minute_kinds` counts them by (ISO minute, raw level).
     """
 
     def __init__(self, lines: int, tail: str):
@@ -69,6 +69,7 @@ class Counted:
         self.levels: dict[str, int] = {}
         self.minutes: dict[str, int] = {}
         self.check: set[str] = set()
+        self.assumed_utc = self.assumed_year = 0
         self.first = self.last = ""
         self.notes: tuple[list[str], list[str], list[int], list[str], list[str]] = ([], [], [], [], [])
         self.minute_kinds: dict[tuple[str, str], int] = {}
@@ -78,18 +79,15 @@ class Counted:
     def __len__(self) -> int:
         return self.rows
 
-    def tail_out(self, windows: dict[str, str]) -> None:
+    def tail_out(self, raw: str, minute: str) -> None:
         """Take the tail line's level and minute out of the counts (they were counted with it)."""
-        raw = windows.get(self.tail[26 : 26 + _WINDOW]) or self.tail[26:].partition(" ")[0]
-        minute = f"{self.tail[:10]}T{self.tail[11:16]}"
         for table, key in ((self.levels, raw), (self.minutes, minute)):
             table[key] -= 1
             if not table[key]:
                 del table[key]
-        self.check = {f"{minute[:10]} {minute[11:]}:00" for minute in self.minutes} | {self.tail[:19]}
 
 
-def read_ahead(blocks: Iterable[Block]) -> Iterator[tuple[Block, Counted | None]]:
+def read_ahead(blocks: Iterable[Block], engine: Any) -> Iterator[tuple[Block, Counted | None]]:
     """Each block with what polars counted of it (None: the standard path reads it), the next
     group counted in a thread while the caller takes this one (polars lets go of the GIL)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -97,7 +95,7 @@ def read_ahead(blocks: Iterable[Block]) -> Iterator[tuple[Block, Counted | None]
     with ThreadPoolExecutor(1, thread_name_prefix="loganalyzer-text") as pool:
         pending = None
         for group in _grouped(blocks):
-            future = pool.submit(count, group)
+            future = pool.submit(count, group, engine)
             if pending is not None:
                 yield from zip(pending[0], pending[1].result())
             pending = (group, future)
@@ -116,23 +114,27 @@ def _grouped(blocks: Iterable[Block]) -> Iterator[list[Block]]:
         yield group
 
 
-def count(group: list[Block]) -> list[Counted | None]:
+def count(group: list[Block], engine: Any) -> list[Counted | None]:
     """What polars counts of each block of the group (None for the blocks it leaves alone)."""
     found: list[Counted | None] = [None] * len(group)
-    usable = [i for i, (body, _, _) in enumerate(group) if not _doubtful(body)]
+    usable = [i for i, (body, _, _) in enumerate(group) if not engine.doubtful(body)]
     frame = _frame([group[i] for i in usable]) if usable else None
     if frame is None and len(usable) > 1:  # one block polars cannot read: the others one by one
         for i in usable:
-            found[i] = count([group[i]])[0]
+            found[i] = count([group[i]], engine)[0]
         return found
     if frame is not None:
-        for i, counted in zip(usable, _counted(frame, [group[i][2] for i in usable])):
+        for i, counted in zip(usable, engine.counted(_numbered(frame, [group[i][2] for i in usable]))):
             found[i] = counted
     return found
 
 
-def _doubtful(body: bytes) -> bool:
-    return body.startswith(_BOM) or any(mark in body for mark in _DOUBTFUL)
+def doubtful(body: bytes) -> bool:
+    """Whether the standard path reads some line of the block its own way (a byte order mark,
+    CR, NUL or U+FFFD), so polars leaves the block to it."""
+    if body.startswith(_BOM) or b"\r" in body or b"\x00" in body:
+        return True
+    return b"\xef" in body and b"\xef\xbf\xbd" in body
 
 
 def _frame(blocks: list[Block]) -> Any:
@@ -154,84 +156,139 @@ def _frame(blocks: list[Block]) -> Any:
     return frame if frame.height == lines else None
 
 
-def _counted(frame: Any, sizes: list[int]) -> list[Counted | None]:
-    """Each block of the frame counted, or None when one of its lines does not fit the layout."""
-    pl = _polars()
-    line = pl.col("line")
-    ends, total = [], 0
-    for n in sizes:
-        total += n
-        ends.append(total - 1)
-    blk = pl.concat([pl.repeat(i, n, eager=True, dtype=pl.UInt32) for i, n in enumerate(sizes)])
-    # the level is the word at column 26, read from a short window (`INFO  [main` -> INFO)
-    frame = frame.with_columns(
-        blk=blk, win=line.str.slice(26, _WINDOW), last=pl.int_range(pl.len()).is_in(ends)
-    )
-    fits = line.str.contains(_LINE) & pl.col("win").str.contains(" ", literal=True)
-    bad = frame.filter(~fits.fill_null(False))["blk"].unique().to_list()
-    if bad:
-        frame = frame.filter(~pl.col("blk").is_in(bad))
-    found: list[Counted | None] = [None] * len(sizes)
-    for index, tail in frame.filter("last").select("blk", "line").iter_rows():
-        found[index] = Counted(sizes[index], tail)
-    if not frame.height:
-        return found
-    windows: dict[str, str] = {}
-    for index, minute, window, n in frame.group_by("blk", line.str.slice(0, 16), "win").len().iter_rows():
-        raw = windows.get(window) or windows.setdefault(window, window.partition(" ")[0])
-        counted = _at(found, index)
-        counted.levels[raw] = counted.levels.get(raw, 0) + n
-        iso = f"{minute[:10]}T{minute[11:]}"
-        counted.minutes[iso] = counted.minutes.get(iso, 0) + n
-    for index, low, high in frame.group_by("blk").agg(line.min(), line.max().alias("high")).iter_rows():
-        counted = _at(found, index)
-        counted.first, counted.last = _iso(low), _iso(high)
-        counted.tail_out(windows)
-    notable = [window for window, raw in windows.items() if canonical_level(raw)[0] in _NOTABLE]
-    if notable:
-        _notes(frame.filter(pl.col("win").is_in(notable) & ~pl.col("last")), found, windows)
-    return found
+class Frame:
+    """The lines of a group of blocks (`frame`: line, blk, last) and one Counted per block."""
+
+    def __init__(self, frame: Any, sizes: list[int]):
+        pl = _polars()
+        ends, total = [], 0
+        for n in sizes:
+            total += n
+            ends.append(total - 1)
+        blk = pl.concat([pl.repeat(i, n, eager=True, dtype=pl.UInt32) for i, n in enumerate(sizes)])
+        self.frame = frame.with_columns(blk=blk, last=pl.int_range(pl.len()).is_in(ends))
+        self.sizes = sizes
+        self.found: list[Counted | None] = [None] * len(sizes)
+
+    def keep(self, fits: Any) -> bool:
+        """Drop the blocks with a row that does not fit (`fits`: a boolean expression); make a
+        Counted for each block left, with its last line. False when none is left."""
+        pl = _polars()
+        bad = self.frame.filter(~fits.fill_null(False))["blk"].unique().to_list()
+        if bad:
+            self.frame = self.frame.filter(~pl.col("blk").is_in(bad))
+        for index, tail in self.frame.filter("last").select("blk", "line").iter_rows():
+            self.found[index] = Counted(self.sizes[index], tail)
+        return bool(self.frame.height)
+
+    def drop(self, blocks: Iterable[int]) -> None:
+        """Leave these blocks to the standard path."""
+        pl = _polars()
+        gone = list(set(blocks))
+        if gone:
+            self.frame = self.frame.filter(~pl.col("blk").is_in(gone))
+            for index in gone:
+                self.found[index] = None
+
+    def at(self, index: int) -> Counted:
+        counted = self.found[index]
+        assert counted is not None
+        return counted
+
+    def notes(self, rows: Any) -> None:
+        """The notable rows (blk, lvl: the raw level, message, iso) grouped per block by level and
+        message, and counted per block by minute and level."""
+        pl = _polars()
+        stamp = pl.col("iso")
+        grouped = (
+            rows.group_by("blk", "lvl", "message")
+            .agg(pl.len(), stamp.min(), stamp.max().alias("high"))
+            .sort("blk")
+        )
+        columns = [grouped[name].to_list() for name in grouped.columns]
+        start = 0
+        for index, n in grouped.group_by("blk", maintain_order=True).len().iter_rows():
+            notes = tuple(column[start : start + n] for column in columns[1:])
+            self.at(index).notes = notes  # type: ignore[assignment]
+            start += n
+        for index, minute, raw, n in rows.group_by("blk", stamp.str.slice(0, 16), "lvl").len().iter_rows():
+            kinds = self.at(index).minute_kinds
+            kinds[(minute, raw)] = kinds.get((minute, raw), 0) + n
 
 
-def _notes(rows: Any, found: list[Counted | None], windows: dict[str, str]) -> None:
-    pl = _polars()
-    line = pl.col("line")
-    iso = pl.concat_str(
-        line.str.slice(0, 10),
-        pl.lit("T"),
-        line.str.slice(11, 8),
-        pl.lit("."),
-        line.str.slice(20, 3),
-        pl.lit("Z"),
-    )
-    # the message follows the thread's `] - `: the first one in the line unless the thread holds
-    # brackets of its own, which the regex reads
-    parts = line.str.splitn("] - ", 2)
-    nested = rows.select((parts.struct.field("field_0").str.count_matches("[", literal=True) != 1).any())
-    message = line.str.extract(_MESSAGE, 1) if nested.item() else parts.struct.field("field_1")
-    rows = rows.select("blk", "win", message=message, iso=iso)
-    stamp = pl.col("iso")
-    grouped = (
-        rows.group_by("blk", "win", "message")
-        .agg(pl.len(), stamp.min(), stamp.max().alias("high"))
-        .with_columns(pl.col("win").replace_strict(windows))
-        .sort("blk")
-    )
-    columns = [grouped[name].to_list() for name in grouped.columns]
-    start = 0
-    for index, n in grouped.group_by("blk", maintain_order=True).len().iter_rows():
-        _at(found, index).notes = tuple(column[start : start + n] for column in columns[1:])  # type: ignore[assignment]
-        start += n
-    for index, minute, window, n in rows.group_by("blk", stamp.str.slice(0, 16), "win").len().iter_rows():
-        kinds = _at(found, index).minute_kinds
-        key = (minute, windows[window])
-        kinds[key] = kinds.get(key, 0) + n
+def _numbered(frame: Any, sizes: list[int]) -> Frame:
+    return Frame(frame, sizes)
 
 
-def _at(found: list[Counted | None], index: int) -> Counted:
-    counted = found[index]
-    assert counted is not None
-    return counted
+def notable(levels: Iterable[str]) -> list[str]:
+    """The raw level names that the analysis notes (WARN and worse)."""
+    return [raw for raw in levels if canonical_level(raw)[0] in _NOTABLE]
+
+
+class Zookeeper:
+    """The common log4j layout, `yyyy-MM-dd HH:mm:ss,SSS - LEVEL [thread] - message`: the time and
+    the level sit at fixed columns, so they are sliced out; the thread is skipped by a search."""
+
+    def __init__(self, text: Any):
+        self.text = text
+
+    doubtful = staticmethod(doubtful)
+
+    def tail_row(self, line: str) -> tuple[Any, ...] | None:
+        return self.text.zookeeper_row(line)  # type: ignore[no-any-return]
+
+    def tail_record(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        return self.text.zookeeper_record(row)  # type: ignore[no-any-return]
+
+    def counted(self, found: Frame) -> list[Counted | None]:
+        pl = _polars()
+        line = pl.col("line")
+        # the level is the word at column 26, read from a short window (`INFO  [main` -> INFO)
+        found.frame = found.frame.with_columns(win=line.str.slice(26, _WINDOW))
+        if not found.keep(line.str.contains(_LINE) & pl.col("win").str.contains(" ", literal=True)):
+            return found.found
+        frame = found.frame
+        windows: dict[str, str] = {}
+        for index, minute, window, n in frame.group_by("blk", line.str.slice(0, 16), "win").len().iter_rows():
+            raw = windows.get(window) or windows.setdefault(window, window.partition(" ")[0])
+            counted = found.at(index)
+            counted.levels[raw] = counted.levels.get(raw, 0) + n
+            iso = f"{minute[:10]}T{minute[11:]}"
+            counted.minutes[iso] = counted.minutes.get(iso, 0) + n
+        for index, low, high in frame.group_by("blk").agg(line.min(), line.max().alias("high")).iter_rows():
+            counted = found.at(index)
+            counted.first, counted.last = _iso(low), _iso(high)
+            tail = counted.tail
+            counted.tail_out(windows[tail[26 : 26 + _WINDOW]], f"{tail[:10]}T{tail[11:16]}")
+            # the clock takes any two-digit seconds as real: one second stands for its minute
+            counted.check = {f"{m[:10]} {m[11:]}:00" for m in counted.minutes} | {tail[:19]}
+            counted.assumed_utc = counted.lines
+        raws = set(notable(set(windows.values())))
+        picks = [window for window, raw in windows.items() if raw in raws]
+        if picks:
+            rows = frame.filter(pl.col("win").is_in(picks) & ~pl.col("last"))
+            found.notes(self._messages(rows.with_columns(lvl=pl.col("win").replace_strict(windows))))
+        return found.found
+
+    @staticmethod
+    def _messages(rows: Any) -> Any:
+        """The rows' blk, lvl, message and ISO time."""
+        pl = _polars()
+        line = pl.col("line")
+        iso = pl.concat_str(
+            line.str.slice(0, 10),
+            pl.lit("T"),
+            line.str.slice(11, 8),
+            pl.lit("."),
+            line.str.slice(20, 3),
+            pl.lit("Z"),
+        )
+        # the message follows the thread's `] - `: the first one in the line unless the thread holds
+        # brackets of its own (then the regex reads it)
+        parts = line.str.splitn("] - ", 2)
+        nested = rows.select((parts.struct.field("field_0").str.count_matches("[", literal=True) != 1).any())
+        message = line.str.extract(_MESSAGE, 1) if nested.item() else parts.struct.field("field_1")
+        return rows.select("blk", "lvl", message=message, iso=iso)
 
 
 def _iso(stamp: str) -> str:
