@@ -329,7 +329,7 @@ def bench_outputs(
         for label, tree in trees:
             env = {**os.environ, "PYTHONPATH": str(tree)}
             done = subprocess.run([sys.executable, __file__, "--worker", str(tmp)], env=env, check=True,
-                                  capture_output=True, text=True)  # fmt: skip
+                                  capture_output=True, text=True, cwd=tree)  # fmt: skip
             runs[label].append(json.loads(done.stdout.strip().splitlines()[-1]))
     assert str(runs["before"][0]["module"]).startswith(str(old)), runs["before"][0]["module"]
     slower: dict[str, list[str]] = {"wall": [], "cpu": [], "noise_wall": [], "noise_cpu": []}

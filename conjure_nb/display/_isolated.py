@@ -5,7 +5,8 @@ So it runs in one long-lived child process, started on first use and again after
 request hands the child an open file descriptor (over a Unix socket, `SCM_RIGHTS`), never a path to
 look up again; the child has no secrets in its environment, a memory limit (`RLIMIT_AS`), and each
 request a deadline, after which the child is killed. The child ends when the socket closes, so it
-never outlives the kernel.
+never outlives the kernel. It runs in the folder that holds this `conjure_nb`, so the code it
+imports is this package's, never a `conjure_nb` (or any module) in the kernel's working dir.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ class IsolatedReader:
                 [sys.executable, "-c", _SERVE, str(child.fileno()), self.target, str(memory)],
                 pass_fds=(child.fileno(),),
                 env=env,
+                cwd=package_parent,  # `-c` puts the working dir first on sys.path: never the kernel's
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=self._stderr,

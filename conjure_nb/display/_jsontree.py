@@ -51,13 +51,6 @@ class _Budget:
     nodes: int
     cut: bool = False
 
-    def take(self) -> bool:
-        if self.nodes <= 0:
-            self.cut = True
-            return False
-        self.nodes -= 1
-        return True
-
 
 def json_tree_html(value: Any, open_levels: int = 2, max_rows: int | None = None) -> str:
     """`value` (any JSON value) as a collapsible tree.
@@ -86,8 +79,24 @@ def _scalar(value: Any) -> str:
         text, cut = (value[:_STRING], len(value) - _STRING) if len(value) > _STRING else (value, 0)
         more = f" <small>… {cut:,} more characters</small>" if cut else ""
         return esc(_compact(text)) + more
-    color = _COLORS.get(type(value), "inherit")
-    return f'<span style="color:{color}">{esc(_ascii(value))}</span>'
+    kind = type(value)
+    if kind in _COLORS:  # JSON's own literals and numbers: their JSON text is all ASCII, nothing to escape
+        return f'<span style="color:{_COLORS[kind]}">{_literal(value)}</span>'
+    return f'<span style="color:inherit">{esc(_ascii(value))}</span>'
+
+
+def _literal(value: bool | int | float | None) -> str:
+    """`json.dumps(value)` of a JSON literal or number, without the encoder's machinery."""
+    if value is None or type(value) is bool:
+        return "null" if value is None else ("true" if value else "false")
+    if type(value) is int:
+        return int.__repr__(value)
+    if value != value or value in (_INF, -_INF):
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    return float.__repr__(value)
+
+
+_INF = float("inf")
 
 
 def _plain(value: Any) -> bool:
@@ -116,8 +125,10 @@ def _summary(value: dict[str, Any] | list[Any]) -> str:
 
 
 def _node(label: str, value: Any, depth: int, open_levels: int, rows: int, budget: _Budget) -> str:
-    if not budget.take():
+    if budget.nodes <= 0:
+        budget.cut = True
         return ""
+    budget.nodes -= 1
     if isinstance(value, str) and "\n" in value.rstrip("\n"):
         lines = value.count("\n") + 1
         summary = f"{_key(label)}{_scalar(value.split(chr(10), 1)[0][:_INLINE] + '…')} ({lines:,} lines)"

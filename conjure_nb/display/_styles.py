@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 
 from ._numfmt import BUILTIN, MAX_CODE
 
-__all__ = ["MAX_STYLES", "iterparse_no_dtd", "parse_no_dtd", "read_styles"]
+__all__ = ["MAX_STYLES", "iterparse_no_dtd", "parse_no_dtd", "read_styles", "refuse_dtd"]
 
 MAX_STYLES = 65_536  # cellXfs entries read at most (Excel allows 64,000)
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -61,7 +61,7 @@ def iterparse_no_dtd(stream: IO[bytes]) -> Iterator[tuple[str, ET.Element]]:
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     tail = b""
     while chunk := stream.read(1 << 16):
-        _refuse_dtd(tail + chunk)
+        refuse_dtd(tail + chunk)
         tail = chunk[-len(_DTD_MARKS[0]) :]
         parser.feed(chunk)
         yield from parser.read_events()  # type: ignore[misc]
@@ -77,7 +77,7 @@ def parse_no_dtd(data: bytes) -> ET.Element:
         ValueError: the part declares a DTD.
         xml.etree.ElementTree.ParseError: it is not well-formed.
     """
-    _refuse_dtd(data)
+    refuse_dtd(data)
     parser = ET.XMLParser()
     parser.feed(data)
     return parser.close()
@@ -86,7 +86,7 @@ def parse_no_dtd(data: bytes) -> ET.Element:
 _DTD_MARKS = (b"<!DOCTYPE", b"<!ENTITY")
 
 
-def _refuse_dtd(data: bytes) -> None:
+def refuse_dtd(data: bytes) -> None:
     """A DTD can only come before the root element, but a long comment or one holding `<x` can hide
     where that is: any declaration anywhere refuses the part (a workbook never has one)."""
     if any(mark in data for mark in _DTD_MARKS):

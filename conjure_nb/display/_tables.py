@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -152,6 +153,9 @@ def table_from_json(data: Any, max_rows: int | None = None, max_cols: int | None
 def _from_csv(text: str, max_rows: int | None, max_cols: int | None) -> TableHead | None:
     import pandas as pd
 
+    end = text.find("\n")
+    if "," not in (text if end < 0 else text[:end]):  # the first line (or more of it) has no comma
+        return None
     lines = text.splitlines()
     if len(lines) < 2 or "," not in lines[0]:
         return None
@@ -213,7 +217,7 @@ def records_html(records: list[dict[str, Any]], max_rows: int) -> str:
     """A list of JSON objects as a table with no DataFrame in between (a tree holds many small
     ones): the first `max_rows` rows and `limits.max_table_cols` columns, and a note naming what is
     left out."""
-    names = list(dict.fromkeys(k for r in records for k in r))
+    names = list(dict.fromkeys(itertools.chain.from_iterable(records)))  # every key, in order of appearance
     keep, head = names[: limits.max_table_cols], records[:max_rows]
     out = grid(keep, [[r.get(k) for r in head] for k in keep])
     if len(records) > len(head) or len(names) > len(keep):

@@ -16,7 +16,6 @@ deltas never meets itself as concatenated HTML.
 
 from __future__ import annotations
 
-import html
 from functools import lru_cache
 from typing import Any
 
@@ -36,7 +35,14 @@ _LINK_REL = "noopener noreferrer nofollow"
 
 def escape(value: Any) -> str:
     """`value` as text that cannot be markup (quotes escaped too, so it is safe in attributes)."""
-    return html.escape(value if type(value) is str else str(value), quote=True)
+    text = value if type(value) is str else str(value)  # html.escape(text, quote=True), one call less
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#x27;")
+    )
 
 
 def sanitize_html(fragment: str) -> str:

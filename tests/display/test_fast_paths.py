@@ -160,3 +160,61 @@ def test_a_text_that_holds_two_timestamps_is_not_a_time() -> None:
 def test_sheet_xml_is_parsed_as_xml_not_as_text() -> None:
     head = _head_part(io.BytesIO(b'<worksheet xmlns="m"><sheetData><row r="1"/></sheetData></worksheet>'), 5)
     assert ET.fromstring(head).tag == "{m}worksheet"
+
+
+_STYLES = [("General", None), ("0.0%", None), ("General", "center"), ("yyyy-mm-dd", "left"), ("#,##0", None)]
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        '<c r="A1" s="1" t="n"><v>0.5</v></c><c r="B1" s="0"><v>1</v></c><c r="C1" s="2" t="s"><v>0</v></c>',
+        '<c s=\'3\' r=\'B2\'><v>46000</v></c><c r="C2"><v>3</v></c><c  r = "D2"  s = "4" ><v>5000</v></c>',
+        '<c r="AB7" s="4"/><c r="E1" s="9"><v>1</v></c><c r="F1" s="x"><v>1</v></c>',
+    ],
+)
+@pytest.mark.parametrize("prefix", ["", "x:"])
+def test_styles_read_from_tags_are_the_ones_the_parser_reads(cells: str, prefix: str) -> None:
+    from conjure_nb.display._sheetxml import SheetPreview, _read_parsed, _read_tags
+
+    xmlns = f'xmlns:x="{_MAIN}"' if prefix else f'xmlns="{_MAIN}"'
+    body = cells.replace("<c", f"<{prefix}c").replace("</c>", f"</{prefix}c>")
+    body = body.replace("<v>", f"<{prefix}v>").replace("</v>", f"</{prefix}v>")
+    cols = f'<{prefix}cols><{prefix}col min="1" max="2" width="12.5"/><{prefix}col max="4" min="3" width=\'30\'/></{prefix}cols>'
+    sheet = (
+        f'<{prefix}worksheet {xmlns}>{cols}<{prefix}sheetData><{prefix}row r="1">{body}</{prefix}row>'
+        f"</{prefix}sheetData></{prefix}worksheet>"
+    ).encode()
+    parsed, tags = SheetPreview("p", [], 0, 0), SheetPreview("t", [], 0, 0)
+    _read_parsed(parse_no_dtd(sheet), 50, (0, 0), _STYLES, parsed)
+    _read_tags(sheet, 50, (0, 0), _STYLES, tags)
+    assert (tags.formats, tags.aligns, tags.widths) == (parsed.formats, parsed.aligns, parsed.widths)
+    assert tags.widths == {0: 12.5, 1: 12.5, 2: 30.0, 3: 30.0} and (tags.formats or tags.aligns)
+
+
+def test_escape_is_html_escape() -> None:
+    import html
+
+    from conjure_nb.display import escape
+
+    from .payloads import PAYLOADS
+
+    rng = random.Random(5)
+    texts = [
+        *PAYLOADS,
+        "",
+        "&amp;",
+        "'\"<>&",
+        "\x1f",
+        *("".join(rng.choice("&<>\"'a\x1f\n") for _ in range(12)) for _ in range(500)),
+    ]
+    for text in texts:
+        assert escape(text) == html.escape(text, quote=True)
+    assert escape(12) == "12" and escape(None) == "None"
+
+
+def test_a_table_cell_holding_the_column_separator_is_escaped_alone() -> None:
+    from conjure_nb.display._html import grid
+
+    html_table = grid(["a"], [["x\x1f<b>", "<i>", "&"]])
+    assert "x\x1f&lt;b&gt;" in html_table and ">&lt;i&gt;<" in html_table and ">&amp;<" in html_table

@@ -100,3 +100,25 @@ def test_300k_column_json_output_is_capped() -> None:
     assert len(html) < 100_000
     assert f"{limits.max_table_cols:,} of 300,000 columns shown" in html
     assert "DataFrame: 1 rows x 300,000 columns" in html
+
+
+def test_the_reader_process_imports_this_package_not_one_in_the_working_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conjure_nb.display._isolated import IsolatedReader
+    from conjure_nb.display._xlsx import SMALL_XLSX
+
+    planted = tmp_path / "conjure_nb"
+    planted.mkdir()
+    (planted / "__init__.py").write_text(f"open({str(tmp_path / 'imported')!r}, 'w').close()\n")
+    book = sparse_xlsx(tmp_path / "ok.xlsx", [("A1", "head"), ("B2", "value")], "A1:B2")
+    monkeypatch.chdir(tmp_path)  # a kernel whose working dir holds a package of the same name
+    reader = IsolatedReader("conjure_nb.display._xlsx:_read_request", "the xlsx reader")
+    try:
+        with open(book, "rb") as f:
+            reply = reader.call(f, {"max_rows": 5, "small": SMALL_XLSX, "caps": limits.__dict__}, timeout=60,
+                                memory=1 << 30)  # fmt: skip
+    finally:
+        reader.close()
+    assert reply["sheets"][0]["rows"][1] == ["", "value"]
+    assert not (tmp_path / "imported").exists(), "the planted package ran in the reader process"
