@@ -145,7 +145,7 @@ def grid(names: list[Any], columns: list[list[Any]], dtypes: list[str] | None = 
     ]
     texts = [_same_fractions(t) if k == "time" else t for t, k in zip(texts, kinds)]
     head = "".join(f"<th style='text-align:{_ALIGN[k]}'>{esc(name)}</th>" for name, k in zip(names, kinds))
-    shown = [t if _digits(c) else _escaped(t) for c, t in zip(columns, texts)]
+    shown = [t if _digits(c) else escaped(t) for c, t in zip(columns, texts)]
     # one template per table (styles hold no braces): a row is one `format` call, not a string per cell
     row = "".join(f"<td style='text-align:{_ALIGN[k]}{_NOWRAP[k]}'>{{}}</td>" for k in kinds)
     body = "".join([f"<tr>{row.format(*cells)}</tr>" for cells in zip(*shown)])
@@ -205,7 +205,7 @@ def _all_iso(texts: list[str]) -> bool:
     return joined.count("\n") == len(texts) - 1 and _ISO_LINES.fullmatch(joined) is not None
 
 
-def _escaped(texts: list[str]) -> list[str]:
+def escaped(texts: list[str]) -> list[str]:
     """Each text escaped: the column's texts joined, escaped at once, and split again (a text that
     holds the separator itself is caught by the count, and the column is escaped text by text)."""
     joined = "\x1f".join(texts)

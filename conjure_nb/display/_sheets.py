@@ -16,7 +16,7 @@ import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ._html import esc, note
+from ._html import esc, escaped, note
 from ._numfmt import format_value
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,28 +48,46 @@ _KINDS = {str: "text", type(None): "text", float: "number", int: "number", bool:
 _KINDS.update((t, "number") for t in _TIMES)
 
 
-class _Cell:
-    """One cell: the text its format shows, its HTML, and its kind (number, bool, text)."""
-
-    __slots__ = ("html", "kind", "text")
-
-    def __init__(self, value: Any, code: str | None, formula: str | None):
-        if formula and value in ("", None):  # openpyxl/xlsxwriter files: no cached value
-            self.text, self.kind = formula, "text"
-            self.html = f"<i title='formula, no cached value'>{esc(formula)}</i>"
-            return
-        self.text = text = format_value(value, code)
-        self.kind = _kind(value)
-        self.html = f"<span title='{esc(formula)}'>{esc(text)}</span>" if formula else esc(text)
+def _by_cell(facts: dict[tuple[int, int], str], nrows: int, ncols: int) -> list[list[str | None]]:
+    """`facts` keyed by (row, col) as a grid of the preview's size (None where there is none)."""
+    grid: list[list[str | None]] = [[None] * ncols for _ in range(nrows)]
+    for (row, col), fact in facts.items():
+        if 0 <= row < nrows and 0 <= col < ncols:
+            grid[row][col] = fact
+    return grid
 
 
-def _widths(sheet: SheetPreview, grid: list[list[_Cell]], ncols: int) -> list[float]:
+def _cells(sheet: SheetPreview, ncols: int) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
+    """Each cell's text as its format shows it, its kind (number, bool, text) and its HTML, row by
+    row. A formula with no cached value (openpyxl/xlsxwriter files) shows itself, in italics; one
+    with a value carries itself as the cell's title."""
+    codes = _by_cell(sheet.formats, len(sheet.rows), ncols)
+    texts, kinds, htmls = [], [], []
+    for i, row in enumerate(sheet.rows):
+        values = row + [None] * (ncols - len(row))
+        text = list(map(format_value, values, codes[i]))
+        kind = list(map(_kind, values))
+        texts.append(text)
+        kinds.append(kind)
+        htmls.append(escaped(text))
+    for (i, j), formula in sheet.formulas.items():
+        if not (formula and 0 <= i < len(texts) and 0 <= j < ncols):
+            continue
+        if sheet.rows[i][j : j + 1] in ([], [""], [None]):  # no cached value
+            texts[i][j], kinds[i][j] = formula, "text"
+            htmls[i][j] = f"<i title='formula, no cached value'>{esc(formula)}</i>"
+        else:
+            htmls[i][j] = f"<span title='{esc(formula)}'>{htmls[i][j]}</span>"
+    return texts, kinds, htmls
+
+
+def _widths(sheet: SheetPreview, texts: list[list[str]], kinds: list[list[str]], ncols: int) -> list[float]:
     """Each column's width in `ch`: the sheet's, else fitted; never narrower than its numbers."""
     out = []
     for col in range(ncols):
-        column = [row[col] for row in grid]
-        fitted = float(min(max(max((len(c.text) for c in column), default=0), FIT_MIN), FIT_MAX))
-        numbers = max((len(c.text) for c in column if c.kind != "text"), default=0)
+        lengths = [len(row[col]) for row in texts]
+        fitted = float(min(max(max(lengths, default=0), FIT_MIN), FIT_MAX))
+        numbers = max((n for n, row in zip(lengths, kinds) if row[col] != "text"), default=0)
         by_sheet = sheet.widths.get(col)
         width = min(max(by_sheet, MIN_WIDTH), MAX_WIDTH) if by_sheet else fitted
         out.append(max(width, float(numbers)))
@@ -94,24 +112,14 @@ def sheet_html(sheet: SheetPreview) -> str:
     if not sheet.rows:
         return f"<h4 style='{_HEADING}'>{esc(sheet.name)}</h4>" + note("empty sheet")
     ncols = max(len(r) for r in sheet.rows)
-    formats, formulas = sheet.formats, sheet.formulas
-    grid = [
-        [
-            _Cell(v, formats.get((i, j)) if formats else None, formulas.get((i, j)) if formulas else None)
-            for j, v in enumerate(row + [None] * (ncols - len(row)))
-        ]
-        for i, row in enumerate(sheet.rows)
-    ]
-    widths = _widths(sheet, grid, ncols)
+    texts, kinds, htmls = _cells(sheet, ncols)
+    widths = _widths(sheet, texts, kinds, ncols)
     cols = "".join(f"<col style='width:calc({w:g}ch + 1em)'>" for w in widths)
+    aligns = _by_cell(sheet.aligns, len(sheet.rows), ncols)
     rows = []
-    aligns = sheet.aligns
-    for i, row in enumerate(grid):
+    for i, (kind, html, align) in enumerate(zip(kinds, htmls, aligns)):
         tag = "th" if i == 0 else "td"
-        own = {j: a for (r, j), a in aligns.items() if r == i} if aligns else {}
-        cells = [
-            f"<{tag} style='{_style(i == 0, own.get(j), c.kind)}'>{c.html}</{tag}>" for j, c in enumerate(row)
-        ]
+        cells = [f"<{tag} style='{_style(i == 0, a, k)}'>{h}</{tag}>" for k, h, a in zip(kind, html, align)]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     out = (
         f"<h4 style='{_HEADING}'>{esc(sheet.name)}</h4><div style='overflow-x:auto'>"
