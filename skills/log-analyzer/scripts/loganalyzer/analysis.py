@@ -89,17 +89,27 @@ class Analysis:
             return False
         for raw in present:
             self.canonical(raw)
-        notable = []
+        notable: list[list[Any]] = []
         if not self._kind.keys().isdisjoint(present):
-            notable = list(compress(batch, map(self._kind.__contains__, levels)))
-            if None in map(_get, notable, repeat("message")) or None in map(_get, notable, repeat("host")):
+            chosen = list(map(self._kind.__contains__, levels))
+            rows = list(compress(batch, chosen))
+            messages = list(map(_get, rows, repeat("message")))
+            hosts = list(map(_get, rows, repeat("host")))
+            if None in messages or None in hosts:
                 return False  # "msg", "hostname"...: the general path knows the aliases
+            notable = [
+                list(compress(levels, chosen)),
+                messages,
+                list(compress(stamps, chosen)),
+                list(compress(services, chosen)),
+                hosts,
+            ]
         self.levels.update(present)
         self.services.update(by_service)
         self.minutes.update(minutes)
         self._span(low, high)
         if notable:
-            self._note(notable)
+            self._note_columns(*notable)
         return True
 
     def add_frame(self, frame: Any) -> bool:
@@ -215,7 +225,7 @@ class Analysis:
             messages = [m if isinstance(m, str) else "" if m is None else json.dumps(m) for m in messages]
         kinds = list(map(self._kind.__getitem__, levels))
         signature: Any = self.signature
-        keys = list(zip(kinds, map(signature, messages)))
+        keys = list(zip(kinds, signature.many(messages)))
         try:
             minutes = list(map(_minute, stamps))
         except TypeError:  # a record without a time (the general path)
