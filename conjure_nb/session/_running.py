@@ -86,6 +86,16 @@ def _interrupted(call: ToolCall) -> ToolResult:
     )
 
 
+def _cancelled(call: ToolCall) -> ToolResult:
+    return ToolResult(
+        "Cancelled before it started.",
+        is_error=True,
+        exit_code=None,
+        tool_use_id=call.id,
+        error_code="cancelled",
+    )
+
+
 class ToolRunner:
     """Runs a session's tool calls and records them in its state.
 
@@ -116,6 +126,7 @@ class ToolRunner:
         """The tools the session offers the model, by name."""
         self._pool = pool
         self._lock = threading.Lock()
+        self._cancels = 0  # bumped by cancel(): a call announced but not yet run by then does not run
 
     @property
     def backend(self) -> str:
@@ -155,6 +166,16 @@ class ToolRunner:
         self._collect_files(before, calls, emit)
         return ToolsOutcome(final, interrupt)
 
+    def cancel(self, on: ObservedExecutor | None = None) -> None:
+        """Stop the running calls (task cancellation), on `on` (else the session's executor).
+
+        A call announced with `ToolCallStarted` that had not reached the executor yet does not run:
+        the one who cancelled saw it start, and the executor alone would not know it was meant.
+        """
+        with self._lock:
+            self._cancels += 1
+        (on or self.executor).cancel()
+
     def _thread_pool(self) -> ThreadPoolExecutor:
         with self._lock:
             if not self._pool:
@@ -164,9 +185,11 @@ class ToolRunner:
             return self._pool[0]
 
     def _run_one(self, call: ToolCall, emit: Emit | None, executor: ObservedExecutor) -> ToolResult:
+        epoch = self._cancels
         if emit is not None:
             emit(ToolCallStarted(call))
-        result = self._execute(call, executor)
+        # a cancel from someone who saw the call start (emit let them run) before it reached the executor
+        result = _cancelled(call) if self._cancels != epoch else self._execute(call, executor)
         result.tool_use_id = call.id
         record = ToolCallRecord(
             tool=call.name,

@@ -218,7 +218,7 @@ class Turns:
             try:
                 return await asyncio.to_thread(self.tools.run, calls, emit, plan.gate)
             except asyncio.CancelledError:
-                (plan.gate or self.tools.executor).cancel()
+                self.tools.cancel(plan.gate)
                 raise
 
         async def read_reply(content: list[dict[str, Any]]) -> None:

@@ -136,6 +136,17 @@ def test_a_command_that_closes_its_output_runs_to_its_end(runner: Runner, tmp_pa
     assert reply["timed_out"] is True
 
 
+def test_a_cancel_right_behind_its_command_stops_it(runner: Runner) -> None:
+    # both lines in one write: the cancel is read while the command's thread is still starting it
+    # (a cancel the runner found nothing running for used to be lost, and the call ran to its end)
+    exec_line = json.dumps({"id": 8, "op": "exec", "cmd": "sleep 30", "env": {}, "timeout": 30})
+    runner.send(f'{exec_line}\n{{"id": -1, "op": "cancel"}}\n'.encode())
+    replies = {reply["id"]: reply for reply in (runner.read(), runner.read())}
+    assert replies[-1]["cancelled"] == 1
+    assert replies[8]["cancelled"] is True and replies[8]["timed_out"] is False
+    assert replies[8]["exit"] != 0
+
+
 def test_file_operations_refuse_fifos_and_hard_links(runner: Runner, tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "ff")
     for op, extra in (("read", {"limit": 10}), ("write", {"data": "eA=="})):

@@ -117,6 +117,9 @@ class DockerExecutor(ShellExecutor):
         self._closed = False
         self._starting: Future[None] | None = None
         self._cancels = 0  # bumped by cancel(): calls that had not reached the runner give up
+        # a command is sent, or cancel() bumps and tells the runner, one at a time: a cancel is either
+        # seen before the command goes out or reaches the runner after it
+        self._cancel_lock = threading.RLock()
 
     # -- the seam ---------------------------------------------------------------------------
 
@@ -194,11 +197,13 @@ class DockerExecutor(ShellExecutor):
             assert fallback is not None
             return fallback.exec(command, self._env, timeout, cfg.max_output)
         self._push(channel)
-        if self._cancels != epoch:
-            return _cancelled(t0)
         fields = {"cmd": command, "env": self._env, "cwd": WORKSPACE, "timeout": timeout}
         try:
-            reply = channel.request("exec", timeout + _GRACE, limit=cfg.max_output, **fields)
+            with self._cancel_lock:
+                if self._cancels != epoch:
+                    return _cancelled(t0)
+                answer = channel.ask("exec", limit=cfg.max_output, **fields)
+            reply = answer(timeout + _GRACE)
         except (RunnerGone, TimeoutError) as exc:
             return self._died(exc, t0)
         ms = (time.perf_counter() - t0) * 1000
@@ -249,11 +254,12 @@ class DockerExecutor(ShellExecutor):
             return  # the next call reports the dead container
 
     def cancel(self) -> None:
-        self._cancels += 1
-        channel = self._state.channel
-        if channel is not None and channel.alive:
-            with contextlib.suppress(RunnerGone):
-                channel.send({"id": -1, "op": "cancel"})
+        with self._cancel_lock:
+            self._cancels += 1
+            channel = self._state.channel
+            if channel is not None and channel.alive:
+                with contextlib.suppress(RunnerGone):
+                    channel.send({"id": -1, "op": "cancel"})
         if self._state.fallback is not None:
             self._state.fallback.cancel()
 

@@ -303,6 +303,10 @@ class Runner:
         self.output = output
         self.reaper = Reaper()
         self._running: dict[Any, Call] = {}
+        # exec requests read but not yet running, and those of them a cancel has reached: a cancel
+        # that arrives while the call's thread starts still stops it
+        self._accepted: set[Any] = set()
+        self._doomed: set[Any] = set()
         self._lock = threading.Lock()
         self.ops: dict[str, Callable[[Message], Message]] = {
             "exec": self.op_exec,
@@ -316,10 +320,41 @@ class Runner:
         }
 
     def op_exec(self, req: Message) -> Message:
+        rid = req["id"]
+        before = oom_count()
+        try:
+            call = self._spawn(req)
+        except BaseException:
+            with self._lock:
+                self._accepted.discard(rid)
+                self._doomed.discard(rid)
+            raise
+        proc = call.proc
+        with self._lock:
+            self._running[rid] = call
+            self._accepted.discard(rid)
+            if rid in self._doomed:  # cancelled while it started: collect() kills it at once
+                self._doomed.discard(rid)
+                call.cancelled = True
+        try:
+            out, err = collect(call, float(req.get("timeout") or 30), int(req.get("limit") or 30000))
+        finally:
+            with self._lock:
+                self._running.pop(rid, None)
+        code = proc.returncode
+        return {
+            "exit": code,
+            "stdout": out.text(),
+            "stderr": err.text(),
+            "timed_out": call.timed_out,
+            "cancelled": call.cancelled,
+            "oom": code in (-9, 137) and oom_count() > before,
+        }
+
+    def _spawn(self, req: Message) -> Call:
         marker = "{}-{}".format(TOKEN, req["id"])
         env = {str(k): str(v) for k, v in dict(req.get("env") or {}).items()}
         env["CONJURE_CALL"] = marker
-        before = oom_count()
         proc, done = self.reaper.spawn(
             [SHELL, "-c", str(req["cmd"])],
             cwd=str(req.get("cwd") or "/"),
@@ -334,30 +369,16 @@ class Runner:
                 f.write("500")
         except OSError:
             pass
-        call = Call(proc, done, marker)
-        with self._lock:
-            self._running[req["id"]] = call
-        try:
-            out, err = collect(call, float(req.get("timeout") or 30), int(req.get("limit") or 30000))
-        finally:
-            with self._lock:
-                self._running.pop(req["id"], None)
-        code = proc.returncode
-        return {
-            "exit": code,
-            "stdout": out.text(),
-            "stderr": err.text(),
-            "timed_out": call.timed_out,
-            "cancelled": call.cancelled,
-            "oom": code in (-9, 137) and oom_count() > before,
-        }
+        return Call(proc, done, marker)
 
     def op_cancel(self, req: Message) -> Message:
         with self._lock:
             running = list(self._running.values())
+            self._doomed |= self._accepted
+            starting = len(self._accepted)
         for call in running:
             call.cancelled = True
-        return {"cancelled": len(running)}
+        return {"cancelled": len(running) + starting}
 
     def handle(self, req: Message) -> None:
         """Run one request and send its reply (errors as `error` replies, never an exception)."""
@@ -389,6 +410,9 @@ class Runner:
         if req["op"] == "cancel":
             self.handle(req)
             return
+        if req["op"] == "exec":  # noted here, in order with the cancels, before its thread starts
+            with self._lock:
+                self._accepted.add(req["id"])
         try:
             threading.Thread(target=self.handle, args=(req,), daemon=True).start()
         except RuntimeError:
