@@ -116,7 +116,8 @@ def test_analysis_only(api: DemoLogServer) -> None:
 
 
 def test_unreachable_api_is_a_clear_agent_error(tmp_path: Path) -> None:
-    agent = cj.MonitoringAgent(out_dir=tmp_path)
+    fast = cj.LogFetcher(backoff=0.005)  # it still retries, without 3.5 s of waiting
+    agent = cj.MonitoringAgent(out_dir=tmp_path, fetcher=fast)
     with pytest.raises(AgentError, match="fetch step failed") as info:
         agent.analyze("http://127.0.0.1:9/api/logs", limit=10)
     assert "127.0.0.1:9" in str(info.value)

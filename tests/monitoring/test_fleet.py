@@ -13,6 +13,7 @@ import pytest
 
 from conjure_nb.monitoring import _fleet as fleet
 from conjure_nb.monitoring._agent import MonitoringAgent
+from conjure_nb.monitoring._fetcher import LogFetcher
 from conjure_nb.testing._demo_generator import generate, write_jsonl
 from conjure_nb.testing._demo_server import DemoLogServer
 
@@ -58,8 +59,10 @@ def _single(*paths: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MonitoringAgent]:
-    """An agent whose runs leave their files in out_dir (and no working dir behind)."""
-    with MonitoringAgent(backend="local", out_dir=tmp_path_factory.mktemp("out")) as found:
+    """An agent whose runs leave their files in out_dir (and no working dir behind). Its fetcher
+    retries as the default one does, 100 times sooner: an unreachable URL fails in 0.07 s, not 3.5 s."""
+    fetcher = LogFetcher(backoff=0.005)
+    with MonitoringAgent(backend="local", out_dir=tmp_path_factory.mktemp("out"), fetcher=fetcher) as found:
         yield found
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +17,7 @@ import conjure_nb as cj
 from conjure_nb.monitoring._agent import MonitoringAgent
 from conjure_nb.monitoring._fetcher import LogFetcher, redacted
 from conjure_nb.testing._demo_server import DemoLogServer
+from conjure_nb.testing._serve import serve_in_thread
 
 from .conftest import ANALYZER, NOW, run_script
 
@@ -47,8 +47,7 @@ class _Recorder:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.httpd, "secrets-api")
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -164,7 +163,10 @@ def test_a_source_urls_credentials_never_reach_progress_results_or_reports(tmp_p
     lines: list[str] = []
     with DemoLogServer(records=200, seed=7, now=NOW) as live:
         url = f"{live.logs_url}?api_key={SECRET}&token={SECRET}"
-        with MonitoringAgent(out_dir=tmp_path / "out", progress=lines.append, backend="local") as agent:
+        fast = LogFetcher(backoff=0.005)  # the unreachable source's retries, without 3.5 s of waiting
+        with MonitoringAgent(
+            out_dir=tmp_path / "out", progress=lines.append, backend="local", fetcher=fast
+        ) as agent:
             result = agent.analyze(url, since=None, limit=100)  # pinned data: ask for all of it
             fleet = agent.analyze_many(
                 [url, f"http://ops:{SECRET}@127.0.0.1:1/api/logs"], since=None, limit=50
