@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from conjure_nb.testing._serve import serve_in_thread
 
 pytestmark = [pytest.mark.browser]
 
@@ -28,8 +29,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 def site_url(docs_site: Path) -> Iterator[str]:
     handler = functools.partial(_Quiet, directory=str(docs_site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="docs-http", daemon=True)
-    thread.start()
+    thread = serve_in_thread(server, "docs-http")
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:

@@ -15,7 +15,6 @@ page does run output scripts and fetch images, so a pass is not for want of a wo
 from __future__ import annotations
 
 import json
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,6 +22,8 @@ from typing import Any, ClassVar
 import nbformat
 import pytest
 from display.payloads import corpus  # tests/display: the same corpus as the unit tests
+
+from conjure_nb.testing._serve import serve_in_thread
 
 from .test_panels_in_jupyterlab import _open_and_run
 
@@ -148,8 +149,7 @@ class _Attacker(BaseHTTPRequestHandler):
 def attacker() -> Any:
     _Attacker.hits = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Attacker)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_thread(server, "attacker")
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", _Attacker.hits
     finally:

@@ -4,7 +4,6 @@ little of it and stops; a page past --max-page-bytes is cut there and the summar
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 import conjure_nb as cj
 from conjure_nb.monitoring._fetcher import LogFetcher
+from conjure_nb.testing._serve import serve_in_thread
 
 from .conftest import ANALYZER, run_script
 
@@ -63,8 +63,7 @@ class HugePage:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api/logs"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.httpd, "bounded-api")
 
     def close(self) -> None:
         self.httpd.shutdown()

@@ -11,6 +11,7 @@ import pytest
 
 import conjure_nb as cj
 from conjure_nb.testing._demo_server import DemoLogServer
+from conjure_nb.testing._serve import serve_in_thread
 
 from .conftest import ANALYZER, run_script
 
@@ -305,7 +306,6 @@ def test_loki_pages_backward_without_gaps_or_repeats(server: DemoLogServer) -> N
 
 def test_an_api_that_ignores_direction_still_gives_the_newest(tmp_path: Path) -> None:
     """A plain JSON array API (no direction, no cursor): the newest --limit by position, said so."""
-    import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     rows = [
@@ -324,8 +324,7 @@ def test_an_api_that_ignores_direction_still_gives_the_newest(tmp_path: Path) ->
             pass
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Plain)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_thread(httpd, "plain-api")
     try:
         records, stderr = fetch(f"http://127.0.0.1:{httpd.server_address[1]}/logs", "--limit", "5")
     finally:
