@@ -22,24 +22,35 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Run inside the Binder environment: execute each tutorial from notebooks/ (as JupyterLab does) and
-# report, as one JSON line per notebook, the first error (if any) and every text output.
+# Run inside the Binder environment: execute each tutorial from notebooks/ (as JupyterLab does), three
+# at a time (each in its own kernel, as a user with three tabs would; they share no files), the longest
+# (06) first, and report, as one JSON line per notebook, the first error (if any) and every text output.
 _RUN_TUTORIALS = r"""
-import json, sys, nbformat
+import asyncio, json, sys, nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-for path in sys.argv[1:]:
-    nb = nbformat.read(path, as_version=4)
-    error = None
-    try:
-        NotebookClient(nb, timeout=300, resources={"metadata": {"path": "notebooks"}}).execute()
-    except CellExecutionError as exc:
-        error = str(exc)[-4000:]
+
+async def run(path, slots):
+    async with slots:
+        nb = nbformat.read(path, as_version=4)
+        error = None
+        try:
+            client = NotebookClient(nb, timeout=300, resources={"metadata": {"path": "notebooks"}})
+            await client.async_execute()
+        except CellExecutionError as exc:
+            error = str(exc)[-4000:]
     texts = []
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             texts.append(out.get("text") or out.get("data", {}).get("text/plain", ""))
-    print(json.dumps({"notebook": path, "error": error, "texts": texts}), flush=True)
+    return {"notebook": path, "error": error, "texts": texts}
+
+async def main(paths):
+    slots = asyncio.Semaphore(3)
+    for result in await asyncio.gather(*(run(path, slots) for path in sorted(paths, reverse=True))):
+        print(json.dumps(result), flush=True)
+
+asyncio.run(main(sys.argv[1:]))
 """
 
 
