@@ -32,6 +32,7 @@ settings.register_profile("dev", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+ROOT = Path(__file__).resolve().parents[1]
 _BASE = tempfile.mkdtemp(prefix="conjure-suite-")
 atexit.register(shutil.rmtree, _BASE, True)  # also when no test ran (collection only, -k with no match)
 os.environ["TMPDIR"] = _BASE
@@ -42,7 +43,34 @@ def _session_dirs() -> set[str]:
     return set(glob.glob(os.path.join(_BASE, "conjure-*")))
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
+# The files that take longest (a fresh Binder environment, the tutorials, JupyterLab in chromium,
+# docker sandboxes, a mypy run), in the order a pytest-xdist worker should start them.
+_LONG_POLES = (
+    "tests/test_binder.py",
+    "notebooks/06_",
+    "tests/browser/",
+    "notebooks/",
+    "tests/docker/",
+    "tests/core/test_typing.py",
+    "tests/monitoring/",
+    "tests/agent/",
+    "tests/notebook/",
+)
+
+
+def _pole(item: pytest.Item) -> int:
+    where = item.path.relative_to(ROOT).as_posix() if item.path.is_relative_to(ROOT) else ""
+    return next((i for i, prefix in enumerate(_LONG_POLES) if where.startswith(prefix)), len(_LONG_POLES))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test PYTEST_ARGS="-n 2"`), the long files go first: workers take whole
+    files in collection order (`--dist loadfile --no-loadscope-reorder`), so a long file started last
+    would leave one worker running it alone at the end. Within a file the order never changes, and a
+    run without workers keeps the usual order."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=_pole)  # stable: a file's tests stay together and in order
     """What collection imported lives to the end of the run: frozen, full garbage collections skip it.
     IPython's shell reset (the magics' fixture, once per test) and Python's own gen-2 passes then
     walk only what the tests made: about a third of the time they took on the whole heap."""
@@ -75,9 +103,6 @@ def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for key, value in secrets.items():
         monkeypatch.setenv(key, value)
     return secrets
-
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
