@@ -195,7 +195,10 @@ def read(blocks: list[Block]) -> Frame | None:
     if frame.height != lines:
         return None
     found = Frame(blocks, frame, lines)
-    found.prepare()
+    try:
+        found.prepare()
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
+        return None  # whatever polars cannot count goes the standard path
     return found
 
 

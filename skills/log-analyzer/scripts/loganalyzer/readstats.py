@@ -188,7 +188,7 @@ def blocks(
             if held > max_line:
                 first, skipped, parts, held = parts[0][:200], held, [], 0
             continue
-        body = b"".join((*parts, data[:cut]))
+        body = b"".join((*parts, memoryview(data)[:cut]))  # one copy of the block, not two
         parts, held = [data[cut + 1 :]], len(data) - cut - 1
         lines = body.count(b"\n") + 1
         yield body, lineno, lines
