@@ -19,14 +19,14 @@ thread, count in full.
 The skill's code is compiled to bytecode first, as pip compiles an installed package (with
 PYTHONDONTWRITEBYTECODE set, nothing else would, and every run would compile ~5,000 lines: ~0.09 s).
 `--compare REV` also runs the analyzer of git revision REV (its scripts taken with `git archive`)
-beside this checkout's in the JSON benches, alternating, for before/after figures from one run.
+beside this checkout's in the JSON and text benches, alternating, for before/after figures from one run.
 
 Targets (issue 5): analyze.py on 1M JSON Lines records faster than the count-only baseline run in
 the same bench, with peak RSS under 200 MB; 1M log4j lines under 4 s; fetch throughput reported.
 Issue 12: a 200,000-record JSON array (one document on one line) against a plain json.load +
 Counter script, memory bounded; 1M lines of an inferred layout (logcat) within 1.5x of the same
-records as log4j lines (`ratio`: against log4j on its default engine; `ratio_same_engine`: against
-log4j on the standard path as well, what issue 12 measured). Each comparison runs its baseline in the same bench, alternating, and
+records as log4j lines (`ratio`: both on their default engine, polars where installed;
+`ratio_stdlib`: both on the standard path). Each comparison runs its baseline in the same bench, alternating, and
 reports wall and CPU time (CPU is the steadier figure on a shared machine).
 """
 
@@ -183,18 +183,28 @@ def bench_json_array(tmp: Path, records: int, repeat: int, before: Path | None) 
         )
 
 
-def bench_inferred(tmp: Path, lines: int, repeat: int) -> None:
+def bench_inferred(tmp: Path, lines: int, repeat: int, before: Path | None) -> None:
     log4j, logcat = tmp / "same.log4j.log", tmp / "same.logcat.log"
     write_log4j(log4j, lines)
     write_logcat(logcat, lines)
     for attempt in range(repeat):
         fast, fast_out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(log4j), "--quiet"])
         inferred, out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(logcat), "--quiet"])
-        std, _ = run(
-            [sys.executable, str(SCRIPTS / "analyze.py"), str(log4j), "--quiet"],
-            {"LOGANALYZER_TEXT": "stdlib"},
-        )
+        stdlib = {"LOGANALYZER_TEXT": "stdlib"}
+        std, _ = run([sys.executable, str(SCRIPTS / "analyze.py"), str(log4j), "--quiet"], stdlib)
+        std_inferred, _ = run([sys.executable, str(SCRIPTS / "analyze.py"), str(logcat), "--quiet"], stdlib)
         a, b = json.loads(fast_out), json.loads(out)
+        if before is not None:
+            old, old_out = run([sys.executable, str(before / "analyze.py"), str(logcat), "--quiet"])
+            emit(
+                bench="analyze_inferred_before_after",
+                attempt=attempt,
+                before_s=round(old["wall"], 3),
+                after_s=round(inferred["wall"], 3),
+                before_cpu_s=round(old["cpu"], 3),
+                after_cpu_s=round(inferred["cpu"], 3),
+                same_report=_same(old_out, out),
+            )
         emit(
             bench="analyze_inferred_text",
             attempt=attempt,
@@ -207,10 +217,12 @@ def bench_inferred(tmp: Path, lines: int, repeat: int) -> None:
             log4j_cpu_s=round(fast["cpu"], 3),
             inferred_cpu_s=round(inferred["cpu"], 3),
             cpu_ratio=round(inferred["cpu"] / fast["cpu"], 2),
-            # the same comparison with log4j on the standard path too (what issue 12 measured)
+            # the same comparison with both on the standard path (a sandbox without polars)
             log4j_stdlib_s=round(std["wall"], 3),
-            ratio_same_engine=round(inferred["wall"] / std["wall"], 2),
-            within_1_5x_same_engine=inferred["wall"] <= 1.5 * std["wall"],
+            inferred_stdlib_s=round(std_inferred["wall"], 3),
+            ratio_stdlib=round(std_inferred["wall"] / std["wall"], 2),
+            within_1_5x_stdlib=std_inferred["wall"] <= 1.5 * std["wall"],
+            cpu_ratio_stdlib=round(std_inferred["cpu"] / std["cpu"], 2),
             inferred_peak_rss_mb=round(inferred["rss_mb"], 1),
             formats=[a["format"], b["format"]],
             same_levels=a["summary"]["levels"] == b["summary"]["levels"],
@@ -285,7 +297,7 @@ def bench_jsonl(tmp: Path, records: int, repeat: int, before: Path | None) -> No
             )
 
 
-def bench_log4j(tmp: Path, lines: int, repeat: int) -> None:
+def bench_log4j(tmp: Path, lines: int, repeat: int, before: Path | None) -> None:
     """analyze.py on log4j lines with its default engine (polars where installed) and with the
     standard library alone (LOGANALYZER_TEXT=stdlib, the path of a sandbox without polars),
     alternating, with `wc -l` and a bare regex loop over the same file in each round."""
@@ -300,6 +312,19 @@ def bench_log4j(tmp: Path, lines: int, repeat: int) -> None:
         std, std_out = run(analyze, {"LOGANALYZER_TEXT": "stdlib"})
         ana, out = run(analyze)
         report, standard = json.loads(out), json.loads(std_out)
+        if before is not None:
+            old, old_out = run([sys.executable, str(before / "analyze.py"), str(data), "--quiet"])
+            emit(
+                bench="analyze_log4j_before_after",
+                attempt=attempt,
+                before_s=round(old["wall"], 3),
+                after_s=round(ana["wall"], 3),
+                before_cpu_s=round(old["cpu"], 3),
+                after_cpu_s=round(ana["cpu"], 3),
+                before_peak_rss_mb=round(old["rss_mb"], 1),
+                after_peak_rss_mb=round(ana["rss_mb"], 1),
+                same_report=_same(old_out, out),
+            )
         emit(
             bench="analyze_log4j",
             attempt=attempt,
@@ -386,11 +411,11 @@ def main() -> int:
         if args.records:
             bench_jsonl(tmp, args.records, args.repeat, before)
         if args.text_lines:
-            bench_log4j(tmp, args.text_lines, args.repeat)
+            bench_log4j(tmp, args.text_lines, args.repeat, before)
         if args.array_records:
             bench_json_array(tmp, args.array_records, args.repeat, before)
         if args.text_lines:
-            bench_inferred(tmp, args.text_lines, args.repeat)
+            bench_inferred(tmp, args.text_lines, args.repeat, before)
         if args.fetch:
             bench_fetch(tmp, args.fetch)
     emit(bench="env_end", load=[round(x, 2) for x in os.getloadavg()])

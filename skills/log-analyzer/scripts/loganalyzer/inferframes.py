@@ -80,32 +80,37 @@ class Inferred:
             return found.found
         ts = pl.col("ts")
         tail = ts.str.slice(self.second)
-        # zone offsets: the standard path makes records of those blocks one by one
-        found.drop(found.frame.filter(tail.str.contains(r"[+-]"))["blk"].to_list())
+        if self.shape.zoned:  # zone offsets: the standard path makes records of those blocks one by one
+            found.drop(found.frame.filter(tail.str.contains(r"[+-]"))["blk"].to_list())
         key = ts.str.slice(0, self.second).alias("key")
         seconds = found.frame.group_by("blk", key).agg(pl.len(), ts.first()).rows()
-        bad = [second for _, second, _, raw in seconds if self._known(second, raw) is None]
+        bases = {second: self._known(second, raw) for _, second, _, raw in seconds}
+        bad = [second for second, base in bases.items() if base is None]
         if bad:
             found.drop(found.frame.filter(key.is_in(bad))["blk"].to_list())
         if not found.frame.height:
             return found.found
-        self._counts(found, seconds)
+        self._counts(found, seconds, bases)
         raws = notable(found.frame["lvl"].unique().to_list())
         if raws:
             rows = found.frame.filter(pl.col("lvl").is_in(raws) & ~pl.col("last"))
             message = pl.col("line").str.slice(pl.col("cut"))  # ASCII: bytes are characters
-            found.notes(rows.select("blk", "lvl", message=message, iso=self._iso(rows, key, tail)))
+            found.notes(rows.select("blk", "lvl", message=message, iso=self._iso(rows, key, tail, bases)))
         return found.found
 
     def _known(self, second: str, raw: str) -> str | None:
-        """The ISO second of a raw time's second, worked out once."""
-        if second not in self.bases:
+        """The ISO second of a raw time's second, worked out once (threads may share the table:
+        what one adds is what any would)."""
+        base = self.bases.get(second, "")
+        if base == "":
             if len(self.bases) > _MAX_SECONDS:
                 self.bases.clear()
-            self.bases[second] = self._base(raw)
-        return self.bases[second]
+            base = self.bases[second] = self._base(raw)
+        return base
 
-    def _counts(self, found: Frame, seconds: list[tuple[int, str, int, str]]) -> None:
+    def _counts(
+        self, found: Frame, seconds: list[tuple[int, str, int, str]], bases: dict[str, str | None]
+    ) -> None:
         pl = _polars()
         frame, shape = found.frame, self.shape
         for index, raw, n in frame.group_by("blk", "lvl").len().iter_rows():
@@ -113,7 +118,7 @@ class Inferred:
         for index, second, n, _ in seconds:
             counted = found.found[index]
             if counted is not None:
-                minute = (self.bases[second] or "")[:16]
+                minute = (bases[second] or "")[:16]
                 counted.minutes[minute] = counted.minutes.get(minute, 0) + n
         ts = pl.col("ts")
         spans = frame.group_by("blk").agg(ts.min().alias("low"), ts.max().alias("high"))
@@ -124,7 +129,7 @@ class Inferred:
             zones = dict(frame.group_by("blk").agg(zone.sum()).iter_rows())
         for index, low, high in spans.iter_rows():
             counted = found.at(index)
-            counted.first, counted.last = self._stamp(low), self._stamp(high)
+            counted.first, counted.last = self._stamp(low, bases), self._stamp(high, bases)
             n = counted.lines
             if shape.zoned:
                 counted.assumed_utc = n - zones[index]
@@ -132,7 +137,7 @@ class Inferred:
                 counted.assumed_utc = n
             counted.assumed_year = 0 if shape.year else n
         for index, raw_ts, raw in frame.filter("last").select("blk", "ts", "lvl").iter_rows():
-            found.at(index).tail_out(raw, self._stamp(raw_ts)[:16])
+            found.at(index).tail_out(raw, self._stamp(raw_ts, bases)[:16])
 
     def _base(self, raw: str) -> str | None:
         """`yyyy-MM-ddTHH:mm:ss` of a raw time, or None when the standard path would not make
@@ -147,16 +152,16 @@ class Inferred:
         frac = tail[1:4] if tail[:1] in ".,:" else tail[:3] if self.shape.epoch else ""
         return f"{frac:0<3}"
 
-    def _stamp(self, raw: str) -> str:
+    def _stamp(self, raw: str, bases: dict[str, str | None]) -> str:
         """ISO 8601 of a raw time whose second has a base, as `InferredReader` writes it."""
-        return f"{self.bases[raw[: self.second]]}.{self._frac(raw[self.second :])}Z"
+        return f"{bases[raw[: self.second]]}.{self._frac(raw[self.second :])}Z"
 
-    def _iso(self, rows: Any, key: Any, tail: Any) -> Any:
+    def _iso(self, rows: Any, key: Any, tail: Any, bases: dict[str, str | None]) -> Any:
         """The expression `_stamp` is, for the rows' raw times."""
         pl = _polars()
         lead = tail.str.slice(0, 1)
         other = tail.str.slice(0, 3) if self.shape.epoch else pl.lit("")
         frac = pl.when(lead.is_in([".", ",", ":"])).then(tail.str.slice(1, 3)).otherwise(other)
         seconds = rows.select(key.unique())["key"].to_list()
-        base = key.replace_strict({second: self.bases[second] for second in seconds})
+        base = key.replace_strict({second: bases[second] for second in seconds})
         return pl.concat_str(base, pl.lit("."), frac.str.pad_end(3, "0"), pl.lit("Z"))

@@ -31,8 +31,10 @@ TEXT_ENV = "LOGANALYZER_TEXT"
 """`stdlib` keeps polars out of text inputs, `polars` uses it for text inputs of any size; unset,
 polars reads text inputs of FRAME_MIN bytes or more where it is installed."""
 FRAME_MIN = 16 << 20
-GROUP = 8
+GROUP = 4
 """Blocks (about 1 MB each) that one polars call reads."""
+AHEAD = 2
+"""Groups counted at once, each in a thread of its own, while the caller takes an earlier one."""
 Block = tuple[bytes, int, int]  # (whole lines, the number of lines before them, lines in it)
 _NOTABLE = ("WARN", "ERROR", "FATAL")
 _BOM = b"\xef\xbb\xbf"
@@ -89,18 +91,21 @@ class Counted:
 
 def read_ahead(blocks: Iterable[Block], engine: Any) -> Iterator[tuple[Block, Counted | None]]:
     """Each block with what polars counted of it (None: the standard path reads it), the next
-    group counted in a thread while the caller takes this one (polars lets go of the GIL)."""
-    from concurrent.futures import ThreadPoolExecutor
+    groups counted in threads while the caller takes this one (polars lets go of the GIL)."""
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
 
-    with ThreadPoolExecutor(1, thread_name_prefix="loganalyzer-text") as pool:
-        pending = None
+    _polars()  # imported here, once: two threads importing it at once would each see half of it
+    pending: deque[tuple[list[Block], Future[list[Counted | None]]]] = deque()
+    with ThreadPoolExecutor(AHEAD, thread_name_prefix="loganalyzer-text") as pool:
         for group in _grouped(blocks):
-            future = pool.submit(count, group, engine)
-            if pending is not None:
-                yield from zip(pending[0], pending[1].result())
-            pending = (group, future)
-        if pending is not None:
-            yield from zip(pending[0], pending[1].result())
+            pending.append((group, pool.submit(count, group, engine)))
+            if len(pending) > AHEAD:
+                done, future = pending.popleft()
+                yield from zip(done, future.result())
+        while pending:
+            done, future = pending.popleft()
+            yield from zip(done, future.result())
 
 
 def _grouped(blocks: Iterable[Block]) -> Iterator[list[Block]]:
