@@ -139,13 +139,15 @@ def grid(names: list[Any], columns: list[list[Any]], dtypes: list[str] | None = 
     texts never wrap mid-value.
     """
     texts = [list(map(cell_text, column)) for column in columns]
+    types = [set(map(type, column)) for column in columns]
     kinds = [
-        column_kind(column, shown, dtypes[i] if dtypes else "O")
+        column_kind(column, shown, dtypes[i] if dtypes else "O", types[i])
         for i, (column, shown) in enumerate(zip(columns, texts))
     ]
     texts = [_same_fractions(t) if k == "time" else t for t, k in zip(texts, kinds)]
     head = "".join(f"<th style='text-align:{_ALIGN[k]}'>{esc(name)}</th>" for name, k in zip(names, kinds))
-    shown = [t if _digits(c) else escaped(t) for c, t in zip(columns, texts)]
+    # ints, floats and None show as digits, signs, a point, E, nan or inf: nothing to escape
+    shown = [t if kind <= _PLAIN_NUMBERS else escaped(t) for kind, t in zip(types, texts)]
     # one template per table (styles hold no braces): a row is one `format` call, not a string per cell
     row = "".join(f"<td style='text-align:{_ALIGN[k]}{_NOWRAP[k]}'>{{}}</td>" for k in kinds)
     body = "".join([f"<tr>{row.format(*cells)}</tr>" for cells in zip(*shown)])
@@ -166,14 +168,15 @@ ISO_TIMESTAMP = re.compile(
 _ISO_LINES = re.compile(f"(?:{ISO_TIMESTAMP.pattern}\n)*{ISO_TIMESTAMP.pattern}")
 
 
-def column_kind(values: list[Any], texts: list[str], dtype: str = "O") -> str:
+def column_kind(values: list[Any], texts: list[str], dtype: str = "O", types: set[type] | None = None) -> str:
     """ "time" (datetimes, or text that is all ISO-8601 timestamps), "number", "short" (text whose
-    shown `texts` are all short) or "text"; `dtype` is the column's numpy kind when known."""
+    shown `texts` are all short) or "text"; `dtype` is the column's numpy kind when known, `types`
+    the set of its values' types when the caller has it."""
     if dtype == "M":
         return "time"
     if dtype in "iuf":
         return "number"
-    types = set(map(type, values))
+    types = set(map(type, values)) if types is None else types
     if types <= _PLAIN_NUMBERS:  # JSON's own values: no per-value checks past the first present one
         if any(not missing(v) for v in values):
             return "number"
@@ -212,12 +215,6 @@ def escaped(texts: list[str]) -> list[str]:
     if joined.count("\x1f") != len(texts) - 1:
         return list(map(esc, texts))
     return esc(joined).split("\x1f")
-
-
-def _digits(column: list[Any]) -> bool:
-    """Whether the column holds only ints, floats and None, whose texts (`str`, `general_number`)
-    are digits, signs, a point, E, nan or inf: nothing to escape."""
-    return set(map(type, column)) <= _PLAIN_NUMBERS
 
 
 _PLAIN_NUMBERS = {int, float, type(None)}

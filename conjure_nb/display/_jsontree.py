@@ -13,6 +13,7 @@ are shown, and what is left out is counted on the spot.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -118,7 +119,7 @@ def _records(value: list[Any]) -> bool:
 
 def _summary(value: dict[str, Any] | list[Any]) -> str:
     if isinstance(value, dict):
-        names = ", ".join(list(value)[:4])
+        names = ", ".join(itertools.islice(value, 4))
         more = ", …" if len(value) > 4 else ""
         return f"{{…}} {len(value):,} keys: {names[:_INLINE]}{more}"
     return f"[…] {len(value):,} items"
