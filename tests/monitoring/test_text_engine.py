@@ -265,3 +265,18 @@ def test_an_inferred_layout_over_many_blocks(tmp_path: Path, monkeypatch: pytest
     path.write_text("\n".join(lines) + "\n")
     shares = _same(path, monkeypatch)
     assert 0 < shares["stdlib"] < shares["polars"]
+
+
+def test_a_polars_failure_sends_the_blocks_the_standard_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pl = pytest.importorskip("polars")
+    textframes: Any = load_script("textframes")
+
+    def broken(self: Any, found: Any) -> None:
+        raise pl.exceptions.ComputeError("boom")
+
+    monkeypatch.setattr(textframes.Zookeeper, "counted", broken)
+    path = tmp_path / "app.log"
+    path.write_text("\n".join(_log4j_lines(500)) + "\n")
+    assert _same(path, monkeypatch) == {"polars": 0, "stdlib": 500}
