@@ -120,3 +120,16 @@ def test_times_in_order_are_counted_by_minute_as_one_by_one() -> None:
                 min(chosen),
                 max(chosen),
             )
+
+
+def test_seconds_past_59_are_found_behind_the_quick_check() -> None:
+    """`_maybe_bad_second` may only say no where the regex finds nothing."""
+    rnd = random.Random(4)
+    parts = ["2026-03-14T09:", "0", "5", "6", "9", ":", "T", "Z", "\u0667", "12", "59:", "60", "x"]
+    for _ in range(20_000):
+        text = "".join(rnd.choice(parts) for _ in range(rnd.randint(0, 12)))
+        if analysis._BAD_SECOND.search(text):
+            assert analysis._maybe_bad_second(text), text
+    assert not analysis._maybe_bad_second("2026-03-14T09:59:59.999Z2026-03-14T10:00:00Z")
+    assert analysis._maybe_bad_second("2026-03-14T09:00:61Z")
+    assert analysis._maybe_bad_second("2026-03-14T09:00:0\u0667Z")  # not ASCII: the regex decides
