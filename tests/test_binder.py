@@ -41,7 +41,12 @@ async def run(path, slots):
             error = str(exc)[-4000:]
     texts = []
     for cell in nb.cells:
+        last = None
         for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and last == out.get("name"):
+                texts[-1] += out.get("text", "")  # one print can arrive in two messages (a busy kernel)
+                continue
+            last = out.get("name") if out.get("output_type") == "stream" else None
             texts.append(out.get("text") or out.get("data", {}).get("text/plain", ""))
     return {"notebook": path, "error": error, "texts": texts}
 
