@@ -1,7 +1,8 @@
 """Suite-wide setup: no real model requests, and no temp dirs or processes left behind.
 
 The suite runs with its own TMPDIR, so the check for leftovers sees only what this run created
-(other runs on the same machine cannot disturb it), and the whole dir goes at the end.
+(other runs on the same machine cannot disturb it), and the whole dir goes at the end. It lives in
+memory (/dev/shm) where that is a usable tmpfs with room to spare.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import gc
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -32,8 +34,39 @@ settings.register_profile("dev", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+# Started as a background job (`make test &`, nohup, a CI wrapper), pytest begins with SIGINT or SIGHUP
+# ignored, and every process it starts inherits that: the tests that press Ctrl-C, or hang up on a host
+# process, would see nothing happen (whether they pass depended on which test reset SIGINT first). The
+# suite runs as it does in a terminal.
+for _sig, _default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGHUP, signal.SIG_DFL)):
+    if signal.getsignal(_sig) == signal.SIG_IGN:
+        signal.signal(_sig, _default)
+
 ROOT = Path(__file__).resolve().parents[1]
-_BASE = tempfile.mkdtemp(prefix="conjure-suite-")
+
+
+def _memory_tmp(need: int = 6 << 30) -> str | None:
+    """/dev/shm when it is a tmpfs this run may write and run programs from, with `need` bytes free.
+
+    The suite writes a Binder environment, 2 GB test files and thousands of working dirs; on a disk
+    mounted with `discard`, removing what was already flushed took 10 s per 100 MB. In memory it is
+    instant. CONJURE_SUITE_TMP=disk keeps the system's temp dir.
+    """
+    if os.environ.get("CONJURE_SUITE_TMP") == "disk":
+        return None
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            opts = next(
+                f[3].split(",") for f in map(str.split, mounts) if f[1] == "/dev/shm" and f[2] == "tmpfs"
+            )
+        free = os.statvfs("/dev/shm")
+    except (OSError, StopIteration):
+        return None
+    usable = "noexec" not in opts and os.access("/dev/shm", os.W_OK | os.X_OK)
+    return "/dev/shm" if usable and free.f_bavail * free.f_frsize >= need else None
+
+
+_BASE = tempfile.mkdtemp(prefix="conjure-suite-", dir=_memory_tmp())
 atexit.register(shutil.rmtree, _BASE, True)  # also when no test ran (collection only, -k with no match)
 os.environ["TMPDIR"] = _BASE
 tempfile.tempdir = _BASE
