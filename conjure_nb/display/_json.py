@@ -41,9 +41,18 @@ def loads(text: str) -> Any:
     fast = _orjson_loads()
     if fast is not None:
         data = text.encode("utf-8", "surrogatepass")
-        if _LONG_RUN not in data.translate(_DIGITS):
+        if not _long_digit_run(data):
             try:
                 return fast(data)
             except ValueError:
                 pass  # NaN, Infinity, a lone surrogate...: the standard library decides
     return json.loads(text)
+
+
+def _long_digit_run(data: bytes, chunk: int = 1 << 20) -> bool:
+    """Whether `data` holds 19 digits in a row, looked at a megabyte at a time (a text of any size
+    costs one more megabyte, not one more copy of itself)."""
+    overlap = len(_LONG_RUN) - 1
+    return any(
+        _LONG_RUN in data[at : at + chunk + overlap].translate(_DIGITS) for at in range(0, len(data), chunk)
+    )

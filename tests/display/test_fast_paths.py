@@ -218,3 +218,13 @@ def test_a_table_cell_holding_the_column_separator_is_escaped_alone() -> None:
 
     html_table = grid(["a"], [["x\x1f<b>", "<i>", "&"]])
     assert "x\x1f&lt;b&gt;" in html_table and ">&lt;i&gt;<" in html_table and ">&amp;<" in html_table
+
+
+def test_a_long_digit_run_is_found_across_chunk_edges() -> None:
+    from conjure_nb.display._json import _long_digit_run
+
+    run = b"1234567890123456789"
+    for at in range(0, 40):
+        data = b"x" * at + run + b"y"
+        assert _long_digit_run(data, chunk=16), at
+        assert not _long_digit_run(data.replace(b"5", b"."), chunk=16), at
