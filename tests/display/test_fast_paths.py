@@ -228,3 +228,12 @@ def test_a_long_digit_run_is_found_across_chunk_edges() -> None:
         data = b"x" * at + run + b"y"
         assert _long_digit_run(data, chunk=16), at
         assert not _long_digit_run(data.replace(b"5", b"."), chunk=16), at
+
+
+def test_records_with_ragged_keys_make_the_frame_pandas_makes() -> None:
+    import pandas as pd
+
+    records = [{"b": 1, "a": "x"}, {}, {"c": [1, 2], "a": None}, {"b": 2.5, "d": {"z": 1}}]
+    df = cj.ToolResult(json.dumps(records)).dataframe
+    assert df is not None and df.equals(pd.DataFrame(json.loads(json.dumps(records))))
+    assert list(df.columns) == ["b", "a", "c", "d"]
