@@ -280,3 +280,31 @@ def test_a_polars_failure_sends_the_blocks_the_standard_path(
     path = tmp_path / "app.log"
     path.write_text("\n".join(_log4j_lines(500)) + "\n")
     assert _same(path, monkeypatch) == {"polars": 0, "stdlib": 500}
+
+
+def test_more_signatures_than_the_analysis_keeps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """120,000 different errors: the signature table is folded (past 100,000) at the same points
+    and keeps the same ones on ties, whichever engine counted the blocks."""
+    pytest.importorskip("polars")
+    textframes: Any = load_script("textframes")
+    monkeypatch.setattr(textframes, "GROUP", 3)
+    letters = "ghijklmnopqrstuvwyz"  # no hex digits: each word stays in its signature
+
+    def word(i: int) -> str:
+        out = ""
+        while True:
+            i, r = divmod(i, len(letters))
+            out += letters[r]
+            if not i:
+                return out
+
+    lines = [
+        f"2026-03-14 09:{i // 6000 % 60:02d}:{i // 100 % 60:02d},{i % 1000:03d} - ERROR [w-{i % 7}] - "
+        f"cannot open {word(i)}"
+        for i in range(120_000)
+    ]
+    path = tmp_path / "many.log"
+    path.write_text("\n".join(lines) + "\n")
+    assert _same(path, monkeypatch)["stdlib"] == 0
+    report = _in_process(path, "polars", monkeypatch)
+    assert report["top_errors"][0]["signature"] == "<other signatures>"  # the table was folded

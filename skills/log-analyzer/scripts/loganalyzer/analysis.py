@@ -177,7 +177,7 @@ class Analysis:
         if not levels:
             return
         kinds = list(map(self._kind.__getitem__, levels))
-        keys = list(zip(kinds, map(self.signature, messages)))
+        keys = list(zip(kinds, self.signature.many(messages)))
         for (minute, raw), n in block.minute_kinds.items():
             self.minute_kinds[(minute, self._kind[raw])] += n
         for key, n in zip(keys, counts):

@@ -210,10 +210,12 @@ class Frame:
         message, and counted per block by minute and level."""
         pl = _polars()
         stamp = pl.col("iso")
+        # in the order of each message's first row, so signatures enter the analysis's counters in
+        # the order the standard path's records bring them (the order ties keep when it prunes)
         grouped = (
-            rows.group_by("blk", "lvl", "message")
+            rows.group_by("blk", "lvl", "message", maintain_order=True)
             .agg(pl.len(), stamp.min(), stamp.max().alias("high"))
-            .sort("blk")
+            .sort("blk", maintain_order=True)
         )
         columns = [grouped[name].to_list() for name in grouped.columns]
         start = 0
