@@ -133,3 +133,41 @@ def test_seconds_past_59_are_found_behind_the_quick_check() -> None:
     assert not analysis._maybe_bad_second("2026-03-14T09:59:59.999Z2026-03-14T10:00:00Z")
     assert analysis._maybe_bad_second("2026-03-14T09:00:61Z")
     assert analysis._maybe_bad_second("2026-03-14T09:00:0\u0667Z")  # not ASCII: the regex decides
+
+
+def _stream(data: bytes, loads: Any, closed: bool = True) -> list[Any]:
+    import io
+
+    jsondoc: Any = load_script("jsondoc")
+    handle = io.BytesIO(data)
+    return [value for batch in jsondoc.stream_array(handle, loads, closed=closed) for value in batch]
+
+
+def test_the_end_of_an_array_parses_in_one_call_as_element_by_element() -> None:
+    """The last megabyte (all of a small array) goes to orjson in one call when it parses as the
+    rest of the array; anything else element by element, as before: the same values either way."""
+    import json
+
+    orjson = __import__("pytest").importorskip("orjson")
+    jsondoc: Any = load_script("jsondoc")
+    records = [json.dumps(r) for r in generate(50, seed=2)]
+    rest = ", ".join(records)
+    cases = [
+        (f"{rest}]", True),
+        (f"{rest}]\n\n", True),
+        (f'{rest}], "next_cursor": "abc"}}', True),  # an envelope's array: its end is not the file's
+        (f"{rest}] trailing words", True),
+        (f'{rest}, 1, [2, {{}}], null, "x"]', True),  # not all objects
+        (f"{rest},, {records[0]}]", True),  # a doubled comma: only the element reader takes it
+        (f"{rest} {records[0]}]", True),  # a missing comma
+        (f'{rest}, {{"big": 123456789012345678901234567890}}]', True),  # too big for orjson
+        (f'{rest}, {{"nan": NaN}}]', True),
+        (rest, False),  # a window cut from the middle of an array: no closing bracket
+    ]
+    for text, closed in cases:
+        data = text.encode()
+        assert _stream(data, orjson.loads, closed) == _stream(data, json.loads, closed), text[-60:]
+    for broken in (rest, f'{rest}, {{"a": }}]'):  # no closing bracket, a broken record
+        for loads in (orjson.loads, json.loads):
+            with __import__("pytest").raises(jsondoc.ParseError):
+                _stream(broken.encode(), loads)

@@ -30,6 +30,7 @@ _BOUNDARY = re.compile(rb"\}\s*,\s*\{")
 # by `,` or `}`, never by `key":`).
 _ELEMENT = re.compile(rb'\}\s*,\s*(\{\s*"[^"\\]*"\s*:)')
 _SKIP = re.compile(r"[\s,]*")
+_LONG_NUMBER = re.compile(rb"\d{19}")
 _TS_KEYS = ("timestamp", "@timestamp", "time", "ts", "datetime", "date", "eventTime", "t")
 _LEVEL_KEYS = ("level", "severity", "log.level", "levelname", "lvl", "loglevel", "log_level", "@level")
 _MSG_KEYS = ("message", "msg", "@message", "log", "text", "event")
@@ -138,7 +139,10 @@ def _fast(buf: bytes, loads: Loads) -> tuple[list[Any], int] | None:
 
 def _rest(buf: bytes, loads: Loads, closed: bool) -> list[Any] | None:
     """Every element left in buf and the array's `]` (none when not `closed`), or None when they
-    do not parse as exactly that in one call."""
+    do not parse as exactly that in one call. A run of 19 digits or more also gives None: orjson reads
+    an integer past 64 bits as a float, where the element-by-element reader keeps it exact."""
+    if _LONG_NUMBER.search(buf):
+        return None
     try:
         values = loads(b"[" + buf if closed else b"[" + buf + b"]")
     except (ValueError, RecursionError):
