@@ -30,7 +30,7 @@ _BOUNDARY = re.compile(rb"\}\s*,\s*\{")
 # by `,` or `}`, never by `key":`).
 _ELEMENT = re.compile(rb'\}\s*,\s*(\{\s*"[^"\\]*"\s*:)')
 _SKIP = re.compile(r"[\s,]*")
-_LONG_NUMBER = re.compile(rb"\d{19}")
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
 _TS_KEYS = ("timestamp", "@timestamp", "time", "ts", "datetime", "date", "eventTime", "t")
 _LEVEL_KEYS = ("level", "severity", "log.level", "levelname", "lvl", "loglevel", "log_level", "@level")
 _MSG_KEYS = ("message", "msg", "@message", "log", "text", "event")
@@ -141,7 +141,7 @@ def _rest(buf: bytes, loads: Loads, closed: bool) -> list[Any] | None:
     """Every element left in buf and the array's `]` (none when not `closed`), or None when they
     do not parse as exactly that in one call. A run of 19 digits or more also gives None: orjson reads
     an integer past 64 bits as a float, where the element-by-element reader keeps it exact."""
-    if _LONG_NUMBER.search(buf):
+    if b"0" * 19 in buf.translate(_ZEROS):  # (a regex search for 19 digits takes 25 ms a megabyte)
         return None
     try:
         values = loads(b"[" + buf if closed else b"[" + buf + b"]")
