@@ -4,7 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# e.g. make test PYTEST_ARGS="-n 2 --dist loadfile": two workers, each test file on one (pytest-xdist)
+# e.g. make test PYTEST_ARGS="-n 2 --dist loadfile --no-loadscope-reorder": two pytest-xdist workers, each
+# test file whole on one, the long files first (tests/conftest.py orders them; xdist's own reorder would
+# put them last)
 PYTEST_ARGS ?=
 LAB_PORT ?= 8888
 DASHBOARD_PORT ?= 8866
