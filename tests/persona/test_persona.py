@@ -249,6 +249,38 @@ def test_stop_kills_the_running_tool_and_keeps_the_history_consistent(
     run(root, {"model": SPEC}, body)
 
 
+def test_a_stopped_call_whose_result_comes_first_still_says_stopped(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The killed call's ToolCallFinished (an error, exit -9) may reach the view before the turn's
+    end marks open rows as stopped: the row says stopped either way (it once said error: exit -9)."""
+    scripted(
+        monkeypatch,
+        cj.ScriptedModel.reply(use("bash_tool", command="echo $$ > pid; exec sleep 60", description="wait")),
+        "after the stop",
+    )
+    finish = ConjurePersona._finish
+
+    async def finish_after_the_result(self: ConjurePersona, task: Any, view: Any) -> None:
+        rows = [s for s in view.segments if not isinstance(s, str)]
+        await until(lambda: all(r.status != "running" for r in rows), "the killed call's result")
+        await finish(self, task, view)
+
+    monkeypatch.setattr(ConjurePersona, "_finish", finish_after_the_result)
+
+    async def body(chat: Chat) -> None:
+        task = asyncio.ensure_future(chat.send("@Conjure wait a minute"))
+        session = await _session(chat)
+        pid_file = session.working_dir / "pid"
+        await until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", "the tool to start")
+        await chat.persona.cancel_response()
+        await asyncio.wait_for(task, 30)
+        final = chat.replies()[-1]
+        assert "Stopped." in final and "■ <b>bash_tool</b>" in final and "exit -9" not in final
+
+    run(root, {"model": SPEC}, body)
+
+
 async def _session(chat: Chat) -> cj.Session:
     await until(lambda: chat.persona.conjure.session is not None, "the session")
     session = chat.persona.conjure.session

@@ -228,11 +228,14 @@ class ConjurePersona(BasePersona):
             if row is not None:
                 result = event.result
                 row.duration_ms = event.duration_ms
-                row.status = (
-                    "denied" if result.error_code == "denied" else "error" if event.is_error else "ok"
-                )
-                if event.is_error and result.exit_code is not None:
-                    row.detail = f"exit {result.exit_code}"
+                if event.is_error and view.stopping:
+                    row.status = "stopped"  # the person's Stop killed it: not "error (exit -9)"
+                else:
+                    row.status = (
+                        "denied" if result.error_code == "denied" else "error" if event.is_error else "ok"
+                    )
+                    if event.is_error and result.exit_code is not None:
+                        row.detail = f"exit {result.exit_code}"
             self.set_status("is working…")
         elif not isinstance(event, FileCreated):
             return
@@ -327,6 +330,10 @@ class ConjurePersona(BasePersona):
     async def cancel_response(self) -> None:
         task = self._task
         if task is not None and not task.done():
+            if self._view is not None:
+                self._view[
+                    0
+                ].stopping = True  # calls the stop ends say "stopped", whichever event comes first
             task.cancel()
 
     async def update_model(self, model_id: str) -> None:

@@ -127,6 +127,8 @@ class TurnView:
     notes: list[str] = field(default_factory=list)  # trusted HTML: usage, stopped, errors
     attachments: list[str] = field(default_factory=list)  # the chat's attachment ids of the files
     finished: bool = False
+    stopping: bool = False
+    """The person asked to stop: a call that ends in an error from now on was stopped, not failed."""
 
     def add_text(self, text: str) -> None:
         if self.segments and isinstance(self.segments[-1], str):
