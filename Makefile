@@ -4,9 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# e.g. make test PYTEST_ARGS="-n 2 --dist loadfile --no-loadscope-reorder": two pytest-xdist workers, each
-# test file whole on one, the long files first (tests/conftest.py orders them; xdist's own reorder would
-# put them last)
+# make test runs the suite in TEST_WORKERS pytest-xdist workers, each test file whole on one, the long
+# files first (tests/conftest.py orders them); TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 LAB_PORT ?= 8888
 DASHBOARD_PORT ?= 8866
@@ -38,7 +38,7 @@ typecheck: install
 	$(BIN)/mypy
 
 test: install
-	$(BIN)/python -m pytest --durations=25 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 
 check: lint typecheck test
 
