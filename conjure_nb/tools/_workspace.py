@@ -6,6 +6,7 @@ import hashlib
 import mimetypes
 import os
 import shutil
+import stat
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
@@ -37,21 +38,23 @@ def snapshot(root: str | os.PathLike[str], skip: Collection[str] = _SKIP_DIRS) -
 
 
 def _scan(directory: str, prefix: str, out: Snapshot, skip: Collection[str]) -> None:
+    # os.listdir and os.lstat, not os.scandir: a Ctrl-C can land between scandir() returning its
+    # iterator and any `with` or `try` taking hold of it, and the iterator then warns when it is
+    # collected (ResourceWarning); a list has nothing to close.
     try:
-        with os.scandir(directory) as it:  # closed even when a Ctrl-C lands mid-listing
-            entries = list(it)
+        names = os.listdir(directory)
     except OSError:
         return
-    for entry in entries:
+    for name in names:
         try:
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name not in skip:
-                    _scan(entry.path, f"{prefix}{entry.name}/", out, skip)
-            elif entry.is_file(follow_symlinks=False):
-                st = entry.stat(follow_symlinks=False)
-                out[prefix + entry.name] = (st.st_size, st.st_mtime_ns)
+            st = os.lstat(os.path.join(directory, name))
         except OSError:
             continue
+        if stat.S_ISDIR(st.st_mode):
+            if name not in skip:
+                _scan(os.path.join(directory, name), f"{prefix}{name}/", out, skip)
+        elif stat.S_ISREG(st.st_mode):
+            out[prefix + name] = (st.st_size, st.st_mtime_ns)
 
 
 def media_type(name: str) -> str:

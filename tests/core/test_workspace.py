@@ -1,9 +1,10 @@
-"""Snapshots of a working dir: a listing cut short (a Ctrl-C mid-scan) leaves no directory handle open."""
+"""Snapshots of a working dir: a Ctrl-C during a scan leaves no directory handle to close."""
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +17,25 @@ class Interrupted(Exception):
     pass
 
 
+def _twenty_files(root: Path) -> None:
+    for i in range(20):
+        (root / f"f{i}.txt").write_text("x")
+
+
 def test_a_listing_cut_short_leaves_no_open_directory_handle(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for i in range(20):
-        (tmp_path / f"f{i}.txt").write_text("x")
+    _twenty_files(tmp_path)
+    seen = []
+    real_lstat = os.lstat
 
-    def cut_short(entries: Iterable[Any]) -> list[Any]:
-        next(iter(entries))
-        raise Interrupted  # what a KeyboardInterrupt does in the middle of the listing
+    def interrupted_on_the_fifth(path: Any) -> os.stat_result:
+        seen.append(path)
+        if len(seen) == 5:
+            raise Interrupted  # what a KeyboardInterrupt does in the middle of the listing
+        return real_lstat(path)
 
-    monkeypatch.setattr(_workspace, "list", cut_short, raising=False)
+    monkeypatch.setattr(os, "lstat", interrupted_on_the_fifth)
     with pytest.raises(Interrupted):
         _workspace._scan(str(tmp_path), "", {}, ())
     monkeypatch.undo()
@@ -34,3 +43,35 @@ def test_a_listing_cut_short_leaves_no_open_directory_handle(
     out: dict[str, Any] = {}
     _workspace._scan(str(tmp_path), "", out, ())
     assert len(out) == 20
+
+
+def test_a_ctrl_c_right_after_the_directory_is_opened_leaves_nothing_to_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window no `with` covers: the interrupt lands as the listing call returns (the CI failure
+    of test_keyboard_interrupt_keeps_history_consistent[docker-remote], twice)."""
+    _twenty_files(tmp_path)
+
+    def opened_then_interrupted(real: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def call(path: Any) -> Any:
+            real(path)  # the listing exists; then the Ctrl-C lands, before anyone holds it
+            raise Interrupted
+
+        return call
+
+    monkeypatch.setattr(os, "scandir", opened_then_interrupted(os.scandir))
+    monkeypatch.setattr(os, "listdir", opened_then_interrupted(os.listdir))
+    with pytest.raises(Interrupted):
+        _workspace._scan(str(tmp_path), "", {}, ())
+    monkeypatch.undo()
+    gc.collect()
+
+
+def test_a_snapshot_sees_files_in_folders_but_not_through_links(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "report.pdf").write_bytes(b"%PDF")
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "x.pyc").write_bytes(b"")
+    (tmp_path / "link").symlink_to(tmp_path / "out")
+    (tmp_path / "file-link").symlink_to(tmp_path / "out" / "report.pdf")
+    assert set(_workspace.snapshot(tmp_path)) == {"out/report.pdf"}
