@@ -56,12 +56,12 @@ def wanted(size: int | None) -> bool:
     return "polars" in sys.modules or importlib.util.find_spec("polars") is not None
 
 
-def grouped(blocks: Iterable[Block]) -> Iterator[list[Block]]:
-    """The blocks (body, first line number, lines) in groups of GROUP."""
+def grouped(blocks: Iterable[Block], size: int = GROUP) -> Iterator[list[Block]]:
+    """The blocks (body, first line number, lines) in groups of `size`."""
     group: list[Block] = []
     for block in blocks:
         group.append(block)
-        if len(group) == GROUP:
+        if len(group) == size:
             yield group
             group = []
     if group:

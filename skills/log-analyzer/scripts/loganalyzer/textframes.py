@@ -25,6 +25,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from .frames import Block, grouped
 from .logformats import canonical_level
 
 TEXT_ENV = "LOGANALYZER_TEXT"
@@ -35,7 +36,6 @@ GROUP = 4
 """Blocks (about 1 MB each) that one polars call reads."""
 AHEAD = 2
 """Groups counted at once, each in a thread of its own, while the caller takes an earlier one."""
-Block = tuple[bytes, int, int]  # (whole lines, the number of lines before them, lines in it)
 _NOTABLE = ("WARN", "ERROR", "FATAL")
 _BOM = b"\xef\xbb\xbf"
 _WINDOW = 12  # characters that hold the level and the space after it (longer levels: standard path)
@@ -98,7 +98,7 @@ def read_ahead(blocks: Iterable[Block], engine: Any) -> Iterator[tuple[Block, Co
     _polars()  # imported here, once: two threads importing it at once would each see half of it
     pending: deque[tuple[list[Block], Future[list[Counted | None]]]] = deque()
     with ThreadPoolExecutor(AHEAD, thread_name_prefix="loganalyzer-text") as pool:
-        for group in _grouped(blocks):
+        for group in grouped(blocks, GROUP):
             pending.append((group, pool.submit(count, group, engine)))
             if len(pending) > AHEAD:
                 done, future = pending.popleft()
@@ -106,17 +106,6 @@ def read_ahead(blocks: Iterable[Block], engine: Any) -> Iterator[tuple[Block, Co
         while pending:
             done, future = pending.popleft()
             yield from zip(done, future.result())
-
-
-def _grouped(blocks: Iterable[Block]) -> Iterator[list[Block]]:
-    group: list[Block] = []
-    for block in blocks:
-        group.append(block)
-        if len(group) == GROUP:
-            yield group
-            group = []
-    if group:
-        yield group
 
 
 def count(group: list[Block], engine: Any) -> list[Counted | None]:
