@@ -308,3 +308,28 @@ def test_more_signatures_than_the_analysis_keeps(tmp_path: Path, monkeypatch: py
     assert _same(path, monkeypatch)["stdlib"] == 0
     report = _in_process(path, "polars", monkeypatch)
     assert report["top_errors"][0]["signature"] == "<other signatures>"  # the table was folded
+
+
+def test_repeats_ties_and_times_out_of_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same message many times in a block, several messages of one signature at one time (the
+    example is the smallest of them), more than 64 errors in one millisecond, and times that go
+    back and forth: first/last seen, examples and counts equal the standard path's."""
+    pytest.importorskip("polars")
+    lines = []
+    for i in range(3000):
+        second = (i * 7919) % 3600  # out of order, each second visited about once
+        stamp = f"2026-03-14 09:{second // 60:02d}:{second % 60:02d},{i % 3 * 100:03d}"
+        level = ("ERROR", "WARN ", "INFO ", "FATAL")[i % 4]
+        lines.append(f"{stamp} - {level} [main:svc@1] - order {9000 - i % 50} failed with code {i % 3}")
+        if i % 10 == 0:  # the same line again: a message counted more than once in its block
+            lines.append(lines[-1])
+    tied = "2026-03-14 09:30:00,000 - ERROR [main:svc@1] - "
+    lines += [tied + f"timeout after {(x * 37) % 101} ms on shard {x % 5}" for x in range(90)]
+    lines += [tied.replace("09:30", "08:59") + "the earliest of all, out of order"]
+    path = tmp_path / "ties.log"
+    path.write_text("\n".join(lines) + "\n")
+    shares = _same(path, monkeypatch)
+    assert shares["polars"] == len(lines)
+    report = _in_process(path, "polars", monkeypatch)
+    timeouts = [s for s in report["top_errors"] if s["signature"].startswith("timeout")]
+    assert timeouts[0]["count"] == 90 and timeouts[0]["example"] == "timeout after 0 ms on shard 0"

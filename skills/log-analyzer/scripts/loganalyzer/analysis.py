@@ -176,16 +176,39 @@ class Analysis:
         levels, messages, counts, firsts, lasts = block.notes
         if not levels:
             return
-        kinds = list(map(self._kind.__getitem__, levels))
-        keys = list(zip(kinds, self.signature.many(messages)))
         for (minute, raw), n in block.minute_kinds.items():
             self.minute_kinds[(minute, self._kind[raw])] += n
-        for key, n in zip(keys, counts):
-            self.sig_counts[key] += n
-            self.sig_where[(key, block.service, block.host)] += n
-        self._seen(keys, firsts, messages)
+        kinds = list(map(self._kind.__getitem__, levels))
+        self._note_groups(kinds, messages, counts, firsts, lasts, (block.service, block.host))
+
+    def _note_groups(
+        self,
+        kinds: list[str],
+        messages: list[str],
+        counts: list[int],
+        firsts: list[str],
+        lasts: list[str],
+        where: tuple[Any, Any],
+    ) -> None:
+        """Rows grouped by message (their counts, earliest and latest times), all from one
+        service and host: counted per signature, a key at a time where the rows allow it."""
+        keys = list(zip(kinds, self.signature.many(messages)))
+        per_key: dict[tuple[str, str], int]
+        if counts.count(1) == len(counts):  # the usual case: every message once
+            per_key = Counter(keys)
+        else:
+            per_key = {}
+            for key, n in zip(keys, counts):
+                per_key[key] = per_key.get(key, 0) + n
+        sig_counts, sig_where = self.sig_counts, self.sig_where
+        for key, n in per_key.items():  # in the order keys first came, as a row at a time
+            sig_counts[key] += n
+            sig_where[(key, *where)] += n
+        if not self._seen_in_order(keys, firsts, messages):
+            self._seen(keys, firsts, messages)
         last = self.last_seen
-        for key, stamp in zip(keys, lasts):
+        ordered = all(map(_le, lasts, islice(lasts, 1, None)))
+        for key, stamp in dict(zip(keys, lasts)).items() if ordered else zip(keys, lasts):
             if stamp > last[key]:
                 last[key] = stamp
         if len(self.sig_counts) > 100_000:
