@@ -61,8 +61,8 @@ class Counted:
     `levels` counts raw level names, `minutes` ISO minutes (`2026-03-14T09:00`); `first`/`last`
     are the earliest and latest ISO timestamps of the whole block; `check` holds seconds
     (`yyyy-MM-dd HH:mm:ss`) for the reader's clock to check, and `assumed_utc`/`assumed_year` what
-    the block's times leave out. `notes` holds the WARN-and-worse rows grouped by (raw level,
-    message): their levels, messages, counts, and earliest and latest ISO timestamps;
+    the block's times leave out. `notes` holds the WARN-and-worse rows as (raw levels, messages,
+    counts, earliest and latest ISO timestamps), a row or a group of rows with one message each;
     `minute_kinds` counts them by (ISO minute, raw level).
     """
 
@@ -195,23 +195,18 @@ class Frame:
         return counted
 
     def notes(self, rows: Any) -> None:
-        """The notable rows (blk, lvl: the raw level, message, iso) grouped per block by level and
-        message, and counted per block by minute and level."""
+        """The notable rows (blk, lvl: the raw level, message, iso), in line order, handed to their
+        blocks as they are (each once: a message seen again costs the analysis a look-up), and
+        counted per block by minute and level."""
         pl = _polars()
         stamp = pl.col("iso")
-        # in the order of each message's first row, so signatures enter the analysis's counters in
-        # the order the standard path's records bring them (the order ties keep when it prunes)
-        grouped = (
-            rows.group_by("blk", "lvl", "message", maintain_order=True)
-            .agg(pl.len(), stamp.min(), stamp.max().alias("high"))
-            .sort("blk", maintain_order=True)
-        )
-        columns = [grouped[name].to_list() for name in grouped.columns]
+        levels, messages, stamps = (rows[name].to_list() for name in ("lvl", "message", "iso"))
         start = 0
-        for index, n in grouped.group_by("blk", maintain_order=True).len().iter_rows():
-            notes = tuple(column[start : start + n] for column in columns[1:])
-            self.at(index).notes = notes  # type: ignore[assignment]
-            start += n
+        for index, n in rows.group_by("blk", maintain_order=True).len().iter_rows():
+            end = start + n
+            at = stamps[start:end]
+            self.at(index).notes = (levels[start:end], messages[start:end], [1] * n, at, at)
+            start = end
         for index, minute, raw, n in rows.group_by("blk", stamp.str.slice(0, 16), "lvl").len().iter_rows():
             kinds = self.at(index).minute_kinds
             kinds[(minute, raw)] = kinds.get((minute, raw), 0) + n
@@ -250,13 +245,22 @@ class Zookeeper:
             return found.found
         frame = found.frame
         windows: dict[str, str] = {}
-        for index, minute, window, n in frame.group_by("blk", line.str.slice(0, 16), "win").len().iter_rows():
+        spans: dict[int, list[str]] = {}
+        groups = frame.group_by("blk", line.str.slice(0, 16), "win").agg(
+            pl.len(), line.min().alias("low"), line.max().alias("high")
+        )
+        for index, minute, window, n, low, high in groups.iter_rows():
             raw = windows.get(window) or windows.setdefault(window, window.partition(" ")[0])
             counted = found.at(index)
             counted.levels[raw] = counted.levels.get(raw, 0) + n
             iso = f"{minute[:10]}T{minute[11:]}"
             counted.minutes[iso] = counted.minutes.get(iso, 0) + n
-        for index, low, high in frame.group_by("blk").agg(line.min(), line.max().alias("high")).iter_rows():
+            span = spans.get(index)
+            if span is None:
+                spans[index] = [low, high]
+            else:
+                span[0], span[1] = min(span[0], low), max(span[1], high)
+        for index, (low, high) in spans.items():
             counted = found.at(index)
             counted.first, counted.last = _iso(low), _iso(high)
             tail = counted.tail
