@@ -98,7 +98,9 @@ class Frame:
     def __init__(self, blocks: list[Block], frame: Any, lines: int):
         self.blocks, self.frame, self.lines = blocks, frame, lines
         self._counts: Counts | None = None
-        self._notable: tuple[frozenset[Any], list[list[Any]] | None] | None = None
+        # the levels asked for, and their records: a checked frame until the analysis first asks
+        # (it turns them into lists on its own thread), then the lists; None: refused
+        self._notable: tuple[frozenset[Any], Any] | None = None
         self._counted = False
 
     def prepare(self) -> None:
@@ -106,7 +108,8 @@ class Frame:
         itself is then let go (the analysis asks for nothing else: memory for the next one)."""
         counts = self.counts()
         if counts is not None:
-            self.notable([raw for raw in counts[0] if canonical_level(raw)[0] in _NOTABLE])
+            levels = [raw for raw in counts[0] if canonical_level(raw)[0] in _NOTABLE]
+            self._notable = frozenset(levels), self._columns(levels)
         self.frame = None
 
     def counts(self) -> Counts | None:
@@ -148,9 +151,14 @@ class Frame:
             if self.frame is None:  # let go after `prepare` (which took the same levels)
                 return None
             self._notable = wanted, self._columns(levels)
-        return self._notable[1]
+        found = self._notable[1]
+        if found is not None and not isinstance(found, list):
+            found = [found[name].to_list() for name in ("level", "message", "timestamp", "service", "host")]
+            self._notable = wanted, found
+        return found  # type: ignore[no-any-return]
 
-    def _columns(self, levels: list[Any]) -> list[list[Any]] | None:
+    def _columns(self, levels: list[Any]) -> Any:
+        """The records at these levels (level, message, timestamp, service, host), checked, or None."""
         import polars as pl
 
         df = self.frame.filter(pl.col("level").is_in(levels))
@@ -162,7 +170,7 @@ class Frame:
         ).row(0, named=True)
         if row["nulls"] or row["coerced"] or row["nul"] or not _plain(row["hosts"]):
             return None
-        return [df[name].to_list() for name in ("level", "message", "timestamp", "service", "host")]
+        return df.select("level", "message", "timestamp", "service", "host")
 
 
 def _polars() -> Any:
