@@ -171,3 +171,37 @@ def test_the_end_of_an_array_parses_in_one_call_as_element_by_element() -> None:
         for loads in (orjson.loads, json.loads):
             with __import__("pytest").raises(jsondoc.ParseError):
                 _stream(broken.encode(), loads)
+
+
+def test_a_batch_of_messages_gets_the_signatures_of_one_at_a_time() -> None:
+    """`many` works out a batch's lines together (joined by newlines): messages holding newlines,
+    over 300 characters, with UUIDs or repeated, each still gets the plain way's signature."""
+    rnd = random.Random(17)
+    signature = diagnose.Signatures()
+    for _ in range(400):
+        batch = []
+        for _ in range(rnd.randint(1, 60)):
+            message = "".join(rnd.choice(_PARTS) for _ in range(rnd.randint(0, 30)))
+            batch.append(rnd.choice([message, _variant(message, rnd), message + "y" * 290, message]))
+        if rnd.random() < 0.5:  # no newline at all: the batch's quick way to first lines
+            batch = [m.replace("\n", " ") for m in batch]
+        assert signature.many(batch) == [_plain(m) for m in batch], batch
+
+
+def test_uuids_are_found_from_their_dash_as_the_regex_finds_them() -> None:
+    rnd = random.Random(29)
+    uuid = "123e4567-e89b-12d3-a456-426614174000"
+    cases = [
+        uuid,
+        uuid + uuid,
+        uuid + "-e89b-12d3-a456-426614174000",  # a second UUID's tail after the first one
+        "0123456789" + uuid[8:],  # more digits before the dash than a UUID holds
+        "x" + uuid[1:],
+        "-" + uuid,
+        uuid[:-1],
+        "id=" + uuid + ", again " + uuid.upper(),
+    ]
+    pieces = ["0", "a", "F", "g", "-", "12345678", "-abcd", "-0123456789ab", uuid, uuid[4:], " "]
+    cases += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 40))) for _ in range(5000)]
+    for text in cases:
+        assert diagnose._uuids(text) == diagnose._UUID.sub("<uuid>", text), text

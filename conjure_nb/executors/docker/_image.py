@@ -57,6 +57,7 @@ WHEELS = (
     "pypdfium2>=4.30",
     "httpx>=0.27",
     "orjson>=3.9",
+    "msgspec>=0.18",
     "pyyaml>=6.0",
 )
 PYTHON_VERSION = "3.11"  # bookworm's python3

@@ -14,7 +14,7 @@ import time
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from itertools import compress, islice, repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from operator import le as _le
 from typing import Any
 
@@ -72,10 +72,11 @@ class Analysis:
 
         Returns False, having counted nothing, when the batch does not have that shape.
         """
+        take = _attribute if hasattr(batch, "standard") else _key  # msgspec's rows (jsondoc.Rows), or dicts
         try:
-            levels = list(map(_get, batch, repeat("level")))
-            stamps = list(map(_get, batch, repeat("timestamp")))
-            services = list(map(_get, batch, repeat("service")))
+            levels = take(batch, "level")
+            stamps = take(batch, "timestamp")
+            services = take(batch, "service")
             present = Counter(levels)  # TypeError for unhashable levels or services
             by_service = Counter(services)
             if not batch or None in present or None in by_service:
@@ -94,8 +95,8 @@ class Analysis:
         if not self._kind.keys().isdisjoint(present):
             chosen = list(map(self._kind.__contains__, levels))
             rows = list(compress(batch, chosen))
-            messages = list(map(_get, rows, repeat("message")))
-            hosts = list(map(_get, rows, repeat("host")))
+            messages = take(rows, "message")
+            hosts = take(rows, "host")
             if None in messages or None in hosts:
                 return False  # "msg", "hostname"...: the general path knows the aliases
             notable = [
@@ -393,6 +394,16 @@ def ranked(counter: Counter[Any], limit: int | None = None) -> list[tuple[Any, i
     """Counts, highest first, ties by key: the same order however the counts were gathered
     (`most_common` breaks ties by insertion order, which differs between shards)."""
     return sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))[:limit]
+
+
+def _key(records: list[Any], key: str) -> list[Any]:
+    """Each record's value of `key` (None where it has none); TypeError when one is not a dict."""
+    return list(map(_get, records, repeat(key)))
+
+
+def _attribute(rows: list[Any], name: str) -> list[Any]:
+    """Each row's attribute `name` (msgspec's rows: every one has it)."""
+    return list(map(attrgetter(name), rows))
 
 
 def _maybe_bad_second(text: str) -> bool:

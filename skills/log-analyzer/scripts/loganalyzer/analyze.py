@@ -25,7 +25,7 @@ from . import window as windows
 from .analysis import Analysis, ranked
 from .diagnose import Thresholds, bursts, diagnose, mark_ongoing
 from .frames import Frame
-from .jsondoc import ENVELOPE, ParseError, array_windows, writable
+from .jsondoc import ENVELOPE, ParseError, Rows, array_windows, writable
 from .logformats import Columns
 from .parse_logs import FORMATS, LogReader, add_input_options, detect, reader_from_args
 from .partial import merge, to_partial
@@ -80,6 +80,11 @@ def tally(reader: LogReader, top: int = 10, jobs: int = 0) -> Analysis:
             else:
                 for values in reader.standard(batch):
                     _add(acc, reader, values)
+        elif isinstance(batch, Rows):  # msgspec's: counted as they are, or read again the standard way
+            if acc.add_columns(batch):
+                reader.stats.engine_records["msgspec"] += len(batch)
+            else:
+                _add(acc, reader, batch.standard())
         else:
             _add(acc, reader, batch)
     return acc

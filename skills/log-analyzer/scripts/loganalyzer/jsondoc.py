@@ -73,6 +73,68 @@ def json_codec() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
     return json.loads, dumps
 
 
+class Rows(list):  # type: ignore[type-arg]
+    """A chunk of a JSON array read by msgspec (`rows_loads`): a row per element holding only its
+    timestamp, level, service, host and message, all strings (`ROW_KEYS`, read as attributes).
+
+    Only `Analysis.add_columns` takes rows; when it turns them down, `standard()` reads the same
+    bytes the way the standard path would have, into whole records."""
+
+    __slots__ = ("data", "loads")
+    data: bytes
+    loads: Loads
+
+    def standard(self) -> list[Any]:
+        """The chunk's elements as the standard path reads them: one `loads` call (orjson), or
+        element by element when that fails (as `stream_array` does)."""
+        try:
+            values = self.loads(self.data)
+        except (ValueError, RecursionError):
+            values = None
+        return values if isinstance(values, list) else _slow(self.data[1:], True, 0)[0]
+
+
+ROW_KEYS = ("timestamp", "level", "service", "host", "message")
+
+
+def rows_loads(standard: Loads) -> Loads:
+    """A `loads` for `stream_array` that reads a chunk with msgspec into `Rows` when every element
+    is an object whose ROW_KEYS all hold strings, skipping its other keys in C (no dict, no string
+    for them), and otherwise returns `standard(data)` (the standard path, unchanged).
+
+    Wherever msgspec reads a chunk, the standard path reads the same strings for those keys: both
+    are strict JSON readers that keep a key's last value, and msgspec refuses (so the chunk goes
+    the standard way) lone surrogate escapes, NaN, bad UTF-8 inside the kept strings, and nesting
+    deeper than Python's recursion limit, which orjson (1,024 levels) always reads. It reads what
+    orjson refuses only in the keys it skips (bad UTF-8, 1e400): the standard path then reads the
+    chunk element by element with the same values for the kept keys. A chunk msgspec turns down
+    that holds a run of 19 digits is read element by element (ValueError here), as `_rest` does,
+    so an integer past 64 bits stays exact. tests/monitoring/test_msgspec_engine.py compares the
+    reports on such inputs."""
+    import msgspec
+
+    class Row(msgspec.Struct, gc=False):  # no cycles: its fields are strings
+        timestamp: str
+        level: str
+        service: str
+        host: str
+        message: str
+
+    decode = msgspec.json.Decoder(list[Row]).decode
+
+    def loads(data: bytes) -> Any:
+        try:
+            found = Rows(decode(data))
+        except (ValueError, RecursionError):  # msgspec.DecodeError and ValidationError are ValueErrors
+            if b"0" * 19 in data.translate(_ZEROS):  # orjson would read an integer past 64 bits as a
+                raise ValueError("a run of 19 digits") from None  # float: element by element, exact
+            return standard(data)
+        found.data, found.loads = data, standard
+        return found
+
+    return loads
+
+
 def preview(value: Any) -> str:
     """A short JSON text of a value for a malformed-record example; never raises."""
     try:

@@ -34,10 +34,11 @@ from .jsondoc import (
     ParseError,
     extract_records,
     json_codec,
+    rows_loads,
     stream_array,
 )
 from .logformats import TEXT_PATTERNS, Columns, LineParser, Record, TextFormats, regex_parser
-from .readstats import ParseStats, Progress, blocks
+from .readstats import ParseStats, Progress, blocks, rows_engine
 from .timestamps import BadTimestamp
 
 _loads, _dumps = json_codec()
@@ -225,7 +226,7 @@ class LogReader:
     def _document(self, handle: BinaryIO, head: bytes, size: int | None) -> Iterator[list[Any]]:
         """A JSON array or envelope: streamed a chunk at a time when the shape allows."""
         if self.elements:
-            for batch in stream_array(handle, _loads, closed=self.end is None):
+            for batch in stream_array(handle, self._array_loads(size), closed=self.end is None):
                 self.stats.lines += len(batch)
                 self.stats.records += len(batch)
                 yield batch
@@ -234,7 +235,7 @@ class LogReader:
         envelope = ENVELOPE.match(head, 3 if head.startswith(b"\xef\xbb\xbf") else 0)
         if stripped.startswith(b"[") or envelope is not None:
             handle.read(head.index(b"[") + 1 if envelope is None else envelope.end())
-            for batch in stream_array(handle, _loads):
+            for batch in stream_array(handle, self._array_loads(size)):
                 self.stats.lines += len(batch)
                 self.stats.records += len(batch)
                 yield batch
@@ -260,6 +261,15 @@ class LogReader:
         self.stats.records += len(values)
         for start in range(0, len(values), BATCH):
             yield values[start : start + BATCH]
+
+    def _array_loads(self, size: int | None) -> Any:
+        """How a JSON array's chunks are read: msgspec's `Rows` for the analysis (`columns`) of a
+        big array where msgspec is installed (analyze.tally counts the rows it takes in
+        `engine_records`), else the standard path's loads."""
+        if not (self.columns and rows_engine(size)):
+            return _loads
+        self.stats.engine_records["msgspec"] = 0
+        return rows_loads(_loads)
 
     def _text_parsers(self, fmt: str) -> tuple[LineParser, list[Any]]:
         """The line parser and the block layouts (pattern, builders) of a text format."""

@@ -16,8 +16,28 @@ from .timestamps import Clock
 
 ENGINE_ENV = "LOGANALYZER_JSON"
 """Which engine reads JSON: `stdlib` (the standard library even where orjson is installed),
-`orjson` (never polars), `polars` (polars for JSON Lines of any size); unset, the fastest there
-is for the input. The tests compare them on the same inputs."""
+`orjson` (never polars nor msgspec), `polars` (polars for JSON Lines of any size), `msgspec`
+(msgspec for JSON arrays of any size); unset, the fastest there is for the input. The tests
+compare them on the same inputs."""
+ROWS_MIN = 16 << 20
+"""JSON arrays smaller than this are not read with msgspec (its import would cost more)."""
+
+
+def rows_engine(size: int | None) -> bool:
+    """Whether a JSON array of `size` bytes is read with msgspec (`jsondoc.rows_loads`): msgspec
+    0.18 or later and orjson are importable, and either LOGANALYZER_JSON is `msgspec` or, unset,
+    the input has at least ROWS_MIN bytes."""
+    choice = os.environ.get(ENGINE_ENV, "").strip().lower()
+    if choice not in ("", "msgspec") or (choice == "" and (size or 0) < ROWS_MIN):
+        return False
+    if json_engine() != "orjson":  # the chunks msgspec turns down go to orjson (see rows_loads)
+        return False
+    try:
+        import msgspec
+    except ImportError:
+        return False
+    version = tuple(int(p) for p in re.findall(r"\d+", getattr(msgspec, "__version__", "0"))[:2])
+    return version >= (0, 18)
 
 
 def json_engine() -> str:
