@@ -3,7 +3,7 @@
 Prints one JSON line per measurement. The data lives in a temp dir that is removed at the end.
 
     .venv/bin/python bench/bench_analyze.py [--records 1000000] [--text-lines 1000000] [--fetch 100000]
-        [--array-records 200000]
+        [--array-records 200000] [--repeat 2] [--compare REV] [--only jsonl|log4j|array|inferred|fetch]
 
 Issue 23: the JSON array faster than json.load + Counter in CPU seconds too (all processes
 counted); 1M JSON Lines within 1.5x of polars' bare read_ndjson, under 100 MB; 1M log4j lines under
@@ -386,6 +386,9 @@ def bench_fetch(tmp: Path, records: int) -> None:
     )
 
 
+_BENCHES = ("jsonl", "log4j", "array", "inferred", "fetch")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -394,7 +397,11 @@ def main() -> int:
     parser.add_argument("--array-records", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=2, help="baseline/analyze pairs to run")
     parser.add_argument("--compare", metavar="REV", help="also run the analyzer of this git revision")
+    parser.add_argument(
+        "--only", choices=_BENCHES, help="run this bench alone (jsonl: the 1M JSON Lines one)"
+    )
     args = parser.parse_args()
+    runs = {name: args.only in (None, name) for name in _BENCHES}
     emit(
         bench="env",
         python=sys.version.split()[0],
@@ -408,15 +415,15 @@ def main() -> int:
         tmp = Path(name)
         before = _checkout(args.compare, tmp / "before") if args.compare else None
         compileall.compile_dir(str(SCRIPTS), quiet=1)
-        if args.records:
+        if args.records and runs["jsonl"]:
             bench_jsonl(tmp, args.records, args.repeat, before)
-        if args.text_lines:
+        if args.text_lines and runs["log4j"]:
             bench_log4j(tmp, args.text_lines, args.repeat, before)
-        if args.array_records:
+        if args.array_records and runs["array"]:
             bench_json_array(tmp, args.array_records, args.repeat, before)
-        if args.text_lines:
+        if args.text_lines and runs["inferred"]:
             bench_inferred(tmp, args.text_lines, args.repeat, before)
-        if args.fetch:
+        if args.fetch and runs["fetch"]:
             bench_fetch(tmp, args.fetch)
     emit(bench="env_end", load=[round(x, 2) for x in os.getloadavg()])
     return 0

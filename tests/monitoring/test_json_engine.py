@@ -188,6 +188,7 @@ _ODD: dict[str, tuple[str, Any]] = {
     "leap-ish second": ("timestamp", "2026-03-14T09:00:61Z"),
     "unreal date": ("timestamp", "2026-02-30T09:00:00Z"),
     "two zones": ("timestamp", "2026-03-14T09:00:00ZZ"),
+    "surrogate timestamp": ("timestamp", "2026-03-14T09:00:00.000\ud800Z"),  # polars reads NUL
     "no message": ("message", None),
 }
 _ODD_LINES = {
@@ -235,3 +236,33 @@ def test_polars_hands_every_doubtful_block_to_the_standard_path(
     clean = tmp_path / "clean.jsonl"
     clean.write_text("".join(line + "\n" for line in lines[:150]))
     assert _clean(_in_process(clean, "polars", monkeypatch)) == ("polars", {"polars": 150, "orjson": 0})
+
+
+@pytest.mark.parametrize("order", ["in order", "shuffled", "a minute each", "short stamps"])
+def test_polars_counts_minutes_in_any_order_as_the_standard_path(
+    tmp_path: Path, order: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The polars engine counts the minutes of a block with one binary search per minute when its
+    times are in order (the usual case) and row by row when they are not, or span many minutes,
+    or are too short to hold a minute: the same report as the standard library's either way."""
+    pytest.importorskip("polars")
+    import random
+
+    records = list(generate(3000, seed=29))
+    if order == "shuffled":
+        random.Random(3).shuffle(records)
+    elif order == "a minute each":  # one block over 3,000 minutes
+        for i, rec in enumerate(records):
+            rec["timestamp"] = f"2026-03-{14 + i // 1440:02d}T{i // 60 % 24:02d}:{i % 60:02d}:07.5Z"
+    elif order == "short stamps":  # in order, but shorter than a minute's 16 characters
+        for i, rec in enumerate(records):
+            rec["timestamp"] = f"2026-03-{10 + i // 1000:02d}Z"
+    path = tmp_path / "times.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    fast = _in_process(path, "polars", monkeypatch)
+    slow = _in_process(path, "stdlib", monkeypatch)
+    engine = _clean(fast)
+    _clean(slow)
+    assert fast == slow
+    if order != "short stamps":  # those are no real times: the standard path reads every record
+        assert engine == ("polars", {"polars": 3000, "orjson": 0})

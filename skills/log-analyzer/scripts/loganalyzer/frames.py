@@ -30,6 +30,10 @@ FRAME_MIN = 16 << 20
 GROUP = 1
 """Blocks (about 1 MB each) that one polars call reads. Two cost ~10% less CPU time but take the
 peak RSS of 1M records over 100 MB (polars' library is ~35 MB of it; bench_analyze.py measures)."""
+WORKERS = 2
+"""Threads that read and count groups at once, each handing its parse to polars' thread pool:
+with two, both cores stay busy while the caller adds a frame up (about 5 MB more peak RSS than
+one: a third group in flight)."""
 _ALLOCATOR_ENV = "_RJEM_MALLOC_CONF"
 _ALLOCATOR = "dirty_decay_ms:20,muzzy_decay_ms:0"
 """polars' jemalloc gives freed pages back at once instead of keeping them for reuse (the peak
@@ -39,8 +43,9 @@ KEYS = ("timestamp", "level", "service", "host", "message")
 _NOTABLE = ("WARN", "ERROR", "FATAL")  # levels whose records' messages are read (as analysis._NOTABLE)
 _BAD_SECOND = r"T\d\d:\d\d:[6-9]"  # seconds 60-99, as analysis._BAD_SECOND
 # a timestamp the standard path reads differently: seconds 60-99, a Z before its end, no Z at its
-# end, or nothing at all (so each has exactly one Z, at its end)
-_ODD_STAMP = _BAD_SECOND + r"|Z[\s\S]|[^Z]\z|^\z"
+# end, nothing at all (so each has exactly one Z, at its end), or a NUL (polars' text for a lone
+# surrogate escape, which the standard path keeps)
+_ODD_STAMP = _BAD_SECOND + r"|Z[\s\S]|[^Z]\z|^\z|\x00"
 # a string that polars may have made from a number, a boolean, an object or an array, or (NUL)
 # from a lone surrogate escape
 _COERCED_MESSAGE = r"^(?:[\[{]|-?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?$|true$|false$)|\x00"
@@ -69,19 +74,22 @@ def grouped(blocks: Iterable[Block], size: int = GROUP) -> Iterator[list[Block]]
 
 
 def read_ahead(groups: Iterable[list[Block]]) -> Iterator[tuple[list[Block], Frame | None]]:
-    """Each group with its frame (None: polars refused it), the next group read in a thread
-    while the caller counts this one (polars lets go of the GIL while it parses)."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Each group with its frame (None: polars refused it), in order; the next groups are read in
+    WORKERS threads while the caller counts this one (polars lets go of the GIL while it parses)."""
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
 
-    with ThreadPoolExecutor(1, thread_name_prefix="loganalyzer-polars") as pool:
-        pending = None
+    _polars()  # imported here, once: threads importing it at once could see it half made
+    pending: deque[tuple[list[Block], Future[Frame | None]]] = deque()
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="loganalyzer-polars") as pool:
         for group in groups:
-            future = pool.submit(read, group)
-            if pending is not None:
-                yield pending[0], pending[1].result()
-            pending = (group, future)
-        if pending is not None:
-            yield pending[0], pending[1].result()
+            pending.append((group, pool.submit(read, group)))
+            if len(pending) > WORKERS:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 Counts = tuple[dict[Any, int], dict[Any, int], dict[str, int], str, str]
@@ -115,33 +123,24 @@ class Frame:
     def counts(self) -> Counts | None:
         """(records per level, per service, per minute prefix, the lowest and highest timestamp),
         or None unless every record has a level, a service and a UTC timestamp ending in its
-        only `Z`, with levels and services that polars cannot have made from other JSON values."""
+        only `Z`, with levels, services and timestamps that polars cannot have made from other
+        JSON values."""
         if not self._counted and self.frame is not None:
             self._counts, self._counted = self._count(), True
         return self._counts
 
     def _count(self) -> Counts | None:
-        import polars as pl
-
-        ts = pl.col("timestamp")
-        groups = self.frame.group_by("level", "service", ts.str.slice(0, 16).alias("minute")).agg(
-            n=pl.len(), odd=ts.str.contains(_ODD_STAMP).any(), low=ts.min(), high=ts.max()
-        )
-        levels: dict[Any, int] = {}
-        services: dict[Any, int] = {}
-        minutes: dict[str, int] = {}
-        lows, highs = [], []
-        for level, service, minute, n, odd, low, high in groups.iter_rows():
-            if level is None or service is None or minute is None or odd:
-                return None  # a null (or missing) value, a time not in UTC, seconds past 59
-            levels[level] = levels.get(level, 0) + n
-            services[service] = services.get(service, 0) + n
-            minutes[minute] = minutes.get(minute, 0) + n
-            lows.append(low)
-            highs.append(high)
+        frame = self.frame
+        level, service, stamps = (frame.get_column(name) for name in ("level", "service", "timestamp"))
+        if not frame.height or level.null_count() or service.null_count() or stamps.null_count():
+            return None  # a null (or missing) value
+        if stamps.str.contains(_ODD_STAMP).any():
+            return None  # a time not in UTC, seconds past 59, a lone surrogate
+        levels, services = _tally(level), _tally(service)
         if not _plain(levels) or not _plain(services):
             return None
-        return levels, services, minutes, min(lows), max(highs)
+        minutes, low, high = _by_minute(stamps)
+        return levels, services, minutes, low, high
 
     def notable(self, levels: list[Any]) -> list[list[Any]] | None:
         """The columns (level, message, timestamp, service, host) of the records at these levels,
@@ -208,6 +207,37 @@ def read(blocks: list[Block]) -> Frame | None:
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
         return None  # whatever polars cannot count goes the standard path
     return found
+
+
+def _tally(column: Any) -> dict[Any, int]:
+    """How many times each value occurs in a polars Series."""
+    found = column.value_counts()
+    return dict(zip(found.to_series(0).to_list(), found.to_series(1).to_list()))
+
+
+_RUNS = 64
+"""Minutes a sorted frame's times may span before they are counted row by row instead."""
+
+
+def _by_minute(stamps: Any) -> tuple[dict[str, int], str, str]:
+    """Rows per minute prefix (the first 16 characters), and the lowest and highest time, of a
+    polars Series of strings: in order (the usual case), one binary search per minute."""
+    if stamps.is_sorted():
+        first, last = stamps[0], stamps[-1]
+        counts: dict[str, int] = {}
+        start, end = 0, len(stamps)
+        minute = first[:16]
+        while minute != last[:16] and len(counts) < _RUNS:
+            if len(minute) < 16 or minute[-1] == "\U0010ffff":
+                break  # no string is just above every one with this prefix
+            cut = stamps.search_sorted(minute[:-1] + chr(ord(minute[-1]) + 1), side="left")
+            counts[minute] = cut - start
+            start, minute = cut, stamps[cut][:16]
+        else:
+            if minute == last[:16]:
+                counts[minute] = end - start
+                return counts, first, last
+    return _tally(stamps.str.slice(0, 16)), stamps.min(), stamps.max()
 
 
 def _plain(values: Iterable[Any]) -> bool:

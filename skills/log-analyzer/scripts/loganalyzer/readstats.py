@@ -179,46 +179,103 @@ def blocks(
 ) -> Iterator[tuple[bytes, int, int]]:
     """Whole lines, about `chunk` bytes at a time: (block, lines before it, lines in it).
 
-    A leading UTF-8 byte order mark is dropped. A line longer than `max_line` bytes is skipped as
-    it streams past, never held whole, and counted as malformed with its length: a 2 GB file
-    without a newline costs one pass over the disk and `max_line` of memory.
+    A leading UTF-8 byte order mark is dropped. A line longer than `max_line` bytes (its newline
+    aside) is skipped as it streams past, never held whole, and counted as malformed with its
+    length: a 2 GB file without a newline costs one pass over the disk and `max_line` of memory.
+    A last line without a newline is kept unless it is blank.
+
+    The input is read into one reused buffer, and each block copied out of it once: a fresh
+    buffer for every read costs more in page faults than the copy.
     """
-    parts: list[bytes] = []  # the unfinished last line
-    held = lineno = done = 0
-    skipped = -1  # bytes of an over-long line skipped so far; -1 when not skipping
-    first: bytes = b""
-    while True:
-        data = handle.read(chunk)
-        if not data:
-            break
-        if done == 0 and data.startswith(b"\xef\xbb\xbf"):
-            data = data[3:]
-        done += len(data)
-        if skipped >= 0:
-            cut = data.find(b"\n")
-            if cut < 0:
-                skipped += len(data)
-                continue
-            stats.long_line(lineno + 1, first, skipped + cut, max_line)
-            lineno, skipped, data = lineno + 1, -1, data[cut + 1 :]
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            parts.append(data)
-            held += len(data)
-            if held > max_line:
-                first, skipped, parts, held = parts[0][:200], held, [], 0
-            continue
-        body = b"".join((*parts, memoryview(data)[:cut]))  # one copy of the block, not two
-        parts, held = [data[cut + 1 :]], len(data) - cut - 1
+    reader = _Lines(handle, stats, max_line, chunk)
+    for body in reader:
         lines = body.count(b"\n") + 1
-        yield body, lineno, lines
-        lineno += lines
-        progress.update(done, stats.records)
-    if skipped >= 0:
-        stats.long_line(lineno + 1, first, skipped, max_line)
-    tail = b"".join(parts)
-    if tail.strip():
-        yield tail, lineno, tail.count(b"\n") + 1
+        yield body, reader.lineno, lines
+        reader.lineno += lines
+        progress.update(reader.done, stats.records)
+
+
+class _Lines:
+    """The blocks of whole lines of `blocks` (each without its last newline). A line over the
+    limit is reported to `stats` as it is skipped; `lineno` counts the lines before the next
+    block (the skipped ones here, the blocks' by the caller)."""
+
+    def __init__(self, handle: BinaryIO, stats: ParseStats, max_line: int, chunk: int):
+        self.handle, self.stats, self.max_line = handle, stats, max_line
+        self.chunk = max(1, min(chunk, max_line))  # so a line within one read is within the limit
+        self.lineno = self.done = 0
+        self.buf = bytearray(max(3, self.chunk))
+        self.held = 0  # bytes at the front of `buf` not handed out yet
+
+    def __iter__(self) -> Iterator[bytes]:
+        # A read takes at most `chunk` bytes (no more than the limit) and the buffer grows to at
+        # most max_line + 1 bytes, so every line over the limit is met unfinished and skipped.
+        fresh = 0  # buf[:fresh] is known to hold no newline (the start of an unfinished line)
+        while True:
+            if fresh == self.held:
+                if self.held == len(self.buf):  # an unfinished line fills the buffer: make room
+                    self.buf += bytes(min(len(self.buf), self.max_line + 1 - len(self.buf)))
+                if not self._read():
+                    break
+            cut = self.buf.rfind(b"\n", fresh, self.held)
+            if cut < 0:
+                fresh = self.held
+                if self.held > self.max_line:
+                    if not self._skip(bytes(self.buf[: min(200, self.held)]), self.held):
+                        return
+                    fresh = 0
+                continue
+            yield bytes(memoryview(self.buf)[:cut])
+            self._keep(cut + 1)
+            fresh = self.held
+        tail = bytes(self.buf[: self.held])
+        if tail.strip():
+            yield tail
+
+    def _read(self) -> int:
+        """Read up to `chunk` bytes into the free end of the buffer: how many (0 at the end)."""
+        read = self._fill()
+        if read and self.done - read < 3:  # the input's first bytes: drop a byte order mark
+            while self.done < 3 and (more := self._fill()):
+                read += more
+            if self.buf.startswith(b"\xef\xbb\xbf"):
+                self.buf[: self.held - 3] = self.buf[3 : self.held]
+                self.held -= 3
+        return read
+
+    def _fill(self) -> int:
+        with memoryview(self.buf) as view:
+            into = view[self.held : self.held + self.chunk]
+            read: int = self.handle.readinto(into) or 0  # type: ignore[attr-defined]
+        self.done += read
+        self.held += read
+        return read
+
+    def _keep(self, start: int) -> None:
+        """Move buf[start:held] (an unfinished line) to the front of the buffer, which goes back
+        to its usual size when a long line made it grow."""
+        rest = self.buf[start : self.held]
+        if len(self.buf) > max(3, self.chunk) and len(rest) <= self.chunk:
+            self.buf = bytearray(max(3, self.chunk))
+        self.buf[: len(rest)] = rest
+        self.held = len(rest)
+
+    def _skip(self, start: bytes, size: int) -> bool:
+        """Read past the rest of a line over the limit, `size` bytes of it (all that the buffer
+        holds) seen so far; False when the input ends within it."""
+        self.held = 0
+        while self._read():
+            cut = self.buf.find(b"\n", 0, self.held)
+            if cut >= 0:
+                self.stats.long_line(self.lineno + 1, start, size + cut, self.max_line)
+                self.lineno += 1
+                self._keep(cut + 1)
+                return True
+            size += self.held
+            self.held = 0
+        self.stats.long_line(self.lineno + 1, start, size, self.max_line)
+        self.lineno += 1
+        return False
 
 
 class Progress:
