@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -116,3 +117,29 @@ def test_bad_merge_inputs_are_clear_errors(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "cannot read" in missing.stderr
     neither = run_script(ANALYZE)
     assert neither.returncode == 2 and "--merge" in neither.stderr
+
+
+def test_a_merge_names_the_engines_that_read_its_parts(tmp_path: Path, monkeypatch: Any) -> None:
+    """A merged report says polars read the records polars read in the parts (not `stdlib`), with
+    each engine's share added up: the same as the single pass over the whole input."""
+    pytest.importorskip("polars")
+    analyze_mod: Any = load_script("analyze")
+    parse_logs: Any = load_script("parse_logs")
+    for fmt, env in (("jsonl", "LOGANALYZER_JSON"), ("log4j", "LOGANALYZER_TEXT")):
+        monkeypatch.setenv(env, "polars")
+        lines = _lines(fmt, 3000, 7)
+        whole = tmp_path / f"whole.{fmt}"
+        whole.write_text("\n".join(lines) + "\n")
+        single = analyze_mod.analyze(parse_logs.LogReader(str(whole), quiet=True, year=2026))
+        partials = []
+        for index, (start, end) in enumerate([(0, 1000), (1000, 3000)]):
+            shard = tmp_path / f"part{index}.{fmt}"
+            shard.write_text("".join(line + "\n" for line in lines[start:end]))
+            reader = parse_logs.LogReader(str(shard), single["format"], quiet=True, year=2026)
+            partials.append(json.loads(json.dumps(analyze_mod.partial(reader))))
+        merged = analyze_mod.merge_partials(partials)
+        shares = merged["parse"]["engine_records"]
+        assert shares["polars"] > 0 and sum(shares.values()) == merged["parse"]["records"] == 3000
+        assert merged["parse"]["engine"] == single["parse"]["engine"] != "stdlib", fmt
+        assert shares == single["parse"]["engine_records"], fmt
+        assert _stable(merged) == _stable(single), fmt

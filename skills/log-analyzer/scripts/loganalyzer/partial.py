@@ -3,8 +3,9 @@
 Standard library only; used by analyze.py (`--partial`, `--merge`) and by conjure_nb's fleet
 analysis. Every part of the tally merges by addition (counters), min (first times, examples:
 the earliest record's message, the smallest on a tie) or max (last times), so the merge of the
-shards of a file, in any order, equals the analysis of the whole file. Bursts, diagnostics and
-health are computed from the merged tally, never merged themselves.
+shards of a file, in any order, equals the analysis of the whole file (the records each engine
+read, `engine_records`, add up too). Bursts, diagnostics and health are computed from the merged
+tally, never merged themselves.
 
 Two things are not exact across a shard cut: a stack trace whose first lines fall in the next
 shard (they have no record to join there, so they are malformed), and line numbers in
@@ -58,6 +59,7 @@ def to_partial(acc: Analysis, source: str, stats: ParseStats) -> dict[str, Any]:
             "assumed_year": stats.clock.assumed_year,
             "unknown_levels": dict(stats.unknown_levels),
             "malformed_examples": stats.malformed_examples,
+            "engine_records": dict(stats.engine_records),
         },
     }
 
@@ -130,6 +132,8 @@ def _merge_stats(partials: list[dict[str, Any]]) -> ParseStats:
         stats.clock.assumed_year += counts["assumed_year"]
         for level, n in counts["unknown_levels"].items():
             stats.unknown_levels[level] = stats.unknown_levels.get(level, 0) + n
+        for engine, n in counts.get("engine_records", {}).items():  # older partials: none
+            stats.engine_records[engine] = stats.engine_records.get(engine, 0) + n
         stats.malformed_examples.extend(counts["malformed_examples"])
     stats.malformed_examples = stats.malformed_examples[:5]
     return stats
