@@ -57,24 +57,28 @@ def skill_files(root: str | os.PathLike[str]) -> list[SkillFile]:
 
 
 def _walk(folder: str, rel: str, real_base: str, seen: set[tuple[int, int]], out: list[SkillFile]) -> None:
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            child_rel = f"{rel}{entry.name}"
-            if entry.is_symlink() and not _inside(os.path.realpath(entry.path), real_base):
-                raise SkillError(
-                    f"{child_rel!r} is a symlink to {os.readlink(entry.path)!r}, outside the skill"
-                    " folder; copy the file in instead"
-                )
-            try:
-                st = entry.stat()
-            except OSError:
-                continue  # a dangling symlink inside the folder: nothing to package
-            if stat.S_ISDIR(st.st_mode):
-                if entry.name not in EXCLUDED_DIRS and (st.st_dev, st.st_ino) not in seen:
-                    seen.add((st.st_dev, st.st_ino))
-                    _walk(entry.path, f"{child_rel}/", real_base, seen, out)
-            elif stat.S_ISREG(st.st_mode) and not _excluded_file(entry.name):
-                out.append(SkillFile(entry.path, child_rel, st.st_size))
+    # os.listdir and os.stat, not os.scandir: a Ctrl-C can land between scandir() returning its
+    # iterator and any `with` taking hold of it, and the iterator then warns when it is collected
+    # (ResourceWarning); a list has nothing to close. Sorted: a folder reached twice (through a
+    # symlink) is always walked under the same name.
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        child_rel = f"{rel}{name}"
+        if os.path.islink(path) and not _inside(os.path.realpath(path), real_base):
+            raise SkillError(
+                f"{child_rel!r} is a symlink to {os.readlink(path)!r}, outside the skill"
+                " folder; copy the file in instead"
+            )
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue  # a dangling symlink inside the folder: nothing to package
+        if stat.S_ISDIR(st.st_mode):
+            if name not in EXCLUDED_DIRS and (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                _walk(path, f"{child_rel}/", real_base, seen, out)
+        elif stat.S_ISREG(st.st_mode) and not _excluded_file(name):
+            out.append(SkillFile(path, child_rel, st.st_size))
 
 
 def _excluded_file(name: str) -> bool:

@@ -164,24 +164,26 @@ def _visit(folder: Path, depth: int, max_depth: int, result: ScanResult) -> None
         return
     if depth >= max_depth:
         return
+    # os.listdir and os.stat, not os.scandir: a Ctrl-C can land between scandir() returning its
+    # iterator and any `with` taking hold of it, and the iterator then warns when it is collected
+    # (ResourceWarning); a list has nothing to close.
     try:
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
+        names = sorted(os.listdir(folder))
     except OSError as exc:
         result.problems.append(SkillError(f"cannot list {str(folder)!r}: {exc.strerror}", skill=folder.name))
         return
-    for entry in entries:
-        if entry.name.startswith(".") or entry.name in _SKIP_DIRS:
+    for name in names:
+        if name.startswith(".") or name in _SKIP_DIRS:
             continue
+        path = os.path.join(folder, name)
         try:
-            is_dir = entry.is_dir()
-            is_archive = not is_dir and entry.name.endswith(_ARCHIVE_SUFFIXES) and entry.is_file()
+            mode = os.stat(path).st_mode  # through symlinks; a dangling one is skipped
         except OSError:
             continue
-        if is_dir and not (entry.is_symlink() and _loops(entry.path, folder)):
-            _visit(Path(entry.path), depth + 1, max_depth, result)
-        elif is_archive and entry.name.endswith(".skill"):
-            _attempt(result, _load_archive, Path(entry.path))
+        if stat.S_ISDIR(mode) and not (os.path.islink(path) and _loops(path, folder)):
+            _visit(Path(path), depth + 1, max_depth, result)
+        elif stat.S_ISREG(mode) and name.endswith(".skill"):
+            _attempt(result, _load_archive, Path(path))
 
 
 def _loops(link: str, folder: Path) -> bool:
