@@ -78,7 +78,8 @@ class AnthropicExecutor(Executor):
         specs: hosted skill specs and/or local skills to upload (see the module docstring).
         model: the model sending the requests (default: `AnthropicModel()`, key from the env).
         keep_uploaded: leave uploaded custom skills on the account after close.
-        client: the Skills/Files API client (default: same key and base_url as `model`).
+        client: the Skills/Files API client (default: same key and base_url as `model`, closed with
+            the executor; a client given here is the caller's to close).
         settings: `HostedSettings` (tool type, betas, limits).
     """
 
@@ -106,6 +107,7 @@ class AnthropicExecutor(Executor):
         for skill in self.local_skills:  # strict validation of every upload before the first one
             upload_files(skill, None)
         self._client = client
+        self._own_client = client is None  # the one the executor makes, it closes
         self._model_for_client = model
         self.uploaded: list[str] = []
         self._uploaded_all = not self.local_skills
@@ -144,7 +146,8 @@ class AnthropicExecutor(Executor):
         self.upload()
 
     def close(self) -> None:
-        """Delete the skills this session uploaded (unless kept); idempotent."""
+        """Delete the skills this session uploaded (unless kept), then close the connections of the
+        Skills/Files client the executor made; idempotent."""
         left, self.uploaded = ([] if self.keep_uploaded else self.uploaded), []
         failed = []
         for skill_id in left:
@@ -152,6 +155,11 @@ class AnthropicExecutor(Executor):
                 self.client.delete_skill(skill_id)
             except ConjureError as exc:
                 failed.append(f"{skill_id} ({exc})")
+        if self._own_client and self._client is not None:
+            # its kept-alive sockets would otherwise wait for the garbage collector, which can reach
+            # a socket before the SDK client that would close it: an "unclosed socket" warning
+            client, self._client = self._client, None
+            client.close()
         if failed:
             warnings.warn(
                 "could not delete uploaded skill(s) " + "; ".join(failed) + ": delete them with "

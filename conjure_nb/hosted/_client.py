@@ -20,6 +20,7 @@ import contextlib
 import itertools
 import os
 import uuid
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,9 @@ class HostedClient:
         self._anthropic = anthropic
         # typed as Any: the skills/files methods differ between SDK 1.x and 2.x, the adapter copes
         self.client: Any = anthropic.Anthropic(api_key=key or "no-key", base_url=base_url, **client_options)
+        # close pooled connections when this client is dropped, even in a reference cycle: the
+        # collector could otherwise reach a socket before the SDK client that closes it
+        weakref.finalize(self, self.client.close)
 
     @classmethod
     def for_model(cls, model: Any, **options: Any) -> HostedClient:
@@ -87,6 +91,7 @@ class HostedClient:
         return f"<HostedClient {self.base_url or 'https://api.anthropic.com'}>"
 
     def close(self) -> None:
+        """Close the HTTP connection pool (also done when the client is dropped)."""
         self.client.close()
 
     @contextlib.contextmanager

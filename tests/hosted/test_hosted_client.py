@@ -159,3 +159,18 @@ def test_list_takes_a_limit_and_a_purpose_newest_first(server: FakeAnthropicServ
     assert "limit=3" in sent[0].path and "purpose=output" in sent[1].path
     with pytest.raises(cj.UsageError, match="positive"):
         hc.list(limit=0)
+
+
+def test_a_dropped_client_closes_its_connections_at_once(server: FakeAnthropicServer) -> None:
+    """Dropped without close() (in a reference cycle, as in a session), the client closes its
+    pooled connections at once, before the collector could reach a socket on its own and warn."""
+    import gc
+
+    hc = client(server)
+    hc.list_files()  # a kept-alive connection in the pool
+    sdk = hc.client
+    cycle: dict[str, Any] = {"client": hc}
+    cycle["self"] = cycle
+    del hc, cycle
+    gc.collect()
+    assert sdk.is_closed()

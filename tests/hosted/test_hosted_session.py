@@ -440,3 +440,24 @@ def test_the_hosted_executor_reads_a_reply_without_a_session(server: FakeAnthrop
     ]
     assert [(f.file_id, f.filename, f.tool_use_id) for f in found.files] == [(fid, "r.pdf", "srvtoolu_1")]
     assert executor.read_reply(content, known={fid}).files == [], "a listed file is not described again"
+
+
+def _connections_to(server: FakeAnthropicServer) -> list[Any]:
+    """This process's open TCP connections to the server (the client ends)."""
+    import psutil
+
+    port = int(server.url.rsplit(":", 1)[1])
+    return [c for c in psutil.Process().net_connections("tcp") if c.raddr and c.raddr.port == port]
+
+
+def test_a_closed_session_leaves_no_connection_of_its_own_open(server: FakeAnthropicServer) -> None:
+    """The Skills/Files client the session made (metadata of created files, uploads) is closed with
+    it: its kept-alive socket left to the garbage collector warned "unclosed socket" in whatever
+    test the collection ran (a flake of the suite under xdist)."""
+    server.replies.append({"content": bash("srvtoolu_1", "x", ran(files=("file_gone",)))})
+    model = model_for(server)
+    with cj.Session.new_anthropic([XLSX], model=model) as s:
+        s.chat("go")
+        assert len(_connections_to(server)) == 2  # the model's and the Files API client's
+    model.close()  # the caller's model is the caller's to close
+    assert _connections_to(server) == []
