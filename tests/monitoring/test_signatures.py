@@ -205,3 +205,31 @@ def test_uuids_are_found_from_their_dash_as_the_regex_finds_them() -> None:
     cases += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 40))) for _ in range(5000)]
     for text in cases:
         assert diagnose._uuids(text) == diagnose._UUID.sub("<uuid>", text), text
+
+
+def test_a_chunk_is_cut_at_its_last_boundary_as_a_scan_from_the_start_finds_it() -> None:
+    """`_fast` looks for the last `},{` from the last `}` backwards: the same cut as the last match
+    of a scan over the chunk's last 64 KB, with boundaries inside strings and spaces around commas."""
+    import re
+
+    jsondoc: Any = load_script("jsondoc")
+    rnd = random.Random(41)
+    pieces = ["}", "{", ",", " ", "\n", '"}, {"', "x", '"a": 1', "},{", "} ,\t{"]
+    cuts = 0
+    for _ in range(3000):
+        buf = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 40))).encode()
+        if rnd.random() < 0.2:
+            buf = b'{"a": 1}, {"b": 2}' + b"x" * (1 << 16) + buf  # one before the last 64 KB: not seen
+        last = None
+        for last in re.finditer(rb"\}\s*,\s*\{", buf[max(0, len(buf) - (1 << 16)) :]):  # noqa: B007
+            pass
+        read: list[bytes] = []
+        got = jsondoc._fast(buf, lambda data, read=read: read.append(data) or [1])
+        if last is None:
+            assert got is None and not read, buf
+            continue
+        start = max(0, len(buf) - (1 << 16)) + last.start()
+        assert read == [b"[" + buf[: start + 1] + b"]"], buf
+        assert got == ([1], start + last.end() - last.start() - 1), buf
+        cuts += 1
+    assert cuts > 1000

@@ -291,7 +291,7 @@ class Analysis:
         """`_seen` for records in time order (the usual case), a key at a time: False, having done
         nothing, when they are not in order or one has no time."""
         try:
-            if not all(stamps) or not all(map(_le, stamps, islice(stamps, 1, None))):
+            if not all(stamps) or not _in_order(stamps):
                 return False
         except TypeError:  # times that do not compare (not strings)
             return False
@@ -412,11 +412,17 @@ def _maybe_bad_second(text: str) -> bool:
     return not text.isascii() or b":6" in text.encode().translate(_SIX)
 
 
+def _in_order(texts: list[Any]) -> bool:
+    """Whether each string is at most the next: sorting a sorted list compares neighbours once, in
+    C (about 3 times quicker than `all(map(le, ...))`). TypeError for values that do not compare."""
+    return sorted(texts) == texts
+
+
 def _by_minute(stamps: list[str]) -> tuple[dict[str, int], str, str]:
     """Records per minute prefix (the first 16 characters), and the lowest and highest time: one
     bisection per minute when the times are in order (the usual case), else every record's prefix
     counted."""
-    if all(map(_le, stamps, islice(stamps, 1, None))):
+    if _in_order(stamps):
         counts: dict[str, int] = {}
         start, n = 0, len(stamps)
         while start < n:

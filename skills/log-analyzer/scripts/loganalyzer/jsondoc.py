@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from .logformats import Record, TextFormats, infer_level
 from .readstats import ParseStats, json_engine
@@ -95,12 +95,24 @@ class Rows(list):  # type: ignore[type-arg]
 
 
 ROW_KEYS = ("timestamp", "level", "service", "host", "message")
+# The level values a row holds (Literal: msgspec hands back these very strings, whose hashes are
+# known, instead of a new string each); a chunk with any other level goes the standard path.
+_ROW_LEVELS = tuple(
+    spelling(name)
+    for name in (
+        *("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "ERR", "SEVERE", "FATAL"),
+        *("CRITICAL", "CRIT", "ALERT", "EMERG", "PANIC", "VERBOSE", "D", "I", "W", "E", "F", "V"),
+    )
+    for spelling in (str.upper, str.lower, str.title)
+    if spelling is str.upper or len(name) > 1
+)
 
 
 def rows_loads(standard: Loads) -> Loads:
     """A `loads` for `stream_array` that reads a chunk with msgspec into `Rows` when every element
-    is an object whose ROW_KEYS all hold strings, skipping its other keys in C (no dict, no string
-    for them), and otherwise returns `standard(data)` (the standard path, unchanged).
+    is an object whose ROW_KEYS all hold strings (the level one of `_ROW_LEVELS`), skipping its
+    other keys in C (no dict, no string for them), and otherwise returns `standard(data)` (the
+    standard path, unchanged).
 
     Wherever msgspec reads a chunk, the standard path reads the same strings for those keys: both
     are strict JSON readers that keep a key's last value, and msgspec refuses (so the chunk goes
@@ -113,14 +125,9 @@ def rows_loads(standard: Loads) -> Loads:
     reports on such inputs."""
     import msgspec
 
-    class Row(msgspec.Struct, gc=False):  # no cycles: its fields are strings
-        timestamp: str
-        level: str
-        service: str
-        host: str
-        message: str
-
-    decode = msgspec.json.Decoder(list[Row]).decode
+    fields = [(key, Literal[_ROW_LEVELS] if key == "level" else str) for key in ROW_KEYS]
+    row = msgspec.defstruct("Row", fields, gc=False)  # no cycles: its fields are strings
+    decode = msgspec.json.Decoder(list[row]).decode  # type: ignore[valid-type]
 
     def loads(data: bytes) -> Any:
         try:
@@ -187,11 +194,12 @@ def stream_array(handle: BinaryIO, loads: Loads, closed: bool = True) -> Iterato
 def _fast(buf: bytes, loads: Loads) -> tuple[list[Any], int] | None:
     """(the whole objects before the last `},{` in buf, bytes used) or None when that cannot be had."""
     tail = max(0, len(buf) - (1 << 16))
-    last = None
-    for last in _BOUNDARY.finditer(buf, tail):  # noqa: B007 - the last match is the one we want
-        pass
-    if last is None:
-        return None
+    last, end = None, len(buf)
+    while last is None:  # the last boundary: from the last `}` back (no two boundaries overlap)
+        end = buf.rfind(b"}", tail, end)
+        if end < 0:
+            return None
+        last = _BOUNDARY.match(buf, end)
     try:
         values = loads(b"".join((b"[", memoryview(buf)[: last.start() + 1], b"]")))  # one copy, not three
     except (ValueError, RecursionError):
