@@ -266,3 +266,30 @@ def test_polars_counts_minutes_in_any_order_as_the_standard_path(
     assert fast == slow
     if order != "short stamps":  # those are no real times: the standard path reads every record
         assert engine == ("polars", {"polars": 3000, "orjson": 0})
+
+
+def test_read_ahead_hands_groups_back_in_order_with_their_own_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Groups are read by several threads at once, the later ones sometimes first: each comes
+    back in input order with the frame read from it."""
+    pytest.importorskip("polars")
+    import random
+    import threading
+    import time
+
+    frames: Any = load_script("frames")
+    monkeypatch.setattr(frames, "WORKERS", 3)
+    monkeypatch.setattr(frames.os, "cpu_count", lambda: 4)
+    delays = random.Random(5)
+    threads: set[str] = set()
+
+    def slow_read(group: list[Any]) -> Any:
+        time.sleep(delays.random() / 200)
+        threads.add(threading.current_thread().name)
+        return ("frame of", group[0][1])
+
+    monkeypatch.setattr(frames, "read", slow_read)
+    groups = [[(b"{}", n, 1)] for n in range(60)]
+    found = list(frames.read_ahead(iter(groups)))
+    assert [group for group, _ in found] == groups
+    assert [frame for _, frame in found] == [("frame of", n) for n in range(60)]
+    assert len(threads) > 1

@@ -28,12 +28,13 @@ from .readstats import ENGINE_ENV
 FRAME_MIN = 16 << 20
 """Inputs smaller than this are read by the standard path (polars' import would cost more)."""
 GROUP = 1
-"""Blocks (about 1 MB each) that one polars call reads. Two cost ~10% less CPU time but take the
-peak RSS of 1M records over 100 MB (polars' library is ~35 MB of it; bench_analyze.py measures)."""
+"""Blocks (about 1 MB each) that one polars call reads. Two cost ~6% less CPU time in polars'
+parse but take the peak RSS of 1M records over 100 MB (polars' library is ~45 MB of it, and a
+parse holds about 7 times its input; bench_analyze.py measures)."""
 WORKERS = 2
-"""Threads that read and count groups at once, each handing its parse to polars' thread pool:
-with two, both cores stay busy while the caller adds a frame up (about 5 MB more peak RSS than
-one: a third group in flight)."""
+"""Threads that read and count groups at once (no more than the machine has cores), each handing
+its parse to polars' thread pool: with two, both cores stay busy while the caller adds a frame
+up (a third group in flight: a few MB more peak RSS than one)."""
 _ALLOCATOR_ENV = "_RJEM_MALLOC_CONF"
 _ALLOCATOR = "dirty_decay_ms:20,muzzy_decay_ms:0"
 """polars' jemalloc gives freed pages back at once instead of keeping them for reuse (the peak
@@ -81,10 +82,11 @@ def read_ahead(groups: Iterable[list[Block]]) -> Iterator[tuple[list[Block], Fra
 
     _polars()  # imported here, once: threads importing it at once could see it half made
     pending: deque[tuple[list[Block], Future[Frame | None]]] = deque()
-    with ThreadPoolExecutor(WORKERS, thread_name_prefix="loganalyzer-polars") as pool:
+    workers = max(1, min(WORKERS, os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers, thread_name_prefix="loganalyzer-polars") as pool:
         for group in groups:
             pending.append((group, pool.submit(read, group)))
-            if len(pending) > WORKERS:
+            if len(pending) > workers:
                 done, future = pending.popleft()
                 yield done, future.result()
         while pending:
