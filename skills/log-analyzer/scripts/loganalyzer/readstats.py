@@ -189,10 +189,19 @@ def blocks(
     """
     reader = _Lines(handle, stats, max_line, chunk)
     for body in reader:
-        lines = body.count(b"\n") + 1
+        lines = _lines(body)
         yield body, reader.lineno, lines
         reader.lineno += lines
         progress.update(reader.done, stats.records)
+
+
+def _lines(body: bytes) -> int:
+    """The lines in a block (its newlines and one). Deleting the newlines, each found by memchr,
+    takes half the time of bytes.count (a byte at a time) for lines of 60 bytes, but many times
+    as long for very short ones: a block whose first 4 KB hold over 128 lines is counted."""
+    if body.count(b"\n", 0, 4096) > 128:
+        return body.count(b"\n") + 1
+    return len(body) - len(body.replace(b"\n", b"")) + 1
 
 
 class _Lines:
