@@ -189,14 +189,16 @@ def test_msgspec_gives_the_orjson_and_stdlib_report_on_a_clean_array(
 
 
 def test_every_chunk_can_go_the_standard_path(tmp_path: Path, records: list[dict[str, Any]]) -> None:
-    """Bad UTF-8 where msgspec does not look (a key it skips) and timestamps the quick count turns
-    down, in many chunks, with records split over two processes: still the standard report."""
+    """Timestamps the quick count turns down in the first half (msgspec's rows of those chunks are
+    read again the standard way) and bad UTF-8 where msgspec does not look in the second (a key it
+    skips: msgspec reads those chunks, orjson would not), in one process and in two: still the
+    standard report, and the engines' shares say who read what."""
     pytest.importorskip("msgspec")
     pytest.importorskip("orjson")
     elements = {}
     for at in range(500, 16_000, 1500):
         rec = {**records[at], "level": "ERROR"}
-        if at % 3 == 0:
+        if at < 8_000:
             elements[at] = json.dumps({**rec, "timestamp": rec["timestamp"][:-1] + "+00:00"})
         else:
             elements[at] = json.dumps(rec)[:-1] + ', "n": "\udcff"}'
@@ -205,10 +207,13 @@ def test_every_chunk_can_go_the_standard_path(tmp_path: Path, records: list[dict
     path.write_bytes(raw)
     slow = _report(path, "stdlib")
     _clean(slow)
-    for args in ((), ("--jobs", "2")):
+    for args in ((), ("--jobs", "2")):  # two processes: their partials add up what each engine read
         fast = _report(path, "msgspec", *args)
-        _clean(fast)
+        engine, shares = _clean(fast)
         assert fast == slow, args
+        assert engine == "msgspec+orjson" and shares is not None, args
+        assert sum(shares.values()) == 16_000, args
+        assert shares["orjson"] >= 5_000 and shares["msgspec"] >= 5_000, args
 
 
 def test_msgspec_is_left_out_when_asked_and_for_small_arrays(
@@ -221,3 +226,33 @@ def test_msgspec_is_left_out_when_asked_and_for_small_arrays(
         parse = _report(path, engine)["parse"]
         assert parse["engine"] == "orjson" and "engine_records" not in parse, engine
     assert _report(path, "stdlib")["parse"]["engine"] == "stdlib"
+
+
+@pytest.mark.parametrize(
+    "shape", ["new services in every chunk", "70 hosts", "a new host late", "one service"]
+)
+def test_services_and_hosts_read_as_literals_give_the_standard_report(
+    tmp_path: Path, records: list[dict[str, Any]], shape: str
+) -> None:
+    """After a chunk, its services and hosts are read as msgspec literals (the same string objects
+    each time): a chunk with one not seen before is read again with plain strings, and past 64 of
+    them, or new ones in chunk after chunk, plain strings stay. The report is the standard one."""
+    pytest.importorskip("msgspec")
+    pytest.importorskip("orjson")
+    changed = []
+    for n, rec in enumerate(records):
+        if shape == "new services in every chunk":
+            rec = {**rec, "service": f"svc-{n // 1000}"}
+        elif shape == "70 hosts":
+            rec = {**rec, "host": f"host-{n % 70}", "level": "ERROR" if n % 7 == 0 else rec["level"]}
+        elif shape == "a new host late":
+            rec = {**rec, "host": "late-host", "level": "ERROR"} if n == 15_000 else rec
+        else:
+            rec = {**rec, "service": "only"}
+        changed.append(rec)
+    path = _array(tmp_path / "array.json", changed, {})
+    fast = _report(path, "msgspec")
+    assert _clean(fast) == ("msgspec", {"msgspec": 16_000, "orjson": 0})
+    slow = _report(path, "stdlib")
+    _clean(slow)
+    assert fast == slow

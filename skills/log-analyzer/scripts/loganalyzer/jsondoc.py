@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from operator import attrgetter
 from typing import Any, BinaryIO, Literal
 
 from .logformats import Record, TextFormats, infer_level
@@ -125,14 +126,46 @@ def rows_loads(standard: Loads) -> Loads:
     reports on such inputs."""
     import msgspec
 
-    fields = [(key, Literal[_ROW_LEVELS] if key == "level" else str) for key in ROW_KEYS]
-    row = msgspec.defstruct("Row", fields, gc=False)  # no cycles: its fields are strings
-    decode = msgspec.json.Decoder(list[row]).decode  # type: ignore[valid-type]
+    def decoder(services: tuple[str, ...], hosts: tuple[str, ...]) -> Callable[[bytes], Any]:
+        kinds = {"level": _ROW_LEVELS, "service": services, "host": hosts}
+        fields = [(key, Literal[kinds[key]] if kinds.get(key) else str) for key in ROW_KEYS]
+        row = msgspec.defstruct("Row", fields, gc=False)  # no cycles: its fields are strings
+        return msgspec.json.Decoder(list[row]).decode  # type: ignore[valid-type]
+
+    plain = decoder((), ())
+    known: tuple[dict[str, None], dict[str, None]] = ({}, {})  # the services and hosts seen so far
+    state: dict[str, Any] = {"decode": plain, "learn": 4}  # the next chunk's decoder; rebuilds left
+
+    def read(data: bytes) -> Rows | None:
+        for decode in dict.fromkeys((state["decode"], plain)):  # the one with literals first
+            try:
+                found = Rows(decode(data))
+            except (ValueError, RecursionError):  # msgspec.DecodeError and ValidationError are ValueErrors
+                continue
+            if decode is plain and state["learn"]:
+                learn(found)
+            return found
+        return None
+
+    def learn(rows: Rows) -> None:
+        """Note a chunk's services and hosts. While they are few (and new ones came in no more than
+        4 chunks), the next chunks are read with them as literals: msgspec then hands back these
+        very strings, whose hashes are known, instead of a new string per record (a chunk with
+        another one is read again with plain strings, and its new ones noted)."""
+        before = tuple(map(len, known))
+        for seen, key in zip(known, ("service", "host")):
+            seen.update(dict.fromkeys(map(attrgetter(key), rows)))
+        if tuple(map(len, known)) == before:
+            return
+        state["learn"] -= 1
+        if state["learn"] and max(map(len, known)) <= 64:
+            state["decode"] = decoder(tuple(known[0]), tuple(known[1]))
+        else:  # too many, or new ones too often: plain strings from now on
+            state["decode"], state["learn"] = plain, 0
 
     def loads(data: bytes) -> Any:
-        try:
-            found = Rows(decode(data))
-        except (ValueError, RecursionError):  # msgspec.DecodeError and ValidationError are ValueErrors
+        found = read(data)
+        if found is None:
             if b"0" * 19 in data.translate(_ZEROS):  # orjson would read an integer past 64 bits as a
                 raise ValueError("a run of 19 digits") from None  # float: element by element, exact
             return standard(data)
