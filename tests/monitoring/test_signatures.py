@@ -132,7 +132,9 @@ def test_seconds_past_59_are_found_behind_the_quick_check() -> None:
             assert analysis._maybe_bad_second(text), text
     assert not analysis._maybe_bad_second("2026-03-14T09:59:59.999Z2026-03-14T10:00:00Z")
     assert analysis._maybe_bad_second("2026-03-14T09:00:61Z")
-    assert analysis._maybe_bad_second("2026-03-14T09:00:0\u0667Z")  # not ASCII: the regex decides
+    odd = "2026-03-14T09:00:0\u0667Z"  # not ASCII, and no ':' before a 6-9: the regex finds nothing
+    assert not analysis._maybe_bad_second(odd) and not analysis._BAD_SECOND.search(odd)
+    assert analysis._maybe_bad_second("\u0667T09:00:7\u0667")  # non-ASCII around a ':7'
 
 
 def _stream(data: bytes, loads: Any, closed: bool = True) -> list[Any]:
@@ -233,3 +235,23 @@ def test_a_chunk_is_cut_at_its_last_boundary_as_a_scan_from_the_start_finds_it()
         assert got == ([1], start + last.end() - last.start() - 1), buf
         cuts += 1
     assert cuts > 1000
+
+
+def test_minutes_and_bad_seconds_are_read_as_the_plain_way_reads_them() -> None:
+    """The timeline reads a minute's numbers with int() (not time.strptime), and a batch's times
+    are searched for seconds 60-99 only where a `:` comes before a digit 6-9."""
+    import calendar
+    import re
+    import time
+
+    rnd = random.Random(43)
+    for _ in range(5000):
+        moment = rnd.randint(0, 4_102_444_800) // 60 * 60  # 1970 to 2100
+        minute = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(moment))
+        assert analysis._epoch(minute) == calendar.timegm(time.strptime(minute, "%Y-%m-%dT%H:%M"))
+    pieces = ["2026-03-14T09:", "00", "59", "60", "61", "7", "9", ":", "Z", "T", ".5", "\u0666", "\ud800"]
+    for _ in range(5000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
+        assert analysis._maybe_bad_second(text) == bool(re.search(":[6789]", text)), text
+        if not analysis._maybe_bad_second(text):
+            assert not analysis._BAD_SECOND.search(text), text
