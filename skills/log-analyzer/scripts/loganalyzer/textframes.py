@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .frames import Block, grouped
@@ -37,7 +37,6 @@ GROUP = 4
 AHEAD = 2
 """Groups counted at once, each in a thread of its own, while the caller takes an earlier one."""
 _NOTABLE = ("WARN", "ERROR", "FATAL")
-Notes = tuple[list[str], list[str], list[int], list[str], list[str]]
 _BOM = b"\xef\xbb\xbf"
 _WINDOW = 12  # characters that hold the level and the space after it (longer levels: standard path)
 
@@ -45,6 +44,7 @@ _WINDOW = 12  # characters that hold the level and the space after it (longer le
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[,.][0-9]{3}"
 _THREAD = r"\[[^\[\]\n]*(?:\[[^\]\n]*\][^\[\]\n]*)*\]"
 _LINE = "^" + _DATE + r" - [A-Z]+ +" + _THREAD + " - "
+_MESSAGE = "^" + _DATE + r" - [A-Z]+ +" + _THREAD + " - (.*)"
 
 
 def wanted(size: int | None) -> bool:
@@ -63,9 +63,7 @@ class Counted:
     (`yyyy-MM-dd HH:mm:ss`) for the reader's clock to check, and `assumed_utc`/`assumed_year` what
     the block's times leave out. `notes` holds the WARN-and-worse rows as (raw levels, messages,
     counts, earliest and latest ISO timestamps), a row or a group of rows with one message each;
-    `minute_kinds` counts them by (ISO minute, raw level). An engine may leave the rows' lines
-    to be cut into messages and times when `notes` is first read (by the analysis, on its own
-    thread, while polars counts the next blocks in theirs).
+    `minute_kinds` counts them by (ISO minute, raw level).
     """
 
     def __init__(self, lines: int, tail: str):
@@ -75,34 +73,13 @@ class Counted:
         self.check: set[str] = set()
         self.assumed_utc = self.assumed_year = 0
         self.first = self.last = ""
-        self._notes: Notes = ([], [], [], [], [])
-        self._uncut: (
-            tuple[list[str], list[str], Callable[[list[str]], tuple[list[str], list[str]]]] | None
-        ) = None
+        self.notes: tuple[list[str], list[str], list[int], list[str], list[str]] = ([], [], [], [], [])
         self.minute_kinds: dict[tuple[str, str], int] = {}
         self.service = self.host = "unknown"
         self.row: tuple[Any, ...] | None = None  # the tail's groups, once the reader took the block
 
     def __len__(self) -> int:
         return self.rows
-
-    @property
-    def notes(self) -> Notes:
-        if self._uncut is not None:
-            levels, lines, cut = self._uncut
-            messages, stamps = cut(lines)
-            self._notes, self._uncut = (levels, messages, [1] * len(levels), stamps, stamps), None
-        return self._notes
-
-    @notes.setter
-    def notes(self, notes: Notes) -> None:
-        self._notes, self._uncut = notes, None
-
-    def uncut(
-        self, levels: list[str], lines: list[str], cut: Callable[[list[str]], tuple[list[str], list[str]]]
-    ) -> None:
-        """Notable rows as whole lines, to be cut by `cut` (lines -> messages, ISO times) on demand."""
-        self._uncut = (levels, lines, cut)
 
     def tail_out(self, raw: str, minute: str) -> None:
         """Take the tail line's level and minute out of the counts (they were counted with it)."""
@@ -217,31 +194,22 @@ class Frame:
         assert counted is not None
         return counted
 
-    def notes(self, rows: Any, cut: Callable[[list[str]], tuple[list[str], list[str]]] | None = None) -> None:
-        """The notable rows in line order, handed to their blocks as they are (each once: a message
-        seen again costs the analysis a look-up), and counted per block by minute and level.
-
-        `rows` holds blk, lvl (the raw level) and either message and iso, or (with `cut`) the
-        whole line, which `cut` turns into message and ISO time when the analysis asks."""
+    def notes(self, rows: Any) -> None:
+        """The notable rows (blk, lvl: the raw level, message, iso), in line order, handed to their
+        blocks as they are (each once: a message seen again costs the analysis a look-up), and
+        counted per block by minute and level."""
         pl = _polars()
-        text = "line" if cut is not None else "message"
-        levels, texts = rows["lvl"].to_list(), rows[text].to_list()
-        stamps = rows["iso"].to_list() if cut is None else []
+        stamp = pl.col("iso")
+        levels, messages, stamps = (rows[name].to_list() for name in ("lvl", "message", "iso"))
         start = 0
         for index, n in rows.group_by("blk", maintain_order=True).len().iter_rows():
             end = start + n
-            counted = self.at(index)
-            if cut is not None:
-                counted.uncut(levels[start:end], texts[start:end], cut)
-            else:
-                at = stamps[start:end]
-                counted.notes = (levels[start:end], texts[start:end], [1] * n, at, at)
+            at = stamps[start:end]
+            self.at(index).notes = (levels[start:end], messages[start:end], [1] * n, at, at)
             start = end
-        minute = pl.col("line" if cut is not None else "iso").str.slice(0, 16)
-        for index, at, raw, n in rows.group_by("blk", minute, "lvl").len().iter_rows():
+        for index, minute, raw, n in rows.group_by("blk", stamp.str.slice(0, 16), "lvl").len().iter_rows():
             kinds = self.at(index).minute_kinds
-            key = (f"{at[:10]}T{at[11:]}", raw)  # the same for ISO times and `yyyy-MM-dd HH:mm`
-            kinds[key] = kinds.get(key, 0) + n
+            kinds[(minute, raw)] = kinds.get((minute, raw), 0) + n
 
 
 def _numbered(frame: Any, sizes: list[int]) -> Frame:
@@ -304,22 +272,28 @@ class Zookeeper:
         picks = [window for window, raw in windows.items() if raw in raws]
         if picks:
             rows = frame.filter(pl.col("win").is_in(picks) & ~pl.col("last"))
-            rows = rows.select("blk", "line", lvl=pl.col("win").replace_strict(windows))
-            found.notes(rows, self.cut)
+            found.notes(self._messages(rows.with_columns(lvl=pl.col("win").replace_strict(windows))))
         return found.found
 
-    def cut(self, lines: list[str]) -> tuple[list[str], list[str]]:
-        """The messages and ISO times of lines that fit the layout: the message follows the
-        thread's `] - `, the first one in the line unless the thread holds brackets of its own
-        (then the layout's regex reads it)."""
-        messages = []
-        for line in lines:
-            head, _, message = line.partition("] - ")
-            if head.count("[") != 1:
-                groups = self.text.zookeeper_row(line)
-                message = groups[3]
-            messages.append(message)
-        return messages, [f"{x[:10]}T{x[11:19]}.{x[20:23]}Z" for x in lines]
+    @staticmethod
+    def _messages(rows: Any) -> Any:
+        """The rows' blk, lvl, message and ISO time."""
+        pl = _polars()
+        line = pl.col("line")
+        iso = pl.concat_str(
+            line.str.slice(0, 10),
+            pl.lit("T"),
+            line.str.slice(11, 8),
+            pl.lit("."),
+            line.str.slice(20, 3),
+            pl.lit("Z"),
+        )
+        # the message follows the thread's `] - `: the first one in the line unless the thread holds
+        # brackets of its own (then the regex reads it)
+        parts = line.str.splitn("] - ", 2)
+        nested = rows.select((parts.struct.field("field_0").str.count_matches("[", literal=True) != 1).any())
+        message = line.str.extract(_MESSAGE, 1) if nested.item() else parts.struct.field("field_1")
+        return rows.select("blk", "lvl", message=message, iso=iso)
 
 
 def _iso(stamp: str) -> str:
