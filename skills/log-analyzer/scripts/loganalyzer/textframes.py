@@ -61,8 +61,8 @@ class Counted:
     `levels` counts raw level names, `minutes` ISO minutes (`2026-03-14T09:00`); `first`/`last`
     are the earliest and latest ISO timestamps of the whole block; `check` holds seconds
     (`yyyy-MM-dd HH:mm:ss`) for the reader's clock to check, and `assumed_utc`/`assumed_year` what
-    the block's times leave out. `notes` holds the WARN-and-worse rows as (raw levels, messages,
-    counts, earliest and latest ISO timestamps), a row or a group of rows with one message each;
+    the block's times leave out. `notes` holds the WARN-and-worse rows grouped by (raw level,
+    message): their levels, messages, counts, and earliest and latest ISO timestamps;
     `minute_kinds` counts them by (ISO minute, raw level).
     """
 
@@ -195,18 +195,23 @@ class Frame:
         return counted
 
     def notes(self, rows: Any) -> None:
-        """The notable rows (blk, lvl: the raw level, message, iso), in line order, handed to their
-        blocks as they are (each once: a message seen again costs the analysis a look-up), and
-        counted per block by minute and level."""
+        """The notable rows (blk, lvl: the raw level, message, iso) grouped per block by level and
+        message, and counted per block by minute and level."""
         pl = _polars()
         stamp = pl.col("iso")
-        levels, messages, stamps = (rows[name].to_list() for name in ("lvl", "message", "iso"))
+        # in the order of each message's first row, so signatures enter the analysis's counters in
+        # the order the standard path's records bring them (the order ties keep when it prunes)
+        grouped = (
+            rows.group_by("blk", "lvl", "message", maintain_order=True)
+            .agg(pl.len(), stamp.min(), stamp.max().alias("high"))
+            .sort("blk", maintain_order=True)
+        )
+        columns = [grouped[name].to_list() for name in grouped.columns]
         start = 0
-        for index, n in rows.group_by("blk", maintain_order=True).len().iter_rows():
-            end = start + n
-            at = stamps[start:end]
-            self.at(index).notes = (levels[start:end], messages[start:end], [1] * n, at, at)
-            start = end
+        for index, n in grouped.group_by("blk", maintain_order=True).len().iter_rows():
+            notes = tuple(column[start : start + n] for column in columns[1:])
+            self.at(index).notes = notes  # type: ignore[assignment]
+            start += n
         for index, minute, raw, n in rows.group_by("blk", stamp.str.slice(0, 16), "lvl").len().iter_rows():
             kinds = self.at(index).minute_kinds
             kinds[(minute, raw)] = kinds.get((minute, raw), 0) + n
