@@ -17,8 +17,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -152,3 +153,28 @@ def docs_site() -> Path:
         )
     assert proc.returncode == 0, f"the docs build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     return site
+
+
+class ListingInterrupted(Exception):
+    """What `interrupt_listings` raises where a KeyboardInterrupt would land."""
+
+
+@pytest.fixture
+def interrupt_listings(monkeypatch: pytest.MonkeyPatch) -> Callable[[], type[Exception]]:
+    """Call it to make os.scandir and os.listdir open a folder's listing and then raise (it returns
+    what they raise): a Ctrl-C landing as the call returns, before any `with` holds what it returned.
+    `monkeypatch.undo()` ends it."""
+
+    def opened_then_interrupted(real: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def call(path: Any) -> Any:
+            real(path)  # the listing exists; then the Ctrl-C lands, before anyone holds it
+            raise ListingInterrupted
+
+        return call
+
+    def start() -> type[Exception]:
+        monkeypatch.setattr(os, "scandir", opened_then_interrupted(os.scandir))
+        monkeypatch.setattr(os, "listdir", opened_then_interrupted(os.listdir))
+        return ListingInterrupted
+
+    return start

@@ -46,22 +46,12 @@ def test_a_listing_cut_short_leaves_no_open_directory_handle(
 
 
 def test_a_ctrl_c_right_after_the_directory_is_opened_leaves_nothing_to_close(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupt_listings: Callable[[], type[Exception]]
 ) -> None:
     """The window no `with` covers: the interrupt lands as the listing call returns (the CI failure
     of test_keyboard_interrupt_keeps_history_consistent[docker-remote], twice)."""
     _twenty_files(tmp_path)
-
-    def opened_then_interrupted(real: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        def call(path: Any) -> Any:
-            real(path)  # the listing exists; then the Ctrl-C lands, before anyone holds it
-            raise Interrupted
-
-        return call
-
-    monkeypatch.setattr(os, "scandir", opened_then_interrupted(os.scandir))
-    monkeypatch.setattr(os, "listdir", opened_then_interrupted(os.listdir))
-    with pytest.raises(Interrupted):
+    with pytest.raises(interrupt_listings()):
         _workspace._scan(str(tmp_path), "", {}, ())
     monkeypatch.undo()
     gc.collect()

@@ -8,10 +8,8 @@ takes hold of what it returned; an unclosed `os.scandir` iterator then warns whe
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from skillfiles import MakeSkill, write_skill
@@ -20,29 +18,12 @@ import conjure_nb as cj
 from conjure_nb.skills._archive import skill_files
 
 
-class Interrupted(Exception):
-    pass
-
-
-def _interrupt_every_listing(monkeypatch: pytest.MonkeyPatch) -> None:
-    def opened_then_interrupted(real: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        def call(path: Any) -> Any:
-            real(path)  # the listing exists; then the Ctrl-C lands, before anyone holds it
-            raise Interrupted
-
-        return call
-
-    monkeypatch.setattr(os, "scandir", opened_then_interrupted(os.scandir))
-    monkeypatch.setattr(os, "listdir", opened_then_interrupted(os.listdir))
-
-
 def test_a_ctrl_c_as_a_folder_of_skills_is_listed_leaves_nothing_to_close(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupt_listings: Callable[[], type[Exception]]
 ) -> None:
     for name in ("one", "two", "three"):
         write_skill(tmp_path / "skills", name)
-    _interrupt_every_listing(monkeypatch)
-    with pytest.raises(Interrupted):
+    with pytest.raises(interrupt_listings()):
         cj.load(tmp_path / "skills")
     monkeypatch.undo()
     gc.collect()
@@ -50,13 +31,12 @@ def test_a_ctrl_c_as_a_folder_of_skills_is_listed_leaves_nothing_to_close(
 
 
 def test_a_ctrl_c_as_a_skill_is_listed_for_packaging_leaves_nothing_to_close(
-    make_skill: MakeSkill, monkeypatch: pytest.MonkeyPatch
+    make_skill: MakeSkill, monkeypatch: pytest.MonkeyPatch, interrupt_listings: Callable[[], type[Exception]]
 ) -> None:
     folder = make_skill("packed")
     (folder / "scripts").mkdir()
     (folder / "scripts" / "run.py").write_text("print(1)\n")
-    _interrupt_every_listing(monkeypatch)
-    with pytest.raises(Interrupted):
+    with pytest.raises(interrupt_listings()):
         skill_files(folder)
     monkeypatch.undo()
     gc.collect()
