@@ -333,3 +333,30 @@ def test_repeats_ties_and_times_out_of_order(tmp_path: Path, monkeypatch: pytest
     report = _in_process(path, "polars", monkeypatch)
     timeouts = [s for s in report["top_errors"] if s["signature"].startswith("timeout")]
     assert timeouts[0]["count"] == 90 and timeouts[0]["example"] == "timeout after 0 ms on shard 0"
+
+
+def test_uuids_ties_and_the_300_character_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Messages that differ only by a UUID share a signature: counted together, the example is the
+    earliest one (the smallest at one time); a UUID across the 300th character is cut before it is
+    masked, as the standard path cuts it; the report equals the standard path's."""
+    pytest.importorskip("polars")
+    import uuid
+
+    rng = uuid.UUID(int=12345)
+    lines = []
+    for i in range(2000):
+        stamp = f"2026-03-14 09:{i // 60 % 60:02d}:{i % 60:02d},{(i * 7) % 1000:03d}"
+        ident = uuid.UUID(int=(rng.int * (i + 1) * 0x9E3779B97F4A7C15) % (1 << 128))
+        lines.append(f"{stamp} - ERROR [main:svc@1] - request {ident} failed")
+        if i % 3 == 0:  # same time, another UUID (smaller as time goes on): the earliest time's smaller one
+            lines.append(f"{stamp} - ERROR [main:svc@1] - request {uuid.UUID(int=10**9 - i)} failed")
+        if i % 5 == 0:  # a UUID across the cut: only its part after character 300 is left unmasked
+            lines.append(f"{stamp} - WARN  [main:svc@1] - {'x' * 280} {ident} tail")
+    path = tmp_path / "uuids.log"
+    path.write_text("\n".join(lines) + "\n")
+    assert _same(path, monkeypatch)["polars"] == len(lines)
+    report = _in_process(path, "polars", monkeypatch)
+    top = report["top_errors"][0]
+    assert top["signature"] == "request <uuid> failed" and top["count"] == 2000 + 667
+    first = sorted(line.split("] - ", 1)[1] for line in lines[:2])
+    assert top["example"] == first[0]
