@@ -113,6 +113,26 @@ def emit(**fields: object) -> None:
     print(json.dumps(fields), flush=True)
 
 
+def before_after(
+    before: Path, bench: str, attempt: int, data: Path, after: dict[str, float], out: str, **extra: object
+) -> None:
+    """Run the analyzer of the revision in `before` on `data` and print its figures beside this
+    checkout's (`after`, its report `out`), with `extra` fields (baselines of the same round)."""
+    old, old_out = run([sys.executable, str(before / "analyze.py"), str(data), "--quiet"])
+    emit(
+        bench=bench,
+        attempt=attempt,
+        before_s=round(old["wall"], 3),
+        after_s=round(after["wall"], 3),
+        before_cpu_s=round(old["cpu"], 3),
+        after_cpu_s=round(after["cpu"], 3),
+        **extra,
+        before_peak_rss_mb=round(old["rss_mb"], 1),
+        after_peak_rss_mb=round(after["rss_mb"], 1),
+        same_report=_same(old_out, out),
+    )
+
+
 def write_log4j(path: Path, lines: int) -> int:
     """A log4j-style text log with the generator's records, in the Zookeeper layout."""
     from conjure_nb.testing._demo_generator import generate
@@ -152,18 +172,14 @@ def bench_json_array(tmp: Path, records: int, repeat: int, before: Path | None) 
         ana, out = run([sys.executable, str(SCRIPTS / "analyze.py"), str(data), "--quiet"])
         report = json.loads(out)
         if before is not None:
-            old, old_out = run([sys.executable, str(before / "analyze.py"), str(data), "--quiet"])
-            emit(
-                bench="analyze_json_array_before_after",
-                attempt=attempt,
-                before_s=round(old["wall"], 3),
-                after_s=round(ana["wall"], 3),
-                before_cpu_s=round(old["cpu"], 3),
-                after_cpu_s=round(ana["cpu"], 3),
+            before_after(
+                before,
+                "analyze_json_array_before_after",
+                attempt,
+                data,
+                ana,
+                out,
                 baseline_cpu_s=round(base["cpu"], 3),
-                before_peak_rss_mb=round(old["rss_mb"], 1),
-                after_peak_rss_mb=round(ana["rss_mb"], 1),
-                same_report=_same(old_out, out),
             )
         emit(
             bench="analyze_json_array",
@@ -195,15 +211,13 @@ def bench_inferred(tmp: Path, lines: int, repeat: int, before: Path | None) -> N
         std_inferred, _ = run([sys.executable, str(SCRIPTS / "analyze.py"), str(logcat), "--quiet"], stdlib)
         a, b = json.loads(fast_out), json.loads(out)
         if before is not None:
-            old, old_out = run([sys.executable, str(before / "analyze.py"), str(logcat), "--quiet"])
-            emit(
-                bench="analyze_inferred_before_after",
-                attempt=attempt,
-                before_s=round(old["wall"], 3),
-                after_s=round(inferred["wall"], 3),
-                before_cpu_s=round(old["cpu"], 3),
-                after_cpu_s=round(inferred["cpu"], 3),
-                same_report=_same(old_out, out),
+            before_after(
+                before,
+                "analyze_inferred_before_after",
+                attempt,
+                logcat,
+                inferred,
+                out,
             )
         emit(
             bench="analyze_inferred_text",
@@ -246,18 +260,14 @@ def bench_jsonl(tmp: Path, records: int, repeat: int, before: Path | None) -> No
         )
         report = json.loads(out)
         if before is not None:
-            old, old_out = run([sys.executable, str(before / "analyze.py"), str(data), "--quiet"])
-            emit(
-                bench="analyze_jsonl_before_after",
-                attempt=attempt,
-                before_s=round(old["wall"], 3),
-                after_s=round(ana["wall"], 3),
-                before_cpu_s=round(old["cpu"], 3),
-                after_cpu_s=round(ana["cpu"], 3),
+            before_after(
+                before,
+                "analyze_jsonl_before_after",
+                attempt,
+                data,
+                ana,
+                out,
                 polars_read_ndjson_s=round(polars["wall"], 3) if polars else None,
-                before_peak_rss_mb=round(old["rss_mb"], 1),
-                after_peak_rss_mb=round(ana["rss_mb"], 1),
-                same_report=_same(old_out, out),
             )
         emit(
             bench="analyze_jsonl",
@@ -313,17 +323,13 @@ def bench_log4j(tmp: Path, lines: int, repeat: int, before: Path | None) -> None
         ana, out = run(analyze)
         report, standard = json.loads(out), json.loads(std_out)
         if before is not None:
-            old, old_out = run([sys.executable, str(before / "analyze.py"), str(data), "--quiet"])
-            emit(
-                bench="analyze_log4j_before_after",
-                attempt=attempt,
-                before_s=round(old["wall"], 3),
-                after_s=round(ana["wall"], 3),
-                before_cpu_s=round(old["cpu"], 3),
-                after_cpu_s=round(ana["cpu"], 3),
-                before_peak_rss_mb=round(old["rss_mb"], 1),
-                after_peak_rss_mb=round(ana["rss_mb"], 1),
-                same_report=_same(old_out, out),
+            before_after(
+                before,
+                "analyze_log4j_before_after",
+                attempt,
+                data,
+                ana,
+                out,
             )
         emit(
             bench="analyze_log4j",
