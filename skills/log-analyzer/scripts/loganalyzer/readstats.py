@@ -5,6 +5,7 @@ Standard library only; used by parse_logs.py.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -32,12 +33,7 @@ def rows_engine(size: int | None) -> bool:
         return False
     if json_engine() != "orjson":  # the chunks msgspec turns down go to orjson (see rows_loads)
         return False
-    try:
-        import msgspec
-    except ImportError:
-        return False
-    version = tuple(int(p) for p in re.findall(r"\d+", getattr(msgspec, "__version__", "0"))[:2])
-    return version >= (0, 18)
+    return _version("msgspec") >= (0, 18)
 
 
 def json_engine() -> str:
@@ -45,12 +41,17 @@ def json_engine() -> str:
     with LOGANALYZER_JSON=stdlib) or "stdlib". The report names it as `parse.engine`."""
     if os.environ.get(ENGINE_ENV, "").strip().lower() == "stdlib":
         return "stdlib"
+    # a bare python3 has no orjson: the standard json module is slower but enough
+    return "orjson" if _version("orjson") >= (3, 9, 15) else "stdlib"
+
+
+def _version(module: str) -> tuple[int, ...]:
+    """The installed version of `module` as numbers, () when it cannot be imported."""
     try:
-        import orjson
-    except ImportError:  # a bare python3: the standard json module is slower but enough
-        return "stdlib"
-    version = tuple(int(p) for p in re.findall(r"\d+", getattr(orjson, "__version__", "0"))[:3])
-    return "orjson" if version >= (3, 9, 15) else "stdlib"
+        found = importlib.import_module(module)
+    except ImportError:
+        return ()
+    return tuple(int(p) for p in re.findall(r"\d+", getattr(found, "__version__", "0"))[:3])
 
 
 class ParseStats:
