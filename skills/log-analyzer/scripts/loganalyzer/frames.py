@@ -19,8 +19,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from .logformats import canonical_level
 from .readstats import ENGINE_ENV
@@ -39,6 +39,7 @@ _ALLOCATOR_ENV = "_RJEM_MALLOC_CONF"
 _ALLOCATOR = "dirty_decay_ms:20,muzzy_decay_ms:0"
 """polars' jemalloc gives freed pages back at once instead of keeping them for reuse (the peak
 RSS of 1M records is ~20 MB lower)."""
+T = TypeVar("T")
 Block = tuple[bytes, int, int]  # (whole lines, the number of lines before them, lines in it)
 KEYS = ("timestamp", "level", "service", "host", "message")
 _NOTABLE = ("WARN", "ERROR", "FATAL")  # levels whose records' messages are read (as analysis._NOTABLE)
@@ -76,16 +77,25 @@ def grouped(blocks: Iterable[Block], size: int = GROUP) -> Iterator[list[Block]]
 
 def read_ahead(groups: Iterable[list[Block]]) -> Iterator[tuple[list[Block], Frame | None]]:
     """Each group with its frame (None: polars refused it), in order; the next groups are read in
-    WORKERS threads while the caller counts this one (polars lets go of the GIL while it parses)."""
+    WORKERS threads while the caller counts this one."""
+    return ahead(groups, read, WORKERS, "loganalyzer-polars")
+
+
+def ahead(
+    groups: Iterable[list[Block]], work: Callable[[list[Block]], T], workers: int, name: str
+) -> Iterator[tuple[list[Block], T]]:
+    """Each group with `work(group)`, in order, the next groups worked on in up to `workers`
+    threads (no more than the machine has cores) while the caller takes this one: polars lets go
+    of the GIL while it works."""
     from collections import deque
     from concurrent.futures import Future, ThreadPoolExecutor
 
     _polars()  # imported here, once: threads importing it at once could see it half made
-    pending: deque[tuple[list[Block], Future[Frame | None]]] = deque()
-    workers = max(1, min(WORKERS, os.cpu_count() or 1))
-    with ThreadPoolExecutor(workers, thread_name_prefix="loganalyzer-polars") as pool:
+    pending: deque[tuple[list[Block], Future[T]]] = deque()
+    workers = max(1, min(workers, os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers, thread_name_prefix=name) as pool:
         for group in groups:
-            pending.append((group, pool.submit(read, group)))
+            pending.append((group, pool.submit(work, group)))
             if len(pending) > workers:
                 done, future = pending.popleft()
                 yield done, future.result()

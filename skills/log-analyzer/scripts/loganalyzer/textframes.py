@@ -23,9 +23,10 @@ import importlib.util
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any
 
-from .frames import Block, grouped
+from .frames import Block, ahead, grouped
 from .logformats import canonical_level
 
 TEXT_ENV = "LOGANALYZER_TEXT"
@@ -91,21 +92,11 @@ class Counted:
 
 def read_ahead(blocks: Iterable[Block], engine: Any) -> Iterator[tuple[Block, Counted | None]]:
     """Each block with what polars counted of it (None: the standard path reads it), the next
-    groups counted in threads while the caller takes this one (polars lets go of the GIL)."""
-    from collections import deque
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    _polars()  # imported here, once: two threads importing it at once would each see half of it
-    pending: deque[tuple[list[Block], Future[list[Counted | None]]]] = deque()
-    with ThreadPoolExecutor(AHEAD, thread_name_prefix="loganalyzer-text") as pool:
-        for group in grouped(blocks, GROUP):
-            pending.append((group, pool.submit(count, group, engine)))
-            if len(pending) > AHEAD:
-                done, future = pending.popleft()
-                yield from zip(done, future.result())
-        while pending:
-            done, future = pending.popleft()
-            yield from zip(done, future.result())
+    groups counted in AHEAD threads while the caller takes this one."""
+    for done, found in ahead(
+        grouped(blocks, GROUP), partial(count, engine=engine), AHEAD, "loganalyzer-text"
+    ):
+        yield from zip(done, found)
 
 
 def count(group: list[Block], engine: Any) -> list[Counted | None]:
