@@ -17,6 +17,9 @@ the same machine, each beside its baseline, so the numbers compare:
 - warm_true: `bash_tool "true"` on a running sandbox, beside `docker exec CID bash -c true`
   (the CLI) and the SDK's `exec_run`.
 - warm_import_pandas: `python3 -c "import pandas"` the same three ways.
+- skill_script: the log analyzer over 5,000 records in a pooled sandbox (its modules' bytecode
+  came with the skill's copy), beside the same script in a copy without bytecode, which the
+  sandbox compiles on every run (as every run did before), and a bare `python3 -c pass`.
 
 Targets (issue 4): warm true under 5 ms and at least 10x faster than `docker exec`; cold start
 under 0.5 s. Needs a running engine and the image (`conjure-nb sandbox build --offline`).
@@ -167,6 +170,39 @@ def first_cell(image: str, n: int) -> None:
     pool.drain()
 
 
+def skill_script(image: str, n: int) -> None:
+    """analyze.py in a pooled sandbox, with the bytecode its copy brought and without it."""
+    from conjure_nb.testing._demo_generator import write_jsonl
+
+    skills = cj.load(SKILLS)
+    if not cj.DockerExecutor(image=image).warm(wait=_READY):
+        raise SystemExit("the warm pool did not fill")
+    with cj.Session.new_docker(skills, image=image) as session:
+        write_jsonl(session.working_dir / "small.jsonl", 5000)
+        ex = session.executor
+        assert isinstance(ex, cj.DockerExecutor)
+        tool(
+            ex,
+            "cp -r /mnt/skills/log-analyzer /tmp/compiled && find /tmp/compiled -name __pycache__ -prune -exec rm -r {} +",
+        )
+        script = "/scripts/analyze.py small.jsonl --quiet > /dev/null"
+        with_bytecode, compiled, bare = [], [], []
+        for i in range(n + 1):  # alternating; the first round is an unmeasured warm-up
+            for runs, command in (
+                (with_bytecode, "python3 /mnt/skills/log-analyzer" + script),
+                (compiled, "PYTHONDONTWRITEBYTECODE=1 python3 /tmp/compiled" + script),
+                (bare, "python3 -c pass"),
+            ):
+                t0 = time.perf_counter()
+                tool(ex, command)
+                if i:
+                    runs.append(_ms(t0))
+    med = lambda xs: round(statistics.median(xs), 2)  # noqa: E731
+    emit("skill_script", n=n, analyze_ms=med(with_bytecode), baseline_compiled_each_run_ms=med(compiled),
+         baseline_python_startup_ms=med(bare))  # fmt: skip
+    warm_pool().drain()
+
+
 def cold_start(image: str, workdir: Path, n: int) -> float:
     def once() -> None:
         ex = cj.DockerExecutor(image=image, pool=False)
@@ -205,7 +241,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="runs per measurement (median)")
     parser.add_argument("--image", default=default_image())
-    parser.add_argument("--only", choices=["pool", "cell", "runner"], default=None, help="one group")
+    parser.add_argument(
+        "--only", choices=["pool", "cell", "script", "runner"], default=None, help="one group"
+    )
     args = parser.parse_args()
     client = connect(None)
     docker_cli = shutil.which("docker")
@@ -213,6 +251,8 @@ def main() -> None:
         pool_figures(args.image, args.n, docker_cli)
     if args.only in (None, "cell"):
         first_cell(args.image, args.n)
+    if args.only in (None, "script"):
+        skill_script(args.image, args.n)
     if args.only not in (None, "runner"):
         client.close()
         return

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ...tools._workspace import snapshot
+from ._bytecode import PYCACHE, bytecode, pyc_name
 
 __all__ = ["Mirror", "pack_skills"]
 
@@ -40,24 +41,51 @@ def _dir_entry(name: str, uid: int, gid: int) -> tarfile.TarInfo:
 
 
 def _add_tree(tar: tarfile.TarFile, root: Path, prefix: str, uid: int, gid: int) -> None:
-    """Add the regular files and directories under `root` (no symlinks, no specials)."""
+    """Add the regular files and directories under `root` (no symlinks, no specials), with fresh
+    bytecode for each module instead of the `__pycache__` folders (as `_slot.copy_tree`)."""
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root)
         arc_dir = prefix if rel_dir == "." else posixpath.join(prefix, *Path(rel_dir).parts)
         if arc_dir:
             tar.addfile(_dir_entry(arc_dir, uid, gid))
-        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
-        for name in filenames:
-            full = os.path.join(dirpath, name)
-            st = os.lstat(full)
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            info = tarfile.TarInfo(posixpath.join(arc_dir, name) if arc_dir else name)
-            info.size, info.mtime = st.st_size, int(st.st_mtime)
-            info.mode = stat.S_IMODE(st.st_mode) | 0o644
-            info.uid, info.gid = uid, gid
-            with open(full, "rb") as f:
-                tar.addfile(info, f)
+        dirnames[:] = [d for d in dirnames if d != PYCACHE and not os.path.islink(os.path.join(dirpath, d))]
+        compiled = [_add_file(tar, os.path.join(dirpath, name), arc_dir, uid, gid) for name in filenames]
+        modules = [found for found in compiled if found is not None]
+        if modules:
+            tar.addfile(_dir_entry(posixpath.join(arc_dir, PYCACHE), uid, gid))
+        for cached, code in modules:
+            info = tarfile.TarInfo(posixpath.join(arc_dir, PYCACHE, cached))
+            info.size, info.mtime, info.mode, info.uid, info.gid = (
+                len(code),
+                int(time.time()),
+                0o444,
+                uid,
+                gid,
+            )
+            tar.addfile(info, io.BytesIO(code))
+
+
+def _add_file(tar: tarfile.TarFile, full: str, arc_dir: str, uid: int, gid: int) -> tuple[str, bytes] | None:
+    """Add one file when it is a regular one; a module's bytecode (its name, its contents) is
+    returned, to go in the folder's `__pycache__`."""
+    st = os.lstat(full)
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    name = os.path.basename(full)
+    info = tarfile.TarInfo(posixpath.join(arc_dir, name))
+    info.size, info.mtime = st.st_size, int(st.st_mtime)
+    info.mode = stat.S_IMODE(st.st_mode) | 0o644
+    info.uid, info.gid = uid, gid
+    cached = pyc_name(name)
+    with open(full, "rb") as f:
+        if cached is None:
+            tar.addfile(info, f)
+            return None
+        source = f.read(st.st_size)
+    info.size = len(source)
+    tar.addfile(info, io.BytesIO(source))
+    code = bytecode(source, name)
+    return None if code is None else (cached, code)
 
 
 def pack_skills(skills: list[Any]) -> bytes:

@@ -34,6 +34,7 @@ from typing import Any
 
 from ..._errors import ExecutorError
 from .._base import ExecutorSetup
+from ._bytecode import PYCACHE, bytecode, pyc_name
 from ._channel import RunnerGone
 from ._client import labels
 from ._container import check_image, create, host_config, launch, own_volumes, runner_command
@@ -149,11 +150,14 @@ def skills_signature(skills: list[Any]) -> tuple[Any, ...]:
 def copy_tree(src: Path, dst: Path) -> None:
     """Copy regular files and directories under `src` to `dst`; symlinks and specials are skipped.
 
-    A copy, not a hard link: the sandbox's file tools refuse files with several links.
+    A copy, not a hard link: the sandbox's file tools refuse files with several links. The
+    `__pycache__` folders are left out and each module gets fresh bytecode instead (`_bytecode`:
+    valid in the copy, which the sandbox cannot write to).
     """
     dst.mkdir(mode=0o755)
     for dirpath, dirnames, filenames in os.walk(src):  # os.walk does not enter linked dirs
         rel = Path(dirpath).relative_to(src)
+        dirnames[:] = [name for name in dirnames if name != PYCACHE]
         for name in dirnames:
             if not os.path.islink(os.path.join(dirpath, name)):
                 (dst / rel / name).mkdir(mode=0o755)
@@ -163,6 +167,21 @@ def copy_tree(src: Path, dst: Path) -> None:
             if stat.S_ISREG(st.st_mode):
                 shutil.copyfile(full, dst / rel / name, follow_symlinks=False)
                 os.chmod(dst / rel / name, stat.S_IMODE(st.st_mode) | 0o444)
+                _add_bytecode(dst / rel, name)
+
+
+def _add_bytecode(folder: Path, name: str) -> None:
+    """Write the bytecode of the module `folder/name` (a copy) beside it, when it has some (none
+    when a file of the skill is in the way: the sandbox then compiles the module, as before)."""
+    cached = pyc_name(name)
+    found = bytecode((folder / name).read_bytes(), name) if cached else None
+    if cached is None or found is None:
+        return
+    with contextlib.suppress(FileExistsError, NotADirectoryError):
+        (folder / PYCACHE).mkdir(mode=0o755, exist_ok=True)
+        with open(folder / PYCACHE / cached, "xb") as out:
+            out.write(found)
+        os.chmod(folder / PYCACHE / cached, 0o444)
 
 
 def _host_binds(spec: SandboxSpec, state: SandboxState) -> tuple[dict[str, dict[str, str]], Path]:
