@@ -402,9 +402,16 @@ def _emit_partial(found: dict[str, Any], args: argparse.Namespace) -> int:
 
 
 def run() -> None:
-    """Run as a command: exit with `main()`'s status."""
+    """Run as a command: exit with `main()`'s status.
+
+    The exit skips the interpreter's own shutdown once stdout and stderr are flushed: every file
+    is closed and every worker joined by then, and freeing the run's objects one by one (with
+    polars' library and thread pool, when a big input loaded them) took ~70 ms of a 1.5 s run."""
     try:
-        sys.exit(main())
+        status = main()
+        sys.stdout.flush()
     except BrokenPipeError:  # the reader went away (| head): not an error worth a traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+        status = 0
+    sys.stderr.flush()
+    os._exit(status)
