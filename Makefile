@@ -24,7 +24,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	@touch $(STAMP)
 
+# The bundled skills' modules too, in the checked-hash form a copy or a read-only mount keeps valid
+# (Python hashes the source; an edited module is compiled as before): a docker sandbox cannot write
+# the bytecode it compiles, so without this every run of a skill's script compiled its modules again
+# (`make demo`: analyze 0.45-0.49 -> 0.40-0.41 s, report 2.54-2.56 -> 2.35-2.40 s, measured).
 install: $(STAMP)
+	@$(BIN)/python -m compileall -q --invalidation-mode checked-hash skills >/dev/null
 
 lint: install
 	$(BIN)/ruff check conjure_nb tests bench skills docs/conf.py docs/_ext
