@@ -17,10 +17,12 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 from types import SimpleNamespace
 from typing import Any
 
+from . import frames
 from . import window as windows
 from .analysis import Analysis, ranked
 from .diagnose import Thresholds, bursts, diagnose, mark_ongoing
@@ -29,12 +31,15 @@ from .jsondoc import ENVELOPE, ParseError, Rows, array_windows, writable
 from .logformats import Columns
 from .parse_logs import FORMATS, LogReader, add_input_options, detect, reader_from_args
 from .partial import merge, to_partial
-from .readstats import confidence
+from .readstats import confidence, cores, line_windows, lines_before, rows_engine
 from .textframes import Counted
 from .timestamps import BadTimestamp, Clock
 
 PARALLEL_MIN = 128 << 20
 """A JSON array this big is read by several processes (smaller ones cost less CPU time in one)."""
+LINES_PARALLEL_MIN = 32 << 20
+"""JSON Lines this big, read with msgspec or the standard path (one thread each), are shared out
+among processes: each reads a window of whole lines in ~30 MB. polars reads with threads of its own."""
 
 
 def analyze(
@@ -61,12 +66,16 @@ def analyze(
 def tally(reader: LogReader, top: int = 10, jobs: int = 0) -> Analysis:
     """Every record of the reader's input counted into an Analysis (the report is built later).
 
-    A big JSON array is read by `jobs` processes at once (0: one per core, up to 4, for files
-    of 128 MB or more), each over a window of whole records, and their partials merged exactly;
+    A big JSON array or JSON Lines file is read by `jobs` processes at once (0: one per CPU, up
+    to 4, for arrays of 128 MB and JSON Lines of 32 MB or more, in a process with no other
+    thread), each over a window of whole records, and their partials merged exactly;
     `reader.stats` then holds the merged reading statistics."""
     windows = _array_windows(reader, jobs)
     if windows:
-        return _tally_windows(reader, windows, top)
+        return _tally_windows(reader, windows, top, "json")
+    windows = _line_windows(reader, jobs)
+    if windows:
+        return _tally_windows(reader, windows, top, "jsonl")
     acc = Analysis(top)
     reader.columns = True
     for batch in reader.raw_batches():
@@ -82,7 +91,7 @@ def tally(reader: LogReader, top: int = 10, jobs: int = 0) -> Analysis:
                     _add(acc, reader, values)
         elif isinstance(batch, Rows):  # msgspec's: counted as they are, or read again the standard way
             if acc.add_columns(batch):
-                reader.stats.engine_records["msgspec"] += len(batch)
+                batch.taken(reader.stats)
             else:
                 _add(acc, reader, batch.standard())
         else:
@@ -106,10 +115,9 @@ def _array_windows(reader: LogReader, jobs: int) -> list[tuple[int, int | None]]
     if reader.fmt not in ("auto", "json") or not os.path.isfile(reader.source):
         return None
     size = os.path.getsize(reader.source)
-    if jobs == 0:
-        jobs = min(4, os.cpu_count() or 1) if size >= PARALLEL_MIN else 1
-    if jobs < 2:
+    if _jobs(jobs, size, PARALLEL_MIN) < 2:
         return None
+    jobs = _jobs(jobs, size, PARALLEL_MIN)
     with open(reader.source, "rb") as handle:
         head = handle.read(1 << 16)
         if reader.fmt == "auto" and detect(head)[0] != "json":
@@ -123,23 +131,60 @@ def _array_windows(reader: LogReader, jobs: int) -> list[tuple[int, int | None]]
     return windows if len(windows) > 1 else None
 
 
-def _tally_windows(reader: LogReader, windows: list[tuple[int, int | None]], top: int) -> Analysis:
-    import multiprocessing  # here: only a big array needs it, and it costs every run ~10 ms to import
+def _line_windows(reader: LogReader, jobs: int) -> list[tuple[int, int | None]] | None:
+    """Windows of whole lines over a JSON Lines file for `jobs` processes, or None to read it in
+    one pass (a small file, one CPU, or polars reading it)."""
+    if reader.source == "-" or reader.start or reader.end is not None or reader.elements:
+        return None
+    if reader.fmt not in ("auto", "jsonl") or not os.path.isfile(reader.source):
+        return None
+    size = os.path.getsize(reader.source)
+    if (frames.wanted(size) and not rows_engine(size)) or _jobs(jobs, size, LINES_PARALLEL_MIN) < 2:
+        return None
+    with open(reader.source, "rb") as handle:
+        if reader.fmt == "auto" and detect(handle.read(1 << 16))[0] != "jsonl":
+            return None
+        windows = line_windows(handle, size, _jobs(jobs, size, LINES_PARALLEL_MIN))
+    return windows if len(windows) > 1 else None
 
-    settings = (reader.text.service, reader.text.host, reader.stats.clock.year, top)
+
+def _jobs(jobs: int, size: int, least: int) -> int:
+    """Processes for an input of `size` bytes: `jobs` when given; else one per CPU (`cores`: a
+    container's quota counts), up to 4, for inputs of `least` bytes or more, in a process with no
+    other thread (forking a process with threads, a notebook kernel, is unsafe)."""
+    if jobs:
+        return jobs
+    if size < least or threading.active_count() > 1:
+        return 1
+    return min(4, cores())
+
+
+def _tally_windows(reader: LogReader, windows: list[tuple[int, int | None]], top: int, fmt: str) -> Analysis:
+    import multiprocessing  # here: only a big input needs it, and it costs every run ~10 ms to import
+
+    settings = (reader.text.service, reader.text.host, reader.stats.clock.year, top, reader.max_line)
+    tasks = [(reader.source, fmt, start, end, settings) for start, end in windows]
     with multiprocessing.get_context("fork").Pool(len(windows)) as pool:
-        partials = pool.map(_window, [(reader.source, start, end, settings) for start, end in windows])
+        partials = pool.map(_window, tasks)
     acc, reader.stats, _ = merge(partials, top)
     return acc
 
 
-def _window(task: tuple[str, int, int | None, tuple[str, str, int, int]]) -> dict[str, Any]:
-    """One window's partial: runs in a worker process."""
-    source, start, end, (service, host, year, top) = task
+def _window(task: tuple[str, str, int, int | None, tuple[str, str, int, int, int]]) -> dict[str, Any]:
+    """One window's partial: runs in a worker process. A JSON Lines window's malformed lines are
+    numbered from the start of the file, as a single pass numbers them."""
+    source, fmt, start, end, (service, host, year, top, max_line) = task
     reader = LogReader(
-        source, "json", service=service, host=host, year=year, quiet=True, start=start, end=end, elements=True
-    )
-    return partial(reader, top)
+        source, fmt, service=service, host=host, year=year, quiet=True, start=start, end=end,
+        elements=fmt == "json", max_line=max_line,
+    )  # fmt: skip
+    found = partial(reader, top)
+    examples = found["stats"]["malformed_examples"]
+    if fmt == "jsonl" and start and examples:
+        before = lines_before(source, start)
+        for example in examples:
+            example["line"] += before
+    return found
 
 
 def partial(reader: LogReader, top: int = 10) -> dict[str, Any]:
@@ -293,7 +338,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--jobs",
         type=int,
         default=0,
-        help="processes for a big JSON array (default 0: one per core, up to 4, from 128 MB; 1: one pass)",
+        help="processes for a big JSON array or JSON Lines file (default 0: one per CPU, up to 4, from "
+        "128 MB for an array and 32 MB for JSON Lines; 1: one pass)",
     )
     parser.add_argument("--top", type=int, default=10, help="how many error/warning signatures to list (10)")
     parser.add_argument(

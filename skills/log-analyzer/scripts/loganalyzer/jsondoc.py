@@ -85,6 +85,11 @@ class Rows(list):  # type: ignore[type-arg]
     data: bytes
     loads: Loads
 
+    def taken(self, stats: Any) -> None:
+        """Count the rows in `stats` once the analysis took them (their lines are counted as they
+        stream past)."""
+        stats.engine_records["msgspec"] += len(self)
+
     def standard(self) -> list[Any]:
         """The chunk's elements as the standard path reads them: one `loads` call (orjson), or
         element by element when that fails (as `stream_array` does)."""
@@ -124,12 +129,32 @@ def rows_loads(standard: Loads) -> Loads:
     that holds a run of 19 digits is read element by element (ValueError here), as `_rest` does,
     so an integer past 64 bits stays exact. tests/monitoring/test_msgspec_engine.py compares the
     reports on such inputs."""
+    read = rows_reader()
+
+    def loads(data: bytes) -> Any:
+        found = read(data)
+        if found is None:
+            if b"0" * 19 in data.translate(_ZEROS):  # orjson would read an integer past 64 bits as a
+                raise ValueError("a run of 19 digits") from None  # float: element by element, exact
+            return standard(data)
+        found.data, found.loads = data, standard
+        return found
+
+    return loads
+
+
+def rows_reader(lines: bool = False) -> Callable[[bytes], Rows | None]:
+    """msgspec's reading of a JSON array into `Rows` (see `rows_loads`), or None where it turns the
+    array down; with `lines`, of JSON values one after another (`decode_lines`: the caller makes
+    sure there is one per line). Services and hosts are learnt from the first chunks (`learn`)."""
     import msgspec
 
     def decoder(services: tuple[str, ...], hosts: tuple[str, ...]) -> Callable[[bytes], Any]:
         kinds = {"level": _ROW_LEVELS, "service": services, "host": hosts}
         fields = [(key, Literal[kinds[key]] if kinds.get(key) else str) for key in ROW_KEYS]
         row = msgspec.defstruct("Row", fields, gc=False)  # no cycles: its fields are strings
+        if lines:
+            return msgspec.json.Decoder(row).decode_lines
         return msgspec.json.Decoder(list[row]).decode  # type: ignore[valid-type]
 
     plain = decoder((), ())
@@ -163,16 +188,7 @@ def rows_loads(standard: Loads) -> Loads:
         else:  # too many, or new ones too often: plain strings from now on
             state["decode"], state["learn"] = plain, 0
 
-    def loads(data: bytes) -> Any:
-        found = read(data)
-        if found is None:
-            if b"0" * 19 in data.translate(_ZEROS):  # orjson would read an integer past 64 bits as a
-                raise ValueError("a run of 19 digits") from None  # float: element by element, exact
-            return standard(data)
-        found.data, found.loads = data, standard
-        return found
-
-    return loads
+    return read
 
 
 def preview(value: Any) -> str:

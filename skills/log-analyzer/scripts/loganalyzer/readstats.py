@@ -17,11 +17,13 @@ from .timestamps import Clock
 
 ENGINE_ENV = "LOGANALYZER_JSON"
 """Which engine reads JSON: `stdlib` (the standard library even where orjson is installed),
-`orjson` (never polars nor msgspec), `polars` (polars for JSON Lines of any size), `msgspec`
-(msgspec for JSON arrays of any size); unset, the fastest there is for the input. The tests
-compare them on the same inputs."""
+`orjson` (never polars nor msgspec), `polars` (polars for JSON Lines of any size, never msgspec),
+`msgspec` (msgspec for JSON arrays and JSON Lines of any size); unset, the fastest there is for
+the input. The tests compare them on the same inputs."""
 ROWS_MIN = 16 << 20
-"""JSON arrays smaller than this are not read with msgspec (its import would cost more)."""
+"""JSON arrays (and JSON Lines) smaller than this are not read with msgspec (its import would cost
+more)."""
+_CGROUP = "/sys/fs/cgroup"
 
 
 def rows_engine(size: int | None) -> bool:
@@ -303,3 +305,85 @@ class Progress:
         print(
             f"{self.name}: {done / 1e6:,.0f} MB read{share}, {records:,} records", file=sys.stderr, flush=True
         )
+
+
+def cores(cgroup: str = _CGROUP, proc: str = "/proc/self/cgroup") -> int:
+    """The CPUs this process may use: those it may run on, fewer when its control group has a CPU
+    quota (a container started with `--cpus 1` sees all of the machine's, but gets one's time)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        usable = os.cpu_count() or 1
+    quota = _quota(cgroup, proc)
+    return max(1, min(usable, quota) if quota else usable)
+
+
+def _quota(cgroup: str, proc: str) -> int | None:
+    """The CPU quota of this process's control group in whole CPUs (rounded up), or None for none:
+    `cpu.max` (cgroup v2) or `cpu.cfs_quota_us` over `cpu.cfs_period_us` (v1), in the group's own
+    folder when it can be seen, else at the root of the mount (a container's own group)."""
+    try:
+        with open(proc, encoding="utf-8") as handle:
+            groups = [line.rstrip("\n").split(":", 2) for line in handle]
+    except OSError:
+        groups = []
+    for _, controllers, path in (g for g in groups if len(g) == 3):
+        if controllers == "":  # v2: "0::/path"
+            found = _read_quota([f"{cgroup}{path.rstrip('/')}/cpu.max", f"{cgroup}/cpu.max"], None)
+        elif "cpu" in controllers.split(","):
+            folders = [
+                f"{cgroup}/{controllers}{path.rstrip('/')}",
+                f"{cgroup}/{controllers}",
+                f"{cgroup}/cpu",
+            ]
+            found = _read_quota([f"{folder}/cpu.cfs_quota_us" for folder in folders], "cpu.cfs_period_us")
+        else:
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+def _read_quota(paths: list[str], period_name: str | None) -> int | None:
+    """The first of `paths` that exists, read as a quota (v2 when `period_name` is None)."""
+    for path in paths:
+        try:
+            with open(path, encoding="ascii") as handle:
+                text = handle.read().split()
+            if period_name is not None:
+                with open(os.path.join(os.path.dirname(path), period_name), encoding="ascii") as handle:
+                    text.append(handle.read().strip())
+        except (OSError, UnicodeDecodeError):
+            continue
+        try:
+            quota, period = int(text[0]), int(text[1])
+        except (ValueError, IndexError):  # "max": no quota
+            return None
+        return -(-quota // period) if quota > 0 and period > 0 else None
+    return None
+
+
+def line_windows(handle: BinaryIO, size: int, parts: int) -> list[tuple[int, int | None]]:
+    """Byte windows of about equal size over a file of lines, each cut just after a newline, the
+    last running to the end. Fewer windows when a line over 1 MB runs across a cut."""
+    cuts = [0]
+    for part in range(1, parts):
+        at = max(cuts[-1], size * part // parts)
+        handle.seek(at)
+        found = handle.read(1 << 20).find(b"\n")
+        if found >= 0 and at + found + 1 < size:
+            cuts.append(at + found + 1)
+    return [(start, end) for start, end in zip(cuts, [*cuts[1:], None])]
+
+
+def lines_before(source: str, offset: int) -> int:
+    """How many lines of the file `source` end before byte `offset` (a line start)."""
+    count, left = 0, offset
+    with open(source, "rb") as handle:
+        while left > 0:
+            chunk = handle.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            left -= len(chunk)
+    return count
