@@ -164,15 +164,17 @@ def _tally_windows(reader: LogReader, windows: list[tuple[int, int | None]], top
 
     settings = (reader.text.service, reader.text.host, reader.stats.clock.year, top, reader.max_line)
     tasks = [(reader.source, fmt, start, end, settings) for start, end in windows]
-    with multiprocessing.get_context("fork").Pool(len(windows)) as pool:
-        partials = pool.map(_window, tasks)
+    with multiprocessing.get_context("fork").Pool(len(windows) - 1) as pool:
+        others = pool.map_async(_window, tasks[1:])
+        first = _window(tasks[0])  # this process reads the first window meanwhile
+        partials = [first, *others.get()]
     acc, reader.stats, _ = merge(partials, top)
     return acc
 
 
 def _window(task: tuple[str, str, int, int | None, tuple[str, str, int, int, int]]) -> dict[str, Any]:
-    """One window's partial: runs in a worker process. A JSON Lines window's malformed lines are
-    numbered from the start of the file, as a single pass numbers them."""
+    """One window's partial (in a worker process, or in this one for the first window). A JSON
+    Lines window's malformed lines are numbered from the start of the file, as one pass numbers them."""
     source, fmt, start, end, (service, host, year, top, max_line) = task
     reader = LogReader(
         source, fmt, service=service, host=host, year=year, quiet=True, start=start, end=end,

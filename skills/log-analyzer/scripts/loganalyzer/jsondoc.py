@@ -143,18 +143,15 @@ def rows_loads(standard: Loads) -> Loads:
     return loads
 
 
-def rows_reader(lines: bool = False) -> Callable[[bytes], Rows | None]:
+def rows_reader() -> Callable[[bytes], Rows | None]:
     """msgspec's reading of a JSON array into `Rows` (see `rows_loads`), or None where it turns the
-    array down; with `lines`, of JSON values one after another (`decode_lines`: the caller makes
-    sure there is one per line). Services and hosts are learnt from the first chunks (`learn`)."""
+    array down. Services and hosts are learnt from the first chunks (see `learn`)."""
     import msgspec
 
     def decoder(services: tuple[str, ...], hosts: tuple[str, ...]) -> Callable[[bytes], Any]:
         kinds = {"level": _ROW_LEVELS, "service": services, "host": hosts}
         fields = [(key, Literal[kinds[key]] if kinds.get(key) else str) for key in ROW_KEYS]
         row = msgspec.defstruct("Row", fields, gc=False)  # no cycles: its fields are strings
-        if lines:
-            return msgspec.json.Decoder(row).decode_lines
         return msgspec.json.Decoder(list[row]).decode  # type: ignore[valid-type]
 
     plain = decoder((), ())
