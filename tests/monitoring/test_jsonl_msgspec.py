@@ -21,7 +21,7 @@ from .conftest import ANALYZER, load_script
 from .test_msgspec_engine import _CASES, _READ_BY_MSGSPEC, _clean, _element, _report
 
 readstats: Any = load_script("readstats")
-analyze: Any = load_script("analyze")
+shards: Any = load_script("shards")
 
 _LINE = 9_000  # the hostile line's place: in the second ~1 MB block of 16,000 records
 _RECORDS = 16_000
@@ -144,21 +144,21 @@ def test_no_window_cuts_a_line_over_a_megabyte(tmp_path: Path) -> None:
 
 
 def test_processes_are_chosen_only_for_big_inputs_and_a_process_without_threads() -> None:
-    big = analyze.LINES_PARALLEL_MIN
-    assert analyze._jobs(3, 10, big) == 3  # asked for: as many as asked
-    assert analyze._jobs(0, big - 1, big) == 1
+    big = shards.LINES_MIN
+    assert shards.processes(3, 10, big) == 3  # asked for: as many as asked
+    assert shards.processes(0, big - 1, big) == 1
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
     try:  # a kernel has threads: forking it is unsafe, so one pass
-        assert analyze._jobs(0, big, big) == 1
+        assert shards.processes(0, big, big) == 1
     finally:
         stop.set()
         other.join()
     alone = (  # a process with no other thread (as analyze.py is): one per CPU, up to 4
         "from conjure_nb.monitoring._skillcode import skill_code\n"
-        f"a, r = (skill_code('log-analyzer', m, skill_dir={str(ANALYZER.parent)!r}) for m in ('analyze', 'readstats'))\n"
-        "print(a._jobs(0, a.LINES_PARALLEL_MIN, a.LINES_PARALLEL_MIN), min(4, r.cores()))"
+        f"a, r = (skill_code('log-analyzer', m, skill_dir={str(ANALYZER.parent)!r}) for m in ('shards', 'readstats'))\n"
+        "print(a.processes(0, a.LINES_MIN, a.LINES_MIN), min(4, r.cores()))"
     )
     done = subprocess.run(
         [sys.executable, "-c", alone], capture_output=True, text=True, check=True, timeout=60

@@ -17,29 +17,22 @@ import json
 import os
 import re
 import sys
-import threading
 import time
 from types import SimpleNamespace
 from typing import Any
 
-from . import frames
+from . import shards
 from . import window as windows
 from .analysis import Analysis, ranked
 from .diagnose import Thresholds, bursts, diagnose, mark_ongoing
 from .frames import Frame
-from .jsondoc import ENVELOPE, ParseError, Rows, array_windows, writable
+from .jsondoc import ParseError, Rows, writable
 from .logformats import Columns
-from .parse_logs import FORMATS, LogReader, add_input_options, detect, reader_from_args
+from .parse_logs import FORMATS, LogReader, add_input_options, reader_from_args
 from .partial import merge, to_partial
-from .readstats import confidence, cores, line_windows, lines_before, rows_engine
+from .readstats import confidence, lines_before
 from .textframes import Counted
 from .timestamps import BadTimestamp, Clock
-
-PARALLEL_MIN = 128 << 20
-"""A JSON array this big is read by several processes (smaller ones cost less CPU time in one)."""
-LINES_PARALLEL_MIN = 32 << 20
-"""JSON Lines this big, read with msgspec or the standard path (one thread each), are shared out
-among processes: each reads a window of whole lines in ~30 MB. polars reads with threads of its own."""
 
 
 def analyze(
@@ -66,16 +59,19 @@ def analyze(
 def tally(reader: LogReader, top: int = 10, jobs: int = 0) -> Analysis:
     """Every record of the reader's input counted into an Analysis (the report is built later).
 
-    A big JSON array or JSON Lines file is read by `jobs` processes at once (0: one per CPU, up
-    to 4, for arrays of 128 MB and JSON Lines of 32 MB or more, in a process with no other
-    thread), each over a window of whole records, and their partials merged exactly;
+    A big JSON array, JSON Lines file or text log is read by `jobs` processes at once (0: one per
+    CPU, up to 4, for arrays of 128 MB and other inputs of 32 MB or more, in a process with no
+    other thread), each over a window of whole records, and their partials merged exactly;
     `reader.stats` then holds the merged reading statistics."""
-    windows = _array_windows(reader, jobs)
+    windows = shards.of_array(reader, jobs)
     if windows:
         return _tally_windows(reader, windows, top, "json")
-    windows = _line_windows(reader, jobs)
+    windows = shards.of_lines(reader, jobs)
     if windows:
         return _tally_windows(reader, windows, top, "jsonl")
+    found = shards.of_text(reader, jobs)
+    if found:
+        return _tally_windows(reader, found[0], top, found[1], found[2])
     acc = Analysis(top)
     reader.columns = True
     for batch in reader.raw_batches():
@@ -108,63 +104,18 @@ def _add(acc: Analysis, reader: LogReader, batch: list[Any]) -> None:
             acc.add_record(rec)
 
 
-def _array_windows(reader: LogReader, jobs: int) -> list[tuple[int, int | None]] | None:
-    """Windows over a JSON array file for `jobs` processes, or None to read it in one pass."""
-    if reader.source == "-" or reader.start or reader.end is not None or reader.elements:
-        return None
-    if reader.fmt not in ("auto", "json") or not os.path.isfile(reader.source):
-        return None
-    size = os.path.getsize(reader.source)
-    if _jobs(jobs, size, PARALLEL_MIN) < 2:
-        return None
-    jobs = _jobs(jobs, size, PARALLEL_MIN)
-    with open(reader.source, "rb") as handle:
-        head = handle.read(1 << 16)
-        if reader.fmt == "auto" and detect(head)[0] != "json":
-            return None
-        bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
-        envelope = ENVELOPE.match(head, bom)
-        if envelope is None and not head[bom:].lstrip().startswith(b"["):
-            return None  # a document that is not streamed: read whole, in one pass
-        start = envelope.end() if envelope else head.index(b"[") + 1
-        windows = array_windows(handle, start, size, jobs)
-    return windows if len(windows) > 1 else None
-
-
-def _line_windows(reader: LogReader, jobs: int) -> list[tuple[int, int | None]] | None:
-    """Windows of whole lines over a JSON Lines file for `jobs` processes, or None to read it in
-    one pass (a small file, one CPU, or polars reading it)."""
-    if reader.source == "-" or reader.start or reader.end is not None or reader.elements:
-        return None
-    if reader.fmt not in ("auto", "jsonl") or not os.path.isfile(reader.source):
-        return None
-    size = os.path.getsize(reader.source)
-    if (frames.wanted(size) and not rows_engine(size)) or _jobs(jobs, size, LINES_PARALLEL_MIN) < 2:
-        return None
-    with open(reader.source, "rb") as handle:
-        if reader.fmt == "auto" and detect(handle.read(1 << 16))[0] != "jsonl":
-            return None
-        windows = line_windows(handle, size, _jobs(jobs, size, LINES_PARALLEL_MIN))
-    return windows if len(windows) > 1 else None
-
-
-def _jobs(jobs: int, size: int, least: int) -> int:
-    """Processes for an input of `size` bytes: `jobs` when given; else one per CPU (`cores`: a
-    container's quota counts), up to 4, for inputs of `least` bytes or more, in a process with no
-    other thread (forking a process with threads, a notebook kernel, is unsafe)."""
-    if jobs:
-        return jobs
-    if size < least or threading.active_count() > 1:
-        return 1
-    return min(4, cores())
-
-
-def _tally_windows(reader: LogReader, windows: list[tuple[int, int | None]], top: int, fmt: str) -> Analysis:
+def _tally_windows(
+    reader: LogReader, windows: list[tuple[int, int | None]], top: int, fmt: str, layout: Any = None
+) -> Analysis:
     import multiprocessing  # here: only a big input needs it, and it costs every run ~10 ms to import
+    import warnings
 
-    settings = (reader.text.service, reader.text.host, reader.stats.clock.year, top, reader.max_line)
+    settings = (reader.text.service, reader.text.host, reader.stats.clock.year, top, reader.max_line, layout)
     tasks = [(reader.source, fmt, start, end, settings) for start, end in windows]
-    with multiprocessing.get_context("fork").Pool(len(windows) - 1) as pool:
+    with warnings.catch_warnings():  # polars warns of any fork; _text_windows made sure this one is safe
+        warnings.filterwarnings("ignore", "Using fork", RuntimeWarning)
+        pool = multiprocessing.get_context("fork").Pool(len(windows) - 1)
+    with pool:
         others = pool.map_async(_window, tasks[1:])
         first = _window(tasks[0])  # this process reads the first window meanwhile
         partials = [first, *others.get()]
@@ -172,17 +123,18 @@ def _tally_windows(reader: LogReader, windows: list[tuple[int, int | None]], top
     return acc
 
 
-def _window(task: tuple[str, str, int, int | None, tuple[str, str, int, int, int]]) -> dict[str, Any]:
-    """One window's partial (in a worker process, or in this one for the first window). A JSON
-    Lines window's malformed lines are numbered from the start of the file, as one pass numbers them."""
-    source, fmt, start, end, (service, host, year, top, max_line) = task
+def _window(task: tuple[str, str, int, int | None, tuple[Any, ...]]) -> dict[str, Any]:
+    """One window's partial (in a worker process, or in this one for the first window). The
+    malformed lines of a window of lines are numbered from the start of the file, as one pass
+    numbers them."""
+    source, fmt, start, end, (service, host, year, top, max_line, layout) = task
     reader = LogReader(
         source, fmt, service=service, host=host, year=year, quiet=True, start=start, end=end,
-        elements=fmt == "json", max_line=max_line,
+        elements=fmt == "json", max_line=max_line, layout=layout,
     )  # fmt: skip
     found = partial(reader, top)
     examples = found["stats"]["malformed_examples"]
-    if fmt == "jsonl" and start and examples:
+    if fmt != "json" and start and examples:
         before = lines_before(source, start)
         for example in examples:
             example["line"] += before
@@ -340,8 +292,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--jobs",
         type=int,
         default=0,
-        help="processes for a big JSON array or JSON Lines file (default 0: one per CPU, up to 4, from "
-        "128 MB for an array and 32 MB for JSON Lines; 1: one pass)",
+        help="processes for a big input (default 0: one per CPU, up to 4, from 128 MB for a JSON array "
+        "and 32 MB for JSON Lines and text logs; 1: one pass)",
     )
     parser.add_argument("--top", type=int, default=10, help="how many error/warning signatures to list (10)")
     parser.add_argument(

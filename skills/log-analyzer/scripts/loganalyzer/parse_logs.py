@@ -322,6 +322,19 @@ class LogReader:
         self.stats.engine_records["msgspec"] = 0
         return rows_loads(_loads)
 
+    def record_start(self, fmt: str) -> Callable[[str], bool]:
+        """Whether a line of this text format starts a record (the reader keeps every line that
+        does not, and follows one, with the record before it)."""
+        parse = self._text_parsers(fmt)[0]
+
+        def starts(line: str) -> bool:
+            try:
+                return parse(line) is not None
+            except BadTimestamp:  # a malformed line: the lines after it may belong to the one before
+                return False
+
+        return starts
+
     def _text_parsers(self, fmt: str) -> tuple[LineParser, list[Any]]:
         """The line parser and the block layouts (pattern, builders) of a text format."""
         if fmt == "regex":

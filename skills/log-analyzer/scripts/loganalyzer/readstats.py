@@ -10,7 +10,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from .timestamps import Clock
@@ -373,6 +373,29 @@ def line_windows(handle: BinaryIO, size: int, parts: int) -> list[tuple[int, int
         found = handle.read(1 << 20).find(b"\n")
         if found >= 0 and at + found + 1 < size:
             cuts.append(at + found + 1)
+    return [(start, end) for start, end in zip(cuts, [*cuts[1:], None])]
+
+
+def record_windows(
+    handle: BinaryIO, size: int, parts: int, starts: Callable[[str], bool]
+) -> list[tuple[int, int | None]]:
+    """As `line_windows`, each cut just before a line that starts a record (`starts`, given the
+    line as the reader decodes it), the first within 1 MB after the cut's place: continuation
+    lines (a stack trace) stay in the window of their record. Fewer windows when none is found."""
+    cuts = [0]
+    for part in range(1, parts):
+        at = max(cuts[-1], size * part // parts)
+        handle.seek(at)
+        chunk = handle.read(1 << 20)
+        begin = chunk.find(b"\n") + 1
+        while begin:
+            end = chunk.find(b"\n", begin)
+            if end < 0:
+                break  # the line runs past what was read
+            if starts(chunk[begin:end].decode("utf-8", "replace").removesuffix("\r")):
+                cuts.append(at + begin)
+                break
+            begin = end + 1
     return [(start, end) for start, end in zip(cuts, [*cuts[1:], None])]
 
 

@@ -1,0 +1,102 @@
+"""Where one big input is cut for several processes, and how many: windows of whole records over a
+JSON array, a JSON Lines file or a text log, each read by a process of its own, whose partials
+analyze.py merges exactly. Standard library only (polars is never imported here)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+from . import frames, textframes
+from .jsondoc import ENVELOPE, array_windows
+from .parse_logs import LogReader, detect
+from .readstats import cores, line_windows, record_windows, rows_engine
+
+Windows = list[tuple[int, int | None]]
+
+ARRAY_MIN = 128 << 20
+"""A JSON array this big is read by several processes (smaller ones cost less CPU time in one)."""
+LINES_MIN = 32 << 20
+"""JSON Lines this big, read with msgspec or the standard path (one thread each), are shared out
+among processes: each reads a window of whole lines in ~30 MB. polars reads with threads of its own."""
+TEXT_MIN = 32 << 20
+"""Text logs this big are shared out among processes too: the analysis of a block is Python, one
+thread at a time, whichever engine counted its lines."""
+
+
+def of_array(reader: LogReader, jobs: int) -> Windows | None:
+    """Windows over a JSON array file for `jobs` processes, or None to read it in one pass."""
+    if reader.source == "-" or reader.start or reader.end is not None or reader.elements:
+        return None
+    if reader.fmt not in ("auto", "json") or not os.path.isfile(reader.source):
+        return None
+    size = os.path.getsize(reader.source)
+    if processes(jobs, size, ARRAY_MIN) < 2:
+        return None
+    jobs = processes(jobs, size, ARRAY_MIN)
+    with open(reader.source, "rb") as handle:
+        head = handle.read(1 << 16)
+        if reader.fmt == "auto" and detect(head)[0] != "json":
+            return None
+        bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+        envelope = ENVELOPE.match(head, bom)
+        if envelope is None and not head[bom:].lstrip().startswith(b"["):
+            return None  # a document that is not streamed: read whole, in one pass
+        start = envelope.end() if envelope else head.index(b"[") + 1
+        windows = array_windows(handle, start, size, jobs)
+    return windows if len(windows) > 1 else None
+
+
+def of_lines(reader: LogReader, jobs: int) -> Windows | None:
+    """Windows of whole lines over a JSON Lines file for `jobs` processes, or None to read it in
+    one pass (a small file, one CPU, or polars reading it)."""
+    if reader.source == "-" or reader.start or reader.end is not None or reader.elements:
+        return None
+    if reader.fmt not in ("auto", "jsonl") or not os.path.isfile(reader.source):
+        return None
+    size = os.path.getsize(reader.source)
+    if (frames.wanted(size) and not rows_engine(size)) or processes(jobs, size, LINES_MIN) < 2:
+        return None
+    with open(reader.source, "rb") as handle:
+        if reader.fmt == "auto" and detect(handle.read(1 << 16))[0] != "jsonl":
+            return None
+        windows = line_windows(handle, size, processes(jobs, size, LINES_MIN))
+    return windows if len(windows) > 1 else None
+
+
+def of_text(reader: LogReader, jobs: int) -> tuple[Windows, str, Any] | None:
+    """(windows, format, inferred layout) for a text log read by `jobs` processes, each window
+    starting at a line that starts a record (a stack trace stays with its record), or None to read
+    it in one pass. Where polars counts the lines, each process imports it after the fork (polars
+    starts threads as it is imported, which a forked process would be without)."""
+    if reader.source == "-" or reader.start or reader.end is not None or reader.regex:
+        return None
+    if reader.fmt in ("json", "jsonl") or not os.path.isfile(reader.source):
+        return None
+    size = os.path.getsize(reader.source)
+    if processes(jobs, size, TEXT_MIN) < 2:
+        return None
+    with open(reader.source, "rb") as handle:
+        fmt, layout = reader.fmt, reader.layout
+        if fmt == "auto" or (fmt == "inferred" and layout is None):
+            fmt, layout = detect(handle.read(1 << 16), infer_only=fmt == "inferred")
+        if fmt in ("json", "jsonl"):
+            return None
+        starts = LogReader(reader.source, fmt, layout=layout.as_dict() if layout else None).record_start(fmt)
+        windows = record_windows(handle, size, processes(jobs, size, TEXT_MIN), starts)
+    if len(windows) < 2 or (textframes.wanted(size) and "polars" in sys.modules):
+        return None  # polars runs threads of its own from its import: never forked
+    return windows, fmt, layout.as_dict() if layout else None
+
+
+def processes(jobs: int, size: int, least: int) -> int:
+    """Processes for an input of `size` bytes: `jobs` when given; else one per CPU (`cores`: a
+    container's quota counts), up to 4, for inputs of `least` bytes or more, in a process with no
+    other thread (forking a process with threads, a notebook kernel, is unsafe)."""
+    if jobs:
+        return jobs
+    if size < least or threading.active_count() > 1:
+        return 1
+    return min(4, cores())
