@@ -121,3 +121,25 @@ def test_a_process_that_imported_polars_reads_a_big_text_log_in_one_pass(
     monkeypatch.setenv("LOGANALYZER_TEXT", "stdlib")  # the standard path: the workers do not use polars
     found = shards.of_text(reader, 2)
     assert found is not None and len(found[0]) == 2 and found[1] == "log4j"
+
+
+def test_polars_text_takes_more_processes_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unasked, a big text log polars counts stays in one process (polars keeps the cores busy, and
+    a process per window costs CPU time and memory); the standard path is shared out."""
+    pytest.importorskip("polars")
+    path = tmp_path / "app.log"
+    _log_with_traces(path)
+    monkeypatch.setattr(shards, "TEXT_MIN", 0)  # as if the file were big
+    monkeypatch.setattr(shards.threading, "active_count", lambda: 1)  # as in analyze.py's process
+    monkeypatch.setattr(shards, "cores", lambda: 2)
+    monkeypatch.delitem(sys.modules, "polars")  # not imported yet, as in a fresh analyze.py
+    reader = parse_logs.LogReader(str(path), quiet=True)
+    monkeypatch.setenv("LOGANALYZER_TEXT", "polars")
+    assert shards.of_text(reader, 0) is None
+    found = shards.of_text(reader, 3)
+    assert found is not None and len(found[0]) == 3
+    monkeypatch.setenv("LOGANALYZER_TEXT", "stdlib")
+    found = shards.of_text(reader, 0)
+    assert found is not None and len(found[0]) == 2
