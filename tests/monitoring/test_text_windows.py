@@ -4,16 +4,15 @@ path, the report is the same (malformed lines keep their numbers in the file).""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import ANALYZER, load_script
+from .conftest import load_script
+from .test_msgspec_engine import _clean
+from .test_msgspec_engine import _report as _json_report
 from .test_text_engine import _inferred_lines, _log4j_lines
 
 readstats: Any = load_script("readstats")
@@ -28,18 +27,9 @@ _TRACE = [
 
 
 def _report(path: Path, text_engine: str, *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, str(ANALYZER / "analyze.py"), str(path), "--quiet", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "LOGANALYZER_TEXT": text_engine},
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    report: dict[str, Any] = json.loads(done.stdout)
-    report.pop("elapsed_seconds")
-    report["parse"].pop("engine")
-    report["parse"].pop("engine_records", None)
+    """analyze.py's report with LOGANALYZER_TEXT set, without its time and engine names."""
+    report = _json_report(path, text_engine, *args, variable="LOGANALYZER_TEXT")
+    _clean(report)
     return report
 
 
