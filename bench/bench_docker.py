@@ -54,7 +54,12 @@ def median_ms(fn: Callable[[], object], n: int) -> float:
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000)
-    return round(statistics.median(times), 2)
+    return _median(times) or 0.0
+
+
+def _median(values: list[float]) -> float | None:
+    """The median in ms, rounded (None for no values)."""
+    return round(statistics.median(values), 2) if values else None
 
 
 def emit(metric: str, **values: Any) -> None:
@@ -113,11 +118,10 @@ def pool_figures(image: str, n: int, docker_cli: str | None) -> None:
             misses_closed.append(closed_ms)
             if run_rm is not None:
                 runs.append(run_ms)
-    med = lambda xs: round(statistics.median(xs), 2) if xs else None  # noqa: E731
-    emit("pool_hit", n=n, hit_ms=med(hits), session_made_ms=med(made), target_ms=30,
-         baseline_pool_miss_ms=med(misses), baseline_cli_run_rm_ms=med(runs))  # fmt: skip
-    emit("pool_miss", n=n, miss_ms=med(misses), with_close_ms=med(misses_closed),
-         baseline_cli_run_rm_ms=med(runs), target="miss_ms <= baseline_cli_run_rm_ms")  # fmt: skip
+    emit("pool_hit", n=n, hit_ms=_median(hits), session_made_ms=_median(made), target_ms=30,
+         baseline_pool_miss_ms=_median(misses), baseline_cli_run_rm_ms=_median(runs))  # fmt: skip
+    emit("pool_miss", n=n, miss_ms=_median(misses), with_close_ms=_median(misses_closed),
+         baseline_cli_run_rm_ms=_median(runs), target="miss_ms <= baseline_cli_run_rm_ms")  # fmt: skip
     pool.drain()
 
 
@@ -164,9 +168,9 @@ def first_cell(image: str, n: int) -> None:
             open_cell.append(open_ms)
     with capture_output():
         shell.run_line_magic("unload_ext", "conjure_nb")
-    emit("first_cell", n=n, pool_hit_ms=round(statistics.median(hit), 2), target_ms=60,
-         baseline_pool_off_ms=round(statistics.median(off), 2),
-         baseline_open_session_cell_ms=round(statistics.median(open_cell), 2))  # fmt: skip
+    emit("first_cell", n=n, pool_hit_ms=_median(hit), target_ms=60,
+         baseline_pool_off_ms=_median(off),
+         baseline_open_session_cell_ms=_median(open_cell))  # fmt: skip
     pool.drain()
 
 
@@ -197,9 +201,8 @@ def skill_script(image: str, n: int) -> None:
                 tool(ex, command)
                 if i:
                     runs.append(_ms(t0))
-    med = lambda xs: round(statistics.median(xs), 2)  # noqa: E731
-    emit("skill_script", n=n, analyze_ms=med(with_bytecode), baseline_compiled_each_run_ms=med(compiled),
-         baseline_python_startup_ms=med(bare))  # fmt: skip
+    emit("skill_script", n=n, analyze_ms=_median(with_bytecode), baseline_compiled_each_run_ms=_median(compiled),
+         baseline_python_startup_ms=_median(bare))  # fmt: skip
     warm_pool().drain()
 
 

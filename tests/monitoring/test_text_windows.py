@@ -76,7 +76,7 @@ def test_windows_start_at_a_record_never_inside_a_stack_trace(tmp_path: Path) ->
     data = path.read_bytes()
     starts = parse_logs.LogReader(str(path), "log4j").record_start("log4j")
     with open(path, "rb") as handle:
-        windows = readstats.record_windows(handle, len(data), 4, starts)
+        windows = readstats.line_windows(handle, len(data), 4, starts)
     assert len(windows) == 4 and windows[0][0] == 0 and windows[-1][1] is None
     assert b"".join(data[start:end] for start, end in windows) == data
     for start, _ in windows[1:]:
@@ -92,7 +92,7 @@ def test_no_window_when_no_record_starts_near_a_cut(tmp_path: Path) -> None:
     path.write_text(lines[0] + "\n" + "\n".join(["\tat x.y(Z.java:1)"] * 200_000) + "\n" + lines[1] + "\n")
     starts = parse_logs.LogReader(str(path), "log4j").record_start("log4j")
     with open(path, "rb") as handle:
-        windows = readstats.record_windows(handle, path.stat().st_size, 3, starts)
+        windows = readstats.line_windows(handle, path.stat().st_size, 3, starts)
     assert windows == [(0, None)]
 
 

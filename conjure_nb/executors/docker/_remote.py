@@ -40,6 +40,13 @@ def _dir_entry(name: str, uid: int, gid: int) -> tarfile.TarInfo:
     return info
 
 
+def _file_entry(name: str, size: int, mode: int, mtime: float, uid: int, gid: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = size, mode, int(mtime)
+    info.uid, info.gid = uid, gid
+    return info
+
+
 def _add_tree(tar: tarfile.TarFile, root: Path, prefix: str, uid: int, gid: int) -> None:
     """Add the regular files and directories under `root` (no symlinks, no specials), with fresh
     bytecode for each module instead of the `__pycache__` folders (as `_slot.copy_tree`)."""
@@ -54,13 +61,8 @@ def _add_tree(tar: tarfile.TarFile, root: Path, prefix: str, uid: int, gid: int)
         if modules:
             tar.addfile(_dir_entry(posixpath.join(arc_dir, PYCACHE), uid, gid))
         for cached, code in modules:
-            info = tarfile.TarInfo(posixpath.join(arc_dir, PYCACHE, cached))
-            info.size, info.mtime, info.mode, info.uid, info.gid = (
-                len(code),
-                int(time.time()),
-                0o444,
-                uid,
-                gid,
+            info = _file_entry(
+                posixpath.join(arc_dir, PYCACHE, cached), len(code), 0o444, time.time(), uid, gid
             )
             tar.addfile(info, io.BytesIO(code))
 
@@ -72,10 +74,9 @@ def _add_file(tar: tarfile.TarFile, full: str, arc_dir: str, uid: int, gid: int)
     if not stat.S_ISREG(st.st_mode):
         return None
     name = os.path.basename(full)
-    info = tarfile.TarInfo(posixpath.join(arc_dir, name))
-    info.size, info.mtime = st.st_size, int(st.st_mtime)
-    info.mode = stat.S_IMODE(st.st_mode) | 0o644
-    info.uid, info.gid = uid, gid
+    info = _file_entry(
+        posixpath.join(arc_dir, name), st.st_size, stat.S_IMODE(st.st_mode) | 0o644, st.st_mtime, uid, gid
+    )
     cached = pyc_name(name)
     with open(full, "rb") as f:
         if cached is None:

@@ -112,7 +112,8 @@ def _tally_windows(
 
     settings = (reader.text.service, reader.text.host, reader.stats.clock.year, top, reader.max_line, layout)
     tasks = [(reader.source, fmt, start, end, settings) for start, end in windows]
-    with warnings.catch_warnings():  # polars warns of any fork; _text_windows made sure this one is safe
+    with warnings.catch_warnings():  # polars, where this process has it, warns of any fork: the
+        # workers never use it then (shards.of_text leaves such a process to one pass)
         warnings.filterwarnings("ignore", "Using fork", RuntimeWarning)
         pool = multiprocessing.get_context("fork").Pool(len(windows) - 1)
     with pool:

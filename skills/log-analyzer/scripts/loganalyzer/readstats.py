@@ -363,38 +363,29 @@ def _read_quota(paths: list[str], period_name: str | None) -> int | None:
     return None
 
 
-def line_windows(handle: BinaryIO, size: int, parts: int) -> list[tuple[int, int | None]]:
-    """Byte windows of about equal size over a file of lines, each cut just after a newline, the
-    last running to the end. Fewer windows when a line over 1 MB runs across a cut."""
-    cuts = [0]
-    for part in range(1, parts):
-        at = max(cuts[-1], size * part // parts)
-        handle.seek(at)
-        found = handle.read(1 << 20).find(b"\n")
-        if found >= 0 and at + found + 1 < size:
-            cuts.append(at + found + 1)
-    return [(start, end) for start, end in zip(cuts, [*cuts[1:], None])]
-
-
-def record_windows(
-    handle: BinaryIO, size: int, parts: int, starts: Callable[[str], bool]
+def line_windows(
+    handle: BinaryIO, size: int, parts: int, starts: Callable[[str], bool] | None = None
 ) -> list[tuple[int, int | None]]:
-    """As `line_windows`, each cut just before a line that starts a record (`starts`, given the
-    line as the reader decodes it), the first within 1 MB after the cut's place: continuation
-    lines (a stack trace) stay in the window of their record. Fewer windows when none is found."""
+    """Byte windows of about equal size over a file of lines, each cut just before a line, the
+    last running to the end; with `starts`, before the first line within 1 MB after the cut's
+    place that it says starts a record (given the line as the reader decodes it), so continuation
+    lines (a stack trace) stay in the window of their record. Fewer windows where a line over 1 MB
+    runs across a cut, or no record starts near it."""
     cuts = [0]
     for part in range(1, parts):
         at = max(cuts[-1], size * part // parts)
         handle.seek(at)
         chunk = handle.read(1 << 20)
         begin = chunk.find(b"\n") + 1
-        while begin:
+        while begin and at + begin < size:
             end = chunk.find(b"\n", begin)
-            if end < 0:
-                break  # the line runs past what was read
-            if starts(chunk[begin:end].decode("utf-8", "replace").removesuffix("\r")):
+            if starts is None or (
+                end >= 0 and starts(chunk[begin:end].decode("utf-8", "replace").removesuffix("\r"))
+            ):
                 cuts.append(at + begin)
                 break
+            if end < 0:
+                break  # the line runs past what was read
             begin = end + 1
     return [(start, end) for start, end in zip(cuts, [*cuts[1:], None])]
 

@@ -12,7 +12,7 @@ from typing import Any
 from . import frames, textframes
 from .jsondoc import ENVELOPE, array_windows
 from .parse_logs import LogReader, detect
-from .readstats import cores, line_windows, record_windows, rows_engine
+from .readstats import cores, line_windows, rows_engine
 
 Windows = list[tuple[int, int | None]]
 
@@ -28,14 +28,10 @@ processes too (polars: see `of_text`)."""
 
 def of_array(reader: LogReader, jobs: int) -> Windows | None:
     """Windows over a JSON array file for `jobs` processes, or None to read it in one pass."""
-    if reader.source == "-" or reader.start or reader.end is not None or reader.elements:
+    size = _whole_file(reader) if reader.fmt in ("auto", "json") else None
+    jobs = processes(jobs, size, ARRAY_MIN) if size is not None else 1
+    if size is None or jobs < 2:
         return None
-    if reader.fmt not in ("auto", "json") or not os.path.isfile(reader.source):
-        return None
-    size = os.path.getsize(reader.source)
-    if processes(jobs, size, ARRAY_MIN) < 2:
-        return None
-    jobs = processes(jobs, size, ARRAY_MIN)
     with open(reader.source, "rb") as handle:
         head = handle.read(1 << 16)
         if reader.fmt == "auto" and detect(head)[0] != "json":
@@ -52,17 +48,14 @@ def of_array(reader: LogReader, jobs: int) -> Windows | None:
 def of_lines(reader: LogReader, jobs: int) -> Windows | None:
     """Windows of whole lines over a JSON Lines file for `jobs` processes, or None to read it in
     one pass (a small file, one CPU, or polars reading it)."""
-    if reader.source == "-" or reader.start or reader.end is not None or reader.elements:
-        return None
-    if reader.fmt not in ("auto", "jsonl") or not os.path.isfile(reader.source):
-        return None
-    size = os.path.getsize(reader.source)
-    if (frames.wanted(size) and not rows_engine(size)) or processes(jobs, size, LINES_MIN) < 2:
+    size = _whole_file(reader) if reader.fmt in ("auto", "jsonl") else None
+    jobs = processes(jobs, size, LINES_MIN) if size is not None else 1
+    if size is None or jobs < 2 or (frames.wanted(size) and not rows_engine(size)):
         return None
     with open(reader.source, "rb") as handle:
         if reader.fmt == "auto" and detect(handle.read(1 << 16))[0] != "jsonl":
             return None
-        windows = line_windows(handle, size, processes(jobs, size, LINES_MIN))
+        windows = line_windows(handle, size, jobs)
     return windows if len(windows) > 1 else None
 
 
@@ -76,13 +69,9 @@ def of_text(reader: LogReader, jobs: int) -> tuple[Windows, str, Any] | None:
     12% less time for 15% more CPU time and twice the memory; logcat: no time saved). Each
     process imports it after the fork: polars starts threads as it is imported, which a forked
     process would be without, so a process that has it is not forked for it."""
-    if reader.source == "-" or reader.start or reader.end is not None or reader.regex:
-        return None
-    if reader.fmt in ("json", "jsonl") or not os.path.isfile(reader.source):
-        return None
-    size = os.path.getsize(reader.source)
-    polars = textframes.wanted(size)
-    if processes(jobs, size, TEXT_MIN) < 2 or (polars and (not jobs or "polars" in sys.modules)):
+    size = _whole_file(reader) if reader.fmt not in ("json", "jsonl") and not reader.regex else None
+    asked, jobs = jobs, processes(jobs, size, TEXT_MIN) if size is not None else 1
+    if size is None or jobs < 2 or (textframes.wanted(size) and (not asked or "polars" in sys.modules)):
         return None
     with open(reader.source, "rb") as handle:
         fmt, layout = reader.fmt, reader.layout
@@ -91,8 +80,16 @@ def of_text(reader: LogReader, jobs: int) -> tuple[Windows, str, Any] | None:
         if fmt in ("json", "jsonl"):
             return None
         starts = LogReader(reader.source, fmt, layout=layout.as_dict() if layout else None).record_start(fmt)
-        windows = record_windows(handle, size, processes(jobs, size, TEXT_MIN), starts)
+        windows = line_windows(handle, size, jobs, starts)
     return (windows, fmt, layout.as_dict() if layout else None) if len(windows) > 1 else None
+
+
+def _whole_file(reader: LogReader) -> int | None:
+    """The size of the file the reader reads from its start to its end, or None when it reads
+    standard input, a window of a file, or something that is not a regular file."""
+    if reader.source == "-" or reader.start or reader.end is not None or reader.elements:
+        return None
+    return os.path.getsize(reader.source) if os.path.isfile(reader.source) else None
 
 
 def processes(jobs: int, size: int, least: int) -> int:
