@@ -113,23 +113,33 @@ def test_a_process_that_imported_polars_reads_a_big_text_log_in_one_pass(
     assert found is not None and len(found[0]) == 2 and found[1] == "log4j"
 
 
-def test_polars_text_takes_more_processes_only_when_asked(
+def test_polars_text_takes_a_process_per_share_unless_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Unasked, a big text log polars counts stays in one process (polars keeps the cores busy, and
-    a process per window costs CPU time and memory); the standard path is shared out."""
+    """Unasked, a text log polars counts gets a process per POLARS_SHARE bytes (each process
+    imports polars again), never more than the CPUs; asked, as many as `jobs`; the standard path
+    is shared out from TEXT_MIN."""
     pytest.importorskip("polars")
     path = tmp_path / "app.log"
     _log_with_traces(path)
+    size = path.stat().st_size
     monkeypatch.setattr(shards, "TEXT_MIN", 0)  # as if the file were big
     monkeypatch.setattr(shards.threading, "active_count", lambda: 1)  # as in analyze.py's process
     monkeypatch.setattr(shards, "cores", lambda: 2)
     monkeypatch.delitem(sys.modules, "polars")  # not imported yet, as in a fresh analyze.py
     reader = parse_logs.LogReader(str(path), quiet=True)
     monkeypatch.setenv("LOGANALYZER_TEXT", "polars")
+    monkeypatch.setattr(shards, "POLARS_SHARE", size // 2 + 1)  # less than two shares: one pass
     assert shards.of_text(reader, 0) is None
-    found = shards.of_text(reader, 3)
+    monkeypatch.setattr(shards, "POLARS_SHARE", size // 2)  # two shares: two processes
+    found = shards.of_text(reader, 0)
+    assert found is not None and len(found[0]) == 2
+    monkeypatch.setattr(shards, "POLARS_SHARE", size // 8)  # eight shares, two CPUs
+    found = shards.of_text(reader, 0)
+    assert found is not None and len(found[0]) == 2
+    found = shards.of_text(reader, 3)  # asked
     assert found is not None and len(found[0]) == 3
+    monkeypatch.setattr(shards, "POLARS_SHARE", size + 1)
     monkeypatch.setenv("LOGANALYZER_TEXT", "stdlib")
     found = shards.of_text(reader, 0)
     assert found is not None and len(found[0]) == 2

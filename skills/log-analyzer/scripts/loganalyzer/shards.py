@@ -24,6 +24,9 @@ among processes: each reads a window of whole lines in ~30 MB. polars reads with
 TEXT_MIN = 32 << 20
 """Text logs this big, read by the standard path (Python, one thread), are shared out among
 processes too (polars: see `of_text`)."""
+POLARS_SHARE = 48 << 20
+"""Where polars counts a text log's lines, each process takes this much of it at least: a process
+imports polars again (~0.3 s of CPU time), which a smaller share does not repay."""
 
 
 def of_array(reader: LogReader, jobs: int) -> Windows | None:
@@ -64,14 +67,19 @@ def of_text(reader: LogReader, jobs: int) -> tuple[Windows, str, Any] | None:
     starting at a line that starts a record (a stack trace stays with its record), or None to read
     it in one pass.
 
-    Where polars counts the lines, only when `jobs` asks: polars already keeps both cores of the
-    2-core machine busy, and a process per window imports it again (1M log4j lines, one bench run:
-    12% less time for 15% more CPU time and twice the memory; logcat: no time saved). Each
-    process imports it after the fork: polars starts threads as it is imported, which a forked
-    process would be without, so a process that has it is not forked for it."""
+    Where polars counts the lines, unasked, a process per POLARS_SHARE bytes at most: each
+    imports polars again, and polars' own threads already share out the work of one (on the 2-core
+    machine, two processes read 1M log4j lines in 1.10 s against 1.28 s, for 10% more CPU time;
+    at 64 MB they save ~5%, at 32 MB they lose). Each process imports it after the fork: polars
+    starts threads as it is imported, which a forked process would be without, so a process that
+    has it is not forked for it."""
     size = _whole_file(reader) if reader.fmt not in ("json", "jsonl") and not reader.regex else None
     asked, jobs = jobs, processes(jobs, size, TEXT_MIN) if size is not None else 1
-    if size is None or jobs < 2 or (textframes.wanted(size) and (not asked or "polars" in sys.modules)):
+    if size is not None and textframes.wanted(size):
+        if "polars" in sys.modules:
+            return None
+        jobs = jobs if asked else min(jobs, size // POLARS_SHARE)
+    if size is None or jobs < 2:
         return None
     with open(reader.source, "rb") as handle:
         fmt, layout = reader.fmt, reader.layout
