@@ -70,10 +70,13 @@ _ODD_LINES = {
     "tab": "2026-03-14 09:10:00,000 - ERROR [main:svc@1] - tab\tinside",
     "unknown level": "2026-03-14 09:10:00,000 - LOUD  [main:svc@1] - unknown level",
     "long level": "2026-03-14 09:10:00,000 - EXTRAORDINARYLEVEL [main:svc@1] - a long level word",
+    "eleven-letter level": "2026-03-14 09:10:00,000 - EXCEPTIONAL [main:svc@1] - the longest level polars reads",
+    "twelve-letter level": "2026-03-14 09:10:00,000 - EXCEPTIONALS [main:svc@1] - one letter too many",
     "non-canonical level": "2026-03-14 09:10:00,000 - WARNING [main:svc@1] - spelled out",
     "severe": "2026-03-14 09:10:00,000 - SEVERE [main:svc@1] - java.util.logging's error",
     "nested thread": "2026-03-14 09:10:00,000 - ERROR [QuorumPeer[myid=1]/0.0.0.0:2181] - nested",
     "thread with a dash": "2026-03-14 09:10:00,000 - ERROR [a[b] - c] - the thread holds '] - '",
+    "message with a dash": "2026-03-14 09:10:00,000 - ERROR [main:svc@1] - retry [2] - gave up [a] - b",
     "dot millis": "2026-03-14 09:10:00.500 - ERROR [main:svc@1] - a dot before the millis",
     "multibyte": "2026-03-14 09:10:00,000 - ERROR [main:svc@1] - café ☕ failed for 用户 42",
     "control character": "2026-03-14 09:10:00,000 - ERROR [main:svc@1] - file\x1cseparator 12",
@@ -97,7 +100,7 @@ def test_polars_counts_text_as_the_standard_path_does(
     path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
     shares = _same(path, monkeypatch)
     read_by_polars = case in (
-        "nested thread", "thread with a dash", "dot millis", "multibyte", "tab", "unknown level",
+        "nested thread", "thread with a dash", "message with a dash", "eleven-letter level", "dot millis", "multibyte", "tab", "unknown level",
         "non-canonical level", "severe", "last line error", "control character", "second 61",
     )  # fmt: skip
     assert shares["polars"] == (len(lines) if read_by_polars else 0), shares

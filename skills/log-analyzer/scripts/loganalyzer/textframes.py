@@ -44,8 +44,11 @@ _WINDOW = 12  # characters that hold the level and the space after it (longer le
 # logformats._ZOOKEEPER with ASCII digits: `yyyy-MM-dd HH:mm:ss,SSS - LEVEL [thread] - message`
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[,.][0-9]{3}"
 _THREAD = r"\[[^\[\]\n]*(?:\[[^\]\n]*\][^\[\]\n]*)*\]"
-_LINE = "^" + _DATE + r" - [A-Z]+ +" + _THREAD + " - "
-_MESSAGE = "^" + _DATE + r" - [A-Z]+ +" + _THREAD + " - (.*)"
+_LEVEL = rf" - [A-Z]{{1,{_WINDOW - 1}}} +"  # a level that fits the window, and a space
+_LINE = "^" + _DATE + _LEVEL + _THREAD + " - "
+_MESSAGE = "^" + _DATE + _LEVEL + _THREAD + " - (.*)"
+# a line of _LINE whose thread holds no brackets: the first `] - ` ends its thread
+_PLAIN = "^" + _DATE + _LEVEL + r"\[[^\[\]\n]*\] - "
 
 
 def wanted(size: int | None) -> bool:
@@ -161,7 +164,7 @@ class Frame:
         self.found: list[Counted | None] = [None] * len(sizes)
 
     def keep(self, fits: Any) -> bool:
-        """Drop the blocks with a row that does not fit (`fits`: a boolean expression); make a
+        """Drop the blocks with a row that does not fit (`fits`: a boolean Series or expression); make a
         Counted for each block left, with its last line. False when none is left."""
         pl = _polars()
         bad = self.frame.filter(~fits.fill_null(False))["blk"].unique().to_list()
@@ -192,15 +195,16 @@ class Frame:
         stamp = pl.col("iso")
         # in the order of each message's first row, so signatures enter the analysis's counters in
         # the order the standard path's records bring them (the order ties keep when it prunes)
-        grouped = (
-            rows.group_by("blk", "lvl", "message", maintain_order=True)
-            .agg(pl.len(), stamp.min(), stamp.max().alias("high"))
-            .sort("blk", maintain_order=True)
+        # (the rows come block by block, so the groups do too)
+        grouped = rows.group_by("blk", "lvl", "message", maintain_order=True).agg(
+            pl.len(), stamp.min(), stamp.max().alias("high")
         )
-        columns = [grouped[name].to_list() for name in grouped.columns]
+        columns = [grouped[name].to_list() for name in ("lvl", "message", "len", "iso")]
+        # a message seen once (the usual case) has one time: its earliest is its latest
+        columns.append(columns[3] if grouped.height == rows.height else grouped["high"].to_list())
         start = 0
         for index, n in grouped.group_by("blk", maintain_order=True).len().iter_rows():
-            notes = tuple(column[start : start + n] for column in columns[1:])
+            notes = tuple(column[start : start + n] for column in columns)
             self.at(index).notes = notes  # type: ignore[assignment]
             start += n
         for index, minute, raw, n in rows.group_by("blk", stamp.str.slice(0, 16), "lvl").len().iter_rows():
@@ -237,26 +241,23 @@ class Zookeeper:
         line = pl.col("line")
         # the level is the word at column 26, read from a short window (`INFO  [main` -> INFO)
         found.frame = found.frame.with_columns(win=line.str.slice(26, _WINDOW))
-        if not found.keep(line.str.contains(_LINE) & pl.col("win").str.contains(" ", literal=True)):
+        fits = found.frame.get_column("line").str.contains(_PLAIN)
+        nested = not fits.all()
+        if nested:  # a thread with brackets of its own, or a line that does not fit: the whole regex
+            fits = found.frame.get_column("line").str.contains(_LINE)
+        if not found.keep(fits):
             return found.found
         frame = found.frame
         windows: dict[str, str] = {}
-        spans: dict[int, list[str]] = {}
-        groups = frame.group_by("blk", line.str.slice(0, 16), "win").agg(
-            pl.len(), line.min().alias("low"), line.max().alias("high")
-        )
-        for index, minute, window, n, low, high in groups.iter_rows():
+        for index, minute, window, n in frame.group_by("blk", line.str.slice(0, 16), "win").len().iter_rows():
             raw = windows.get(window) or windows.setdefault(window, window.partition(" ")[0])
             counted = found.at(index)
             counted.levels[raw] = counted.levels.get(raw, 0) + n
             iso = f"{minute[:10]}T{minute[11:]}"
             counted.minutes[iso] = counted.minutes.get(iso, 0) + n
-            span = spans.get(index)
-            if span is None:
-                spans[index] = [low, high]
-            else:
-                span[0], span[1] = min(span[0], low), max(span[1], high)
-        for index, (low, high) in spans.items():
+        # the earliest and latest line of a block hold its earliest and latest time (the time is
+        # the lines' first 23 characters)
+        for index, low, high in frame.group_by("blk").agg(line.min(), line.max().alias("high")).iter_rows():
             counted = found.at(index)
             counted.first, counted.last = _iso(low), _iso(high)
             tail = counted.tail
@@ -268,12 +269,13 @@ class Zookeeper:
         picks = [window for window, raw in windows.items() if raw in raws]
         if picks:
             rows = frame.filter(pl.col("win").is_in(picks) & ~pl.col("last"))
-            found.notes(self._messages(rows.with_columns(lvl=pl.col("win").replace_strict(windows))))
+            rows = rows.with_columns(lvl=pl.col("win").replace_strict(windows))
+            found.notes(self._messages(rows, nested))
         return found.found
 
     @staticmethod
-    def _messages(rows: Any) -> Any:
-        """The rows' blk, lvl, message and ISO time."""
+    def _messages(rows: Any, nested: bool) -> Any:
+        """The rows' blk, lvl, message and ISO time (`nested`: some thread may hold brackets)."""
         pl = _polars()
         line = pl.col("line")
         iso = pl.concat_str(
@@ -284,11 +286,13 @@ class Zookeeper:
             line.str.slice(20, 3),
             pl.lit("Z"),
         )
-        # the message follows the thread's `] - `: the first one in the line unless the thread holds
+        # the message follows the thread's `] - `: the first one in the line unless a thread holds
         # brackets of its own (then the regex reads it)
-        parts = line.str.splitn("] - ", 2)
-        nested = rows.select((parts.struct.field("field_0").str.count_matches("[", literal=True) != 1).any())
-        message = line.str.extract(_MESSAGE, 1) if nested.item() else parts.struct.field("field_1")
+        message = (
+            line.str.extract(_MESSAGE, 1)
+            if nested
+            else line.str.slice(line.str.find("] - ", literal=True) + 4)
+        )
         return rows.select("blk", "lvl", message=message, iso=iso)
 
 
