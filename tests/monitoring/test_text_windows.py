@@ -143,3 +143,27 @@ def test_polars_text_takes_a_process_per_share_unless_asked(
     monkeypatch.setenv("LOGANALYZER_TEXT", "stdlib")
     found = shards.of_text(reader, 0)
     assert found is not None and len(found[0]) == 2
+
+
+def test_read_ahead_threads_are_a_process_share_of_the_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each of the processes reading one input side by side reads ahead in its share of the CPUs
+    (a thread more would only hold another group in memory); one process in all of them, up to
+    the threads asked for."""
+    pytest.importorskip("polars")
+    import threading
+    import time
+
+    frames: Any = load_script("frames")
+    monkeypatch.setattr(frames, "cores", lambda: 2)
+    names: set[str] = set()
+
+    def work(group: list[int]) -> int:
+        names.add(threading.current_thread().name)
+        time.sleep(0.02)  # still busy when the next group comes
+        return group[0]
+
+    for processes, threads in ((1, 2), (2, 1), (4, 1)):
+        names.clear()
+        done = list(frames.ahead(([i] for i in range(6)), work, 2, "share", processes))
+        assert [found for _, found in done] == list(range(6))
+        assert len(names) == threads, (processes, names)

@@ -110,7 +110,9 @@ def _tally_windows(
     import multiprocessing  # here: only a big input needs it, and it costs every run ~10 ms to import
     import warnings
 
-    settings = (reader.text.service, reader.text.host, reader.stats.clock.year, top, reader.max_line, layout)
+    settings = (
+        reader.text.service, reader.text.host, reader.stats.clock.year, top, reader.max_line, layout, len(windows)
+    )  # fmt: skip
     tasks = [(reader.source, fmt, start, end, settings) for start, end in windows]
     with warnings.catch_warnings():  # polars, where this process has it, warns of any fork: the
         # workers never use it then (shards.of_text leaves such a process to one pass)
@@ -128,10 +130,10 @@ def _window(task: tuple[str, str, int, int | None, tuple[Any, ...]]) -> dict[str
     """One window's partial (in a worker process, or in this one for the first window). The
     malformed lines of a window of lines are numbered from the start of the file, as one pass
     numbers them."""
-    source, fmt, start, end, (service, host, year, top, max_line, layout) = task
+    source, fmt, start, end, (service, host, year, top, max_line, layout, processes) = task
     reader = LogReader(
         source, fmt, service=service, host=host, year=year, quiet=True, start=start, end=end,
-        elements=fmt == "json", max_line=max_line, layout=layout,
+        elements=fmt == "json", max_line=max_line, layout=layout, processes=processes,
     )  # fmt: skip
     found = partial(reader, top)
     examples = found["stats"]["malformed_examples"]

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from .logformats import canonical_level
-from .readstats import ENGINE_ENV
+from .readstats import ENGINE_ENV, cores
 
 FRAME_MIN = 16 << 20
 """Inputs smaller than this are read by the standard path (polars' import would cost more)."""
@@ -75,24 +75,31 @@ def grouped(blocks: Iterable[Block], size: int = GROUP) -> Iterator[list[Block]]
         yield group
 
 
-def read_ahead(groups: Iterable[list[Block]]) -> Iterator[tuple[list[Block], Frame | None]]:
+def read_ahead(
+    groups: Iterable[list[Block]], processes: int = 1
+) -> Iterator[tuple[list[Block], Frame | None]]:
     """Each group with its frame (None: polars refused it), in order; the next groups are read in
-    WORKERS threads while the caller counts this one."""
-    return ahead(groups, read, WORKERS, "loganalyzer-polars")
+    WORKERS threads while the caller counts this one (see `ahead` for `processes`)."""
+    return ahead(groups, read, WORKERS, "loganalyzer-polars", processes)
 
 
 def ahead(
-    groups: Iterable[list[Block]], work: Callable[[list[Block]], T], workers: int, name: str
+    groups: Iterable[list[Block]],
+    work: Callable[[list[Block]], T],
+    workers: int,
+    name: str,
+    processes: int = 1,
 ) -> Iterator[tuple[list[Block], T]]:
     """Each group with `work(group)`, in order, the next groups worked on in up to `workers`
-    threads (no more than the machine has cores) while the caller takes this one: polars lets go
-    of the GIL while it works."""
+    threads while the caller takes this one: polars lets go of the GIL while it works. No more
+    threads than this process's share of the CPUs it may use (`processes` read one input side by
+    side): a thread more only holds another group in memory."""
     from collections import deque
     from concurrent.futures import Future, ThreadPoolExecutor
 
     _polars()  # imported here, once: threads importing it at once could see it half made
     pending: deque[tuple[list[Block], Future[T]]] = deque()
-    workers = max(1, min(workers, os.cpu_count() or 1))
+    workers = max(1, min(workers, cores() // max(1, processes)))
     with ThreadPoolExecutor(workers, thread_name_prefix=name) as pool:
         for group in groups:
             pending.append((group, pool.submit(work, group)))

@@ -97,6 +97,8 @@ class LogReader:
         start, end: read only these bytes of the file (a shard; both must be line starts, or
             for `elements`, the bounds of an `array_windows` window).
         elements: the window holds elements of a JSON array (not a whole document).
+        processes: how many processes read this input side by side, each a window: polars'
+            read-ahead threads in each are its share of the CPUs.
     """
 
     def __init__(
@@ -115,6 +117,7 @@ class LogReader:
         start: int = 0,
         end: int | None = None,
         elements: bool = False,
+        processes: int = 1,
     ):
         if fmt not in FORMATS:
             raise ParseError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -132,6 +135,7 @@ class LogReader:
         if layout:
             self.fmt = "inferred"
         self.start, self.end, self.elements = start, end, elements
+        self.processes = processes  # reading this input side by side (each a window): a CPU share each
         self._inferred: InferredReader | None = None
 
     def _open(self) -> tuple[BinaryIO, int | None]:
@@ -205,7 +209,7 @@ class LogReader:
                 yield self._jsonl_body(body, lineno, count)
             return
         self.stats.engine_records["polars"] = 0
-        for group, frame in frames.read_ahead(frames.grouped(read)):
+        for group, frame in frames.read_ahead(frames.grouped(read), self.processes):
             if frame is not None:
                 yield frame  # the analysis counts it (`took`) or hands it back (`standard`)
             else:
@@ -368,7 +372,7 @@ class LogReader:
         engine = self._text_engine(fmt) if self.columns and textframes.wanted(size) else None
         if engine is not None:
             self.stats.engine_records["polars"] = 0
-            counted = textframes.read_ahead(read, engine)
+            counted = textframes.read_ahead(read, engine, self.processes)
         held: Record | None = None
         for (body, lineno, count), frame in counted:
             if frame is not None and self._took(frame, count, engine):

@@ -93,11 +93,14 @@ class Counted:
                 del table[key]
 
 
-def read_ahead(blocks: Iterable[Block], engine: Any) -> Iterator[tuple[Block, Counted | None]]:
+def read_ahead(
+    blocks: Iterable[Block], engine: Any, processes: int = 1
+) -> Iterator[tuple[Block, Counted | None]]:
     """Each block with what polars counted of it (None: the standard path reads it), the next
-    groups counted in AHEAD threads while the caller takes this one."""
+    groups counted in AHEAD threads while the caller takes this one (see `frames.ahead` for
+    `processes`)."""
     for done, found in ahead(
-        grouped(blocks, GROUP), partial(count, engine=engine), AHEAD, "loganalyzer-text"
+        grouped(blocks, GROUP), partial(count, engine=engine), AHEAD, "loganalyzer-text", processes
     ):
         yield from zip(done, found)
 
