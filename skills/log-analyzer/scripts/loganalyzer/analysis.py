@@ -13,9 +13,8 @@ import re
 import time
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from itertools import compress, islice, repeat
+from itertools import compress, repeat
 from operator import attrgetter, itemgetter
-from operator import le as _le
 from typing import Any
 
 from .diagnose import Signatures
@@ -192,26 +191,24 @@ class Analysis:
         where: tuple[Any, Any],
     ) -> None:
         """Rows grouped by message (their counts, earliest and latest times), all from one
-        service and host: counted per signature, a key at a time where the rows allow it."""
+        service and host: counted per signature, a key at a time where the rows allow it. Only the
+        groups of more than one row (few: most messages differ) are looked at one by one."""
         keys = list(zip(kinds, self.signature.many(messages)))
-        per_key: dict[tuple[str, str], int]
-        if counts.count(1) == len(counts):  # the usual case: every message once
-            per_key = Counter(keys)
-        else:
-            per_key = {}
-            for key, n in zip(keys, counts):
-                per_key[key] = per_key.get(key, 0) + n
+        several = list(compress(range(len(counts)), map((1).__ne__, counts)))
+        per_key = Counter(keys)  # in the order keys first came, as a row at a time
+        for i in several:
+            per_key[keys[i]] += counts[i] - 1
         sig_counts, sig_where = self.sig_counts, self.sig_where
-        for key, n in per_key.items():  # in the order keys first came, as a row at a time
+        for key, n in per_key.items():
             sig_counts[key] += n
             sig_where[(key, *where)] += n
         if not self._seen_in_order(keys, firsts, messages):
             self._seen(keys, firsts, messages)
+        # both took every group's earliest time as a latest one too: a group of one row has no other
         last = self.last_seen
-        ordered = all(map(_le, lasts, islice(lasts, 1, None)))
-        for key, stamp in dict(zip(keys, lasts)).items() if ordered else zip(keys, lasts):
-            if stamp > last[key]:
-                last[key] = stamp
+        for i in several:
+            if lasts[i] > last[keys[i]]:
+                last[keys[i]] = lasts[i]
         if len(self.sig_counts) > 100_000:
             self._prune()
 
