@@ -24,7 +24,7 @@ among processes: each reads a window of whole lines in ~30 MB. polars reads with
 TEXT_MIN = 32 << 20
 """Text logs this big, read by the standard path (Python, one thread), are shared out among
 processes too (polars: see `of_text`)."""
-POLARS_SHARE = 48 << 20
+POLARS_SHARE = 32 << 20
 """Where polars counts a text log's lines, each process takes this much of it at least: a process
 imports polars again (~0.3 s of CPU time), which a smaller share does not repay."""
 
@@ -69,8 +69,9 @@ def of_text(reader: LogReader, jobs: int) -> tuple[Windows, str, Any] | None:
 
     Where polars counts the lines, unasked, a process per POLARS_SHARE bytes at most: each
     imports polars again, and polars' own threads already share out the work of one (on the 2-core
-    machine, two processes read 1M log4j lines in 1.10 s against 1.28 s, for 10% more CPU time;
-    at 64 MB they save ~5%, at 32 MB they lose). Each process imports it after the fork: polars
+    machine, two processes read 1M log4j lines, 111 MB, in ~1.0 s against ~1.3 s, for the same CPU
+    time; 1M logcat lines in ~1.5 s against ~1.7 s; a 33 MB file lost ~5% in two). Each process
+    imports it after the fork: polars
     starts threads as it is imported, which a forked process would be without, so a process that
     has it is not forked for it."""
     size = _whole_file(reader) if reader.fmt not in ("json", "jsonl") and not reader.regex else None
