@@ -58,6 +58,7 @@ WHEELS = (
     "httpx>=0.27",
     "orjson>=3.9",
     "msgspec>=0.18",
+    "polars>=1.0",
     "pyyaml>=6.0",
 )
 PYTHON_VERSION = "3.11"  # bookworm's python3
