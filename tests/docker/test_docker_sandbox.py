@@ -188,3 +188,46 @@ def test_twenty_sessions_in_a_row_leave_no_containers(docker_client: object, doc
     assert len(set(ids)) == 20
     left = docker_client.api.containers(all=True, filters={"label": "conjure-nb"})  # type: ignore[attr-defined]
     assert [c["Id"] for c in left if c["Id"] in ids] == []
+
+
+def test_the_sandbox_image_runs_the_runner_from_the_hosts_bytecode(docker_image: str) -> None:
+    """The image's Python reads this interpreter's bytecode (both 3.11), so a new sandbox's runner
+    is not compiled there; an image of another Python would compile the source."""
+    import importlib.util
+    import marshal
+    import shutil
+    import subprocess
+    import sys
+
+    from conjure_nb.executors.docker._container import BOOT, payload
+    from conjure_nb.executors.docker._image import DEFAULT_IMAGE, PYTHON_VERSION
+
+    cli = shutil.which("docker")
+    assert cli is not None, "the docker command line comes with the engine (docker.io)"
+    code = marshal.dumps(compile("print('bytecode')", "<t>", "exec"))
+    fed = payload(code, b"print('source')", sys.implementation.cache_tag, importlib.util.MAGIC_NUMBER)
+    done = subprocess.run(
+        [cli, "run", "--rm", "-i", "--network", "none", docker_image, "python3", "-I", "-S", "-c", BOOT],
+        input=fed, capture_output=True, timeout=60, check=True,
+    )  # fmt: skip
+    found = done.stdout.decode().strip()
+    assert found in ("bytecode", "source")
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == PYTHON_VERSION and docker_image == DEFAULT_IMAGE:
+        assert found == "bytecode"
+
+
+def test_a_client_of_the_local_socket_skips_the_environments_proxy_lookups(
+    remote_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests looks through the environment for proxies at every call (~0.5 ms); a unix socket
+    has none to use, a TCP engine keeps them (a proxy may be the way to it)."""
+    from conjure_nb.executors.docker._client import connect
+
+    monkeypatch.delenv("DOCKER_HOST", raising=False)  # the default: the local socket
+    local, tcp = connect(None), connect(remote_url)
+    try:
+        assert local.api.trust_env is False and tcp.api.trust_env is True
+        assert local.ping() and tcp.ping()
+    finally:
+        local.close()
+        tcp.close()

@@ -1,7 +1,8 @@
 """The in-container runner and the host's channel, unit-tested on this machine (no engine needed).
 
-The runner is started exactly as the container starts it (`python3 -I -S -c <source>`, the source
-read as package data) and spoken to over pipes with the real protocol.
+The runner is started exactly as the container starts it (`python3 -I -S -c BOOT`, fed the
+runner on its stdin: its bytecode where the interpreter reads it, else its source, read as package
+data) and spoken to over pipes with the real protocol.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import pytest
 
 from conjure_nb.executors.docker._channel import Channel
-from conjure_nb.executors.docker._container import runner_source
+from conjure_nb.executors.docker._container import BOOT, payload, runner_payload, runner_source
 
 
 class Runner:
@@ -36,7 +37,7 @@ class Runner:
             for fd in (in_r, in_w, out_r, out_w):
                 os.fchown(fd, user, user)
         self.proc = subprocess.Popen(
-            [python, "-I", "-S", "-c", runner_source()],
+            [python, "-I", "-S", "-c", BOOT],
             cwd="/",
             stdin=in_r,
             stdout=out_w,
@@ -47,6 +48,7 @@ class Runner:
         os.close(out_w)
         self.stdin = os.fdopen(in_w, "wb")
         self.stdout = os.fdopen(out_r, "rb")
+        self.send(runner_payload())  # as `launch` feeds it
         self.hello = self.read()
 
     def send(self, raw: bytes | dict[str, Any]) -> None:
@@ -269,3 +271,28 @@ def test_container_code_reaches_no_private_field_of_the_executor() -> None:
     import dataclasses
 
     assert dataclasses.is_dataclass(SandboxState)
+
+
+def _boot(fed: bytes) -> str:
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", BOOT], input=fed, capture_output=True, timeout=30, check=True
+    )
+    return done.stdout.decode().strip()
+
+
+def test_the_runner_comes_as_bytecode_only_to_a_python_that_reads_it() -> None:
+    """BOOT runs the marshalled code under an interpreter with the same cache tag and bytecode
+    magic; any other, or bytecode that does not load, compiles the source instead. The command
+    line stays short: the runner comes on stdin."""
+    import importlib.util
+    import marshal
+
+    code = marshal.dumps(compile("print('bytecode')", "<t>", "exec"))
+    source = b"print('source')"
+    tag, magic = sys.implementation.cache_tag, importlib.util.MAGIC_NUMBER
+    assert _boot(payload(code, source, tag, magic)) == "bytecode"
+    assert _boot(payload(code, source, tag, b"\x00\x00\r\n")) == "source"  # another magic
+    assert _boot(payload(code, source, "cpython-399", magic)) == "source"  # another version
+    assert _boot(payload(code, source, None, magic)) == "source"  # an interpreter without a tag
+    assert _boot(payload(b"not marshal data", source, tag, magic)) == "source"
+    assert len(BOOT) < 1000 and runner_source().encode() in runner_payload()

@@ -92,7 +92,10 @@ class Channel:
 
     def send(self, message: dict[str, Any]) -> None:
         """Write one request line (no reply awaited)."""
-        data = (json.dumps(message, separators=(",", ":")) + "\n").encode()
+        self.feed((json.dumps(message, separators=(",", ":")) + "\n").encode())
+
+    def feed(self, data: bytes) -> None:
+        """Write raw bytes to the runner's stdin (the runner itself, before it serves)."""
         try:
             with self._write_lock:
                 self._sock.sendall(data)

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
+import importlib.util
+import marshal
 import os
+import sys
 import uuid
 from functools import lru_cache
 from pathlib import Path
@@ -34,13 +37,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._executor import DockerExecutor
 
 __all__ = [
+    "BOOT",
     "check_image",
     "create",
     "describe_exit",
     "host_config",
     "launch",
     "own_volumes",
+    "payload",
     "runner_command",
+    "runner_payload",
     "runner_source",
     "start_container",
 ]
@@ -56,9 +62,48 @@ def runner_source() -> str:
     return importlib.resources.files(__package__).joinpath("_runner.py").read_text(encoding="utf-8")
 
 
+RUNNER_NAME = "<conjure-runner>"
+BOOT = (
+    "import sys, marshal\n"
+    "b = sys.stdin.buffer\n"
+    "tag, magic, n, m = b.readline().split()\n"
+    "code, source = b.read(int(n)), b.read(int(m))\n"
+    "run = None\n"
+    "try:\n"
+    "    if tag.decode() == sys.implementation.cache_tag and bytes.fromhex(magic.decode()) == getattr(\n"
+    "        sys.modules.get('_frozen_importlib_external'), 'MAGIC_NUMBER', None\n"
+    "    ):\n"
+    "        run = marshal.loads(code)\n"
+    "except Exception:\n"
+    "    run = None\n"
+    f"run = run or compile(source, {RUNNER_NAME!r}, 'exec')\n"
+    "del b, tag, magic, n, m, code, source\n"
+    "exec(run)\n"
+)
+"""The container's program: it reads the runner from its stdin (`runner_payload`), as bytecode
+where its Python reads this interpreter's (the sandbox image's 3.11 does), else as source. A
+command line this short keeps the engine's create and start ~5 ms quicker than one holding the
+runner's 20 KB of source (the engine stores and copies the config more than once), and the runner
+is not compiled in each new sandbox (~4 ms)."""
+
+
+def payload(code: bytes, source: bytes, tag: str | None, magic: bytes) -> bytes:
+    """What BOOT reads: a header line (cache tag, bytecode magic, the two lengths), then the
+    marshalled `code`, then `source`."""
+    return f"{tag} {magic.hex()} {len(code)} {len(source)}\n".encode() + code + source
+
+
+@lru_cache(maxsize=1)
+def runner_payload() -> bytes:
+    """The runner as BOOT reads it: this interpreter's bytecode of it, and its source."""
+    source = runner_source()
+    code = marshal.dumps(compile(source, RUNNER_NAME, "exec", dont_inherit=True, optimize=0))
+    return payload(code, source.encode("utf-8"), sys.implementation.cache_tag, importlib.util.MAGIC_NUMBER)
+
+
 def runner_command(spec: SandboxSpec) -> list[str]:
-    """The container's command: the runner, by the image's own interpreter."""
-    return [spec.python, "-I", "-S", "-c", runner_source()]
+    """The container's command: BOOT, by the image's own interpreter (`launch` feeds it)."""
+    return [spec.python, "-I", "-S", "-c", BOOT]
 
 
 def check_image(client: Any, image: str) -> str:
@@ -256,6 +301,8 @@ def launch(spec: SandboxSpec, state: SandboxState, cid: str) -> Channel | None:
         if "executable file not found" in str(exc) or "no such file" in str(exc).lower():
             return None
         raise ExecutorError(f"the sandbox container did not start: {exc}") from exc
+    with contextlib.suppress(RunnerGone):  # (gone already: the greeting's wait says why)
+        channel.feed(runner_payload())
     if _greet(spec, state, channel, cid) is None:
         return None
     return channel

@@ -2,8 +2,9 @@
 
 This module is standard library only (Python 3.9+) and imports nothing from conjure_nb: the host
 reads its source with `importlib.resources` and starts it as the container's main process
-(`python3 -I -S -c <source>`), so any image with a Python works and nothing is baked into it. On
-the host it is an ordinary module, linted, type-checked and unit-tested like the rest.
+(`python3 -I -S -c <program>`: its bytecode where the image's Python reads it, else its source),
+so any image with a Python works and nothing is baked into it. On the host it is an ordinary
+module, linted, type-checked and unit-tested like the rest.
 
 The host speaks newline-delimited JSON over the container's attached stdin/stdout:
 
@@ -30,7 +31,7 @@ Why it is built the way it is:
 
 from __future__ import annotations
 
-import base64
+import binascii
 import contextlib
 import errno
 import json
@@ -42,10 +43,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import IO, Any
 
-Message = dict[str, Any]
+TYPE_CHECKING = False  # typing is not imported at run time: ~3 ms of every sandbox's start
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import IO, Any
+
+    Message = dict[str, Any]
 
 EOF_GRACE = 0.25  # seconds to wait for pipes to close after the shell exits
 SHELL = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
@@ -476,7 +480,7 @@ def op_stat(req: Message) -> Message:
 def op_read(req: Message) -> Message:
     fd = _open_regular(str(req["path"]), os.O_RDONLY)
     with os.fdopen(fd, "rb") as f:
-        return {"data": base64.b64encode(f.read(int(req["limit"]))).decode("ascii")}
+        return {"data": binascii.b2a_base64(f.read(int(req["limit"])), newline=False).decode("ascii")}
 
 
 def op_write(req: Message) -> Message:
@@ -485,7 +489,7 @@ def op_write(req: Message) -> Message:
     fd = _open_regular(path, os.O_WRONLY | os.O_CREAT)
     with os.fdopen(fd, "wb") as f:
         f.truncate(0)
-        f.write(base64.b64decode(str(req["data"])))
+        f.write(binascii.a2b_base64(str(req["data"])))
     return {}
 
 
