@@ -193,19 +193,17 @@ def test_twenty_sessions_in_a_row_leave_no_containers(docker_client: object, doc
 def test_the_sandbox_image_runs_the_runner_from_the_hosts_bytecode(docker_image: str) -> None:
     """The image's Python reads this interpreter's bytecode (both 3.11), so a new sandbox's runner
     is not compiled there; an image of another Python would compile the source."""
-    import importlib.util
-    import marshal
     import shutil
     import subprocess
     import sys
 
+    from conjure_nb.executors.docker._bytecode import bytecode
     from conjure_nb.executors.docker._container import BOOT, payload
     from conjure_nb.executors.docker._image import DEFAULT_IMAGE, PYTHON_VERSION
 
     cli = shutil.which("docker")
     assert cli is not None, "the docker command line comes with the engine (docker.io)"
-    code = marshal.dumps(compile("print('bytecode')", "<t>", "exec"))
-    fed = payload(code, b"print('source')", sys.implementation.cache_tag, importlib.util.MAGIC_NUMBER)
+    fed = payload(bytecode(b"print('bytecode')", "<t>") or b"", b"print('source')")
     done = subprocess.run(
         [cli, "run", "--rm", "-i", "--network", "none", docker_image, "python3", "-I", "-S", "-c", BOOT],
         input=fed, capture_output=True, timeout=60, check=True,

@@ -281,18 +281,16 @@ def _boot(fed: bytes) -> str:
 
 
 def test_the_runner_comes_as_bytecode_only_to_a_python_that_reads_it() -> None:
-    """BOOT runs the marshalled code under an interpreter with the same cache tag and bytecode
-    magic; any other, or bytecode that does not load, compiles the source instead. The command
-    line stays short: the runner comes on stdin."""
-    import importlib.util
-    import marshal
+    """BOOT runs the `.pyc` under an interpreter with its bytecode magic; any other, no `.pyc`,
+    or one that does not load compiles the source instead. The command line stays short: the
+    runner comes on stdin."""
+    from conjure_nb.executors.docker._bytecode import bytecode
 
-    code = marshal.dumps(compile("print('bytecode')", "<t>", "exec"))
+    pyc = bytecode(b"print('bytecode')", "<t>")
+    assert pyc is not None
     source = b"print('source')"
-    tag, magic = sys.implementation.cache_tag, importlib.util.MAGIC_NUMBER
-    assert _boot(payload(code, source, tag, magic)) == "bytecode"
-    assert _boot(payload(code, source, tag, b"\x00\x00\r\n")) == "source"  # another magic
-    assert _boot(payload(code, source, "cpython-399", magic)) == "source"  # another version
-    assert _boot(payload(code, source, None, magic)) == "source"  # an interpreter without a tag
-    assert _boot(payload(b"not marshal data", source, tag, magic)) == "source"
+    assert _boot(payload(pyc, source)) == "bytecode"
+    assert _boot(payload(b"\x00\x00\r\n" + pyc[4:], source)) == "source"  # another Python's magic
+    assert _boot(payload(b"", source)) == "source"  # no bytecode (a source over 1 MB)
+    assert _boot(payload(pyc[:16] + b"not marshal data", source)) == "source"
     assert len(BOOT) < 1000 and runner_source().encode() in runner_payload()

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
-import importlib.util
-import marshal
 import os
-import sys
 import uuid
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..._errors import ExecutorError
 from .._base import ExecutorSetup
+from ._bytecode import bytecode
 from ._channel import Channel, RunnerGone
 from ._client import is_remote, labels
 from ._fallback import IDLE_COMMAND, ExecFallback
@@ -66,39 +64,36 @@ RUNNER_NAME = "<conjure-runner>"
 BOOT = (
     "import sys, marshal\n"
     "b = sys.stdin.buffer\n"
-    "tag, magic, n, m = b.readline().split()\n"
-    "code, source = b.read(int(n)), b.read(int(m))\n"
+    "n, m = map(int, b.readline().split())\n"
+    "pyc, source = b.read(n), b.read(m)\n"
     "run = None\n"
-    "try:\n"
-    "    if tag.decode() == sys.implementation.cache_tag and bytes.fromhex(magic.decode()) == getattr(\n"
-    "        sys.modules.get('_frozen_importlib_external'), 'MAGIC_NUMBER', None\n"
-    "    ):\n"
-    "        run = marshal.loads(code)\n"
-    "except Exception:\n"
-    "    run = None\n"
+    "if pyc[:4] == getattr(sys.modules.get('_frozen_importlib_external'), 'MAGIC_NUMBER', None):\n"
+    "    try:\n"
+    "        run = marshal.loads(pyc[16:])\n"
+    "    except Exception:\n"
+    "        run = None\n"
     f"run = run or compile(source, {RUNNER_NAME!r}, 'exec')\n"
-    "del b, tag, magic, n, m, code, source\n"
+    "del b, n, m, pyc, source\n"
     "exec(run)\n"
 )
 """The container's program: it reads the runner from its stdin (`runner_payload`), as bytecode
-where its Python reads this interpreter's (the sandbox image's 3.11 does), else as source. A
-command line this short keeps the engine's create and start ~5 ms quicker than one holding the
-runner's 20 KB of source (the engine stores and copies the config more than once), and the runner
-is not compiled in each new sandbox (~4 ms)."""
+where its Python has this interpreter's bytecode magic (the sandbox image's 3.11 does), else as
+source. A command line this short keeps the engine's create and start ~5 ms quicker than one
+holding the runner's 20 KB of source (the engine stores and copies the config more than once),
+and the runner is not compiled in each new sandbox (~4 ms)."""
 
 
-def payload(code: bytes, source: bytes, tag: str | None, magic: bytes) -> bytes:
-    """What BOOT reads: a header line (cache tag, bytecode magic, the two lengths), then the
-    marshalled `code`, then `source`."""
-    return f"{tag} {magic.hex()} {len(code)} {len(source)}\n".encode() + code + source
+def payload(pyc: bytes, source: bytes) -> bytes:
+    """What BOOT reads: a line with the two lengths, then a `.pyc`'s bytes (magic first; empty
+    for none), then the source."""
+    return f"{len(pyc)} {len(source)}\n".encode() + pyc + source
 
 
 @lru_cache(maxsize=1)
 def runner_payload() -> bytes:
-    """The runner as BOOT reads it: this interpreter's bytecode of it, and its source."""
-    source = runner_source()
-    code = marshal.dumps(compile(source, RUNNER_NAME, "exec", dont_inherit=True, optimize=0))
-    return payload(code, source.encode("utf-8"), sys.implementation.cache_tag, importlib.util.MAGIC_NUMBER)
+    """The runner as BOOT reads it: its `.pyc` as this interpreter makes it, and its source."""
+    source = runner_source().encode("utf-8")
+    return payload(bytecode(source, RUNNER_NAME) or b"", source)
 
 
 def runner_command(spec: SandboxSpec) -> list[str]:

@@ -71,9 +71,8 @@ def of_text(reader: LogReader, jobs: int) -> tuple[Windows, str, Any] | None:
     imports polars again, and polars' own threads already share out the work of one (on the 2-core
     machine, two processes read 1M log4j lines, 111 MB, in ~1.0 s against ~1.3 s, for the same CPU
     time; 1M logcat lines in ~1.5 s against ~1.7 s; a 33 MB file lost ~5% in two). Each process
-    imports it after the fork: polars
-    starts threads as it is imported, which a forked process would be without, so a process that
-    has it is not forked for it."""
+    imports it after the fork: polars starts threads as it is imported, which a forked process
+    would be without, so a process that has it is not forked for it."""
     size = _whole_file(reader) if reader.fmt not in ("json", "jsonl") and not reader.regex else None
     asked, jobs = jobs, processes(jobs, size, TEXT_MIN) if size is not None else 1
     if size is not None and textframes.wanted(size):

@@ -167,8 +167,8 @@ class Frame:
         self.found: list[Counted | None] = [None] * len(sizes)
 
     def keep(self, fits: Any) -> bool:
-        """Drop the blocks with a row that does not fit (`fits`: a boolean Series or expression); make a
-        Counted for each block left, with its last line. False when none is left."""
+        """Drop the blocks with a row that does not fit (`fits`: a boolean Series or expression);
+        make a Counted for each block left, with its last line. False when none is left."""
         pl = _polars()
         bad = self.frame.filter(~fits.fill_null(False))["blk"].unique().to_list()
         if bad:
@@ -244,10 +244,11 @@ class Zookeeper:
         line = pl.col("line")
         # the level is the word at column 26, read from a short window (`INFO  [main` -> INFO)
         found.frame = found.frame.with_columns(win=line.str.slice(26, _WINDOW))
-        fits = found.frame.get_column("line").str.contains(_PLAIN)
+        lines = found.frame.get_column("line")
+        fits = lines.str.contains(_PLAIN)
         nested = not fits.all()
         if nested:  # a thread with brackets of its own, or a line that does not fit: the whole regex
-            fits = found.frame.get_column("line").str.contains(_LINE)
+            fits = lines.str.contains(_LINE)
         if not found.keep(fits):
             return found.found
         frame = found.frame
